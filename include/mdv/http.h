@@ -1,0 +1,70 @@
+/* HTTP layer on libmicrohttpd: a route table, request bodies with a hard
+ * cap, JSON and RFC 9457 problem responses, and the endpoints every service
+ * serves (/healthz, /readyz, /metrics). */
+#ifndef MDV_HTTP_H
+#define MDV_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "mdv/util.h"
+
+#define MDV_HTTP_BODY_LIMIT (64 * 1024)
+
+struct MHD_Connection;
+
+struct mdv_http_request {
+    const char *method;
+    const char *path;
+    const char *param; /* the "{}" segment of the route, or NULL */
+    const char *body;  /* NUL-terminated; NULL when there was none */
+    size_t body_len;
+    struct MHD_Connection *connection;
+};
+
+struct mdv_http_response {
+    int status;
+    json_t *json;         /* owned: freed after sending */
+    const char *content_type;
+    char *text;           /* owned: a non-JSON body (metrics) */
+    char location[256];
+};
+
+typedef void (*mdv_http_handler)(const struct mdv_http_request *req, struct mdv_http_response *res,
+                                 void *ctx);
+
+/* A route: pattern is a path where "{}" matches one segment. */
+struct mdv_http_route {
+    const char *method;
+    const char *pattern;
+    const char *name; /* for metrics, e.g. "GET /v1/journeys/{id}" */
+    mdv_http_handler handler;
+};
+
+/* Returns 1 when the service can take work (database and broker reachable). */
+typedef int (*mdv_http_ready_fn)(void *ctx, json_t *checks);
+
+struct mdv_http_server;
+
+/* Listens on addr ("host:port") with a pool of threads. routes ends with a
+ * {NULL} entry and, like ctx, must outlive the server. Returns NULL on error. */
+struct mdv_http_server *mdv_http_start(const char *addr, const struct mdv_http_route *routes,
+                                       mdv_http_ready_fn ready, void *ctx) MDV_MUSTCHECK;
+void mdv_http_stop(struct mdv_http_server *server);
+
+/* A request header, or NULL. */
+const char *mdv_http_header(const struct mdv_http_request *req, const char *name);
+/* A query-string argument, or NULL. */
+const char *mdv_http_query(const struct mdv_http_request *req, const char *name);
+
+/* Sets a JSON answer; takes ownership of body. */
+void mdv_http_json(struct mdv_http_response *res, int status, json_t *body);
+/* Sets an RFC 9457 problem. title is for the usager (French); errors is a
+ * list of {field, message} or NULL, and is taken. */
+void mdv_http_problem(struct mdv_http_response *res, int status, const char *slug,
+                      const char *title, const char *detail, json_t *errors);
+
+/* Appends {field, message} to a validation error list. */
+void mdv_http_field_error(json_t *errors, const char *field, const char *message);
+
+#endif

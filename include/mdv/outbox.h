@@ -1,0 +1,39 @@
+/* The transactional outbox (DESIGN.md §5): events are inserted in the same
+ * transaction as the change that caused them, and a relay publishes them.
+ * Columns follow Debezium's outbox event router so it can replace the relay. */
+#ifndef MDV_OUTBOX_H
+#define MDV_OUTBOX_H
+
+#include <libpq-fe.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "mdv/events.h"
+#include "mdv/util.h"
+
+struct mdv_outbox_event {
+    const char *topic;
+    const char *aggregatetype; /* e.g. "journey", "death" */
+    struct mdv_event_meta meta; /* meta.subject is the aggregate id and the Kafka key */
+    const ProtobufCMessage *message;
+};
+
+/* Inside the caller's transaction: packs the message and inserts the row,
+ * then wakes the relay (NOTIFY is delivered at commit). Returns 0 or -1. */
+int mdv_outbox_add(PGconn *conn, const struct mdv_outbox_event *ev) MDV_MUSTCHECK;
+
+struct mdv_relay;
+
+/* Starts the relay thread of a service. It takes the service's advisory
+ * lock, so one replica publishes while the others stand by. The strings
+ * must outlive the relay. Returns NULL on error. */
+struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn, const char *brokers)
+    MDV_MUSTCHECK;
+
+/* Rows waiting to be published, as last seen by the relay (-1: unknown). */
+long mdv_relay_backlog(const struct mdv_relay *relay);
+
+/* Publishes what is pending (within timeout_ms), stops the thread and
+ * frees the relay. Accepts NULL. */
+void mdv_relay_stop(struct mdv_relay *relay, long timeout_ms);
+
+#endif

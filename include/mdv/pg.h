@@ -1,0 +1,56 @@
+/* PostgreSQL access: connecting with retries, parameterised queries only,
+ * transactions, numbered migrations under an advisory lock. */
+#ifndef MDV_PG_H
+#define MDV_PG_H
+
+#include <libpq-fe.h>
+
+#include "mdv/util.h"
+
+/* Connects, retrying with backoff for up to timeout_ms. Returns a
+ * connection the caller closes with PQfinish, or NULL. */
+PGconn *mdv_pg_connect(const char *dsn, long timeout_ms) MDV_MUSTCHECK;
+
+/* Makes sure *conn is usable, resetting it once if the server went away.
+ * Returns 0 when the connection is up. */
+int mdv_pg_ensure(PGconn **conn, const char *dsn) MDV_MUSTCHECK;
+
+/* Runs a parameterised statement (text parameters; NULL entries are SQL
+ * NULL). Returns the result (caller PQclears) when it succeeded, else logs
+ * the error and returns NULL. */
+PGresult *mdv_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params);
+
+/* Same, for statements with binary parameters (lengths/formats as libpq). */
+PGresult *mdv_pg_query_bin(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                           const int *lengths, const int *formats);
+
+/* Runs a statement for its effect only. Returns 0 or -1. */
+int mdv_pg_exec(PGconn *conn, const char *sql, int nparams, const char *const *params)
+    MDV_MUSTCHECK;
+
+int mdv_pg_begin(PGconn *conn) MDV_MUSTCHECK;
+int mdv_pg_commit(PGconn *conn) MDV_MUSTCHECK;
+/* Rolls back if a transaction is open; safe on a broken connection. */
+void mdv_pg_rollback(PGconn *conn);
+
+/* 1 when the last failure of this thread was the server or the network,
+ * or a conflict worth retrying (connection lost, serialization failure,
+ * deadlock, server shutting down, out of resources); 0 when it was the
+ * statement itself (bad data or a bug), which retrying will not fix. */
+int mdv_pg_failure_is_transient(PGconn *conn);
+
+/* A small pool of connections for HTTP handler threads. */
+struct mdv_pg_pool;
+struct mdv_pg_pool *mdv_pg_pool_new(const char *dsn, int size);
+/* Returns a usable connection (reconnecting if needed) or NULL when the
+ * database is unreachable; give it back with mdv_pg_pool_put. */
+PGconn *mdv_pg_pool_get(struct mdv_pg_pool *pool);
+void mdv_pg_pool_put(struct mdv_pg_pool *pool, PGconn *conn);
+void mdv_pg_pool_destroy(struct mdv_pg_pool *pool);
+
+/* Applies dir/NNN_*.sql in order, each once, recorded in schema_migrations,
+ * all in one transaction under an advisory lock so that replicas starting
+ * together do not race. */
+int mdv_pg_migrate(PGconn *conn, const char *dir) MDV_MUSTCHECK;
+
+#endif

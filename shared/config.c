@@ -1,0 +1,124 @@
+/* Environment configuration tables and the checks they use. */
+#include "mdv/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mdv/log.h"
+
+static int load_one(const struct mdv_config_var *var)
+{
+    char err[256] = "";
+    const char *value = getenv(var->name);
+
+    if (!value || !*value)
+        value = var->default_value;
+    if (!value) {
+        fprintf(stderr, "configuration: %s is required (%s)\n", var->name, var->help);
+        return -1;
+    }
+    if (var->check && var->check(value, err, sizeof(err)) != 0) {
+        fprintf(stderr, "configuration: %s=\"%s\" is invalid: %s\n", var->name, value, err);
+        return -1;
+    }
+    *var->dest = value;
+    return 0;
+}
+
+int mdv_config_load(const struct mdv_config_var *vars)
+{
+    int rc = 0;
+    /* Report every bad variable at once, not only the first. */
+    for (const struct mdv_config_var *v = vars; v->name; v++)
+        if (load_one(v) != 0)
+            rc = -1;
+    return rc;
+}
+
+int mdv_config_load_base(struct mdv_base_config *base, const char *service,
+                         const struct mdv_config_var *extra)
+{
+    static char default_instance[128];
+    char host[64] = "localhost";
+    gethostname(host, sizeof(host) - 1);
+    /* Static membership needs an id stable across restarts of one replica:
+     * the host name is, in containers (pod or container name). */
+    snprintf(default_instance, sizeof(default_instance), "%s-%s", service, host);
+
+    const struct mdv_config_var base_vars[] = {
+        {"MDV_KAFKA_BROKERS", NULL, NULL, &base->kafka_brokers, "Kafka bootstrap servers"},
+        {"MDV_PG_DSN", NULL, NULL, &base->pg_dsn, "libpq connection string"},
+        {"MDV_HTTP_ADDR", "0.0.0.0:8080", mdv_check_host_port, &base->http_addr,
+         "HTTP listen address host:port"},
+        {"MDV_LOG_LEVEL", "info", mdv_check_log_level, &base->log_level,
+         "debug, info, warn or error"},
+        {"MDV_INSTANCE_ID", default_instance, NULL, &base->instance_id,
+         "static group membership id of this replica"},
+        {"MDV_DATA_DIR", NULL, mdv_check_directory, &base->data_dir,
+         "folder with the service's migrations/ and rules/"},
+        {"MDV_SHUTDOWN_TIMEOUT_MS", "10000", mdv_check_positive_int, &base->shutdown_timeout_ms,
+         "bound on a graceful shutdown"},
+        {NULL, NULL, NULL, NULL, NULL},
+    };
+    int rc = mdv_config_load(base_vars);
+    if (extra && mdv_config_load(extra) != 0)
+        rc = -1;
+    return rc;
+}
+
+int mdv_check_host_port(const char *value, char *err, size_t errlen)
+{
+    const char *colon = strrchr(value, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+
+    if (!colon || colon == value || !end || *end || port < 1 || port > 65535) {
+        snprintf(err, errlen, "expected host:port with a port from 1 to 65535");
+        return -1;
+    }
+    return 0;
+}
+
+int mdv_check_log_level(const char *value, char *err, size_t errlen)
+{
+    if (mdv_log_parse_level(value) < 0) {
+        snprintf(err, errlen, "expected debug, info, warn or error");
+        return -1;
+    }
+    return 0;
+}
+
+int mdv_check_directory(const char *value, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(value, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "not a directory (%s)", errno ? strerror(errno) : "not a folder");
+        return -1;
+    }
+    return 0;
+}
+
+int mdv_check_readable_file(const char *value, char *err, size_t errlen)
+{
+    if (access(value, R_OK) != 0) {
+        snprintf(err, errlen, "cannot read the file: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int mdv_check_positive_int(const char *value, char *err, size_t errlen)
+{
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(value, &end, 10);
+    if (errno || !end || *end || n <= 0) {
+        snprintf(err, errlen, "expected a positive integer");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,190 @@
+/* librdkafka adapter: configuration from the environment and the settings
+ * that keep "nothing lost, nothing twice" (DESIGN.md §10). */
+#include "mdv/kafka.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdv/log.h"
+
+extern char **environ;
+
+#define ENV_PREFIX "MDV_KAFKA_"
+
+int mdv_kafka_property_from_env(const char *env_name, char *out, size_t outlen)
+{
+    size_t prefix = strlen(ENV_PREFIX);
+    if (strncmp(env_name, ENV_PREFIX, prefix) != 0 || strcmp(env_name, "MDV_KAFKA_BROKERS") == 0)
+        return -1;
+    size_t i = 0;
+    for (const char *p = env_name + prefix; *p && i + 1 < outlen; p++, i++)
+        out[i] = *p == '_' ? '.' : (char)tolower((unsigned char)*p);
+    out[i] = '\0';
+    return i > 0 ? 0 : -1;
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value)
+{
+    char errstr[512];
+    if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        mdv_error("kafka configuration %s=%s refused: %s", name, value, errstr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies MDV_KAFKA_* from the environment, after our defaults, so an
+ * operator can override anything. */
+static int apply_environment(rd_kafka_conf_t *conf)
+{
+    for (char **env = environ; *env; env++) {
+        char name[256], property[256];
+        const char *eq = strchr(*env, '=');
+        if (!eq || (size_t)(eq - *env) >= sizeof(name))
+            continue;
+        memcpy(name, *env, (size_t)(eq - *env));
+        name[eq - *env] = '\0';
+        if (mdv_kafka_property_from_env(name, property, sizeof(property)) != 0)
+            continue;
+        if (conf_set(conf, property, eq + 1) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    mdv_log_at(level <= 3 ? MDV_LOG_ERROR : level <= 5 ? MDV_LOG_WARN : MDV_LOG_DEBUG, NULL,
+               "librdkafka %s: %s", fac, buf);
+}
+
+static rd_kafka_conf_t *conf_new(const char *brokers, const char *const *settings)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    if (conf_set(conf, "bootstrap.servers", brokers) != 0)
+        goto fail;
+    for (const char *const *s = settings; *s; s += 2)
+        if (conf_set(conf, s[0], s[1]) != 0)
+            goto fail;
+    if (apply_environment(conf) != 0)
+        goto fail;
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    struct mdv_delivery *delivery = m->_private;
+    if (delivery) {
+        delivery->err = m->err;
+        delivery->done = 1;
+    }
+}
+
+rd_kafka_t *mdv_kafka_producer_new(const char *brokers)
+{
+    static const char *const settings[] = {
+        "enable.idempotence", "true", "acks", "all", "socket.nagle.disable", "true",
+        "linger.ms", "5", "message.timeout.ms", "30000", NULL,
+    };
+    char errstr[512];
+    rd_kafka_conf_t *conf = conf_new(brokers, settings);
+    if (!conf)
+        return NULL;
+    rd_kafka_conf_set_dr_msg_cb(conf, delivery_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        mdv_error("kafka producer: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+    }
+    /* On success rd_kafka_new owns conf. */
+    return rk;
+}
+
+rd_kafka_t *mdv_kafka_consumer_new(const char *brokers, const char *group,
+                                   const char *instance_id, const char *const *topics)
+{
+    const char *const settings[] = {
+        "group.id", group,
+        "group.instance.id", instance_id,
+        "enable.auto.commit", "true",
+        "enable.auto.offset.store", "false",
+        "auto.offset.reset", "earliest",
+        "partition.assignment.strategy", "range,roundrobin",
+        "auto.commit.interval.ms", "1000",
+        "session.timeout.ms", "10000",
+        "socket.nagle.disable", "true",
+        NULL,
+    };
+    char errstr[512];
+    rd_kafka_conf_t *conf = conf_new(brokers, settings);
+    if (!conf)
+        return NULL;
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        mdv_error("kafka consumer: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+
+    size_t n = 0;
+    while (topics[n])
+        n++;
+    rd_kafka_topic_partition_list_t *subscription = rd_kafka_topic_partition_list_new((int)n);
+    for (size_t i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(subscription, topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, subscription);
+    rd_kafka_topic_partition_list_destroy(subscription);
+    if (err) {
+        mdv_error("kafka subscribe: %s", rd_kafka_err2str(err));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    return rk;
+}
+
+int mdv_kafka_produce_sync(rd_kafka_t *rk, const char *topic, const void *key, size_t key_len,
+                           const void *value, size_t value_len, rd_kafka_headers_t *headers,
+                           int timeout_ms)
+{
+    struct mdv_delivery delivery = {0, RD_KAFKA_RESP_ERR_NO_ERROR};
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+        RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(&delivery), RD_KAFKA_V_END);
+    if (err) {
+        /* Headers are ours again only when producev failed. */
+        rd_kafka_headers_destroy(headers);
+        mdv_error("produce to %s: %s", topic, rd_kafka_err2str(err));
+        return -1;
+    }
+    double deadline = mdv_monotonic_seconds() + timeout_ms / 1000.0;
+    while (!delivery.done && mdv_monotonic_seconds() < deadline)
+        rd_kafka_poll(rk, 50);
+    if (!delivery.done || delivery.err) {
+        mdv_error("delivery to %s failed: %s", topic,
+                  delivery.done ? rd_kafka_err2str(delivery.err) : "timed out");
+        return -1;
+    }
+    return 0;
+}
+
+int mdv_kafka_reachable(rd_kafka_t *rk, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
+    if (err)
+        return 0;
+    int ok = md->broker_cnt > 0;
+    rd_kafka_metadata_destroy(md);
+    return ok;
+}

@@ -1,0 +1,273 @@
+/* Outbox rows and their relay to Kafka.
+ *
+ * The relay reads rows in insertion order, produces them with the
+ * idempotent producer, and deletes only the rows the broker acknowledged.
+ * It keeps no cursor: whatever is still in the table is still to send, so a
+ * crash at any point resends at worst (consumers skip duplicates through
+ * their inbox). NOTIFY only wakes it; it polls anyway. */
+#include "mdv/outbox.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+
+#include "mdv/kafka.h"
+#include "mdv/log.h"
+#include "mdv/metrics.h"
+#include "mdv/pg.h"
+
+#define BATCH_SIZE 256
+#define IDLE_WAIT_MS 500
+#define DELIVERY_TIMEOUT_S 30.0
+
+int mdv_outbox_add(PGconn *conn, const struct mdv_outbox_event *ev)
+{
+    char id[MDV_UUID_LEN];
+    size_t len = protobuf_c_message_get_packed_size(ev->message);
+    uint8_t *payload = mdv_xmalloc(len);
+    protobuf_c_message_pack(ev->message, payload);
+    json_t *headers = mdv_event_headers_json(&ev->meta, id);
+    char *headers_text = json_dumps(headers, JSON_COMPACT);
+
+    const char *params[] = {id,          ev->aggregatetype,   ev->meta.subject, ev->meta.type,
+                            (char *)payload, ev->topic, headers_text};
+    const int lengths[] = {0, 0, 0, 0, (int)len, 0, 0};
+    const int formats[] = {0, 0, 0, 0, 1, 0, 0};
+    PGresult *res = mdv_pg_query_bin(
+        conn,
+        "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, topic, headers) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        7, params, lengths, formats);
+    int rc = res ? 0 : -1;
+    PQclear(res);
+    if (rc == 0)
+        rc = mdv_pg_exec(conn, "SELECT pg_notify('mdv_outbox', '')", 0, NULL);
+    free(headers_text);
+    json_decref(headers);
+    free(payload);
+    return rc;
+}
+
+struct mdv_relay {
+    const char *service;
+    const char *pg_dsn;
+    const char *brokers;
+    PGconn *conn;
+    rd_kafka_t *rk;
+    int leader; /* holds the service's advisory lock on conn */
+    atomic_int stop;
+    atomic_long backlog;
+    long stop_timeout_ms;
+    pthread_t thread;
+};
+
+/* The lock key is derived from the service name so that services sharing
+ * a database cluster do not block each other. */
+static int take_leadership(struct mdv_relay *relay)
+{
+    const char *params[] = {relay->service};
+    PGresult *res = mdv_pg_query(
+        relay->conn, "SELECT pg_try_advisory_lock(hashtext('mdv_relay_' || $1))", 1, params);
+    if (!res)
+        return -1;
+    relay->leader = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (relay->leader) {
+        mdv_info("outbox relay active");
+        return mdv_pg_exec(relay->conn, "LISTEN mdv_outbox", 0, NULL);
+    }
+    return 0;
+}
+
+static int connect_db(struct mdv_relay *relay)
+{
+    if (relay->conn && PQstatus(relay->conn) == CONNECTION_OK)
+        return 0;
+    relay->leader = 0; /* a lost session lost its lock too */
+    return mdv_pg_ensure(&relay->conn, relay->pg_dsn);
+}
+
+static void wait_for_notify(PGconn *conn, long timeout_ms)
+{
+    int fd = PQsocket(conn);
+    if (fd < 0) {
+        mdv_sleep_ms(timeout_ms);
+        return;
+    }
+    fd_set fds;
+    FD_ZERO(&fds);
+    FD_SET(fd, &fds);
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    select(fd + 1, &fds, NULL, NULL, &tv);
+    PQconsumeInput(conn);
+    PGnotify *n;
+    while ((n = PQnotifies(conn)) != NULL)
+        PQfreemem(n);
+}
+
+/* The fatal error of an idempotent producer (seen after broker restarts)
+ * cannot be cleared: start a new producer; the outbox still has the rows. */
+static void renew_producer_if_fatal(struct mdv_relay *relay)
+{
+    char errstr[256];
+    if (!rd_kafka_fatal_error(relay->rk, errstr, sizeof(errstr)))
+        return;
+    mdv_error("producer fatal error, creating a new producer: %s", errstr);
+    rd_kafka_flush(relay->rk, 1000);
+    rd_kafka_destroy(relay->rk);
+    relay->rk = mdv_kafka_producer_new(relay->brokers);
+}
+
+/* Produces every row of res, waits for the acknowledgements, and writes
+ * the acknowledged seqs as a PostgreSQL array literal into acked. */
+static int produce_rows(struct mdv_relay *relay, PGresult *res, char **acked)
+{
+    int n = PQntuples(res);
+    struct mdv_delivery *deliveries = mdv_xcalloc((size_t)n, sizeof(*deliveries));
+    size_t cap = (size_t)n * 24 + 3, len = 0;
+    char *list = mdv_xmalloc(cap);
+    int failures = 0;
+
+    for (int i = 0; i < n; i++) {
+        json_t *headers_json = json_loads(PQgetvalue(res, i, 4), 0, NULL);
+        rd_kafka_headers_t *headers = mdv_event_headers_from_json(headers_json);
+        json_decref(headers_json);
+        size_t payload_len = 0;
+        unsigned char *payload =
+            PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &payload_len);
+        const char *key = PQgetvalue(res, i, 2);
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            relay->rk, RD_KAFKA_V_TOPIC(PQgetvalue(res, i, 1)), RD_KAFKA_V_KEY(key, strlen(key)),
+            RD_KAFKA_V_VALUE(payload, payload_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(&deliveries[i]), RD_KAFKA_V_END);
+        PQfreemem(payload);
+        if (err) {
+            rd_kafka_headers_destroy(headers);
+            deliveries[i].done = 1;
+            deliveries[i].err = err;
+        }
+    }
+    double deadline = mdv_monotonic_seconds() + DELIVERY_TIMEOUT_S;
+    for (int i = 0; i < n; i++)
+        while (!deliveries[i].done && mdv_monotonic_seconds() < deadline)
+            rd_kafka_poll(relay->rk, 20);
+
+    len += (size_t)snprintf(list + len, cap - len, "{");
+    for (int i = 0; i < n; i++) {
+        if (!deliveries[i].done || deliveries[i].err) {
+            failures++;
+            continue;
+        }
+        len += (size_t)snprintf(list + len, cap - len, "%s%s", len > 1 ? "," : "",
+                                PQgetvalue(res, i, 0));
+    }
+    snprintf(list + len, cap - len, "}");
+    if (failures)
+        mdv_warn("outbox: %d of %d events not acknowledged, will resend", failures, n);
+    mdv_metrics_add("mdv_messages_produced_total", NULL, n - failures);
+    free(deliveries);
+    *acked = list;
+    return failures;
+}
+
+/* One round: publish a batch. Returns the number of rows seen, -1 on error. */
+static int relay_batch(struct mdv_relay *relay)
+{
+    PGresult *res = mdv_pg_query(relay->conn,
+                                 "SELECT seq, topic, aggregateid, payload, headers::text "
+                                 "FROM outbox ORDER BY seq LIMIT " MDV_STR(BATCH_SIZE),
+                                 0, NULL);
+    if (!res)
+        return -1;
+    int n = PQntuples(res);
+    if (n == 0) {
+        PQclear(res);
+        atomic_store(&relay->backlog, 0);
+        return 0;
+    }
+    atomic_store(&relay->backlog, n); /* waiting when this round began */
+    char *acked = NULL;
+    int failures = produce_rows(relay, res, &acked);
+    PQclear(res);
+    const char *params[] = {acked};
+    int rc = mdv_pg_exec(relay->conn, "DELETE FROM outbox WHERE seq = ANY($1::bigint[])", 1, params);
+    free(acked);
+    if (failures)
+        renew_producer_if_fatal(relay);
+    return rc == 0 && !failures ? n : -1;
+}
+
+static void *relay_main(void *arg)
+{
+    struct mdv_relay *relay = arg;
+    long backoff_ms = 100;
+
+    while (!atomic_load(&relay->stop)) {
+        if (connect_db(relay) != 0 || (!relay->leader && take_leadership(relay) != 0)) {
+            mdv_sleep_ms(backoff_ms);
+            backoff_ms = backoff_ms < 5000 ? backoff_ms * 2 : 5000;
+            continue;
+        }
+        if (!relay->rk)
+            relay->rk = mdv_kafka_producer_new(relay->brokers);
+        if (!relay->leader || !relay->rk) {
+            mdv_sleep_ms(1000); /* another replica publishes, or no producer yet */
+            continue;
+        }
+        int n = relay_batch(relay);
+        if (n < 0) {
+            mdv_sleep_ms(backoff_ms);
+            backoff_ms = backoff_ms < 5000 ? backoff_ms * 2 : 5000;
+        } else {
+            backoff_ms = 100;
+            if (n < BATCH_SIZE)
+                wait_for_notify(relay->conn, IDLE_WAIT_MS);
+        }
+    }
+    /* Shutting down: one last round so that what was committed just before
+     * the signal leaves now rather than at the next start. */
+    if (relay->leader && relay->rk && relay->conn && PQstatus(relay->conn) == CONNECTION_OK)
+        (void)relay_batch(relay);
+    if (relay->rk)
+        rd_kafka_flush(relay->rk, (int)relay->stop_timeout_ms);
+    return NULL;
+}
+
+struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn, const char *brokers)
+{
+    struct mdv_relay *relay = mdv_xcalloc(1, sizeof(*relay));
+    relay->service = service;
+    relay->pg_dsn = pg_dsn;
+    relay->brokers = brokers;
+    relay->stop_timeout_ms = 5000;
+    atomic_init(&relay->backlog, -1);
+    relay->rk = mdv_kafka_producer_new(brokers);
+    if (!relay->rk || pthread_create(&relay->thread, NULL, relay_main, relay) != 0) {
+        if (relay->rk)
+            rd_kafka_destroy(relay->rk);
+        free(relay);
+        return NULL;
+    }
+    return relay;
+}
+
+long mdv_relay_backlog(const struct mdv_relay *relay)
+{
+    return relay ? atomic_load(&((struct mdv_relay *)relay)->backlog) : -1;
+}
+
+void mdv_relay_stop(struct mdv_relay *relay, long timeout_ms)
+{
+    if (!relay)
+        return;
+    relay->stop_timeout_ms = timeout_ms;
+    atomic_store(&relay->stop, 1);
+    pthread_join(relay->thread, NULL);
+    if (relay->rk)
+        rd_kafka_destroy(relay->rk);
+    PQfinish(relay->conn);
+    free(relay);
+}

@@ -1,0 +1,336 @@
+/* Service runtime: start-up steps and the exactly-once consumer loop. */
+#include "mdv/service.h"
+
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdv/inbox.h"
+#include "mdv/kafka.h"
+#include "mdv/metrics.h"
+#include "mdv/pg.h"
+
+#define POLL_MS 200
+#define DLQ_TIMEOUT_MS 10000
+#define MAX_BACKOFF_MS 5000
+
+volatile sig_atomic_t mdv_stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    mdv_stop_requested = 1;
+}
+
+int mdv_service_init(struct mdv_service *svc, const char *name, const struct mdv_config_var *extra)
+{
+    memset(svc, 0, sizeof(*svc));
+    svc->name = name;
+    /* Name folding (pivot.c) and the name check need UTF-8 character classes. */
+    setlocale(LC_CTYPE, "C.UTF-8");
+    if (mdv_config_load_base(&svc->config, name, extra) != 0)
+        return -1;
+    mdv_log_init(name, (enum mdv_log_level)mdv_log_parse_level(svc->config.log_level));
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    mdv_info("starting, instance %s", svc->config.instance_id);
+    return 0;
+}
+
+int mdv_service_open_db(struct mdv_service *svc)
+{
+    svc->conn = mdv_pg_connect(svc->config.pg_dsn, 60000);
+    if (!svc->conn) {
+        mdv_error("database unreachable, giving up");
+        return -1;
+    }
+    char *dir = mdv_xasprintf("%s/migrations", svc->config.data_dir);
+    int rc = mdv_pg_migrate(svc->conn, dir);
+    free(dir);
+    return rc;
+}
+
+static int ready(void *ctx, json_t *checks)
+{
+    struct mdv_service *svc = ctx;
+    int db = PQping(svc->config.pg_dsn) == PQPING_OK;
+    int broker = svc->producer && mdv_kafka_reachable(svc->producer, 1000);
+    json_object_set_new(checks, "database", json_string(db ? "ok" : "unreachable"));
+    json_object_set_new(checks, "broker", json_string(broker ? "ok" : "unreachable"));
+    return db && broker;
+}
+
+int mdv_service_start_http(struct mdv_service *svc, const struct mdv_http_route *routes, void *ctx)
+{
+    static const struct mdv_http_route none[] = {{NULL, NULL, NULL, NULL}};
+    (void)ctx;
+    if (!svc->producer)
+        svc->producer = mdv_kafka_producer_new(svc->config.kafka_brokers);
+    if (!svc->producer)
+        return -1;
+    svc->http = mdv_http_start(svc->config.http_addr, routes ? routes : none, ready, svc);
+    return svc->http ? 0 : -1;
+}
+
+int mdv_service_start_relay(struct mdv_service *svc)
+{
+    svc->relay = mdv_relay_start(svc->name, svc->config.pg_dsn, svc->config.kafka_brokers);
+    return svc->relay ? 0 : -1;
+}
+
+void mdv_service_wait(struct mdv_service *svc)
+{
+    while (!mdv_stop_requested) {
+        mdv_metrics_set("mdv_outbox_backlog", NULL, (double)mdv_relay_backlog(svc->relay));
+        mdv_sleep_ms(POLL_MS);
+    }
+}
+
+int mdv_msg_emit(struct mdv_msg *msg, const char *event, const char *aggregatetype,
+                 const char *key, const char *journey_id, const ProtobufCMessage *message)
+{
+    char *type = mdv_xasprintf("fr.gouv.mdv.%s.%s.v1", msg->svc->name, event);
+    char *topic = mdv_xasprintf("mdv.%s.events.v1", msg->svc->name);
+    struct mdv_outbox_event ev = {
+        .topic = topic,
+        .aggregatetype = aggregatetype,
+        .meta = {msg->svc->name, type, key, journey_id, msg->ev.id},
+        .message = message,
+    };
+    int rc = mdv_outbox_add(msg->conn, &ev);
+    free(type);
+    free(topic);
+    return rc;
+}
+
+enum mdv_outcome mdv_msg_reject(struct mdv_msg *msg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg->error, sizeof(msg->error), fmt, ap);
+    va_end(ap);
+    return MDV_PERMANENT;
+}
+
+enum mdv_outcome mdv_msg_db_failure(struct mdv_msg *msg)
+{
+    if (mdv_pg_failure_is_transient(msg->conn))
+        return MDV_TRANSIENT;
+    return mdv_msg_reject(msg, "database refused the change: %s", PQerrorMessage(msg->conn));
+}
+
+static mdv_event_handler find_handler(const struct mdv_event_route *routes, const char *type)
+{
+    for (const struct mdv_event_route *r = routes; r->ce_type; r++)
+        if (strcmp(r->ce_type, type) == 0)
+            return r->handler;
+    return NULL;
+}
+
+/* Runs the handler inside one transaction with the inbox claim. */
+static enum mdv_outcome apply_in_transaction(struct mdv_msg *msg, mdv_event_handler handler)
+{
+    if (mdv_pg_ensure(&msg->svc->conn, msg->svc->config.pg_dsn) != 0)
+        return MDV_TRANSIENT;
+    msg->conn = msg->svc->conn;
+    if (mdv_pg_begin(msg->conn) != 0)
+        return mdv_msg_db_failure(msg);
+    int claimed = mdv_inbox_claim(msg->conn, msg->ev.source, msg->ev.id);
+    enum mdv_outcome outcome;
+    if (claimed < 0)
+        outcome = mdv_msg_db_failure(msg);
+    else if (claimed == 0) {
+        mdv_log_at(MDV_LOG_INFO, &msg->log, "duplicate event skipped");
+        outcome = MDV_OK;
+    } else
+        outcome = handler(msg);
+    if (outcome == MDV_OK && mdv_pg_commit(msg->conn) != 0)
+        outcome = mdv_msg_db_failure(msg);
+    if (outcome != MDV_OK)
+        mdv_pg_rollback(msg->conn);
+    return outcome;
+}
+
+static enum mdv_outcome handle(struct mdv_service *svc, const rd_kafka_message_t *rkm,
+                               const struct mdv_event_route *routes, struct mdv_msg *msg)
+{
+    memset(msg, 0, sizeof(*msg));
+    msg->svc = svc;
+    msg->rkm = rkm;
+    msg->log = (struct mdv_log_ctx){NULL, NULL, rd_kafka_topic_name(rkm->rkt), rkm->partition,
+                                    rkm->offset};
+    if (mdv_event_parse(rkm, &msg->ev, msg->error, sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    msg->log.ce_id = msg->ev.id;
+    msg->log.journey_id = msg->ev.journey_id;
+    mdv_event_handler handler = find_handler(routes, msg->ev.type);
+    if (!handler) {
+        mdv_log_at(MDV_LOG_DEBUG, &msg->log, "event type %s not for this service", msg->ev.type);
+        return MDV_OK;
+    }
+    return apply_in_transaction(msg, handler);
+}
+
+static void add_header_text(rd_kafka_headers_t *headers, const char *name, const char *value)
+{
+    rd_kafka_header_add(headers, name, -1, value, -1);
+}
+
+/* The original key, value and headers, plus where it came from and why. */
+static int dead_letter(struct mdv_service *svc, const struct mdv_msg *msg)
+{
+    const rd_kafka_message_t *rkm = msg->rkm;
+    rd_kafka_headers_t *original = NULL;
+    rd_kafka_headers_t *headers = rd_kafka_message_headers(rkm, &original) == 0
+                                      ? rd_kafka_headers_copy(original)
+                                      : rd_kafka_headers_new(5);
+    char number[32];
+
+    add_header_text(headers, "mdv_dlq_topic", rd_kafka_topic_name(rkm->rkt));
+    snprintf(number, sizeof(number), "%d", rkm->partition);
+    add_header_text(headers, "mdv_dlq_partition", number);
+    snprintf(number, sizeof(number), "%lld", (long long)rkm->offset);
+    add_header_text(headers, "mdv_dlq_offset", number);
+    add_header_text(headers, "mdv_dlq_service", svc->name);
+    add_header_text(headers, "mdv_dlq_error", msg->error);
+    mdv_log_at(MDV_LOG_WARN, &msg->log, "dead-lettering: %s", msg->error);
+    int rc = mdv_kafka_produce_sync(svc->producer, MDV_DLQ_TOPIC, rkm->key, rkm->key_len,
+                                    rkm->payload, rkm->len, headers, DLQ_TIMEOUT_MS);
+    if (rc == 0)
+        mdv_metrics_add("mdv_messages_dead_lettered_total", NULL, 1);
+    return rc;
+}
+
+/* Offsets are stored (and then auto-committed) only for finished work. */
+static void store_offset(rd_kafka_t *rk, const rd_kafka_message_t *rkm)
+{
+    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(offsets, rd_kafka_topic_name(rkm->rkt), rkm->partition)
+        ->offset = rkm->offset + 1;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(rk, offsets);
+    if (err)
+        mdv_warn("offset store: %s", rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(offsets);
+}
+
+/* Partitions held back after a transient failure, and when to retry. */
+struct retry_state {
+    rd_kafka_topic_partition_list_t *paused;
+    double retry_at;
+    long backoff_ms;
+};
+
+/* Pauses the message's partition and seeks back to it, so it is fetched
+ * again after the backoff; polling goes on so the group keeps us. */
+static void hold_back(rd_kafka_t *rk, const rd_kafka_message_t *rkm, struct retry_state *retry)
+{
+    if (!retry->paused)
+        retry->paused = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(one, rd_kafka_topic_name(rkm->rkt), rkm->partition)->offset =
+        rkm->offset;
+    rd_kafka_pause_partitions(rk, one);
+    rd_kafka_error_t *error = rd_kafka_seek_partitions(rk, one, 2000);
+    if (error) {
+        mdv_warn("seek back failed: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    }
+    if (!rd_kafka_topic_partition_list_find(retry->paused, rd_kafka_topic_name(rkm->rkt),
+                                            rkm->partition))
+        rd_kafka_topic_partition_list_add(retry->paused, rd_kafka_topic_name(rkm->rkt),
+                                          rkm->partition);
+    rd_kafka_topic_partition_list_destroy(one);
+    retry->retry_at = mdv_monotonic_seconds() + (double)retry->backoff_ms / 1000.0;
+    mdv_warn("transient failure: retrying in %ld ms", retry->backoff_ms);
+    retry->backoff_ms = retry->backoff_ms * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : retry->backoff_ms * 2;
+}
+
+static void resume_if_due(struct mdv_service *svc, struct retry_state *retry)
+{
+    if (!retry->paused || mdv_monotonic_seconds() < retry->retry_at)
+        return;
+    rd_kafka_resume_partitions(svc->consumer, retry->paused);
+    rd_kafka_topic_partition_list_destroy(retry->paused);
+    retry->paused = NULL;
+}
+
+static int is_paused(const struct retry_state *retry, const rd_kafka_message_t *rkm)
+{
+    return retry->paused && rd_kafka_topic_partition_list_find(
+                                retry->paused, rd_kafka_topic_name(rkm->rkt), rkm->partition);
+}
+
+static void process(struct mdv_service *svc, const rd_kafka_message_t *rkm,
+                    const struct mdv_event_route *routes, struct retry_state *retry)
+{
+    struct mdv_msg msg;
+    double started = mdv_monotonic_seconds();
+    enum mdv_outcome outcome = handle(svc, rkm, routes, &msg);
+
+    if (outcome == MDV_PERMANENT && dead_letter(svc, &msg) != 0)
+        outcome = MDV_TRANSIENT; /* the broker is away: not lost, retried */
+    if (outcome == MDV_TRANSIENT) {
+        hold_back(svc->consumer, rkm, retry);
+        return;
+    }
+    store_offset(svc->consumer, rkm);
+    retry->backoff_ms = 100;
+    char labels[192];
+    snprintf(labels, sizeof(labels), "topic=\"%s\"", rd_kafka_topic_name(rkm->rkt));
+    mdv_metrics_add("mdv_messages_consumed_total", mdv_metrics_label(labels), 1);
+    mdv_metrics_observe_processing(mdv_monotonic_seconds() - started);
+}
+
+int mdv_service_consume(struct mdv_service *svc, const char *group, const char *const *topics,
+                        const struct mdv_event_route *routes)
+{
+    struct retry_state retry = {NULL, 0, 100};
+
+    svc->consumer = mdv_kafka_consumer_new(svc->config.kafka_brokers, group,
+                                           svc->config.instance_id, topics);
+    if (!svc->consumer)
+        return -1;
+    mdv_info("consuming as group %s", group);
+    while (!mdv_stop_requested) {
+        mdv_metrics_set("mdv_outbox_backlog", NULL, (double)mdv_relay_backlog(svc->relay));
+        resume_if_due(svc, &retry);
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(svc->consumer, POLL_MS);
+        if (!rkm)
+            continue;
+        if (rkm->err) {
+            if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                mdv_warn("consumer: %s", rd_kafka_message_errstr(rkm));
+        } else if (!is_paused(&retry, rkm)) {
+            process(svc, rkm, routes, &retry);
+        }
+        rd_kafka_message_destroy(rkm);
+    }
+    if (retry.paused)
+        rd_kafka_topic_partition_list_destroy(retry.paused);
+    return 0;
+}
+
+void mdv_service_close(struct mdv_service *svc)
+{
+    long timeout_ms = svc->config.shutdown_timeout_ms ? atol(svc->config.shutdown_timeout_ms) : 10000;
+    mdv_info("stopping");
+    if (svc->consumer) {
+        /* Commits the stored offsets and leaves the group. */
+        rd_kafka_consumer_close(svc->consumer);
+        rd_kafka_destroy(svc->consumer);
+    }
+    mdv_relay_stop(svc->relay, timeout_ms / 2);
+    mdv_http_stop(svc->http);
+    if (svc->producer) {
+        rd_kafka_flush(svc->producer, (int)(timeout_ms / 4));
+        rd_kafka_destroy(svc->producer);
+    }
+    PQfinish(svc->conn);
+    mdv_info("stopped");
+}
