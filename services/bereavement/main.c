@@ -1,0 +1,195 @@
+/* bereavement — état civil and caisses de retraite. It owns the
+ * bereavement journey: on a declaration it records the death, publishes the
+ * plan, DeathRecorded for the other administrations, and its own two steps
+ * (death recorded; pension de réversion offered to a surviving spouse). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdv/bereavement/v1/death.pb-c.h"
+#include "mdv/gateway/v1/declarations.pb-c.h"
+#include "mdv/journey.h"
+#include "mdv/pg.h"
+#include "mdv/validate.h"
+#include "plan.h"
+
+#define STEP_DEATH "bereavement.death_recorded"
+#define STEP_SURVIVOR "bereavement.survivor_pension"
+
+typedef Mdv__Gateway__V1__DeclarationSubmitted declaration_t;
+typedef Mdv__Gateway__V1__BereavementDeclaration bereavement_t;
+
+static struct plan *plan;
+
+static const char *check_declaration(const declaration_t *d)
+{
+    static const char *const relationships[] = {"spouse", "child", "parent", "sibling", "other"};
+    const bereavement_t *b = d->bereavement;
+    if (!mdv_uuid_valid(d->journey_id))
+        return "journey_id is not a UUID";
+    if (d->body_case != MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_BEREAVEMENT || !b ||
+        !b->deceased)
+        return "bereavement body missing";
+    const Mdv__Journey__V1__PivotIdentity *p = b->deceased;
+    if (mdv_validate_name(p->family_name) || p->n_given_names == 0 ||
+        mdv_validate_name(p->given_names[0]) || mdv_validate_sex(p->sex) ||
+        mdv_validate_date(p->birth_date) || mdv_validate_cog(p->birth_place))
+        return "deceased identity invalid";
+    if (mdv_validate_date(b->death_date) || mdv_validate_cog(b->death_place) ||
+        mdv_date_compare(b->death_date, p->birth_date) < 0)
+        return "death date or place invalid";
+    for (size_t i = 0; i < MDV_ARRAY_LEN(relationships); i++)
+        if (strcmp(b->declarant_relationship, relationships[i]) == 0)
+            return NULL;
+    return "declarant_relationship unknown";
+}
+
+/* given_names as a PostgreSQL array literal, quoted (names hold no quote
+ * or backslash once validated, but quoting keeps spaces and commas safe). */
+static char *names_array(const Mdv__Journey__V1__PivotIdentity *p)
+{
+    size_t cap = 3;
+    for (size_t i = 0; i < p->n_given_names; i++)
+        cap += strlen(p->given_names[i]) + 3;
+    char *out = mdv_xmalloc(cap);
+    size_t len = (size_t)snprintf(out, cap, "{");
+    for (size_t i = 0; i < p->n_given_names; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s\"%s\"", i ? "," : "", p->given_names[i]);
+    snprintf(out + len, cap - len, "}");
+    return out;
+}
+
+static int record_death(PGconn *conn, const declaration_t *d)
+{
+    const bereavement_t *b = d->bereavement;
+    const Mdv__Journey__V1__PivotIdentity *p = b->deceased;
+    char *given = names_array(p);
+    const char *params[] = {d->journey_id, d->usager_id,  p->family_name, given,
+                            p->sex,        p->birth_date, p->birth_place, b->death_date,
+                            b->death_place, b->declarant_relationship};
+    int rc = mdv_pg_exec(conn,
+                         "INSERT INTO death_records (journey_id, usager_id, family_name,"
+                         " given_names, sex, birth_date, birth_place, death_date, death_place,"
+                         " declarant_relationship) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+                         10, params);
+    free(given);
+    return rc;
+}
+
+static time_t parse_time(const char *text)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (!strptime(text, "%Y-%m-%dT%H:%M:%S", &tm))
+        return time(NULL);
+    return timegm(&tm);
+}
+
+static int publish_plan(struct mdv_msg *msg, const declaration_t *d)
+{
+    Mdv__Journey__V1__JourneyPlanned planned = MDV__JOURNEY__V1__JOURNEY_PLANNED__INIT;
+    Mdv__Journey__V1__PlannedStep *steps = mdv_xcalloc(plan->count, sizeof(*steps));
+    Mdv__Journey__V1__PlannedStep **ptrs = mdv_xcalloc(plan->count, sizeof(*ptrs));
+    char(*due)[32] = mdv_xcalloc(plan->count, sizeof(*due));
+    char now[MDV_TIME_LEN];
+
+    mdv_time_now(now);
+    plan_to_message(plan, d->journey_id, parse_time(d->submitted_at), &planned, steps, ptrs, due);
+    planned.planned_at = now;
+    int rc = mdv_msg_emit(msg, "journey_planned", "journey", d->journey_id, d->journey_id,
+                          &planned.base);
+    free(steps);
+    free(ptrs);
+    free(due);
+    return rc;
+}
+
+static int publish_death(struct mdv_msg *msg, const declaration_t *d)
+{
+    Mdv__Bereavement__V1__DeathRecorded death = MDV__BEREAVEMENT__V1__DEATH_RECORDED__INIT;
+    char now[MDV_TIME_LEN];
+
+    mdv_time_now(now);
+    death.journey_id = d->journey_id;
+    death.deceased = d->bereavement->deceased;
+    death.death_date = d->bereavement->death_date;
+    death.death_place = d->bereavement->death_place;
+    death.recorded_at = now;
+    return mdv_msg_emit(msg, "death_recorded", "death", d->journey_id, d->journey_id,
+                        &death.base);
+}
+
+/* The pension de réversion is not automatic: a spouse is offered a
+ * pre-filled claim to confirm; anyone else has nothing to claim here. */
+static int offer_survivor_claim(struct mdv_msg *msg, const declaration_t *d)
+{
+    if (strcmp(d->bereavement->declarant_relationship, "spouse") != 0)
+        return mdv_journey_report(msg, d->journey_id, STEP_SURVIVOR, 1,
+                                  MDV_STEP_NOT_APPLICABLE,
+                                  "Pas de conjoint survivant déclarant");
+    const char *params[] = {d->journey_id, d->usager_id};
+    if (mdv_pg_exec(msg->conn,
+                    "INSERT INTO survivor_claims (journey_id, usager_id, status)"
+                    " VALUES ($1, $2, 'offered')",
+                    2, params) != 0)
+        return -1;
+    return mdv_journey_report(
+        msg, d->journey_id, STEP_SURVIVOR, 1, MDV_STEP_ACTION_REQUIRED,
+        "Demande de pension de réversion pré-remplie : à confirmer par le conjoint survivant");
+}
+
+static enum mdv_outcome apply_declaration(struct mdv_msg *msg, const declaration_t *d)
+{
+    if (record_death(msg->conn, d) != 0 || publish_plan(msg, d) != 0 ||
+        publish_death(msg, d) != 0 ||
+        mdv_journey_report(msg, d->journey_id, STEP_DEATH, 1,
+                           MDV_STEP_DONE, "Décès enregistré à l'état civil") !=
+            0 ||
+        offer_survivor_claim(msg, d) != 0)
+        return mdv_msg_db_failure(msg);
+    mdv_log_at(MDV_LOG_INFO, &msg->log, "death recorded, plan published");
+    return MDV_OK;
+}
+
+static enum mdv_outcome on_declaration(struct mdv_msg *msg)
+{
+    declaration_t *d = mdv__gateway__v1__declaration_submitted__unpack(NULL, msg->rkm->len,
+                                                                       msg->rkm->payload);
+    enum mdv_outcome outcome = MDV_OK;
+    if (!d)
+        return mdv_msg_reject(msg, "value is not a DeclarationSubmitted protobuf");
+    if (strcmp(d->kind, "bereavement") != 0)
+        goto out; /* another service's journey */
+    const char *problem = check_declaration(d);
+    outcome = problem ? mdv_msg_reject(msg, "declaration invalid: %s", problem)
+                      : apply_declaration(msg, d);
+out:
+    mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
+    return outcome;
+}
+
+int main(void)
+{
+    static const char *const topics[] = {"mdv.gateway.declarations.v1", NULL};
+    static const struct mdv_event_route routes[] = {
+        {"fr.gouv.mdv.gateway.declaration_submitted.v1", on_declaration},
+        {NULL, NULL},
+    };
+    struct mdv_service svc;
+    int rc = 1;
+
+    if (mdv_service_init(&svc, "bereavement", NULL) != 0)
+        return 2;
+    char *plan_path = mdv_xasprintf("%s/rules/plan.json", svc.config.data_dir);
+    plan = plan_load(plan_path);
+    free(plan_path);
+    if (!plan)
+        return 2;
+    if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, NULL, NULL) == 0 &&
+        mdv_service_start_relay(&svc) == 0 &&
+        mdv_service_consume(&svc, "mdv-bereavement", topics, routes) == 0)
+        rc = 0;
+    mdv_service_close(&svc);
+    plan_free(plan);
+    return rc;
+}

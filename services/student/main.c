@@ -1,0 +1,52 @@
+/* student — CROUS and établissements: student files and bourses sur
+ * critères sociaux. On a death it closes the deceased's own student file and
+ * asks for the re-assessment of the bourse of any student whose parent died
+ * (an orphan is assessed on their own resources: RULES-REFERENCE.md). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mdv/journey.h"
+#include "mdv/pg.h"
+
+static void describe(long closed, long reassessed, struct mdv_effect *out)
+{
+    if (closed == 0 && reassessed == 0)
+        return; /* not applicable: no record */
+    out->status = MDV_STEP_DONE;
+    if (closed && reassessed)
+        snprintf(out->detail, sizeof(out->detail),
+                 "Dossier étudiant clos ; %ld bourse%s réexaminée%s", reassessed,
+                 reassessed > 1 ? "s" : "", reassessed > 1 ? "s" : "");
+    else if (closed)
+        snprintf(out->detail, sizeof(out->detail), "Dossier étudiant clos");
+    else
+        snprintf(out->detail, sizeof(out->detail), "%ld bourse%s réexaminée%s (décès d'un parent)",
+                 reassessed, reassessed > 1 ? "s" : "", reassessed > 1 ? "s" : "");
+}
+
+static int update_files(PGconn *conn, const char *pivot_key, const char *death_date,
+                        struct mdv_effect *out)
+{
+    const char *params[] = {pivot_key};
+    (void)death_date;
+    PGresult *res = mdv_pg_query(
+        conn,
+        "WITH closed AS (UPDATE student_files SET status = 'closed', closed_reason = 'deces',"
+        "                updated_at = now()"
+        "                WHERE pivot_key = $1 AND status = 'open' RETURNING 1),"
+        "     reassessed AS (UPDATE student_files SET reassessment = 'deces_parent',"
+        "                    updated_at = now()"
+        "                    WHERE parent_pivot_key = $1 AND status = 'open' RETURNING 1)"
+        " SELECT (SELECT count(*) FROM closed), (SELECT count(*) FROM reassessed)",
+        1, params);
+    if (!res)
+        return -1;
+    describe(atol(PQgetvalue(res, 0, 0)), atol(PQgetvalue(res, 0, 1)), out);
+    PQclear(res);
+    return 0;
+}
+
+int main(void)
+{
+    return mdv_journey_run_death_consumer("student", "student.files_updated", update_files);
+}
