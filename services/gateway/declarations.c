@@ -1,0 +1,226 @@
+/* POST /v1/declarations: authenticate, check, then in one transaction
+ * record the journey and put DeclarationSubmitted in the outbox. The
+ * Idempotency-Key makes a retried POST safe. */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "mdv/gateway/v1/declarations.pb-c.h"
+#include "mdv/outbox.h"
+
+#define DECLARATIONS_TOPIC "mdv.gateway.declarations.v1"
+#define MAX_KEY_LEN 255
+
+/* Hex SHA-256 of the body: a replay must carry the same request. */
+static void body_hash(const struct mdv_http_request *req, char out[65])
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(req->body ? req->body : "", req->body_len, digest, &len, EVP_sha256(), NULL);
+    for (unsigned int i = 0; i < len && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
+static int key_is_valid(const char *key)
+{
+    size_t n = strlen(key);
+    if (n == 0 || n > MAX_KEY_LEN)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (key[i] < 0x21 || key[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+static void accepted(struct mdv_http_response *res, const char *journey_id)
+{
+    char self[128];
+    snprintf(self, sizeof(self), "/v1/journeys/%s", journey_id);
+    mdv_http_json(res, 202,
+                  json_pack("{s:s, s:s, s:{s:s}}", "journey_id", journey_id, "status",
+                            "in_progress", "links", "self", self));
+    mdv_strlcpy(res->location, self, sizeof(res->location));
+}
+
+/* Builds the protobuf from a validated body; strings point into body. */
+static int publish(PGconn *conn, json_t *body, const char *journey_id, const char *usager)
+{
+    Mdv__Gateway__V1__DeclarationSubmitted d = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__INIT;
+    Mdv__Gateway__V1__BereavementDeclaration b = MDV__GATEWAY__V1__BEREAVEMENT_DECLARATION__INIT;
+    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    json_t *deceased = json_object_get(body, "deceased");
+    json_t *names = json_object_get(deceased, "given_names");
+    char *given[10];
+    char now[MDV_TIME_LEN];
+
+    p.n_given_names = json_array_size(names);
+    for (size_t i = 0; i < p.n_given_names; i++)
+        given[i] = (char *)json_string_value(json_array_get(names, i));
+    p.given_names = given;
+    p.family_name = (char *)json_string_value(json_object_get(deceased, "family_name"));
+    p.sex = (char *)json_string_value(json_object_get(deceased, "sex"));
+    p.birth_date = (char *)json_string_value(json_object_get(deceased, "birth_date"));
+    p.birth_place = (char *)json_string_value(json_object_get(deceased, "birth_place"));
+    b.deceased = &p;
+    b.death_date = (char *)json_string_value(json_object_get(body, "death_date"));
+    b.death_place = (char *)json_string_value(json_object_get(body, "death_place"));
+    b.declarant_relationship =
+        (char *)json_string_value(json_object_get(body, "declarant_relationship"));
+    mdv_time_now(now);
+    d.journey_id = (char *)journey_id;
+    d.usager_id = (char *)usager;
+    d.kind = "bereavement";
+    d.submitted_at = now;
+    d.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_BEREAVEMENT;
+    d.bereavement = &b;
+    struct mdv_outbox_event ev = {
+        .topic = DECLARATIONS_TOPIC,
+        .aggregatetype = "journey",
+        .meta = {"gateway", "fr.gouv.mdv.gateway.declaration_submitted.v1", journey_id,
+                 journey_id, NULL},
+        .message = &d.base,
+    };
+    return mdv_outbox_add(conn, &ev);
+}
+
+/* Claims the key for this journey. Returns 1 when claimed, 0 when the key
+ * was used before (writing the earlier journey into previous, or "" when
+ * the body differed), -1 on error. */
+static int claim_key(PGconn *conn, const char *usager, const char *key, const char *hash,
+                     const char *journey_id, char previous[MDV_UUID_LEN])
+{
+    const char *params[] = {usager, key, hash, journey_id};
+    PGresult *res = mdv_pg_query(conn,
+                                 "INSERT INTO idempotency_keys (usager_id, idempotency_key,"
+                                 " request_hash, journey_id) VALUES ($1, $2, $3, $4)"
+                                 " ON CONFLICT DO NOTHING",
+                                 4, params);
+    if (!res)
+        return -1;
+    int claimed = atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    if (claimed)
+        return 1;
+    res = mdv_pg_query(conn,
+                       "SELECT request_hash = $3, journey_id FROM idempotency_keys"
+                       " WHERE usager_id = $1 AND idempotency_key = $2",
+                       3, params);
+    if (!res || PQntuples(res) != 1) {
+        PQclear(res);
+        return -1;
+    }
+    mdv_strlcpy(previous, strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? PQgetvalue(res, 0, 1) : "",
+                MDV_UUID_LEN);
+    PQclear(res);
+    return 0;
+}
+
+/* The transaction: key, journey, outbox. */
+static void record(PGconn *conn, const struct mdv_http_request *req, json_t *body,
+                   const char *usager, struct mdv_http_response *res)
+{
+    const char *key = mdv_http_header(req, "Idempotency-Key");
+    char journey_id[MDV_UUID_LEN], previous[MDV_UUID_LEN], hash[65] = "";
+    const char *params[] = {journey_id, usager, "bereavement"};
+    int claimed = 1;
+
+    mdv_uuid_new(journey_id);
+    body_hash(req, hash);
+    if (mdv_pg_begin(conn) != 0)
+        goto fail;
+    if (key && (claimed = claim_key(conn, usager, key, hash, journey_id, previous)) < 0)
+        goto fail;
+    if (!claimed) {
+        mdv_pg_rollback(conn);
+        if (previous[0])
+            accepted(res, previous);
+        else
+            mdv_http_problem(res, 422, "idempotency-key-reused", "Déclaration déjà envoyée",
+                             "This Idempotency-Key was used with another body.", NULL);
+        return;
+    }
+    if (mdv_pg_exec(conn, "INSERT INTO journeys (journey_id, usager_id, kind) VALUES ($1, $2, $3)",
+                    3, params) != 0 ||
+        publish(conn, body, journey_id, usager) != 0 || mdv_pg_commit(conn) != 0)
+        goto fail;
+    mdv_info("declaration accepted, journey %s", journey_id);
+    accepted(res, journey_id);
+    return;
+fail:
+    mdv_pg_rollback(conn);
+    gateway_unavailable(res);
+}
+
+static int is_json(const char *content_type)
+{
+    static const char expected[] = "application/json";
+    size_t n = strlen(expected);
+    return content_type && strncasecmp(content_type, expected, n) == 0 &&
+           (content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ');
+}
+
+/* Parses and checks the body; answers 400/415/422 and returns NULL when
+ * it is not acceptable. */
+static json_t *read_declaration(const struct mdv_http_request *req, struct mdv_http_response *res)
+{
+    json_error_t error;
+    if (!is_json(mdv_http_header(req, "Content-Type"))) {
+        mdv_http_problem(res, 415, "unsupported-media-type", "Format non pris en charge",
+                         "Send the declaration as application/json.", NULL);
+        return NULL;
+    }
+    json_t *body = req->body ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &error)
+                             : NULL;
+    if (!body) {
+        char *detail = mdv_xasprintf("The body is not valid JSON: %s (line %d, column %d).",
+                                     req->body ? error.text : "empty body",
+                                     req->body ? error.line : 0, req->body ? error.column : 0);
+        mdv_http_problem(res, 400, "malformed-json", "Requête illisible", detail, NULL);
+        free(detail);
+        return NULL;
+    }
+    json_t *errors = json_array();
+    if (!json_is_object(body))
+        mdv_http_field_error(errors, "body", "must be a JSON object");
+    else
+        declaration_validate(body, errors);
+    if (json_array_size(errors) == 0) {
+        json_decref(errors);
+        return body;
+    }
+    mdv_http_problem(res, 422, "validation", "Déclaration incomplète ou invalide",
+                     "Some fields are missing or invalid; see errors.", errors);
+    json_decref(body);
+    return NULL;
+}
+
+void declarations_post(const struct mdv_http_request *req, struct mdv_http_response *res,
+                       void *ctx)
+{
+    struct gateway *gw = ctx;
+    char usager[MDV_AUTH_SUB_LEN];
+    const char *key = mdv_http_header(req, "Idempotency-Key");
+
+    if (gateway_authenticate(gw, req, res, usager, sizeof(usager)) != 0)
+        return;
+    if (key && !key_is_valid(key)) {
+        json_t *errors = json_array();
+        mdv_http_field_error(errors, "Idempotency-Key", "must be 1 to 255 visible ASCII characters");
+        mdv_http_problem(res, 422, "validation", "Clé d'idempotence invalide",
+                         "The Idempotency-Key header is invalid.", errors);
+        return;
+    }
+    json_t *body = read_declaration(req, res);
+    if (!body)
+        return;
+    PGconn *conn = mdv_pg_pool_get(gw->pool);
+    if (conn) {
+        record(conn, req, body, usager, res);
+        mdv_pg_pool_put(gw->pool, conn);
+    } else {
+        gateway_unavailable(res);
+    }
+    json_decref(body);
+}

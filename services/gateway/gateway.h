@@ -1,0 +1,39 @@
+/* The gateway: declarations intake (declarations.c), the journeys read
+ * model served over HTTP (journeys.c) and fed from every service's events
+ * (projection.c). */
+#ifndef GATEWAY_H
+#define GATEWAY_H
+
+#include "mdv/auth.h"
+#include "mdv/http.h"
+#include "mdv/pg.h"
+#include "mdv/service.h"
+
+struct gateway {
+    struct mdv_service svc;
+    struct mdv_pg_pool *pool; /* for HTTP handler threads */
+    struct mdv_auth *auth;
+};
+
+/* Checks the bearer token; on failure answers 401 and returns -1. */
+int gateway_authenticate(struct gateway *gw, const struct mdv_http_request *req,
+                         struct mdv_http_response *res, char *sub, size_t sublen);
+/* Answers 503 when the database cannot be reached. */
+void gateway_unavailable(struct mdv_http_response *res);
+
+void declarations_post(const struct mdv_http_request *req, struct mdv_http_response *res,
+                       void *ctx);
+void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+void journeys_list(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+
+/* Builds the JSON of one journey of usager, or NULL when there is none
+ * (or it is someone else's). Sets *failed on a database error. */
+json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, int *failed);
+
+enum mdv_outcome projection_on_planned(struct mdv_msg *msg);
+enum mdv_outcome projection_on_step(struct mdv_msg *msg);
+
+/* Checks a declaration body; appends {field, message} to errors. */
+void declaration_validate(json_t *body, json_t *errors);
+
+#endif

@@ -1,0 +1,230 @@
+/* GET /v1/journeys/{id} and GET /v1/journeys: the caller's journeys from
+ * the read model. Someone else's journey is 404, never 403, which would
+ * tell that it exists. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+
+#define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+#define DEFAULT_LIMIT 20
+#define MAX_LIMIT 100
+
+static json_t *text_or_null(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
+}
+
+/* Journey status from its steps (DESIGN.md §3). */
+static const char *journey_status(int planned, json_t *steps)
+{
+    int action = 0, failed = 0, open = 0;
+    size_t i;
+    json_t *step;
+    if (!planned)
+        return "in_progress";
+    json_array_foreach(steps, i, step)
+    {
+        const char *s = json_string_value(json_object_get(step, "status"));
+        action |= strcmp(s, "action_required") == 0;
+        failed |= strcmp(s, "failed") == 0;
+        open |= strcmp(s, "done") != 0 && strcmp(s, "not_applicable") != 0;
+    }
+    if (action)
+        return "action_required";
+    if (failed)
+        return "failed";
+    return open ? "in_progress" : "completed";
+}
+
+static json_t *steps_json(PGconn *conn, const char *journey_id)
+{
+    const char *params[] = {journey_id};
+    PGresult *res = mdv_pg_query(
+        conn,
+        "SELECT code, administration, label, status, " RFC3339("received_at") ", " RFC3339(
+            "updated_at") ", " RFC3339("due_at") ", detail FROM journey_steps"
+                                                 " WHERE journey_id = $1 ORDER BY position NULLS "
+                                                 "LAST, code",
+        1, params);
+    if (!res)
+        return NULL;
+    json_t *steps = json_array();
+    static const char *const fields[] = {"code",       "administration", "label",  "status",
+                                         "received_at", "updated_at",    "due_at", "detail"};
+    for (int row = 0; row < PQntuples(res); row++) {
+        json_t *step = json_object();
+        for (int col = 0; col < (int)MDV_ARRAY_LEN(fields); col++)
+            json_object_set_new(step, fields[col], text_or_null(res, row, col));
+        json_array_append_new(steps, step);
+    }
+    PQclear(res);
+    return steps;
+}
+
+json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, int *failed)
+{
+    const char *params[] = {journey_id, usager};
+    *failed = 0;
+    PGresult *res = mdv_pg_query(conn,
+                                 "SELECT kind, planned, " RFC3339("created_at") ", " RFC3339(
+                                     "updated_at") " FROM journeys"
+                                                   " WHERE journey_id = $1 AND usager_id = $2",
+                                 2, params);
+    if (!res) {
+        *failed = 1;
+        return NULL;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return NULL;
+    }
+    json_t *steps = steps_json(conn, journey_id);
+    if (!steps) {
+        PQclear(res);
+        *failed = 1;
+        return NULL;
+    }
+    int planned = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    json_t *journey = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", journey_id, "kind",
+                                PQgetvalue(res, 0, 0), "status", journey_status(planned, steps),
+                                "created_at", PQgetvalue(res, 0, 2), "updated_at",
+                                PQgetvalue(res, 0, 3), "steps", steps);
+    PQclear(res);
+    return journey;
+}
+
+static void not_found(struct mdv_http_response *res)
+{
+    mdv_http_problem(res, 404, "not-found", "Démarche introuvable",
+                     "No journey with this id among yours.", NULL);
+}
+
+void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
+{
+    struct gateway *gw = ctx;
+    char usager[MDV_AUTH_SUB_LEN];
+    int failed = 0;
+
+    if (gateway_authenticate(gw, req, res, usager, sizeof(usager)) != 0)
+        return;
+    if (!mdv_uuid_valid(req->param)) {
+        not_found(res);
+        return;
+    }
+    PGconn *conn = mdv_pg_pool_get(gw->pool);
+    if (!conn) {
+        gateway_unavailable(res);
+        return;
+    }
+    json_t *journey = journey_json(conn, req->param, usager, &failed);
+    mdv_pg_pool_put(gw->pool, conn);
+    if (journey)
+        mdv_http_json(res, 200, journey);
+    else if (failed)
+        gateway_unavailable(res);
+    else
+        not_found(res);
+}
+
+/* The cursor is "<created_at in µs since the epoch>_<journey id>" of the
+ * last item of the previous page. Returns 0 when it parses. */
+static int parse_cursor(const char *cursor, char *micros, size_t mlen, char *id)
+{
+    const char *sep = cursor ? strchr(cursor, '_') : NULL;
+    size_t n = sep ? (size_t)(sep - cursor) : 0;
+    if (!sep || n == 0 || n >= mlen || strspn(cursor, "0123456789") != n ||
+        !mdv_uuid_valid(sep + 1))
+        return -1;
+    memcpy(micros, cursor, n);
+    micros[n] = '\0';
+    mdv_strlcpy(id, sep + 1, MDV_UUID_LEN);
+    return 0;
+}
+
+static int page_limit(const char *text)
+{
+    char *end = NULL;
+    long n = text ? strtol(text, &end, 10) : DEFAULT_LIMIT;
+    if (text && (*end || n < 1 || n > MAX_LIMIT))
+        return -1;
+    return (int)n;
+}
+
+static void bad_query(struct mdv_http_response *res, const char *field, const char *message)
+{
+    json_t *errors = json_array();
+    mdv_http_field_error(errors, field, message);
+    mdv_http_problem(res, 422, "validation", "Paramètre invalide", "A query parameter is invalid.",
+                     errors);
+}
+
+static void list_page(PGconn *conn, const char *usager, int limit, const char *cursor,
+                      struct mdv_http_response *res)
+{
+    char micros[24] = "9223372036854775807", after_id[MDV_UUID_LEN] = "ffffffff-ffff-ffff-ffff-ffffffffffff";
+    char limit_text[16];
+    if (cursor)
+        parse_cursor(cursor, micros, sizeof(micros), after_id);
+    snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
+    const char *params[] = {usager, micros, after_id, limit_text};
+    PGresult *page = mdv_pg_query(
+        conn,
+        "SELECT journey_id, (extract(epoch FROM created_at) * 1000000)::bigint AS micros"
+        " FROM journeys WHERE usager_id = $1"
+        " AND ((extract(epoch FROM created_at) * 1000000)::bigint, journey_id) < ($2::bigint, $3::uuid)"
+        " ORDER BY micros DESC, journey_id DESC LIMIT $4::int",
+        4, params);
+    if (!page) {
+        gateway_unavailable(res);
+        return;
+    }
+    json_t *items = json_array();
+    int rows = PQntuples(page), failed = 0;
+    for (int i = 0; i < rows && i < limit && !failed; i++) {
+        json_t *j = journey_json(conn, PQgetvalue(page, i, 0), usager, &failed);
+        if (j)
+            json_array_append_new(items, j);
+    }
+    json_t *next = json_null();
+    if (rows > limit) {
+        char *c = mdv_xasprintf("%s_%s", PQgetvalue(page, limit - 1, 1), PQgetvalue(page, limit - 1, 0));
+        next = json_string(c);
+        free(c);
+    }
+    PQclear(page);
+    if (failed) {
+        json_decref(items);
+        json_decref(next);
+        gateway_unavailable(res);
+        return;
+    }
+    mdv_http_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}
+
+void journeys_list(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
+{
+    struct gateway *gw = ctx;
+    char usager[MDV_AUTH_SUB_LEN], micros[24], id[MDV_UUID_LEN];
+    const char *cursor = mdv_http_query(req, "cursor");
+    int limit = page_limit(mdv_http_query(req, "limit"));
+
+    if (gateway_authenticate(gw, req, res, usager, sizeof(usager)) != 0)
+        return;
+    if (limit < 0) {
+        bad_query(res, "limit", "must be an integer from 1 to 100");
+        return;
+    }
+    if (cursor && parse_cursor(cursor, micros, sizeof(micros), id) != 0) {
+        bad_query(res, "cursor", "is not a cursor this API returned");
+        return;
+    }
+    PGconn *conn = mdv_pg_pool_get(gw->pool);
+    if (!conn) {
+        gateway_unavailable(res);
+        return;
+    }
+    list_page(conn, usager, limit, cursor, res);
+    mdv_pg_pool_put(gw->pool, conn);
+}

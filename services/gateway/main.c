@@ -1,0 +1,85 @@
+/* gateway — declarations intake and the journeys read model.
+ *
+ * HTTP threads take declarations (outbox to mdv.gateway.declarations.v1)
+ * and serve journeys; the main thread consumes every service's events
+ * topic into the read model. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "gateway.h"
+#include "mdv/log.h"
+
+#define POOL_SIZE 4
+
+static const char *jwt_public_key_file, *jwt_issuer, *jwt_audience;
+
+static const struct mdv_config_var gateway_vars[] = {
+    {"MDV_JWT_PUBLIC_KEY_FILE", NULL, mdv_check_readable_file, &jwt_public_key_file,
+     "PEM public key that signs usagers' tokens (ES256 or RS256)"},
+    {"MDV_JWT_ISSUER", NULL, NULL, &jwt_issuer, "expected iss of tokens"},
+    {"MDV_JWT_AUDIENCE", NULL, NULL, &jwt_audience, "expected aud of tokens"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const struct mdv_http_route routes[] = {
+    {"POST", "/v1/declarations", "POST /v1/declarations", declarations_post},
+    {"GET", "/v1/journeys", "GET /v1/journeys", journeys_list},
+    {"GET", "/v1/journeys/{}", "GET /v1/journeys/{id}", journeys_get},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const char *const topics[] = {
+    "mdv.identity.events.v1", "mdv.student.events.v1", "mdv.bereavement.events.v1",
+    "mdv.housing.events.v1",  "mdv.abroad.events.v1",  NULL,
+};
+
+/* Every service's plan and step reports feed the read model. */
+static const struct mdv_event_route event_routes[] = {
+    {"fr.gouv.mdv.bereavement.journey_planned.v1", projection_on_planned},
+    {"fr.gouv.mdv.identity.step_reported.v1", projection_on_step},
+    {"fr.gouv.mdv.student.step_reported.v1", projection_on_step},
+    {"fr.gouv.mdv.bereavement.step_reported.v1", projection_on_step},
+    {"fr.gouv.mdv.housing.step_reported.v1", projection_on_step},
+    {"fr.gouv.mdv.abroad.step_reported.v1", projection_on_step},
+    {NULL, NULL},
+};
+
+int gateway_authenticate(struct gateway *gw, const struct mdv_http_request *req,
+                         struct mdv_http_response *res, char *sub, size_t sublen)
+{
+    char why[128];
+    if (mdv_auth_verify(gw->auth, mdv_http_header(req, "Authorization"), sub, sublen, why,
+                        sizeof(why)) == 0)
+        return 0;
+    char *detail = mdv_xasprintf("A valid bearer token is required: %s.", why);
+    mdv_http_problem(res, 401, "unauthorized", "Connexion requise", detail, NULL);
+    free(detail);
+    return -1;
+}
+
+void gateway_unavailable(struct mdv_http_response *res)
+{
+    mdv_http_problem(res, 503, "unavailable", "Service momentanément indisponible",
+                     "The journeys database cannot be reached; try again shortly.", NULL);
+}
+
+int main(void)
+{
+    static struct gateway gw;
+    int rc = 1;
+
+    if (mdv_service_init(&gw.svc, "gateway", gateway_vars) != 0)
+        return 2;
+    gw.auth = mdv_auth_new(jwt_public_key_file, jwt_issuer, jwt_audience);
+    if (!gw.auth)
+        return 2;
+    gw.pool = mdv_pg_pool_new(gw.svc.config.pg_dsn, POOL_SIZE);
+    if (mdv_service_open_db(&gw.svc) == 0 && mdv_service_start_http(&gw.svc, routes, &gw) == 0 &&
+        mdv_service_start_relay(&gw.svc) == 0 &&
+        mdv_service_consume(&gw.svc, "mdv-gateway", topics, event_routes) == 0)
+        rc = 0;
+    mdv_service_close(&gw.svc);
+    mdv_pg_pool_destroy(gw.pool);
+    mdv_auth_destroy(gw.auth);
+    return rc;
+}
