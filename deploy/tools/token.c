@@ -1,0 +1,168 @@
+/* mdv-token: prints a bearer token (a JWT, ES256) that the local gateway
+ * accepts, for trying the API by hand and for the end-to-end tests. The key,
+ * issuer and audience come from the local stack's env file; --ttl can go
+ * negative to get a token that is already expired. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdv/auth.h"
+#include "mdv/log.h"
+
+#define DEFAULT_TTL 3600L
+
+struct options {
+    const char *sub;
+    const char *issuer;
+    const char *audience;
+    long ttl;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mdv-token --sub ID [--ttl SECONDS] [--audience AUD] [--issuer ISS]\n"
+            "\n"
+            "Prints a JWT (ES256) for the usager ID, signed with the key in\n"
+            "MDV_JWT_PRIVATE_KEY_FILE, for MDV_JWT_ISSUER and MDV_JWT_AUDIENCE.\n"
+            "\n"
+            "  --sub ID          subject (the usager), required\n"
+            "  --ttl SECONDS     validity, default %ld; negative gives an expired token\n"
+            "  --issuer ISS      overrides MDV_JWT_ISSUER\n"
+            "  --audience AUD    overrides MDV_JWT_AUDIENCE\n"
+            "  --help            this text\n",
+            DEFAULT_TTL);
+}
+
+/* strtol accepts trailing junk and overflows quietly; a typo in --ttl must
+ * not silently become a different lifetime. */
+static int parse_ttl(const char *text, long *ttl)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0')
+        return -1;
+    /* Keep now + ttl far from time_t overflow. */
+    if (v > INT_MAX || v < -(long)INT_MAX)
+        return -1;
+    *ttl = v;
+    return 0;
+}
+
+/* Returns 0 to go on, 1 when --help was asked, -1 on a usage error. */
+static int parse_args(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"sub", required_argument, NULL, 's'},      {"ttl", required_argument, NULL, 't'},
+        {"audience", required_argument, NULL, 'a'}, {"issuer", required_argument, NULL, 'i'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c == 's') {
+            opt->sub = optarg;
+        } else if (c == 'a') {
+            opt->audience = optarg;
+        } else if (c == 'i') {
+            opt->issuer = optarg;
+        } else if (c == 't') {
+            if (parse_ttl(optarg, &opt->ttl) != 0) {
+                fprintf(stderr, "mdv-token: --ttl wants a whole number of seconds, not '%s'\n",
+                        optarg);
+                return -1;
+            }
+        } else if (c == 'h') {
+            return 1;
+        } else {
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "mdv-token: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (!opt->sub || !*opt->sub) {
+        fprintf(stderr, "mdv-token: --sub is required\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* A flag wins over the environment; an empty value counts as missing. */
+static const char *setting(const char *flag_value, const char *var)
+{
+    const char *v = flag_value ? flag_value : getenv(var);
+    return v && *v ? v : NULL;
+}
+
+static int missing(const char *var, const char *flag)
+{
+    fprintf(stderr, "mdv-token: %s is not set%s%s (source the local stack's env file)\n", var,
+            flag ? " and there is no " : "", flag ? flag : "");
+    return 2;
+}
+
+/* mdv_auth_mint does not say why it failed; an unreadable file is the
+ * usual cause and deserves its errno. */
+static int key_readable(const char *key_file)
+{
+    FILE *f = fopen(key_file, "rb");
+    if (!f) {
+        fprintf(stderr, "mdv-token: cannot read MDV_JWT_PRIVATE_KEY_FILE=%s: %s\n", key_file,
+                strerror(errno));
+        return 0;
+    }
+    fclose(f);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct options opt = {.ttl = DEFAULT_TTL};
+    char *token = NULL;
+    int rc = 1;
+
+    mdv_log_init("token", MDV_LOG_WARN);
+    int parsed = parse_args(argc, argv, &opt);
+    if (parsed != 0) {
+        if (parsed > 0) {
+            usage(stdout);
+            return 0;
+        }
+        fprintf(stderr, "usage: mdv-token --sub ID [--ttl SECONDS] [--audience AUD] [--issuer "
+                        "ISS] (see --help)\n");
+        return 2;
+    }
+
+    const char *key_file = setting(NULL, "MDV_JWT_PRIVATE_KEY_FILE");
+    const char *issuer = setting(opt.issuer, "MDV_JWT_ISSUER");
+    const char *audience = setting(opt.audience, "MDV_JWT_AUDIENCE");
+    if (!key_file)
+        return missing("MDV_JWT_PRIVATE_KEY_FILE", NULL);
+    if (!issuer)
+        return missing("MDV_JWT_ISSUER", "--issuer");
+    if (!audience)
+        return missing("MDV_JWT_AUDIENCE", "--audience");
+    if (!key_readable(key_file))
+        return 1;
+
+    token = mdv_auth_mint(key_file, issuer, audience, opt.sub, opt.ttl);
+    if (!token) {
+        fprintf(stderr, "mdv-token: cannot sign with %s: not a PEM EC P-256 private key?\n",
+                key_file);
+        goto out;
+    }
+    if (printf("%s\n", token) < 0 || fflush(stdout) != 0) {
+        fprintf(stderr, "mdv-token: cannot write the token: %s\n", strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    free(token);
+    return rc;
+}
