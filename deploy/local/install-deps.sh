@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Installs what building, testing and running mdv locally needs, and nothing
+# else: Debian packages (compilers, C libraries, PostgreSQL, Java, Maven) and
+# the Kafka broker jars from Maven Central into <repo>/.cache/kafka/<version>/libs/.
+#
+# Idempotent: packages already installed and jars already fetched are left
+# alone, so CI can run it every time. As root it installs with apt-get; as
+# another user it installs nothing and fails, naming what is missing.
+#
+# Usage: deploy/local/install-deps.sh [--kafka-only]
+#   --kafka-only   skip the Debian packages, only fetch the Kafka jars
+#                  (stack.sh uses it when the jar cache is empty).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+# Debian bookworm package names. Java 17 is the least the Kafka 4.x broker runs on.
+packages=(
+	build-essential pkg-config
+	librdkafka-dev libpq-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler
+	libjansson-dev libjwt-dev libssl-dev uuid-dev libcmocka-dev libcurl4-openssl-dev
+	postgresql postgresql-contrib
+	openssl curl python3-venv clang-format
+	maven
+)
+
+log() { printf 'install-deps: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+is_installed() {
+	[[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
+}
+
+# A Java 17+ runtime may come from default-jre-headless (17 on bookworm) or an
+# explicitly installed openjdk-17 or later; any of them will do.
+has_java17() {
+	command -v java >/dev/null 2>&1 || return 1
+	local major
+	major=$(java -XshowSettings:properties -version 2>&1 |
+		sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p')
+	[[ -n $major && $major -ge 17 ]]
+}
+
+install_packages() {
+	local missing=() p
+	for p in "${packages[@]}"; do
+		is_installed "$p" || missing+=("$p")
+	done
+	has_java17 || missing+=(default-jre-headless)
+	if ((${#missing[@]} == 0)); then
+		log "Debian packages: all present"
+		return 0
+	fi
+	if ((EUID != 0)); then
+		log "missing Debian packages: ${missing[*]}"
+		die "not root: run as root, or ask an administrator for: apt-get install ${missing[*]}"
+	fi
+	log "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	# Debian creates and starts a "main" cluster on port 5432 on install; the
+	# stack runs its own cluster and does not need it, but leaves it alone.
+	has_java17 || die "Java 17 or later still not found after installing default-jre-headless"
+}
+
+# Fetches the broker jars once per Kafka version. The copy goes to a temporary
+# folder renamed at the end, so an interrupted fetch is never taken for a
+# complete one.
+fetch_kafka() {
+	local version dest tmp
+	version=$(tr -d '[:space:]' <"$here/kafka/VERSION")
+	[[ -n $version ]] || die "empty $here/kafka/VERSION"
+	dest="$repo/.cache/kafka/$version/libs"
+	if [[ -f $dest/kafka_2.13-$version.jar ]]; then
+		log "Kafka $version jars: present in ${dest#"$repo"/}"
+		return 0
+	fi
+	command -v mvn >/dev/null 2>&1 || die "mvn not found (Debian package maven)"
+	tmp="$dest.tmp.$$"
+	rm -rf "$tmp"
+	log "fetching Kafka $version jars from Maven Central"
+	mkdir -p "$(dirname "$dest")"
+	if ! mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" \
+		-Dkafka.version="$version" \
+		dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" \
+		>"$tmp.log" 2>&1; then
+		cat "$tmp.log" >&2
+		rm -rf "$tmp" "$tmp.log"
+		die "mvn could not fetch Kafka $version (see above)"
+	fi
+	rm -f "$tmp.log"
+	[[ -f $tmp/kafka_2.13-$version.jar ]] || die "kafka_2.13-$version.jar missing after mvn"
+	rm -rf "$dest"
+	mv "$tmp" "$dest"
+	log "Kafka $version jars: $(find "$dest" -name '*.jar' | wc -l) jars in ${dest#"$repo"/}"
+}
+
+main() {
+	case "${1:-}" in
+	--kafka-only) ;;
+	"") install_packages ;;
+	*) die "unknown option: $1 (usage: $0 [--kafka-only])" ;;
+	esac
+	fetch_kafka
+}
+
+main "$@"
