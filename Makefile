@@ -74,8 +74,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-up: all
+# Installs what is missing first: a fresh machine has no -dev packages yet.
+up:
 	deploy/local/install-deps.sh
+	$(MAKE) all
 	MDV_BIN_DIR=$(CURDIR)/$(BUILD)/bin deploy/local/stack.sh up
 
 down:
