@@ -10,6 +10,9 @@
 
 #include "mdv/log.h"
 
+/* Tolerated difference between our clock and the token issuer's. */
+#define CLOCK_SKEW_S 60
+
 struct mdv_auth {
     unsigned char *key;
     size_t key_len;
@@ -94,6 +97,8 @@ static int check_claims(const struct mdv_auth *auth, jwt_t *jwt, char *sub, size
     const char *iss = jwt_get_grant(jwt, "iss");
     const char *subject = jwt_get_grant(jwt, "sub");
     long exp = jwt_get_grant_int(jwt, "exp");
+    long nbf = jwt_get_grant_int(jwt, "nbf"); /* 0 when absent */
+    long now = (long)time(NULL);
 
     if (alg != JWT_ALG_ES256 && alg != JWT_ALG_RS256)
         snprintf(err, errlen, "algorithm not accepted");
@@ -101,8 +106,10 @@ static int check_claims(const struct mdv_auth *auth, jwt_t *jwt, char *sub, size
         snprintf(err, errlen, "wrong issuer");
     else if (!audience_matches(jwt, auth->audience))
         snprintf(err, errlen, "wrong audience");
-    else if (exp <= 0 || exp < (long)time(NULL))
+    else if (exp <= 0 || exp < now)
         snprintf(err, errlen, "token expired or without expiry");
+    else if (nbf > now + CLOCK_SKEW_S)
+        snprintf(err, errlen, "token not yet valid");
     else if (!subject || !*subject || strlen(subject) >= sublen)
         snprintf(err, errlen, "missing or oversized subject");
     else {

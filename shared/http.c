@@ -175,6 +175,8 @@ static enum MHD_Result send_response(struct MHD_Connection *connection,
         MHD_add_response_header(response, "Location", res->location);
     if (allow && allow[0])
         MHD_add_response_header(response, "Allow", allow);
+    if (res->status == 401) /* RFC 9110 §15.5.2: name the scheme to use */
+        MHD_add_response_header(response, "WWW-Authenticate", "Bearer");
     enum MHD_Result ret = MHD_queue_response(connection, (unsigned)res->status, response);
     MHD_destroy_response(response);
     json_decref(res->json);

@@ -36,6 +36,10 @@ PGconn *mdv_pg_connect(const char *dsn, long timeout_ms)
 
 int mdv_pg_ensure(PGconn **conn, const char *dsn)
 {
+    /* Reading what is pending notices a connection the server closed
+     * (a restart) without a round trip: libpq then marks it bad. */
+    if (*conn && PQstatus(*conn) == CONNECTION_OK)
+        PQconsumeInput(*conn);
     if (*conn && PQstatus(*conn) == CONNECTION_OK)
         return 0;
     if (*conn) {

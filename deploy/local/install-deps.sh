@@ -4,8 +4,9 @@
 # the Kafka broker jars from Maven Central into <repo>/.cache/kafka/<version>/libs/.
 #
 # Idempotent: packages already installed and jars already fetched are left
-# alone, so CI can run it every time. As root it installs with apt-get; as
-# another user it installs nothing and fails, naming what is missing.
+# alone, so CI can run it every time. As root (or with password-less sudo) it
+# installs with apt-get; otherwise it installs nothing and fails, naming what
+# is missing.
 #
 # Usage: deploy/local/install-deps.sh [--kafka-only]
 #   --kafka-only   skip the Debian packages, only fetch the Kafka jars
@@ -55,14 +56,20 @@ install_packages() {
 		log "Debian packages: all present"
 		return 0
 	fi
+	# As another user, sudo only when it needs no password (CI has no terminal).
+	local sudo=()
 	if ((EUID != 0)); then
-		log "missing Debian packages: ${missing[*]}"
-		die "not root: run as root, or ask an administrator for: apt-get install ${missing[*]}"
+		if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+			sudo=(sudo -n)
+		else
+			log "missing Debian packages: ${missing[*]}"
+			die "not root: run as root, or ask an administrator for: apt-get install ${missing[*]}"
+		fi
 	fi
 	log "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
-	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends "${missing[@]}"
 	# Debian creates and starts a "main" cluster on port 5432 on install; the
 	# stack runs its own cluster and does not need it, but leaves it alone.
 	has_java17 || die "Java 17 or later still not found after installing default-jre-headless"

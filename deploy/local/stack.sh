@@ -110,7 +110,7 @@ spawn() {
 	shift
 	rm -f "$STACK/pids/$name.pid"
 	# shellcheck disable=SC2016 # $$ and $@ belong to the inner bash
-	setsid bash -c 'echo $$ >"$0" && exec "$@"' "$STACK/pids/$name.pid" "$@" \
+	setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$STACK/pids/$name.pid" "$@" \
 		>>"$STACK/logs/$name.log" 2>&1 </dev/null 9>&- &
 	local i
 	for ((i = 0; i < 50; i++)); do
@@ -386,7 +386,9 @@ kafka_start() {
 		kafka_write_conf
 		kafka_format
 		log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$(port_of kafka)"
+		# log4j2 keeps logging until the broker has shut down (its own hook would stop it first).
 		spawn kafka java -Xms256m -Xmx512m -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+			-Dlog4j2.shutdownHookEnabled=false \
 			-Dlog4j2.configurationFile="$here/kafka/log4j2.xml" \
 			-cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS"
 	fi
@@ -508,8 +510,8 @@ make_keys() {
 
 # The env file: `export NAME=value` lines, values shell-quoted only when they
 # need it, so that both `. env` and a line parser read it.
-write_env() {
-	local s tmp=$STACK/env.tmp upper
+env_lines() {
+	local s upper
 	{
 		echo "# mdv local stack; source it: . $STACK/env"
 		printf 'export %s=%q\n' \
@@ -528,8 +530,12 @@ write_env() {
 			upper=$(tr '[:lower:]' '[:upper:]' <<<"$s")
 			printf 'export %s=%q\n' "MDV_${upper}_URL" "http://127.0.0.1:$(port_of "$s")"
 		done
-	} >"$tmp"
-	mv "$tmp" "$STACK/env"
+	}
+}
+
+write_env() {
+	env_lines >"$STACK/env.tmp"
+	mv "$STACK/env.tmp" "$STACK/env"
 }
 
 # ---------------------------------------------------------------- commands
@@ -585,7 +591,10 @@ cmd_down() {
 			kill -s TERM "$(pid_from "$s")" 2>/dev/null || true
 		fi
 	done
-	for s in "${SERVICES[@]}"; do svc_stop "$s"; done
+	for s in "${SERVICES[@]}"; do
+		if svc_running "$s"; then stop_pid "$(pid_from "$s")" "mdv-$s" TERM "$STOP_TIMEOUT"; fi
+		rm -f "$STACK/pids/$s.pid"
+	done
 	kafka_stop
 	pg_stop
 	log "stopped (data kept in $STACK)"
@@ -619,10 +628,13 @@ cmd_status() {
 	return "$all"
 }
 
+# The env file of the last `up`, else what it would hold.
 cmd_env() {
-	make_dirs
-	[[ -f $STACK/env ]] || write_env
-	cat "$STACK/env"
+	if [[ -f $STACK/env ]]; then
+		cat "$STACK/env"
+	else
+		env_lines
+	fi
 }
 
 cmd_kafka_tool() {

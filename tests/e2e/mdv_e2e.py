@@ -1,0 +1,456 @@
+"""Shared helpers of the end-to-end suite: the stack environment, the
+usager's HTTP client, declarations, journeys, problem responses, tools.
+
+Fixtures live in conftest.py; everything here is plain Python so that the
+tests can also import it directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import threading
+import time
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STACK_SCRIPT = REPO_ROOT / "deploy" / "local" / "stack.sh"
+
+SERVICES = ("identity", "student", "bereavement", "housing", "abroad")
+CONSUMER_SERVICES = ("identity", "student", "housing", "abroad")
+
+# Step codes of the bereavement journey, in plan order (DESIGN.md §3).
+STEP_DEATH_RECORDED = "bereavement.death_recorded"
+STEP_IDENTITY = "identity.documents_cancelled"
+STEP_ABROAD = "abroad.registration_closed"
+STEP_STUDENT = "student.files_updated"
+STEP_HOUSING = "housing.files_suspended"
+STEP_SURVIVOR = "bereavement.survivor_pension"
+
+BEREAVEMENT_STEPS = {
+    STEP_DEATH_RECORDED: "État civil",
+    STEP_IDENTITY: "ANTS",
+    STEP_ABROAD: "Consulat",
+    STEP_STUDENT: "CROUS",
+    STEP_HOUSING: "Anah",
+    STEP_SURVIVOR: "Caisses de retraite",
+}
+# The step each consumer service reports on.
+SERVICE_STEP = {
+    "identity": STEP_IDENTITY,
+    "abroad": STEP_ABROAD,
+    "student": STEP_STUDENT,
+    "housing": STEP_HOUSING,
+}
+
+FINAL_STEP_STATUSES = frozenset({"done", "not_applicable", "action_required", "failed"})
+NO_RECORD_DETAIL = "Aucun dossier à ce nom"
+
+PROBLEM_JSON = "application/problem+json"
+
+POLL_INTERVAL = 0.1
+# Measured figures, printed in the terminal summary (see conftest.py).
+FIGURES: list[str] = []
+# Default time a single journey may take to become final.
+JOURNEY_TIMEOUT = float(os.environ.get("MDV_E2E_JOURNEY_TIMEOUT", "60"))
+
+
+# --------------------------------------------------------------------------
+# Stack environment
+
+
+@dataclass(frozen=True)
+class StackEnv:
+    """What the tests need to know about the running stack (its env file)."""
+
+    gateway_url: str
+    service_urls: dict[str, str]
+    kafka_brokers: str
+    pg_host: str
+    pg_port: str
+    pg_user: str
+    bin_dir: Path
+    stack_dir: Path | None
+    process_env: dict[str, str] = field(repr=False)
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | None = None) -> "StackEnv":
+        environ = dict(os.environ if environ is None else environ)
+        required = ["MDV_GATEWAY_URL", "MDV_KAFKA_BROKERS", "MDV_PG_HOST", "MDV_PG_PORT", "MDV_PG_USER"]
+        required += [f"MDV_{s.upper()}_URL" for s in SERVICES]
+        missing = [name for name in required if not environ.get(name)]
+        if missing:
+            raise RuntimeError(
+                "stack environment incomplete, missing: " + ", ".join(missing)
+                + " (run tests/e2e/run.sh, or source the stack's env file first)"
+            )
+        bin_dir = Path(environ.get("MDV_BIN_DIR") or REPO_ROOT / "build" / "bin")
+        stack_dir = environ.get("MDV_STACK_DIR")
+        return cls(
+            gateway_url=environ["MDV_GATEWAY_URL"].rstrip("/"),
+            service_urls={s: environ[f"MDV_{s.upper()}_URL"].rstrip("/") for s in SERVICES},
+            kafka_brokers=environ["MDV_KAFKA_BROKERS"],
+            pg_host=environ["MDV_PG_HOST"],
+            pg_port=environ["MDV_PG_PORT"],
+            pg_user=environ["MDV_PG_USER"],
+            bin_dir=bin_dir,
+            stack_dir=Path(stack_dir) if stack_dir else None,
+            process_env=environ,
+        )
+
+    @property
+    def all_urls(self) -> dict[str, str]:
+        """Every process that serves /healthz, /readyz and /metrics."""
+        return {"gateway": self.gateway_url, **self.service_urls}
+
+    def dsn(self, service: str) -> str:
+        return f"host={self.pg_host} port={self.pg_port} user={self.pg_user} dbname=mdv_{service}"
+
+    def tool(self, name: str) -> str:
+        path = self.bin_dir / name
+        if not path.exists():
+            raise RuntimeError(f"{path} not found: build it first (make), or set MDV_BIN_DIR")
+        return str(path)
+
+    def run_tool(self, *argv: str, timeout: float = 120) -> str:
+        """Runs a program with the stack's environment; returns its stdout."""
+        proc = subprocess.run(
+            list(argv), env=self.process_env, capture_output=True, text=True, timeout=timeout
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(argv)} exited {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
+            )
+        return proc.stdout
+
+    def stack(self, *args: str, timeout: float = 120) -> str:
+        """Runs deploy/local/stack.sh with the stack's environment."""
+        return self.run_tool("bash", str(STACK_SCRIPT), *args, timeout=timeout)
+
+
+# --------------------------------------------------------------------------
+# Tools: tokens and seeded persons
+
+
+def mint_token(env: StackEnv, sub: str) -> str:
+    out = env.run_tool(env.tool("mdv-token"), "--sub", sub, timeout=30)
+    lines = [line.strip() for line in out.splitlines() if line.strip()]
+    if not lines:
+        raise RuntimeError("mdv-token printed nothing")
+    token = lines[-1]
+    if token.count(".") != 2:
+        raise RuntimeError(f"mdv-token did not print a JWT: {out!r}")
+    return token
+
+
+def seed_persons(env: StackEnv, count: int, seed: int) -> list[dict[str, Any]]:
+    """Writes `count` synthetic persons with mdv-seed; returns their JSON lines."""
+    out = env.run_tool(env.tool("mdv-seed"), "--count", str(count), "--seed", str(seed), timeout=300)
+    persons = []
+    for line in out.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        person = json.loads(line)
+        for key in ("family_name", "given_names", "sex", "birth_date", "birth_place", "records"):
+            if key not in person:
+                raise RuntimeError(f"mdv-seed line without {key!r}: {line}")
+        persons.append(person)
+    if len(persons) != count:
+        raise RuntimeError(f"mdv-seed --count {count} printed {len(persons)} persons")
+    return persons
+
+
+# --------------------------------------------------------------------------
+# Declarations
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def random_letters(n: int = 10) -> str:
+    """Random upper-case letters: names that no seeded person carries."""
+    digits = uuid.uuid4().int
+    letters = []
+    for _ in range(n):
+        digits, r = divmod(digits, 26)
+        letters.append(chr(ord("A") + r))
+    return "".join(letters)
+
+
+def days_ago(n: int) -> str:
+    return (dt.date.today() - dt.timedelta(days=n)).isoformat()
+
+
+def bereavement_declaration(
+    deceased: dict[str, Any],
+    relationship: str = "spouse",
+    death_date: str | None = None,
+    death_place: str = "75056",
+) -> dict[str, Any]:
+    return {
+        "kind": "bereavement",
+        "deceased": {
+            "family_name": deceased["family_name"],
+            "given_names": list(deceased["given_names"]),
+            "sex": deceased["sex"],
+            "birth_date": deceased["birth_date"],
+            "birth_place": deceased["birth_place"],
+        },
+        "death_date": death_date or days_ago(3),
+        "death_place": death_place,
+        "declarant_relationship": relationship,
+    }
+
+
+def declaration_for(person: dict[str, Any], relationship: str = "spouse", **kw: Any) -> dict[str, Any]:
+    """A declaration naming a seeded person the way a relative would type it:
+    the family name upper-cased and the given names lower-cased, both without
+    accents (the services match on the normalised pivot identity)."""
+    typed = dict(person)
+    typed["family_name"] = strip_accents(person["family_name"]).upper()
+    typed["given_names"] = [strip_accents(g).lower() for g in person["given_names"]]
+    return bereavement_declaration(typed, relationship, **kw)
+
+
+def unknown_person() -> dict[str, Any]:
+    """A person no service has ever heard of."""
+    return {
+        "family_name": "INCONNU-" + random_letters(10),
+        "given_names": ["Personne", random_letters(6).capitalize()],
+        "sex": "F",
+        "birth_date": "1950-06-15",
+        "birth_place": "69123",
+    }
+
+
+# --------------------------------------------------------------------------
+# Journeys
+
+
+def parse_time(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def steps_by_code(journey: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {step["code"]: step for step in journey.get("steps", [])}
+
+
+def is_final(journey: dict[str, Any], expected_steps: int | None = 6) -> bool:
+    """Every step is final (and the plan is there: an empty list is not)."""
+    steps = journey.get("steps") or []
+    if not steps or (expected_steps is not None and len(steps) < expected_steps):
+        return False
+    return all(step.get("status") in FINAL_STEP_STATUSES for step in steps)
+
+
+def summarise(journey: dict[str, Any]) -> str:
+    steps = ", ".join(f"{s.get('code')}={s.get('status')}" for s in journey.get("steps", []))
+    return f"journey {journey.get('id')} status={journey.get('status')} [{steps}]"
+
+
+# --------------------------------------------------------------------------
+# HTTP
+
+
+def assert_problem(resp: requests.Response, status: int) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with the given status."""
+    assert resp.status_code == status, (
+        f"{resp.request.method} {resp.request.url}: expected {status}, got {resp.status_code}: {resp.text[:500]}"
+    )
+    ctype = resp.headers.get("Content-Type", "")
+    assert ctype.split(";")[0].strip().lower() == PROBLEM_JSON, (
+        f"expected Content-Type {PROBLEM_JSON}, got {ctype!r}"
+    )
+    body = resp.json()
+    assert isinstance(body, dict), body
+    for key in ("type", "title", "status", "detail"):
+        assert key in body, f"problem without {key!r}: {body}"
+    assert isinstance(body["type"], str) and body["type"], body
+    assert isinstance(body["title"], str) and body["title"], body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    assert body["status"] == status, f"problem status {body['status']!r} != HTTP status {status}"
+    return body
+
+
+class Usager:
+    """A usager using the gateway with a bearer token.
+
+    Safe to share between threads: every thread gets its own HTTP session.
+    """
+
+    def __init__(self, gateway_url: str, sub: str, token: str):
+        self.gateway_url = gateway_url
+        self.sub = sub
+        self.token = token
+        self._local = threading.local()
+
+    @property
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def request(self, method: str, path: str, *, auth: bool = True, headers: dict[str, str] | None = None,
+                **kw: Any) -> requests.Response:
+        hdrs = dict(headers or {})
+        if auth:
+            hdrs.setdefault("Authorization", f"Bearer {self.token}")
+        kw.setdefault("timeout", 30)
+        return self._session.request(method, self.gateway_url + path, headers=hdrs, **kw)
+
+    def declare(self, body: Any, idempotency_key: str | None = None,
+                headers: dict[str, str] | None = None) -> requests.Response:
+        hdrs = dict(headers or {})
+        if idempotency_key is not None:
+            hdrs["Idempotency-Key"] = idempotency_key
+        return self.request("POST", "/v1/declarations", json=body, headers=hdrs)
+
+    def declare_ok(self, body: Any, idempotency_key: str | None = None) -> str:
+        """Posts a declaration that must be accepted; returns the journey id."""
+        resp = self.declare(body, idempotency_key)
+        assert resp.status_code == 202, f"declaration refused: {resp.status_code} {resp.text[:500]}"
+        payload = resp.json()
+        journey_id = payload["journey_id"]
+        assert payload["status"] == "in_progress", payload
+        assert payload["links"]["self"] == f"/v1/journeys/{journey_id}", payload
+        location = resp.headers.get("Location", "")
+        assert location.endswith(f"/v1/journeys/{journey_id}"), f"Location header {location!r}"
+        return journey_id
+
+    def get_journey(self, journey_id: str) -> requests.Response:
+        return self.request("GET", f"/v1/journeys/{journey_id}")
+
+    def journey(self, journey_id: str) -> dict[str, Any]:
+        resp = self.get_journey(journey_id)
+        assert resp.status_code == 200, f"GET journey {journey_id}: {resp.status_code} {resp.text[:500]}"
+        return resp.json()
+
+    def list_journeys(self, limit: int | None = None, cursor: str | None = None) -> requests.Response:
+        params: dict[str, Any] = {}
+        if limit is not None:
+            params["limit"] = limit
+        if cursor is not None:
+            params["cursor"] = cursor
+        return self.request("GET", "/v1/journeys", params=params)
+
+    def all_journeys(self, limit: int = 1, max_pages: int = 100) -> list[dict[str, Any]]:
+        """Follows next_cursor until the last page."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        for _ in range(max_pages):
+            resp = self.list_journeys(limit=limit, cursor=cursor)
+            assert resp.status_code == 200, f"list journeys: {resp.status_code} {resp.text[:500]}"
+            page = resp.json()
+            assert len(page["items"]) <= limit, f"page larger than limit={limit}: {page}"
+            items.extend(page["items"])
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                return items
+        raise AssertionError(f"more than {max_pages} pages of journeys")
+
+    def wait_journey(self, journey_id: str,
+                     until: str | Callable[[dict[str, Any]], bool] = "final",
+                     timeout: float = JOURNEY_TIMEOUT, expected_steps: int | None = 6) -> dict[str, Any]:
+        """Polls the journey until `until` holds ("final": every step final)."""
+        if until == "final":
+            predicate = lambda j: is_final(j, expected_steps)  # noqa: E731
+        elif callable(until):
+            predicate = until
+        else:
+            raise ValueError(f"unknown wait condition {until!r}")
+        deadline = time.monotonic() + timeout
+        last: dict[str, Any] | None = None
+        while True:
+            resp = self.get_journey(journey_id)
+            if resp.status_code == 200:
+                last = resp.json()
+                if predicate(last):
+                    return last
+            if time.monotonic() >= deadline:
+                seen = summarise(last) if last else f"last answer {resp.status_code} {resp.text[:300]}"
+                raise AssertionError(f"journey {journey_id} not final after {timeout:.0f} s: {seen}")
+            time.sleep(POLL_INTERVAL)
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = POLL_INTERVAL) -> Any:
+    """Calls predicate until it returns something truthy; returns that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------
+# The identity service's database (tables listed in the contract)
+
+
+def identity_person_id(conn: Any, person: dict[str, Any]) -> str:
+    """The person_id identity gave a seeded person."""
+    rows = conn.execute(
+        "SELECT person_id::text FROM persons"
+        " WHERE upper(family_name) = upper(%s) AND birth_date::text = %s"
+        " AND birth_place = %s AND sex = %s",
+        (person["family_name"], person["birth_date"], person["birth_place"], person["sex"]),
+    ).fetchall()
+    assert len(rows) == 1, f"expected one identity person for {person}, found {len(rows)}"
+    return rows[0][0]
+
+
+def identity_documents(conn: Any, person_id: str) -> list[tuple[str, str, Any]]:
+    """(kind, status, cancelled_at) of every identity document of a person."""
+    return conn.execute(
+        "SELECT kind, status, cancelled_at FROM identity_documents WHERE person_id::text = %s"
+        " ORDER BY document_id",
+        (person_id,),
+    ).fetchall()
+
+
+def identity_deceased_on(conn: Any, person_id: str) -> str | None:
+    row = conn.execute(
+        "SELECT deceased_on::text FROM persons WHERE person_id::text = %s", (person_id,)
+    ).fetchone()
+    return row[0] if row else None
+
+
+# --------------------------------------------------------------------------
+# Shape of a bereavement journey
+
+
+def assert_bereavement_plan(journey: dict[str, Any], journey_id: str) -> dict[str, dict[str, Any]]:
+    """The journey carries the six steps of the plan, each well formed;
+    returns the steps by code."""
+    assert journey["id"] == journey_id
+    assert journey["kind"] == "bereavement"
+    assert parse_time(journey["created_at"]) <= parse_time(journey["updated_at"])
+    codes = [step["code"] for step in journey["steps"]]
+    assert sorted(codes) == sorted(BEREAVEMENT_STEPS), f"steps {codes}"
+    steps = steps_by_code(journey)
+    for code, administration in BEREAVEMENT_STEPS.items():
+        step = steps[code]
+        assert step["administration"] == administration, step
+        assert isinstance(step["label"], str) and step["label"].strip(), f"{code}: empty label"
+        assert step["status"] in FINAL_STEP_STATUSES, step
+        assert isinstance(step["detail"], str) and step["detail"].strip(), f"{code}: empty detail"
+        assert step["due_at"], f"{code}: no due_at"
+        parse_time(step["due_at"])
+        updated = parse_time(step["updated_at"])
+        # A final step has been received by its administration.
+        assert step["received_at"], f"{code}: final but received_at is null"
+        assert parse_time(step["received_at"]) <= updated, step
+    return steps

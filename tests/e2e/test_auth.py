@@ -1,0 +1,185 @@
+"""Authentication and authorisation at the gateway: no valid token, no
+access; another usager's journey does not exist for you."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+import uuid
+from typing import Any
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from mdv_e2e import assert_problem, bereavement_declaration, unknown_person
+
+# --------------------------------------------------------------------------
+# Crafting tokens: a real mdv-token token is decoded, changed, and signed
+# again with the stack's private key (or another key), so that every
+# crafted token differs from a valid one by exactly one thing.
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def decode_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    header, payload, _ = token.split(".")
+    return json.loads(b64url_decode(header)), json.loads(b64url_decode(payload))
+
+
+def sign_jwt(header: dict[str, Any], claims: dict[str, Any], key: Any) -> str:
+    signing_input = (
+        b64url(json.dumps(header, separators=(",", ":")).encode())
+        + "."
+        + b64url(json.dumps(claims, separators=(",", ":")).encode())
+    )
+    data = signing_input.encode()
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+        size = (key.curve.key_size + 7) // 8
+        signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    elif isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        raise TypeError(f"unsupported key {type(key).__name__}")
+    return signing_input + "." + b64url(signature)
+
+
+def another_key_like(key: Any) -> Any:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return ec.generate_private_key(key.curve)
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def stack_key(env):
+    path = env.process_env.get("MDV_JWT_PRIVATE_KEY_FILE")
+    if not path or not os.path.exists(path):
+        pytest.fail("MDV_JWT_PRIVATE_KEY_FILE is not set or missing in the stack env file")
+    with open(path, "rb") as f:
+        return serialization.load_pem_private_key(f.read(), password=None)
+
+
+@pytest.fixture
+def genuine(usager) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims of a token minted by mdv-token."""
+    header, claims = decode_jwt(usager.token)
+    for claim in ("iss", "aud", "sub", "exp"):
+        assert claim in claims, f"mdv-token issued a token without {claim!r}: {claims}"
+    assert claims["sub"] == usager.sub
+    return header, claims
+
+
+def get_journeys(env, authorization: str | None) -> requests.Response:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    return requests.get(env.gateway_url + "/v1/journeys", headers=headers, timeout=30)
+
+
+def assert_unauthorized(resp: requests.Response) -> None:
+    assert_problem(resp, 401)
+    # RFC 9110 §15.5.2: a 401 names the scheme to use.
+    assert "bearer" in resp.headers.get("WWW-Authenticate", "").lower(), resp.headers
+
+
+# --------------------------------------------------------------------------
+
+
+def test_no_token_is_401_problem(env):
+    assert_unauthorized(get_journeys(env, None))
+    resp = requests.post(env.gateway_url + "/v1/declarations",
+                         json=bereavement_declaration(unknown_person(), "child"), timeout=30)
+    assert_unauthorized(resp)
+    assert_unauthorized(requests.get(f"{env.gateway_url}/v1/journeys/{uuid.uuid4()}", timeout=30))
+
+
+@pytest.mark.parametrize("authorization", [
+    "Bearer garbage",
+    "Bearer ",
+    "Bearer a.b.c",
+    "Basic dXNhZ2VyOnNlY3JldA==",
+    "garbage",
+])
+def test_garbage_token_is_401(env, authorization):
+    assert_unauthorized(get_journeys(env, authorization))
+
+
+def test_resigned_genuine_token_is_accepted(env, genuine, stack_key):
+    """Control for the crafted tokens below: re-signing changes nothing."""
+    header, claims = genuine
+    resp = get_journeys(env, "Bearer " + sign_jwt(header, claims, stack_key))
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize("change", [
+    "expired", "wrong_audience", "wrong_issuer", "no_subject", "not_yet_valid",
+])
+def test_token_with_bad_claims_is_401(env, genuine, stack_key, change):
+    header, claims = genuine
+    claims = dict(claims)
+    now = int(time.time())
+    if change == "expired":
+        claims["iat"] = now - 7200
+        claims["exp"] = now - 3600
+    elif change == "wrong_audience":
+        claims["aud"] = "not-" + (claims["aud"] if isinstance(claims["aud"], str) else "mdv")
+    elif change == "wrong_issuer":
+        claims["iss"] = "https://issuer.invalid"
+    elif change == "no_subject":
+        del claims["sub"]
+    elif change == "not_yet_valid":
+        claims["nbf"] = now + 3600
+        claims["iat"] = now + 3600
+        claims["exp"] = now + 7200
+    assert_unauthorized(get_journeys(env, "Bearer " + sign_jwt(header, claims, stack_key)))
+
+
+def test_token_signed_by_another_key_is_401(env, genuine, stack_key):
+    header, claims = genuine
+    forged = sign_jwt(header, claims, another_key_like(stack_key))
+    assert_unauthorized(get_journeys(env, "Bearer " + forged))
+
+
+def test_tampered_token_is_401(env, genuine, usager):
+    header, claims = genuine
+    _, _, signature = usager.token.split(".")
+    claims = dict(claims, sub="usager-someone-else")
+    tampered = ".".join([b64url(json.dumps(header).encode()), b64url(json.dumps(claims).encode()), signature])
+    assert_unauthorized(get_journeys(env, "Bearer " + tampered))
+
+
+def test_unsigned_token_is_401(env, genuine):
+    header, claims = genuine
+    unsigned = b64url(json.dumps(dict(header, alg="none")).encode()) + "." + b64url(json.dumps(claims).encode()) + "."
+    assert_unauthorized(get_journeys(env, "Bearer " + unsigned))
+
+
+def test_another_usagers_journey_is_404_not_403(usager, make_usager):
+    journey_id = usager.declare_ok(bereavement_declaration(unknown_person(), "child"))
+    intruder = make_usager()
+
+    resp = intruder.get_journey(journey_id)
+    assert_problem(resp, 404)
+    assert journey_id not in [j["id"] for j in intruder.all_journeys(limit=10)]
+    # The owner still sees it.
+    assert usager.get_journey(journey_id).status_code == 200
+
+
+def test_unknown_journey_is_404(usager):
+    assert_problem(usager.get_journey(str(uuid.uuid4())), 404)
+
+
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "12345", "00000000-0000-0000-0000-00000000000g", "x" * 300])
+def test_malformed_journey_id_is_404_or_400(usager, bad_id):
+    resp = usager.get_journey(bad_id)
+    assert resp.status_code in (400, 404), f"{resp.status_code} {resp.text[:300]}"
+    assert_problem(resp, resp.status_code)

@@ -1,0 +1,170 @@
+"""The gateway's OpenAPI 3 contract is valid, and real answers match it."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+import requests
+import yaml
+from openapi_schema_validator import OAS30Validator, OAS31Validator, oas30_format_checker, oas31_format_checker
+from openapi_spec_validator import validate as validate_spec
+
+from mdv_e2e import REPO_ROOT, bereavement_declaration, unknown_person
+
+SPEC_PATH = REPO_ROOT / "services" / "gateway" / "openapi.yaml"
+
+# The answers the contract must describe: (method, path, status).
+REQUIRED_RESPONSES = [
+    ("post", "/v1/declarations", "202"),
+    ("post", "/v1/declarations", "400"),
+    ("post", "/v1/declarations", "401"),
+    ("post", "/v1/declarations", "413"),
+    ("post", "/v1/declarations", "415"),
+    ("post", "/v1/declarations", "422"),
+    ("get", "/v1/journeys", "200"),
+    ("get", "/v1/journeys", "401"),
+    ("get", "/v1/journeys/{}", "200"),
+    ("get", "/v1/journeys/{}", "404"),
+]
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    if not SPEC_PATH.exists():
+        pytest.fail(f"{SPEC_PATH.relative_to(REPO_ROOT)} is missing: the gateway must ship its OpenAPI 3 contract")
+    with open(SPEC_PATH, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def resolve(spec: dict[str, Any], node: Any) -> Any:
+    """Follows local $refs ("#/components/...") until a plain object."""
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        assert ref.startswith("#/"), f"only local $refs are supported: {ref}"
+        node = spec
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def find_path(spec: dict[str, Any], path: str) -> dict[str, Any]:
+    """The path item whose template matches `path` ("{}" stands for any one
+    parameter, whatever its name)."""
+    for template, item in spec.get("paths", {}).items():
+        if re.sub(r"\{[^}]+\}", "{}", template) == path:
+            return resolve(spec, item)
+    raise AssertionError(f"{SPEC_PATH.name} declares no path {path}")
+
+
+def response_for(spec: dict[str, Any], method: str, path: str, status: str) -> dict[str, Any]:
+    operation = find_path(spec, path).get(method)
+    assert operation, f"{SPEC_PATH.name}: no {method.upper()} {path}"
+    responses = operation.get("responses", {})
+    for key in (status, status[0] + "XX", "default"):
+        if key in responses:
+            return resolve(spec, responses[key])
+    raise AssertionError(f"{SPEC_PATH.name}: {method.upper()} {path} declares no {status} response")
+
+
+def validator_for(spec: dict[str, Any], schema: dict[str, Any]) -> Any:
+    # The components travel with the schema so that its $refs resolve.
+    root = {"components": spec.get("components", {}), "allOf": [schema]}
+    if str(spec.get("openapi", "")).startswith("3.0"):
+        return OAS30Validator(root, format_checker=oas30_format_checker)
+    return OAS31Validator(root, format_checker=oas31_format_checker)
+
+
+def assert_matches(spec: dict[str, Any], method: str, path: str, resp: requests.Response) -> None:
+    response = response_for(spec, method, path, str(resp.status_code))
+    ctype = resp.headers.get("Content-Type", "").split(";")[0].strip()
+    content = response.get("content", {})
+    assert ctype in content, (
+        f"{method.upper()} {path} {resp.status_code}: Content-Type {ctype!r} not declared ({sorted(content)})"
+    )
+    schema = content[ctype].get("schema")
+    assert schema, f"{method.upper()} {path} {resp.status_code} {ctype}: no schema"
+    errors = sorted(validator_for(spec, schema).iter_errors(resp.json()), key=lambda e: list(e.path))
+    assert not errors, "answer does not match the contract:\n" + "\n".join(
+        f"  at {'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors
+    )
+
+
+# --------------------------------------------------------------------------
+
+
+def test_spec_is_valid_openapi_3(spec):
+    assert str(spec.get("openapi", "")).startswith("3."), f"openapi: {spec.get('openapi')!r}"
+    validate_spec(spec)
+
+
+@pytest.mark.parametrize("method,path,status", REQUIRED_RESPONSES)
+def test_spec_declares_the_answers(spec, method, path, status):
+    response = response_for(spec, method, path, status)
+    content = response.get("content", {})
+    expected = "application/json" if status.startswith("2") else "application/problem+json"
+    assert expected in content, f"{method.upper()} {path} {status}: {expected} not declared"
+    assert content[expected].get("schema"), f"{method.upper()} {path} {status}: no schema"
+
+
+def test_spec_declares_bearer_authentication(spec):
+    schemes = spec.get("components", {}).get("securitySchemes", {})
+    bearer = [s for s in map(lambda s: resolve(spec, s), schemes.values())
+              if s.get("type") == "http" and s.get("scheme", "").lower() == "bearer"]
+    assert bearer, f"no http bearer security scheme: {schemes}"
+
+
+def test_real_answers_match_the_spec(spec, usager):
+    accepted = usager.declare(bereavement_declaration(unknown_person(), "child"))
+    assert accepted.status_code == 202, accepted.text
+    assert_matches(spec, "post", "/v1/declarations", accepted)
+    journey_id = accepted.json()["journey_id"]
+
+    in_progress = usager.get_journey(journey_id)
+    assert_matches(spec, "get", "/v1/journeys/{}", in_progress)
+
+    usager.wait_journey(journey_id)
+    final = usager.get_journey(journey_id)
+    assert final.status_code == 200
+    assert_matches(spec, "get", "/v1/journeys/{}", final)
+
+    listing = usager.list_journeys(limit=1)
+    assert listing.status_code == 200
+    assert_matches(spec, "get", "/v1/journeys", listing)
+
+    body = bereavement_declaration(unknown_person(), "child")
+    body["declarant_relationship"] = "cousin"
+    invalid = usager.declare(body)
+    assert invalid.status_code == 422
+    assert_matches(spec, "post", "/v1/declarations", invalid)
+
+    unknown = usager.get_journey(str(uuid.uuid4()))
+    assert unknown.status_code == 404
+    assert_matches(spec, "get", "/v1/journeys/{}", unknown)
+
+    anonymous = requests.get(usager.gateway_url + "/v1/journeys", timeout=30)
+    assert anonymous.status_code == 401
+    assert_matches(spec, "get", "/v1/journeys", anonymous)
+
+
+def test_declaration_example_of_the_design_matches_the_request_schema(spec):
+    """The request schema accepts the design's example and refuses a body
+    without kind."""
+    operation = find_path(spec, "/v1/declarations")["post"]
+    body = resolve(spec, operation["requestBody"])
+    schema = body["content"]["application/json"]["schema"]
+    example = {
+        "kind": "bereavement",
+        "deceased": {"family_name": "MARTIN", "given_names": ["Jeanne", "Marie"],
+                     "sex": "F", "birth_date": "1948-03-02", "birth_place": "75056"},
+        "death_date": "2024-11-20", "death_place": "75056",
+        "declarant_relationship": "spouse",
+    }
+    validator = validator_for(spec, schema)
+    assert not list(validator.iter_errors(example)), list(validator.iter_errors(example))
+    assert list(validator.iter_errors({k: v for k, v in example.items() if k != "kind"})), (
+        "the request schema accepts a declaration without kind"
+    )
+
