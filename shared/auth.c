@@ -106,7 +106,7 @@ static int check_claims(const struct mdv_auth *auth, jwt_t *jwt, char *sub, size
         snprintf(err, errlen, "wrong issuer");
     else if (!audience_matches(jwt, auth->audience))
         snprintf(err, errlen, "wrong audience");
-    else if (exp <= 0 || exp < now)
+    else if (exp <= 0 || exp <= now)
         snprintf(err, errlen, "token expired or without expiry");
     else if (nbf > now + CLOCK_SKEW_S)
         snprintf(err, errlen, "token not yet valid");

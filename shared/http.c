@@ -139,10 +139,13 @@ static void dispatch(struct mdv_http_server *server, struct mdv_http_request *re
     char param[256] = "";
     const struct mdv_http_route *r = NULL;
 
-    if (strcmp(req->path, "/readyz") == 0 && strcmp(req->method, "GET") == 0) {
-        *route_name = "GET /readyz";
-        ready(server, res);
-        return;
+    if (strcmp(req->path, "/readyz") == 0) {
+        if (strcmp(req->method, "GET") == 0) {
+            *route_name = "GET /readyz";
+            ready(server, res);
+            return;
+        }
+        mdv_strlcpy(allow, "GET", allowlen);
     }
     r = route_find(builtin_routes, req->method, req->path, param, sizeof(param), allow, allowlen);
     if (!r)

@@ -22,6 +22,8 @@ int mdv_kafka_property_from_env(const char *env_name, char *out, size_t outlen)
     for (const char *p = env_name + prefix; *p && i + 1 < outlen; p++, i++)
         out[i] = *p == '_' ? '.' : (char)tolower((unsigned char)*p);
     out[i] = '\0';
+    if (env_name[prefix + i] != '\0')
+        return -1; /* out too small: refuse rather than truncate */
     return i > 0 ? 0 : -1;
 }
 
@@ -170,9 +172,17 @@ int mdv_kafka_produce_sync(rd_kafka_t *rk, const char *topic, const void *key, s
     double deadline = mdv_monotonic_seconds() + timeout_ms / 1000.0;
     while (!delivery.done && mdv_monotonic_seconds() < deadline)
         rd_kafka_poll(rk, 50);
-    if (!delivery.done || delivery.err) {
-        mdv_error("delivery to %s failed: %s", topic,
-                  delivery.done ? rd_kafka_err2str(delivery.err) : "timed out");
+    if (!delivery.done) {
+        /* The report must not outlive this frame: purge the message and
+         * wait for its (failed) report. This producer carries only these
+         * synchronous messages, so nothing else is purged. */
+        rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        while (!delivery.done)
+            rd_kafka_poll(rk, 50);
+        delivery.err = delivery.err ? delivery.err : RD_KAFKA_RESP_ERR__TIMED_OUT;
+    }
+    if (delivery.err) {
+        mdv_error("delivery to %s failed: %s", topic, rd_kafka_err2str(delivery.err));
         return -1;
     }
     return 0;

@@ -26,8 +26,12 @@ int mdv_pivot_fold(const char *name, char *out, size_t outlen)
 
     size_t n = 0;
     for (const char *p = ascii; *p; p++) {
+        /* iconv writes '?' for a letter it cannot transliterate: such a
+         * name cannot be matched reliably, so refuse it. */
+        if (*p == '?' && !strchr(name, '?'))
+            return -1;
         if (!isalpha((unsigned char)*p))
-            continue; /* spaces, hyphens, apostrophes, '?' of untranslatable */
+            continue; /* spaces, hyphens, apostrophes */
         if (n + 1 >= outlen)
             return -1;
         out[n++] = (char)toupper((unsigned char)*p);
@@ -41,6 +45,8 @@ int mdv_pivot_key(const char *family_name, const char *first_given_name, const c
 {
     char family[128], given[128];
     if (!family_name || !first_given_name || !sex || !birth_date || !birth_place)
+        return -1;
+    if (!*sex || !*birth_date || !*birth_place)
         return -1;
     if (mdv_pivot_fold(family_name, family, sizeof(family)) != 0 ||
         mdv_pivot_fold(first_given_name, given, sizeof(given)) != 0)

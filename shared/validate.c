@@ -9,6 +9,12 @@
 #include <wchar.h>
 #include <wctype.h>
 
+/* Space, hyphen, apostrophe and typographic apostrophe (U+2019). */
+static int is_separator(wchar_t c)
+{
+    return c == L' ' || c == L'-' || c == L'\'' || c == L'\u2019';
+}
+
 const char *mdv_validate_name(const char *name)
 {
     mbstate_t state;
@@ -23,10 +29,10 @@ const char *mdv_validate_name(const char *name)
         size_t n = mbrtowc(&c, p, left, &state);
         if (n == (size_t)-1 || n == (size_t)-2 || n == 0)
             return "must be valid UTF-8 text";
-        int separator = c == L' ' || c == L'-' || c == L'\'' || c == L'\u2019';
+        int separator = is_separator(c);
         if (!separator && !iswalpha((wint_t)c))
             return "may contain only letters, spaces, hyphens and apostrophes";
-        if (separator && (count == 0 || previous == L' ' || previous == L'-' || previous == L'\''))
+        if (separator && (count == 0 || is_separator(previous)))
             return "separators must stand between letters";
         previous = c;
         p += n;
@@ -34,7 +40,7 @@ const char *mdv_validate_name(const char *name)
         if (++count > 100)
             return "must be at most 100 characters";
     }
-    if (previous == L' ' || previous == L'-' || previous == L'\'')
+    if (is_separator(previous))
         return "must end with a letter";
     return NULL;
 }
