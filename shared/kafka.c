@@ -169,23 +169,36 @@ int mdv_kafka_produce_sync(rd_kafka_t *rk, const char *topic, const void *key, s
         mdv_error("produce to %s: %s", topic, rd_kafka_err2str(err));
         return -1;
     }
-    double deadline = mdv_monotonic_seconds() + timeout_ms / 1000.0;
-    while (!delivery.done && mdv_monotonic_seconds() < deadline)
-        rd_kafka_poll(rk, 50);
-    if (!delivery.done) {
-        /* The report must not outlive this frame: purge the message and
-         * wait for its (failed) report. This producer carries only these
-         * synchronous messages, so nothing else is purged. */
-        rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        while (!delivery.done)
-            rd_kafka_poll(rk, 50);
-        delivery.err = delivery.err ? delivery.err : RD_KAFKA_RESP_ERR__TIMED_OUT;
-    }
+    /* The report must not outlive this frame. */
+    mdv_kafka_wait_deliveries(rk, &delivery, 1, timeout_ms);
     if (delivery.err) {
         mdv_error("delivery to %s failed: %s", topic, rd_kafka_err2str(delivery.err));
         return -1;
     }
     return 0;
+}
+
+static int all_done(const struct mdv_delivery *deliveries, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!deliveries[i].done)
+            return 0;
+    return 1;
+}
+
+void mdv_kafka_wait_deliveries(rd_kafka_t *rk, struct mdv_delivery *deliveries, size_t n,
+                               int timeout_ms)
+{
+    double deadline = mdv_monotonic_seconds() + timeout_ms / 1000.0;
+    while (!all_done(deliveries, n) && mdv_monotonic_seconds() < deadline)
+        rd_kafka_poll(rk, 20);
+    if (all_done(deliveries, n))
+        return;
+    /* Purged messages get a delivery report with __PURGE_QUEUE or
+     * __PURGE_INFLIGHT: wait for those too. */
+    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    while (!all_done(deliveries, n))
+        rd_kafka_poll(rk, 20);
 }
 
 int mdv_kafka_reachable(rd_kafka_t *rk, int timeout_ms)

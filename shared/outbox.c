@@ -21,7 +21,7 @@
 
 #define BATCH_SIZE 256
 #define IDLE_WAIT_MS 500
-#define DELIVERY_TIMEOUT_S 30.0
+#define DELIVERY_TIMEOUT_MS 30000
 
 int mdv_outbox_add(PGconn *conn, const struct mdv_outbox_event *ev)
 {
@@ -150,14 +150,11 @@ static int produce_rows(struct mdv_relay *relay, PGresult *res, char **acked)
             deliveries[i].err = err;
         }
     }
-    double deadline = mdv_monotonic_seconds() + DELIVERY_TIMEOUT_S;
-    for (int i = 0; i < n; i++)
-        while (!deliveries[i].done && mdv_monotonic_seconds() < deadline)
-            rd_kafka_poll(relay->rk, 20);
+    mdv_kafka_wait_deliveries(relay->rk, deliveries, (size_t)n, DELIVERY_TIMEOUT_MS);
 
     len += (size_t)snprintf(list + len, cap - len, "{");
     for (int i = 0; i < n; i++) {
-        if (!deliveries[i].done || deliveries[i].err) {
+        if (deliveries[i].err) {
             failures++;
             continue;
         }

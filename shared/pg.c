@@ -145,7 +145,13 @@ PGconn *mdv_pg_pool_get(struct mdv_pg_pool *pool)
         pthread_cond_wait(&pool->available, &pool->lock);
     PGconn *conn = pool->free_conns[--pool->free_count];
     pthread_mutex_unlock(&pool->lock);
-    /* Slots start empty: connections open on first use. */
+    /* Slots start empty: connections open on first use. A pooled
+     * connection may have been idle across a database restart; an empty
+     * query (one local round trip) finds out before a handler relies on it. */
+    if (conn && PQstatus(conn) == CONNECTION_OK) {
+        PGresult *probe = PQexec(conn, "");
+        PQclear(probe);
+    }
     if (mdv_pg_ensure(&conn, pool->dsn) != 0) {
         mdv_pg_pool_put(pool, conn);
         return NULL;
