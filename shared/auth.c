@@ -42,8 +42,7 @@ char *mdv_read_file(const char *path, size_t *len)
     return buf;
 }
 
-struct mdv_auth *mdv_auth_new(const char *public_key_file, const char *issuer,
-                              const char *audience)
+struct mdv_auth *mdv_auth_new(const char *public_key_file, const char *issuer, const char *audience)
 {
     size_t len = 0;
     char *key = mdv_read_file(public_key_file, &len);
@@ -80,7 +79,8 @@ static int audience_matches(jwt_t *jwt, const char *audience)
     } else if (json_is_array(aud)) {
         size_t i;
         json_t *v;
-        json_array_foreach(aud, i, v) ok |= json_is_string(v) && !strcmp(json_string_value(v), audience);
+        json_array_foreach(aud, i, v) ok |=
+            json_is_string(v) && !strcmp(json_string_value(v), audience);
     }
     json_decref(aud);
     free(aud_json);

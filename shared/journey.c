@@ -22,8 +22,7 @@ int mdv_journey_report(struct mdv_msg *msg, const char *journey_id, const char *
     report.status = status;
     report.detail = (char *)detail;
     report.reported_at = now;
-    return mdv_msg_emit(msg, "step_reported", "journey", journey_id, journey_id,
-                        &report.base);
+    return mdv_msg_emit(msg, "step_reported", "journey", journey_id, journey_id, &report.base);
 }
 
 /* A DeathRecorded that passes these checks can be applied. */
@@ -43,8 +42,7 @@ static int record_effect(PGconn *conn, const char *journey_id, const char *step_
                          const struct mdv_effect *effect)
 {
     const char *params[] = {journey_id, step_code,
-                            effect->status == MDV_STEP_DONE ? "done"
-                                                                                  : "not_applicable",
+                            effect->status == MDV_STEP_DONE ? "done" : "not_applicable",
                             effect->detail};
     return mdv_pg_exec(conn,
                        "INSERT INTO applied_effects (journey_id, effect, status, detail) "
@@ -58,8 +56,8 @@ enum mdv_outcome mdv_journey_on_death(struct mdv_msg *msg, const char *step_code
     enum mdv_outcome outcome = MDV_OK;
     char key[MDV_PIVOT_KEY_LEN];
     struct mdv_effect effect = {MDV_STEP_NOT_APPLICABLE, MDV_DETAIL_NO_RECORD};
-    Mdv__Bereavement__V1__DeathRecorded *death = mdv__bereavement__v1__death_recorded__unpack(
-        NULL, msg->rkm->len, msg->rkm->payload);
+    Mdv__Bereavement__V1__DeathRecorded *death =
+        mdv__bereavement__v1__death_recorded__unpack(NULL, msg->rkm->len, msg->rkm->payload);
 
     if (!death)
         return mdv_msg_reject(msg, "value is not a DeathRecorded protobuf");
@@ -76,9 +74,10 @@ enum mdv_outcome mdv_journey_on_death(struct mdv_msg *msg, const char *step_code
     }
     if (apply(msg->conn, key, death->death_date, &effect) != 0 ||
         record_effect(msg->conn, death->journey_id, step_code, &effect) != 0 ||
-        mdv_journey_report(msg, death->journey_id, step_code, 1,
-                           MDV_STEP_RECEIVED, "Déclaration reçue") != 0 ||
-        mdv_journey_report(msg, death->journey_id, step_code, 2, effect.status, effect.detail) != 0) {
+        mdv_journey_report(msg, death->journey_id, step_code, 1, MDV_STEP_RECEIVED,
+                           "Déclaration reçue") != 0 ||
+        mdv_journey_report(msg, death->journey_id, step_code, 2, effect.status, effect.detail) !=
+            0) {
         outcome = mdv_msg_db_failure(msg);
         goto out;
     }
@@ -115,8 +114,7 @@ int mdv_journey_run_death_consumer(const char *service, const char *step_code,
     if (mdv_service_init(&svc, service, NULL) != 0)
         return 2;
     if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, NULL, NULL) == 0 &&
-        mdv_service_start_relay(&svc) == 0 &&
-        mdv_service_consume(&svc, group, topics, routes) == 0)
+        mdv_service_start_relay(&svc) == 0 && mdv_service_consume(&svc, group, topics, routes) == 0)
         rc = 0;
     mdv_service_close(&svc);
     return rc;

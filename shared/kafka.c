@@ -59,8 +59,10 @@ static int apply_environment(rd_kafka_conf_t *conf)
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    mdv_log_at(level <= 3 ? MDV_LOG_ERROR : level <= 5 ? MDV_LOG_WARN : MDV_LOG_DEBUG, NULL,
-               "librdkafka %s: %s", fac, buf);
+    mdv_log_at(level <= 3   ? MDV_LOG_ERROR
+               : level <= 5 ? MDV_LOG_WARN
+                            : MDV_LOG_DEBUG,
+               NULL, "librdkafka %s: %s", fac, buf);
 }
 
 static rd_kafka_conf_t *conf_new(const char *brokers, const char *const *settings)
@@ -94,8 +96,9 @@ static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 rd_kafka_t *mdv_kafka_producer_new(const char *brokers)
 {
     static const char *const settings[] = {
-        "enable.idempotence", "true", "acks", "all", "socket.nagle.disable", "true",
-        "linger.ms", "5", "message.timeout.ms", "30000", NULL,
+        "enable.idempotence",   "true",  "acks",      "all",
+        "socket.nagle.disable", "true",  "linger.ms", "5",
+        "message.timeout.ms",   "30000", NULL,
     };
     char errstr[512];
     rd_kafka_conf_t *conf = conf_new(brokers, settings);
@@ -111,19 +114,28 @@ rd_kafka_t *mdv_kafka_producer_new(const char *brokers)
     return rk;
 }
 
-rd_kafka_t *mdv_kafka_consumer_new(const char *brokers, const char *group,
-                                   const char *instance_id, const char *const *topics)
+rd_kafka_t *mdv_kafka_consumer_new(const char *brokers, const char *group, const char *instance_id,
+                                   const char *const *topics)
 {
     const char *const settings[] = {
-        "group.id", group,
-        "group.instance.id", instance_id,
-        "enable.auto.commit", "true",
-        "enable.auto.offset.store", "false",
-        "auto.offset.reset", "earliest",
-        "partition.assignment.strategy", "range,roundrobin",
-        "auto.commit.interval.ms", "1000",
-        "session.timeout.ms", "10000",
-        "socket.nagle.disable", "true",
+        "group.id",
+        group,
+        "group.instance.id",
+        instance_id,
+        "enable.auto.commit",
+        "true",
+        "enable.auto.offset.store",
+        "false",
+        "auto.offset.reset",
+        "earliest",
+        "partition.assignment.strategy",
+        "range,roundrobin",
+        "auto.commit.interval.ms",
+        "1000",
+        "session.timeout.ms",
+        "10000",
+        "socket.nagle.disable",
+        "true",
         NULL,
     };
     char errstr[512];

@@ -32,8 +32,9 @@ int mdv_outbox_add(PGconn *conn, const struct mdv_outbox_event *ev)
     json_t *headers = mdv_event_headers_json(&ev->meta, id);
     char *headers_text = json_dumps(headers, JSON_COMPACT);
 
-    const char *params[] = {id,          ev->aggregatetype,   ev->meta.subject, ev->meta.type,
-                            (char *)payload, ev->topic, headers_text};
+    const char *params[] = {
+        id,        ev->aggregatetype, ev->meta.subject, ev->meta.type, (char *)payload,
+        ev->topic, headers_text};
     const int lengths[] = {0, 0, 0, 0, (int)len, 0, 0};
     const int formats[] = {0, 0, 0, 0, 1, 0, 0};
     PGresult *res = mdv_pg_query_bin(
@@ -190,7 +191,8 @@ static int relay_batch(struct mdv_relay *relay)
     int failures = produce_rows(relay, res, &acked);
     PQclear(res);
     const char *params[] = {acked};
-    int rc = mdv_pg_exec(relay->conn, "DELETE FROM outbox WHERE seq = ANY($1::bigint[])", 1, params);
+    int rc =
+        mdv_pg_exec(relay->conn, "DELETE FROM outbox WHERE seq = ANY($1::bigint[])", 1, params);
     free(acked);
     if (failures)
         renew_producer_if_fatal(relay);

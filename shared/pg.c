@@ -206,8 +206,8 @@ static char *read_file(const char *path)
 static int apply_migration(PGconn *conn, const char *dir, const char *name)
 {
     const char *params[] = {name};
-    PGresult *res = mdv_pg_query(
-        conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params);
+    PGresult *res =
+        mdv_pg_query(conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params);
     if (!res)
         return -1;
     int done = PQntuples(res) > 0;
@@ -264,8 +264,8 @@ static const char library_schema[] =
 static int apply_library_schema(PGconn *conn)
 {
     const char *params[] = {LIBRARY_SCHEMA_VERSION};
-    PGresult *res = mdv_pg_query(
-        conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params);
+    PGresult *res =
+        mdv_pg_query(conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params);
     if (!res)
         return -1;
     int done = PQntuples(res) > 0;

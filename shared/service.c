@@ -92,8 +92,8 @@ void mdv_service_wait(struct mdv_service *svc)
     }
 }
 
-int mdv_msg_emit(struct mdv_msg *msg, const char *event, const char *aggregatetype,
-                 const char *key, const char *journey_id, const ProtobufCMessage *message)
+int mdv_msg_emit(struct mdv_msg *msg, const char *event, const char *aggregatetype, const char *key,
+                 const char *journey_id, const ProtobufCMessage *message)
 {
     char *type = mdv_xasprintf("fr.gouv.mdv.%s.%s.v1", msg->svc->name, event);
     char *topic = mdv_xasprintf("mdv.%s.events.v1", msg->svc->name);
@@ -248,7 +248,8 @@ static void hold_back(rd_kafka_t *rk, const rd_kafka_message_t *rkm, struct retr
     rd_kafka_topic_partition_list_destroy(one);
     retry->retry_at = mdv_monotonic_seconds() + (double)retry->backoff_ms / 1000.0;
     mdv_warn("transient failure: retrying in %ld ms", retry->backoff_ms);
-    retry->backoff_ms = retry->backoff_ms * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : retry->backoff_ms * 2;
+    retry->backoff_ms =
+        retry->backoff_ms * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : retry->backoff_ms * 2;
 }
 
 static void resume_if_due(struct mdv_service *svc, struct retry_state *retry)
@@ -292,8 +293,8 @@ int mdv_service_consume(struct mdv_service *svc, const char *group, const char *
 {
     struct retry_state retry = {NULL, 0, 100};
 
-    svc->consumer = mdv_kafka_consumer_new(svc->config.kafka_brokers, group,
-                                           svc->config.instance_id, topics);
+    svc->consumer =
+        mdv_kafka_consumer_new(svc->config.kafka_brokers, group, svc->config.instance_id, topics);
     if (!svc->consumer)
         return -1;
     mdv_info("consuming as group %s", group);
@@ -318,7 +319,8 @@ int mdv_service_consume(struct mdv_service *svc, const char *group, const char *
 
 void mdv_service_close(struct mdv_service *svc)
 {
-    long timeout_ms = svc->config.shutdown_timeout_ms ? atol(svc->config.shutdown_timeout_ms) : 10000;
+    long timeout_ms =
+        svc->config.shutdown_timeout_ms ? atol(svc->config.shutdown_timeout_ms) : 10000;
     mdv_info("stopping");
     if (svc->consumer) {
         /* Commits the stored offsets and leaves the group. */

@@ -10,7 +10,8 @@
 
 static void out_of_memory(size_t n)
 {
-    fprintf(stderr, "{\"level\":\"fatal\",\"message\":\"out of memory allocating %zu bytes\"}\n", n);
+    fprintf(stderr, "{\"level\":\"fatal\",\"message\":\"out of memory allocating %zu bytes\"}\n",
+            n);
     abort();
 }
 

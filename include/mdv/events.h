@@ -23,8 +23,8 @@ struct mdv_event {
 
 /* Reads and checks the envelope. On a missing or malformed header writes
  * the reason into err and returns -1 (the message is a dead letter). */
-int mdv_event_parse(const rd_kafka_message_t *rkm, struct mdv_event *ev, char *err, size_t errlen)
-    MDV_MUSTCHECK;
+int mdv_event_parse(const rd_kafka_message_t *rkm, struct mdv_event *ev, char *err,
+                    size_t errlen) MDV_MUSTCHECK;
 
 /* What a producer says of an event it emits. */
 struct mdv_event_meta {

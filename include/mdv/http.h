@@ -24,9 +24,9 @@ struct mdv_http_request {
 
 struct mdv_http_response {
     int status;
-    json_t *json;         /* owned: freed after sending */
+    json_t *json; /* owned: freed after sending */
     const char *content_type;
-    char *text;           /* owned: a non-JSON body (metrics) */
+    char *text; /* owned: a non-JSON body (metrics) */
     char location[256];
 };
 

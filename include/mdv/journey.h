@@ -17,8 +17,7 @@ typedef Mdv__Journey__V1__StepStatus mdv_step_status;
 
 /* Emits a StepReported (in the message's transaction). */
 int mdv_journey_report(struct mdv_msg *msg, const char *journey_id, const char *code,
-                       uint32_t sequence, mdv_step_status status, const char *detail)
-    MDV_MUSTCHECK;
+                       uint32_t sequence, mdv_step_status status, const char *detail) MDV_MUSTCHECK;
 
 /* What a service did with a death. */
 struct mdv_effect {

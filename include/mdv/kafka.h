@@ -23,9 +23,8 @@ rd_kafka_t *mdv_kafka_producer_new(const char *brokers) MDV_MUSTCHECK;
 /* Returns a consumer of group (static member instance_id) subscribed to
  * topics (NULL-terminated), or NULL. Offsets are stored by hand only after
  * the database committed; librdkafka commits stored offsets. */
-rd_kafka_t *mdv_kafka_consumer_new(const char *brokers, const char *group,
-                                   const char *instance_id, const char *const *topics)
-    MDV_MUSTCHECK;
+rd_kafka_t *mdv_kafka_consumer_new(const char *brokers, const char *group, const char *instance_id,
+                                   const char *const *topics) MDV_MUSTCHECK;
 
 /* Waits until the broker acknowledged (or refused) each of n messages,
  * polling rk. Past timeout_ms, what is still queued or in flight is purged

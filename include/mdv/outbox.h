@@ -12,7 +12,7 @@
 
 struct mdv_outbox_event {
     const char *topic;
-    const char *aggregatetype; /* e.g. "journey", "death" */
+    const char *aggregatetype;  /* e.g. "journey", "death" */
     struct mdv_event_meta meta; /* meta.subject is the aggregate id and the Kafka key */
     const ProtobufCMessage *message;
 };
@@ -26,8 +26,8 @@ struct mdv_relay;
 /* Starts the relay thread of a service. It takes the service's advisory
  * lock, so one replica publishes while the others stand by. The strings
  * must outlive the relay. Returns NULL on error. */
-struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn, const char *brokers)
-    MDV_MUSTCHECK;
+struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn,
+                                  const char *brokers) MDV_MUSTCHECK;
 
 /* Rows waiting to be published, as last seen by the relay (-1: unknown). */
 long mdv_relay_backlog(const struct mdv_relay *relay);

@@ -25,8 +25,8 @@ PGresult *mdv_pg_query_bin(PGconn *conn, const char *sql, int nparams, const cha
                            const int *lengths, const int *formats);
 
 /* Runs a statement for its effect only. Returns 0 or -1. */
-int mdv_pg_exec(PGconn *conn, const char *sql, int nparams, const char *const *params)
-    MDV_MUSTCHECK;
+int mdv_pg_exec(PGconn *conn, const char *sql, int nparams,
+                const char *const *params) MDV_MUSTCHECK;
 
 int mdv_pg_begin(PGconn *conn) MDV_MUSTCHECK;
 int mdv_pg_commit(PGconn *conn) MDV_MUSTCHECK;

@@ -13,8 +13,8 @@
 /* Writes "FAMILY|FIRSTGIVEN|SEX|YYYY-MM-DD|PLACE". Returns 0, or -1 when a
  * part is missing or cannot be folded. */
 int mdv_pivot_key(const char *family_name, const char *first_given_name, const char *sex,
-                  const char *birth_date, const char *birth_place, char out[MDV_PIVOT_KEY_LEN])
-    MDV_MUSTCHECK;
+                  const char *birth_date, const char *birth_place,
+                  char out[MDV_PIVOT_KEY_LEN]) MDV_MUSTCHECK;
 
 /* Folds a name to upper-case ASCII letters only ("Hélène d'Arc" ->
  * "HELENEDARC"). Returns 0 or -1. */

@@ -34,9 +34,9 @@ struct mdv_msg {
     struct mdv_service *svc;
     const rd_kafka_message_t *rkm;
     struct mdv_event ev;
-    PGconn *conn;         /* inside the message's transaction */
+    PGconn *conn; /* inside the message's transaction */
     struct mdv_log_ctx log;
-    char error[256];      /* why it can never be processed */
+    char error[256]; /* why it can never be processed */
 };
 
 enum mdv_outcome {
@@ -56,13 +56,13 @@ extern volatile sig_atomic_t mdv_stop_requested;
 
 /* Locale, configuration (base table plus extra, may be NULL), logging and
  * signals. Prints what is wrong and returns -1 on a bad configuration. */
-int mdv_service_init(struct mdv_service *svc, const char *name, const struct mdv_config_var *extra)
-    MDV_MUSTCHECK;
+int mdv_service_init(struct mdv_service *svc, const char *name,
+                     const struct mdv_config_var *extra) MDV_MUSTCHECK;
 /* Connects (waiting up to a minute for the database) and migrates. */
 int mdv_service_open_db(struct mdv_service *svc) MDV_MUSTCHECK;
 /* Serves /healthz, /readyz, /metrics and the service's routes (may be NULL). */
-int mdv_service_start_http(struct mdv_service *svc, const struct mdv_http_route *routes, void *ctx)
-    MDV_MUSTCHECK;
+int mdv_service_start_http(struct mdv_service *svc, const struct mdv_http_route *routes,
+                           void *ctx) MDV_MUSTCHECK;
 int mdv_service_start_relay(struct mdv_service *svc) MDV_MUSTCHECK;
 /* Consumes topics (NULL-terminated) as group until a stop is requested,
  * dispatching on ce_type; events of other types are skipped. */
@@ -77,9 +77,8 @@ void mdv_service_close(struct mdv_service *svc);
 /* Adds an event of this service to the outbox, in the message's
  * transaction: ce_type fr.gouv.mdv.<service>.<event>.v1, on topic
  * mdv.<service>.events.v1, caused by the message. */
-int mdv_msg_emit(struct mdv_msg *msg, const char *event, const char *aggregatetype,
-                 const char *key, const char *journey_id, const ProtobufCMessage *message)
-    MDV_MUSTCHECK;
+int mdv_msg_emit(struct mdv_msg *msg, const char *event, const char *aggregatetype, const char *key,
+                 const char *journey_id, const ProtobufCMessage *message) MDV_MUSTCHECK;
 
 /* Marks the message as never processable, with the reason. */
 enum mdv_outcome mdv_msg_reject(struct mdv_msg *msg, const char *fmt, ...) MDV_PRINTF(2, 3);

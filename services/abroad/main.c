@@ -35,5 +35,6 @@ static int close_registration(PGconn *conn, const char *pivot_key, const char *d
 
 int main(void)
 {
-    return mdv_journey_run_death_consumer("abroad", "abroad.registration_closed", close_registration);
+    return mdv_journey_run_death_consumer("abroad", "abroad.registration_closed",
+                                          close_registration);
 }

@@ -64,9 +64,9 @@ static int record_death(PGconn *conn, const declaration_t *d)
     const bereavement_t *b = d->bereavement;
     const Mdv__Journey__V1__PivotIdentity *p = b->deceased;
     char *given = names_array(p);
-    const char *params[] = {d->journey_id, d->usager_id,  p->family_name, given,
-                            p->sex,        p->birth_date, p->birth_place, b->death_date,
-                            b->death_place, b->declarant_relationship};
+    const char *params[] = {
+        d->journey_id, d->usager_id,   p->family_name, given,          p->sex,
+        p->birth_date, p->birth_place, b->death_date,  b->death_place, b->declarant_relationship};
     int rc = mdv_pg_exec(conn,
                          "INSERT INTO death_records (journey_id, usager_id, family_name,"
                          " given_names, sex, birth_date, birth_place, death_date, death_place,"
@@ -115,8 +115,7 @@ static int publish_death(struct mdv_msg *msg, const declaration_t *d)
     death.death_date = d->bereavement->death_date;
     death.death_place = d->bereavement->death_place;
     death.recorded_at = now;
-    return mdv_msg_emit(msg, "death_recorded", "death", d->journey_id, d->journey_id,
-                        &death.base);
+    return mdv_msg_emit(msg, "death_recorded", "death", d->journey_id, d->journey_id, &death.base);
 }
 
 /* The pension de réversion is not automatic: a spouse is offered a
@@ -124,8 +123,7 @@ static int publish_death(struct mdv_msg *msg, const declaration_t *d)
 static int offer_survivor_claim(struct mdv_msg *msg, const declaration_t *d)
 {
     if (strcmp(d->bereavement->declarant_relationship, "spouse") != 0)
-        return mdv_journey_report(msg, d->journey_id, STEP_SURVIVOR, 1,
-                                  MDV_STEP_NOT_APPLICABLE,
+        return mdv_journey_report(msg, d->journey_id, STEP_SURVIVOR, 1, MDV_STEP_NOT_APPLICABLE,
                                   "Pas de conjoint survivant déclarant");
     const char *params[] = {d->journey_id, d->usager_id};
     if (mdv_pg_exec(msg->conn,
@@ -142,9 +140,8 @@ static enum mdv_outcome apply_declaration(struct mdv_msg *msg, const declaration
 {
     if (record_death(msg->conn, d) != 0 || publish_plan(msg, d) != 0 ||
         publish_death(msg, d) != 0 ||
-        mdv_journey_report(msg, d->journey_id, STEP_DEATH, 1,
-                           MDV_STEP_DONE, "Décès enregistré à l'état civil") !=
-            0 ||
+        mdv_journey_report(msg, d->journey_id, STEP_DEATH, 1, MDV_STEP_DONE,
+                           "Décès enregistré à l'état civil") != 0 ||
         offer_survivor_claim(msg, d) != 0)
         return mdv_msg_db_failure(msg);
     mdv_log_at(MDV_LOG_INFO, &msg->log, "death recorded, plan published");
@@ -153,8 +150,8 @@ static enum mdv_outcome apply_declaration(struct mdv_msg *msg, const declaration
 
 static enum mdv_outcome on_declaration(struct mdv_msg *msg)
 {
-    declaration_t *d = mdv__gateway__v1__declaration_submitted__unpack(NULL, msg->rkm->len,
-                                                                       msg->rkm->payload);
+    declaration_t *d =
+        mdv__gateway__v1__declaration_submitted__unpack(NULL, msg->rkm->len, msg->rkm->payload);
     enum mdv_outcome outcome = MDV_OK;
     if (!d)
         return mdv_msg_reject(msg, "value is not a DeclarationSubmitted protobuf");

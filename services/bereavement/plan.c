@@ -12,9 +12,9 @@ static int read_step(json_t *item, struct plan_step *step, size_t index, const c
 {
     json_error_t error;
     if (json_unpack_ex(item, &error, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:i, s:s}", "code",
-                       &step->code, "owner", &step->owner, "administration",
-                       &step->administration, "label", &step->label, "due_days", &step->due_days,
-                       "source", &(const char *){NULL}) != 0) {
+                       &step->code, "owner", &step->owner, "administration", &step->administration,
+                       "label", &step->label, "due_days", &step->due_days, "source",
+                       &(const char *){NULL}) != 0) {
         fprintf(stderr, "%s: steps[%zu]: %s\n", path, index, error.text);
         return -1;
     }

@@ -78,8 +78,8 @@ static int publish(PGconn *conn, json_t *body, const char *journey_id, const cha
     struct mdv_outbox_event ev = {
         .topic = DECLARATIONS_TOPIC,
         .aggregatetype = "journey",
-        .meta = {"gateway", "fr.gouv.mdv.gateway.declaration_submitted.v1", journey_id,
-                 journey_id, NULL},
+        .meta = {"gateway", "fr.gouv.mdv.gateway.declaration_submitted.v1", journey_id, journey_id,
+                 NULL},
         .message = &d.base,
     };
     return mdv_outbox_add(conn, &ev);
@@ -171,8 +171,8 @@ static json_t *read_declaration(const struct mdv_http_request *req, struct mdv_h
                          "Send the declaration as application/json.", NULL);
         return NULL;
     }
-    json_t *body = req->body ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &error)
-                             : NULL;
+    json_t *body =
+        req->body ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &error) : NULL;
     if (!body) {
         char *detail = mdv_xasprintf("The body is not valid JSON: %s (line %d, column %d).",
                                      req->body ? error.text : "empty body",
@@ -196,8 +196,7 @@ static json_t *read_declaration(const struct mdv_http_request *req, struct mdv_h
     return NULL;
 }
 
-void declarations_post(const struct mdv_http_request *req, struct mdv_http_response *res,
-                       void *ctx)
+void declarations_post(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
 {
     struct gateway *gw = ctx;
     char usager[MDV_AUTH_SUB_LEN];
@@ -207,7 +206,8 @@ void declarations_post(const struct mdv_http_request *req, struct mdv_http_respo
         return;
     if (key && !key_is_valid(key)) {
         json_t *errors = json_array();
-        mdv_http_field_error(errors, "Idempotency-Key", "must be 1 to 255 visible ASCII characters");
+        mdv_http_field_error(errors, "Idempotency-Key",
+                             "must be 1 to 255 visible ASCII characters");
         mdv_http_problem(res, 422, "validation", "Clé d'idempotence invalide",
                          "The Idempotency-Key header is invalid.", errors);
         return;

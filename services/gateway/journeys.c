@@ -51,8 +51,8 @@ static json_t *steps_json(PGconn *conn, const char *journey_id)
     if (!res)
         return NULL;
     json_t *steps = json_array();
-    static const char *const fields[] = {"code",       "administration", "label",  "status",
-                                         "received_at", "updated_at",    "due_at", "detail"};
+    static const char *const fields[] = {"code",        "administration", "label",  "status",
+                                         "received_at", "updated_at",     "due_at", "detail"};
     for (int row = 0; row < PQntuples(res); row++) {
         json_t *step = json_object();
         for (int col = 0; col < (int)MDV_ARRAY_LEN(fields); col++)
@@ -87,10 +87,10 @@ json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, i
         return NULL;
     }
     int planned = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-    json_t *journey = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", journey_id, "kind",
-                                PQgetvalue(res, 0, 0), "status", journey_status(planned, steps),
-                                "created_at", PQgetvalue(res, 0, 2), "updated_at",
-                                PQgetvalue(res, 0, 3), "steps", steps);
+    json_t *journey =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", journey_id, "kind", PQgetvalue(res, 0, 0),
+                  "status", journey_status(planned, steps), "created_at", PQgetvalue(res, 0, 2),
+                  "updated_at", PQgetvalue(res, 0, 3), "steps", steps);
     PQclear(res);
     return journey;
 }
@@ -163,7 +163,8 @@ static void bad_query(struct mdv_http_response *res, const char *field, const ch
 static void list_page(PGconn *conn, const char *usager, int limit, const char *cursor,
                       struct mdv_http_response *res)
 {
-    char micros[24] = "9223372036854775807", after_id[MDV_UUID_LEN] = "ffffffff-ffff-ffff-ffff-ffffffffffff";
+    char micros[24] = "9223372036854775807",
+         after_id[MDV_UUID_LEN] = "ffffffff-ffff-ffff-ffff-ffffffffffff";
     char limit_text[16];
     if (cursor)
         parse_cursor(cursor, micros, sizeof(micros), after_id);
@@ -173,7 +174,8 @@ static void list_page(PGconn *conn, const char *usager, int limit, const char *c
         conn,
         "SELECT journey_id, (extract(epoch FROM created_at) * 1000000)::bigint AS micros"
         " FROM journeys WHERE usager_id = $1"
-        " AND ((extract(epoch FROM created_at) * 1000000)::bigint, journey_id) < ($2::bigint, $3::uuid)"
+        " AND ((extract(epoch FROM created_at) * 1000000)::bigint, journey_id) < ($2::bigint, "
+        "$3::uuid)"
         " ORDER BY micros DESC, journey_id DESC LIMIT $4::int",
         4, params);
     if (!page) {
@@ -189,7 +191,8 @@ static void list_page(PGconn *conn, const char *usager, int limit, const char *c
     }
     json_t *next = json_null();
     if (rows > limit) {
-        char *c = mdv_xasprintf("%s_%s", PQgetvalue(page, limit - 1, 1), PQgetvalue(page, limit - 1, 0));
+        char *c =
+            mdv_xasprintf("%s_%s", PQgetvalue(page, limit - 1, 1), PQgetvalue(page, limit - 1, 0));
         next = json_string(c);
         free(c);
     }

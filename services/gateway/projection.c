@@ -11,14 +11,22 @@
 static const char *status_name(mdv_step_status status)
 {
     switch (status) {
-    case MDV_STEP_PENDING: return "pending";
-    case MDV_STEP_RECEIVED: return "received";
-    case MDV_STEP_IN_PROGRESS: return "in_progress";
-    case MDV_STEP_DONE: return "done";
-    case MDV_STEP_NOT_APPLICABLE: return "not_applicable";
-    case MDV_STEP_ACTION_REQUIRED: return "action_required";
-    case MDV_STEP_FAILED: return "failed";
-    default: return NULL;
+    case MDV_STEP_PENDING:
+        return "pending";
+    case MDV_STEP_RECEIVED:
+        return "received";
+    case MDV_STEP_IN_PROGRESS:
+        return "in_progress";
+    case MDV_STEP_DONE:
+        return "done";
+    case MDV_STEP_NOT_APPLICABLE:
+        return "not_applicable";
+    case MDV_STEP_ACTION_REQUIRED:
+        return "action_required";
+    case MDV_STEP_FAILED:
+        return "failed";
+    default:
+        return NULL;
     }
 }
 
@@ -43,8 +51,8 @@ static int plan_step(struct mdv_msg *msg, const char *journey_id, size_t positio
 {
     char pos[24];
     snprintf(pos, sizeof(pos), "%zu", position);
-    const char *params[] = {journey_id, step->code, pos, step->administration, step->label,
-                            *step->due_at ? step->due_at : NULL};
+    const char *params[] = {journey_id,           step->code,  pos,
+                            step->administration, step->label, *step->due_at ? step->due_at : NULL};
     return mdv_pg_exec(msg->conn,
                        "INSERT INTO journey_steps (journey_id, code, position, administration,"
                        " label, due_at) VALUES ($1, $2, $3, $4, $5, $6)"
@@ -81,8 +89,7 @@ static int apply_report(struct mdv_msg *msg, const Mdv__Journey__V1__StepReporte
 {
     char sequence[16];
     snprintf(sequence, sizeof(sequence), "%u", r->sequence);
-    const char *params[] = {r->journey_id, r->code, status, sequence,
-                            r->detail, reported_at};
+    const char *params[] = {r->journey_id, r->code, status, sequence, r->detail, reported_at};
     return mdv_pg_exec(
         msg->conn,
         "INSERT INTO journey_steps AS s (journey_id, code, status, sequence, detail, received_at,"
@@ -109,8 +116,7 @@ enum mdv_outcome projection_on_step(struct mdv_msg *msg)
     char now[MDV_TIME_LEN];
     mdv_time_now(now);
     const char *reported_at = *report->reported_at ? report->reported_at : now;
-    if (!mdv_uuid_valid(report->journey_id) || !*report->code || !status ||
-        report->sequence == 0) {
+    if (!mdv_uuid_valid(report->journey_id) || !*report->code || !status || report->sequence == 0) {
         outcome = mdv_msg_reject(msg, "StepReported without journey id, code, status or sequence");
         goto out;
     }

@@ -95,8 +95,8 @@ static const char *deceased(json_t *body, json_t *errors)
         return NULL;
     }
     unknown_fields(d, "deceased.", known, MDV_ARRAY_LEN(known), errors);
-    check(errors, "deceased.family_name", string_field(d, "family_name", "deceased.family_name", errors),
-          mdv_validate_name);
+    check(errors, "deceased.family_name",
+          string_field(d, "family_name", "deceased.family_name", errors), mdv_validate_name);
     given_names(d, errors);
     check(errors, "deceased.sex", string_field(d, "sex", "deceased.sex", errors), mdv_validate_sex);
     check(errors, "deceased.birth_place",
@@ -143,7 +143,8 @@ void declaration_validate(json_t *body, json_t *errors)
     }
     unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
     death(body, deceased(body, errors), errors);
-    const char *rel = string_field(body, "declarant_relationship", "declarant_relationship", errors);
+    const char *rel =
+        string_field(body, "declarant_relationship", "declarant_relationship", errors);
     if (rel && !in_list(rel, relationships, MDV_ARRAY_LEN(relationships)))
         mdv_http_field_error(errors, "declarant_relationship",
                              "must be one of spouse, child, parent, sibling, other");

@@ -11,14 +11,14 @@ static int suspend_files(PGconn *conn, const char *pivot_key, const char *death_
 {
     const char *params[] = {pivot_key};
     (void)death_date;
-    PGresult *res = mdv_pg_query(
-        conn,
-        "WITH known AS (SELECT 1 FROM mpr_files WHERE pivot_key = $1),"
-        "     suspended AS (UPDATE mpr_files SET status = 'suspended',"
-        "                   suspended_reason = 'deces', updated_at = now()"
-        "                   WHERE pivot_key = $1 AND status = 'open' RETURNING 1)"
-        " SELECT (SELECT count(*) FROM known), (SELECT count(*) FROM suspended)",
-        1, params);
+    PGresult *res =
+        mdv_pg_query(conn,
+                     "WITH known AS (SELECT 1 FROM mpr_files WHERE pivot_key = $1),"
+                     "     suspended AS (UPDATE mpr_files SET status = 'suspended',"
+                     "                   suspended_reason = 'deces', updated_at = now()"
+                     "                   WHERE pivot_key = $1 AND status = 'open' RETURNING 1)"
+                     " SELECT (SELECT count(*) FROM known), (SELECT count(*) FROM suspended)",
+                     1, params);
     if (!res)
         return -1;
     long known = atol(PQgetvalue(res, 0, 0));

@@ -11,16 +11,16 @@ static int cancel_documents(PGconn *conn, const char *pivot_key, const char *dea
                             struct mdv_effect *out)
 {
     const char *params[] = {pivot_key, death_date};
-    PGresult *res = mdv_pg_query(
-        conn,
-        "WITH person AS (UPDATE persons SET deceased_on = $2"
-        "                WHERE pivot_key = $1 RETURNING person_id),"
-        "     cancelled AS (UPDATE identity_documents SET status = 'cancelled',"
-        "                   cancelled_at = now()"
-        "                   WHERE person_id IN (SELECT person_id FROM person)"
-        "                   AND status = 'valid' RETURNING 1)"
-        " SELECT (SELECT count(*) FROM person), (SELECT count(*) FROM cancelled)",
-        2, params);
+    PGresult *res =
+        mdv_pg_query(conn,
+                     "WITH person AS (UPDATE persons SET deceased_on = $2"
+                     "                WHERE pivot_key = $1 RETURNING person_id),"
+                     "     cancelled AS (UPDATE identity_documents SET status = 'cancelled',"
+                     "                   cancelled_at = now()"
+                     "                   WHERE person_id IN (SELECT person_id FROM person)"
+                     "                   AND status = 'valid' RETURNING 1)"
+                     " SELECT (SELECT count(*) FROM person), (SELECT count(*) FROM cancelled)",
+                     2, params);
     if (!res)
         return -1;
     long persons = atol(PQgetvalue(res, 0, 0));
@@ -39,5 +39,6 @@ static int cancel_documents(PGconn *conn, const char *pivot_key, const char *dea
 
 int main(void)
 {
-    return mdv_journey_run_death_consumer("identity", "identity.documents_cancelled", cancel_documents);
+    return mdv_journey_run_death_consumer("identity", "identity.documents_cancelled",
+                                          cancel_documents);
 }
