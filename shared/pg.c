@@ -202,39 +202,51 @@ static char *read_file(const char *path)
     return text;
 }
 
-/* Applies one file unless schema_migrations already has it. */
-static int apply_migration(PGconn *conn, const char *dir, const char *name)
+/* 1 when schema_migrations records version, 0 when not, -1 on error. */
+static int migration_applied(PGconn *conn, const char *version)
 {
-    const char *params[] = {name};
+    const char *params[] = {version};
     PGresult *res =
         mdv_pg_query(conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params);
     if (!res)
         return -1;
     int done = PQntuples(res) > 0;
     PQclear(res);
-    if (done)
-        return 0;
+    return done;
+}
 
+/* Runs sql (several statements: PQexec runs them as one simple query; they
+ * are files of the tree or library constants, never input) and records
+ * version. */
+static int apply_sql(PGconn *conn, const char *version, const char *sql)
+{
+    const char *params[] = {version};
+    PGresult *applied = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(applied);
+    PQclear(applied);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        mdv_error("migration %s failed: %s", version, PQerrorMessage(conn));
+        return -1;
+    }
+    if (mdv_pg_exec(conn, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, params) != 0)
+        return -1;
+    mdv_info("migration %s applied", version);
+    return 0;
+}
+
+/* Applies one file unless schema_migrations already has it. */
+static int apply_migration(PGconn *conn, const char *dir, const char *name)
+{
+    int done = migration_applied(conn, name);
+    if (done != 0)
+        return done < 0 ? -1 : 0;
     char *path = mdv_xasprintf("%s/%s", dir, name);
     char *sql = read_file(path);
     int rc = -1;
-    if (!sql) {
+    if (sql)
+        rc = apply_sql(conn, name, sql);
+    else
         mdv_error("cannot read migration %s", path);
-        goto out;
-    }
-    /* Migration files hold several statements: PQexec runs them as one
-     * simple query. They are files of the tree, never input. */
-    PGresult *applied = PQexec(conn, sql);
-    if (PQresultStatus(applied) != PGRES_COMMAND_OK && PQresultStatus(applied) != PGRES_TUPLES_OK) {
-        mdv_error("migration %s failed: %s", name, PQerrorMessage(conn));
-        PQclear(applied);
-        goto out;
-    }
-    PQclear(applied);
-    rc = mdv_pg_exec(conn, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, params);
-    if (rc == 0)
-        mdv_info("migration %s applied", name);
-out:
     free(sql);
     free(path);
     return rc;
@@ -263,23 +275,10 @@ static const char library_schema[] =
 
 static int apply_library_schema(PGconn *conn)
 {
-    const char *params[] = {LIBRARY_SCHEMA_VERSION};
-    PGresult *res =
-        mdv_pg_query(conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params);
-    if (!res)
-        return -1;
-    int done = PQntuples(res) > 0;
-    PQclear(res);
-    if (done)
-        return 0;
-    PGresult *applied = PQexec(conn, library_schema);
-    int ok = PQresultStatus(applied) == PGRES_COMMAND_OK;
-    PQclear(applied);
-    if (!ok) {
-        mdv_error("library schema failed: %s", PQerrorMessage(conn));
-        return -1;
-    }
-    return mdv_pg_exec(conn, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, params);
+    int done = migration_applied(conn, LIBRARY_SCHEMA_VERSION);
+    if (done != 0)
+        return done < 0 ? -1 : 0;
+    return apply_sql(conn, LIBRARY_SCHEMA_VERSION, library_schema);
 }
 
 int mdv_pg_migrate(PGconn *conn, const char *dir)
