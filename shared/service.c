@@ -288,6 +288,30 @@ static void process(struct mdv_service *svc, const rd_kafka_message_t *rkm,
     mdv_metrics_observe_processing(mdv_monotonic_seconds() - started);
 }
 
+/* A consumer's fatal error cannot be cleared: seen after broker restarts
+ * with static membership ("static consumer fenced"). Start a new consumer
+ * with the same identity; it resumes from the committed offsets, and the
+ * inbox skips what was applied but not yet committed. */
+static int renew_consumer(struct mdv_service *svc, const char *group, const char *const *topics,
+                          struct retry_state *retry)
+{
+    char errstr[512] = "";
+    rd_kafka_fatal_error(svc->consumer, errstr, sizeof(errstr));
+    mdv_error("consumer fatal error, creating a new consumer: %s", errstr);
+    rd_kafka_destroy(svc->consumer);
+    if (retry->paused)
+        rd_kafka_topic_partition_list_destroy(retry->paused);
+    retry->paused = NULL;
+    for (long backoff_ms = 100; !mdv_stop_requested; backoff_ms *= 2) {
+        svc->consumer = mdv_kafka_consumer_new(svc->config.kafka_brokers, group,
+                                               svc->config.instance_id, topics);
+        if (svc->consumer)
+            return 0;
+        mdv_sleep_ms(backoff_ms < MAX_BACKOFF_MS ? backoff_ms : MAX_BACKOFF_MS);
+    }
+    return -1;
+}
+
 int mdv_service_consume(struct mdv_service *svc, const char *group, const char *const *topics,
                         const struct mdv_event_route *routes)
 {
@@ -304,13 +328,14 @@ int mdv_service_consume(struct mdv_service *svc, const char *group, const char *
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(svc->consumer, POLL_MS);
         if (!rkm)
             continue;
-        if (rkm->err) {
-            if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                mdv_warn("consumer: %s", rd_kafka_message_errstr(rkm));
-        } else if (!is_paused(&retry, rkm)) {
+        rd_kafka_resp_err_t err = rkm->err;
+        if (err && err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            mdv_warn("consumer: %s", rd_kafka_message_errstr(rkm));
+        else if (!err && !is_paused(&retry, rkm))
             process(svc, rkm, routes, &retry);
-        }
         rd_kafka_message_destroy(rkm);
+        if (err == RD_KAFKA_RESP_ERR__FATAL && renew_consumer(svc, group, topics, &retry) != 0)
+            break;
     }
     if (retry.paused)
         rd_kafka_topic_partition_list_destroy(retry.paused);

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
 import time
 import uuid
 from typing import Any
@@ -141,6 +142,17 @@ def test_token_with_bad_claims_is_401(env, genuine, stack_key, change):
         claims["iat"] = now + 3600
         claims["exp"] = now + 7200
     assert_unauthorized(get_journeys(env, "Bearer " + sign_jwt(header, claims, stack_key)))
+
+
+@pytest.mark.parametrize("flag,value", [("--ttl", "-120"), ("--audience", "not-mdv"), ("--issuer", "not-mdv-local")])
+def test_tokens_minted_by_mdv_token_with_bad_claims_are_401(env, flag, value):
+    """The same cases through the tool's own flags, where it has them."""
+    help_text = subprocess.run([env.tool("mdv-token"), "--help"], env=env.process_env,
+                               capture_output=True, text=True, timeout=30)
+    if flag not in help_text.stdout + help_text.stderr:
+        pytest.skip(f"mdv-token has no {flag}")
+    token = env.run_tool(env.tool("mdv-token"), "--sub", f"usager-{uuid.uuid4()}", flag, value).split()[-1]
+    assert_unauthorized(get_journeys(env, "Bearer " + token))
 
 
 def test_token_signed_by_another_key_is_401(env, genuine, stack_key):
