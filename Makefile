@@ -6,7 +6,7 @@
 #   make SANITIZE=1 test   the same under AddressSanitizer + UBSan (build/asan)
 
 SERVICES := gateway identity student bereavement housing abroad
-TOOLS    := token seed
+TOOLS    := token seed topics
 
 SANITIZE ?=
 ifeq ($(SANITIZE),1)

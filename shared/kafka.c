@@ -182,7 +182,7 @@ int mdv_kafka_produce_sync(rd_kafka_t *rk, const char *topic, const void *key, s
         return -1;
     }
     /* The report must not outlive this frame. */
-    mdv_kafka_wait_deliveries(rk, &delivery, 1, timeout_ms);
+    mdv_kafka_wait_deliveries(rk, &delivery, 1, timeout_ms, NULL);
     if (delivery.err) {
         mdv_error("delivery to %s failed: %s", topic, rd_kafka_err2str(delivery.err));
         return -1;
@@ -199,10 +199,11 @@ static int all_done(const struct mdv_delivery *deliveries, size_t n)
 }
 
 void mdv_kafka_wait_deliveries(rd_kafka_t *rk, struct mdv_delivery *deliveries, size_t n,
-                               int timeout_ms)
+                               int timeout_ms, const atomic_int *cancel)
 {
     double deadline = mdv_monotonic_seconds() + timeout_ms / 1000.0;
-    while (!all_done(deliveries, n) && mdv_monotonic_seconds() < deadline)
+    while (!all_done(deliveries, n) && mdv_monotonic_seconds() < deadline &&
+           !(cancel && atomic_load(cancel)))
         rd_kafka_poll(rk, 20);
     if (all_done(deliveries, n))
         return;

@@ -60,8 +60,8 @@ struct mdv_relay {
     rd_kafka_t *rk;
     int leader; /* holds the service's advisory lock on conn */
     atomic_int stop;
+    atomic_int abandon; /* stop waiting for the broker: shutdown is due */
     atomic_long backlog;
-    long stop_timeout_ms;
     pthread_t thread;
 };
 
@@ -151,7 +151,8 @@ static int produce_rows(struct mdv_relay *relay, PGresult *res, char **acked)
             deliveries[i].err = err;
         }
     }
-    mdv_kafka_wait_deliveries(relay->rk, deliveries, (size_t)n, DELIVERY_TIMEOUT_MS);
+    mdv_kafka_wait_deliveries(relay->rk, deliveries, (size_t)n, DELIVERY_TIMEOUT_MS,
+                              &relay->abandon);
 
     len += (size_t)snprintf(list + len, cap - len, "{");
     for (int i = 0; i < n; i++) {
@@ -228,10 +229,9 @@ static void *relay_main(void *arg)
     }
     /* Shutting down: one last round so that what was committed just before
      * the signal leaves now rather than at the next start. */
-    if (relay->leader && relay->rk && relay->conn && PQstatus(relay->conn) == CONNECTION_OK)
+    if (relay->leader && relay->rk && relay->conn && PQstatus(relay->conn) == CONNECTION_OK &&
+        !atomic_load(&relay->abandon))
         (void)relay_batch(relay);
-    if (relay->rk)
-        rd_kafka_flush(relay->rk, (int)relay->stop_timeout_ms);
     return NULL;
 }
 
@@ -241,7 +241,6 @@ struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn, const
     relay->service = service;
     relay->pg_dsn = pg_dsn;
     relay->brokers = brokers;
-    relay->stop_timeout_ms = 5000;
     atomic_init(&relay->backlog, -1);
     relay->rk = mdv_kafka_producer_new(brokers);
     if (!relay->rk || pthread_create(&relay->thread, NULL, relay_main, relay) != 0) {
@@ -262,9 +261,23 @@ void mdv_relay_stop(struct mdv_relay *relay, long timeout_ms)
 {
     if (!relay)
         return;
-    relay->stop_timeout_ms = timeout_ms;
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
     atomic_store(&relay->stop, 1);
-    pthread_join(relay->thread, NULL);
+    /* Past the bound, stop waiting for the broker: unacknowledged rows stay
+     * in the outbox and leave at the next start. */
+    if (pthread_timedjoin_np(relay->thread, NULL, &deadline) != 0) {
+        mdv_warn("outbox relay still busy after %ld ms: abandoning the batch in flight",
+                 timeout_ms);
+        atomic_store(&relay->abandon, 1);
+        pthread_join(relay->thread, NULL);
+    }
     if (relay->rk)
         rd_kafka_destroy(relay->rk);
     PQfinish(relay->conn);

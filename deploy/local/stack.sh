@@ -13,8 +13,8 @@
 #   stop-service NAME [SIG] send SIG (default TERM) and wait for the exit
 #   restart-kafka | restart-pg
 #   stop-kafka | start-kafka | stop-pg | start-pg
-#   kafka-tool topics|consumer-groups ARGS...
-#                           Kafka's own tool, --bootstrap-server already given
+#   topics                  the broker's topics and partition counts (mdv-topics --list);
+#                           no consumer-group view: the stack has no Kafka tools jar
 #
 # Environment: MDV_STACK_DIR (default <repo>/.run), MDV_PORT_BASE (default
 # 17400), MDV_BIN_DIR (default <repo>/build/bin). Ports: PostgreSQL base+0,
@@ -302,17 +302,23 @@ kafka_libs() {
 	fi
 }
 
-# Kafka's command-line tools (TopicCommand...) are Java classes: short-lived
-# JVMs tuned to start fast, logging warnings only, on stderr.
+# Kafka's StorageTool is a Java class: a short-lived JVM tuned to start fast,
+# logging warnings only, on stderr.
 kafka_java_tool() {
 	java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto \
 		-Dlog4j2.configurationFile="$here/kafka/log4j2-tools.xml" \
 		-cp "$KAFKA_LIBS/*" "$@"
 }
 
+# Topics are created and listed by our mdv-topics (librdkafka's Admin API and
+# metadata), not by a Kafka tool: Maven Central lacks kafka-tools for some
+# broker releases. MDV_KAFKA_* variables reach it as they reach the services.
+need_topics_tool() {
+	[[ -x $BIN/mdv-topics ]] || die "$BIN/mdv-topics not found: build it first (run make)"
+}
+
 kafka_topics() {
-	kafka_java_tool org.apache.kafka.tools.TopicCommand \
-		--bootstrap-server "127.0.0.1:$(port_of kafka)" "$@"
+	"$BIN/mdv-topics" --brokers "127.0.0.1:$(port_of kafka)" "$@"
 }
 
 kafka_running() {
@@ -340,41 +346,46 @@ kafka_format() {
 	}
 }
 
-# Waits until the broker answers a metadata request (TopicCommand --list),
-# then prints the topic list.
+# Waits until the broker answers a metadata request (mdv-topics --list), then
+# prints the listing, one "name partitions" a line. The last probe's errors
+# are kept in logs/topics.log, for when the wait fails.
 kafka_wait_ready() {
-	local deadline=$((SECONDS + KAFKA_TIMEOUT)) topics
+	local deadline=$((SECONDS + KAFKA_TIMEOUT)) topics probe_log=$STACK/logs/topics.log
+	: >"$probe_log"
 	while ((SECONDS < deadline)); do
 		kafka_running || {
 			show_log_tail "$STACK/logs/kafka.log"
 			die "Kafka exited while starting"
 		}
-		if port_open "$(port_of kafka)" && topics=$(kafka_topics --list 2>/dev/null); then
+		if port_open "$(port_of kafka)" &&
+			topics=$(kafka_topics --list --timeout-ms 5000 2>"$probe_log"); then
 			printf '%s\n' "$topics"
 			return 0
 		fi
 		sleep 0.5
 	done
 	show_log_tail "$STACK/logs/kafka.log"
+	show_log_tail "$probe_log"
 	die "Kafka did not answer on 127.0.0.1:$(port_of kafka) within ${KAFKA_TIMEOUT}s"
 }
 
-# Creates the topics the listing $1 lacks, in parallel (one JVM each).
+# Creates the topics the listing $1 lacks, in one CreateTopics request. A
+# topic created meanwhile by someone else counts as done; mdv-topics names
+# any topic it could not create.
 kafka_create_topics() {
-	local existing=$1 t pids=() failed=0 pid
+	local names t missing=()
+	names=$(cut -d ' ' -f 1 <<<"$1")
 	for t in "${TOPICS[@]}"; do
-		grep -qx -- "$t" <<<"$existing" && continue
-		kafka_topics --create --if-not-exists --topic "$t" \
-			--partitions "$TOPIC_PARTITIONS" --replication-factor 1 >/dev/null &
-		pids+=($!)
+		grep -qx -- "$t" <<<"$names" || missing+=("$t")
 	done
-	((${#pids[@]} > 0)) || return 0
-	log "creating ${#pids[@]} topic(s)"
-	for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-	((failed == 0)) || die "could not create every topic"
+	((${#missing[@]} > 0)) || return 0
+	log "creating ${#missing[@]} topic(s)"
+	kafka_topics --partitions "$TOPIC_PARTITIONS" --replication 1 "${missing[@]}" >/dev/null ||
+		die "could not create every topic"
 }
 
 kafka_start() {
+	need_topics_tool
 	if kafka_running; then
 		log "Kafka already running on 127.0.0.1:$(port_of kafka)"
 	else
@@ -637,20 +648,11 @@ cmd_env() {
 	fi
 }
 
-cmd_kafka_tool() {
-	local tool=${1:-}
-	shift || true
-	kafka_libs
-	case $tool in
-	topics)
-		kafka_topics "$@"
-		;;
-	consumer-groups)
-		kafka_java_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
-			--bootstrap-server "127.0.0.1:$(port_of kafka)" "$@"
-		;;
-	*) die "kafka-tool: want topics or consumer-groups" ;;
-	esac
+cmd_topics() {
+	(($# == 0)) || die "topics takes no arguments"
+	need_topics_tool
+	kafka_running || die "Kafka is not running on 127.0.0.1:$(port_of kafka)"
+	kafka_topics --list
 }
 
 usage() {
@@ -694,7 +696,7 @@ main() {
 	stop-kafka) kafka_stop ;;
 	start-pg) make_dirs && pg_start ;;
 	stop-pg) pg_stop ;;
-	kafka-tool) cmd_kafka_tool "$@" ;;
+	topics) cmd_topics "$@" ;;
 	*) usage ;;
 	esac
 }

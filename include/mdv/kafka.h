@@ -5,6 +5,7 @@
 #define MDV_KAFKA_H
 
 #include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
 
 #include "mdv/util.h"
 
@@ -27,12 +28,13 @@ rd_kafka_t *mdv_kafka_consumer_new(const char *brokers, const char *group, const
                                    const char *const *topics) MDV_MUSTCHECK;
 
 /* Waits until the broker acknowledged (or refused) each of n messages,
- * polling rk. Past timeout_ms, what is still queued or in flight is purged
- * (reported as failed), so that no delivery report can arrive after the
- * caller frees the array. Purging affects every message of rk: use it on a
- * producer whose messages are all waited for this way. */
+ * polling rk. Past timeout_ms, or as soon as *cancel (may be NULL) becomes
+ * non-zero, what is still queued or in flight is purged (reported as
+ * failed), so that no delivery report can arrive after the caller frees the
+ * array. Purging affects every message of rk: use it on a producer whose
+ * messages are all waited for this way. */
 void mdv_kafka_wait_deliveries(rd_kafka_t *rk, struct mdv_delivery *deliveries, size_t n,
-                               int timeout_ms);
+                               int timeout_ms, const atomic_int *cancel);
 
 /* Produces one message and waits for the broker's acknowledgement. Used
  * for dead letters, which have no outbox row to fall back on. */

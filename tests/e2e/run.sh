@@ -31,7 +31,7 @@ unset MDV_GATEWAY_URL
 
 log() { printf 'e2e: %s\n' "$*" >&2; }
 
-for tool in mdv-gateway mdv-identity mdv-student mdv-bereavement mdv-housing mdv-abroad mdv-token mdv-seed; do
+for tool in mdv-gateway mdv-identity mdv-student mdv-bereavement mdv-housing mdv-abroad mdv-token mdv-seed mdv-topics; do
     if [[ ! -x "$MDV_BIN_DIR/$tool" ]]; then
         log "$MDV_BIN_DIR/$tool not found: build first (make), or set MDV_BIN_DIR"
         exit 2
