@@ -114,6 +114,21 @@ rd_kafka_t *mdv_kafka_producer_new(const char *brokers)
     return rk;
 }
 
+rd_kafka_t *mdv_kafka_admin_new(const char *brokers)
+{
+    static const char *const settings[] = {NULL};
+    char errstr[512];
+    rd_kafka_conf_t *conf = conf_new(brokers, settings);
+    if (!conf)
+        return NULL;
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        mdv_error("kafka admin client: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+    }
+    return rk;
+}
+
 rd_kafka_t *mdv_kafka_consumer_new(const char *brokers, const char *group, const char *instance_id,
                                    const char *const *topics)
 {

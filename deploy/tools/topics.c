@@ -290,16 +290,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* The shared producer constructor is the one that applies MDV_KAFKA_*
-     * (security settings and the like); this handle never produces. Without
-     * idempotence it asks the broker for no producer id, which every call
-     * would otherwise cost (and which a fresh broker answers late, with a
-     * warning). The override goes the way an operator's would. */
-    if (setenv("MDV_KAFKA_ENABLE_IDEMPOTENCE", "false", 1) != 0) {
-        fprintf(stderr, "mdv-topics: setenv: %s\n", strerror(errno));
-        return 1;
-    }
-    rd_kafka_t *rk = mdv_kafka_producer_new(opt.brokers);
+    rd_kafka_t *rk = mdv_kafka_admin_new(opt.brokers);
     if (!rk) {
         fprintf(stderr, "mdv-topics: cannot make a Kafka client for %s (see the log above)\n",
                 opt.brokers);

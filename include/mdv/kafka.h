@@ -21,6 +21,11 @@ struct mdv_delivery {
  * NULL), filled in when rd_kafka_poll serves the delivery report. */
 rd_kafka_t *mdv_kafka_producer_new(const char *brokers) MDV_MUSTCHECK;
 
+/* Returns a client for admin requests (topics, metadata), configured from
+ * the environment like the others but without idempotence, which would ask
+ * the broker for a producer id it never uses. The caller destroys it. */
+rd_kafka_t *mdv_kafka_admin_new(const char *brokers) MDV_MUSTCHECK;
+
 /* Returns a consumer of group (static member instance_id) subscribed to
  * topics (NULL-terminated), or NULL. Offsets are stored by hand only after
  * the database committed; librdkafka commits stored offsets. */
