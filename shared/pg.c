@@ -76,6 +76,19 @@ PGresult *mdv_pg_query(PGconn *conn, const char *sql, int nparams, const char *c
     return mdv_pg_query_bin(conn, sql, nparams, params, NULL, NULL);
 }
 
+int mdv_pg_query_longs(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                       long *out, int n)
+{
+    PGresult *res = mdv_pg_query(conn, sql, nparams, params);
+    if (!res)
+        return -1;
+    int ok = PQntuples(res) > 0 && PQnfields(res) >= n;
+    for (int i = 0; ok && i < n; i++)
+        out[i] = atol(PQgetvalue(res, 0, i));
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
 int mdv_pg_exec(PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
     PGresult *res = mdv_pg_query(conn, sql, nparams, params);

@@ -24,6 +24,11 @@ PGresult *mdv_pg_query(PGconn *conn, const char *sql, int nparams, const char *c
 PGresult *mdv_pg_query_bin(PGconn *conn, const char *sql, int nparams, const char *const *params,
                            const int *lengths, const int *formats);
 
+/* Runs a query whose first row holds n integers (counts, say) and stores
+ * them in out. Returns 0, or -1 on error or when there is no row. */
+int mdv_pg_query_longs(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                       long *out, int n) MDV_MUSTCHECK;
+
 /* Runs a statement for its effect only. Returns 0 or -1. */
 int mdv_pg_exec(PGconn *conn, const char *sql, int nparams,
                 const char *const *params) MDV_MUSTCHECK;

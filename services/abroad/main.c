@@ -1,7 +1,6 @@
 /* abroad — MEAE and consulats: inscriptions au Registre des Français
  * établis hors de France. On a death it closes the open inscription. */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "mdv/journey.h"
 #include "mdv/pg.h"
@@ -11,19 +10,17 @@ static int close_registration(PGconn *conn, const char *pivot_key, const char *d
 {
     const char *params[] = {pivot_key};
     (void)death_date;
-    PGresult *res = mdv_pg_query(
-        conn,
-        "WITH known AS (SELECT 1 FROM registrations WHERE pivot_key = $1),"
-        "     closed AS (UPDATE registrations SET status = 'closed', closed_reason = 'deces',"
-        "                closed_at = now()"
-        "                WHERE pivot_key = $1 AND status = 'open' RETURNING country_code)"
-        " SELECT (SELECT count(*) FROM known), (SELECT count(*) FROM closed)",
-        1, params);
-    if (!res)
+    long counts[2];
+    if (mdv_pg_query_longs(
+            conn,
+            "WITH known AS (SELECT 1 FROM registrations WHERE pivot_key = $1),"
+            "     closed AS (UPDATE registrations SET status = 'closed', closed_reason = 'deces',"
+            "                closed_at = now()"
+            "                WHERE pivot_key = $1 AND status = 'open' RETURNING country_code)"
+            " SELECT (SELECT count(*) FROM known), (SELECT count(*) FROM closed)",
+            1, params, counts, 2) != 0)
         return -1;
-    long known = atol(PQgetvalue(res, 0, 0));
-    long closed = atol(PQgetvalue(res, 0, 1));
-    PQclear(res);
+    long known = counts[0], closed = counts[1];
     if (known == 0)
         return 0; /* not applicable: no record */
     out->status = MDV_STEP_DONE;

@@ -1,7 +1,6 @@
 /* housing — Anah / France Rénov': MaPrimeRénov' files. On a death it
  * suspends the deceased's open files until the heirs take them over. */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "mdv/journey.h"
 #include "mdv/pg.h"
@@ -11,19 +10,17 @@ static int suspend_files(PGconn *conn, const char *pivot_key, const char *death_
 {
     const char *params[] = {pivot_key};
     (void)death_date;
-    PGresult *res =
-        mdv_pg_query(conn,
-                     "WITH known AS (SELECT 1 FROM mpr_files WHERE pivot_key = $1),"
-                     "     suspended AS (UPDATE mpr_files SET status = 'suspended',"
-                     "                   suspended_reason = 'deces', updated_at = now()"
-                     "                   WHERE pivot_key = $1 AND status = 'open' RETURNING 1)"
-                     " SELECT (SELECT count(*) FROM known), (SELECT count(*) FROM suspended)",
-                     1, params);
-    if (!res)
+    long counts[2];
+    if (mdv_pg_query_longs(
+            conn,
+            "WITH known AS (SELECT 1 FROM mpr_files WHERE pivot_key = $1),"
+            "     suspended AS (UPDATE mpr_files SET status = 'suspended',"
+            "                   suspended_reason = 'deces', updated_at = now()"
+            "                   WHERE pivot_key = $1 AND status = 'open' RETURNING 1)"
+            " SELECT (SELECT count(*) FROM known), (SELECT count(*) FROM suspended)",
+            1, params, counts, 2) != 0)
         return -1;
-    long known = atol(PQgetvalue(res, 0, 0));
-    long suspended = atol(PQgetvalue(res, 0, 1));
-    PQclear(res);
+    long known = counts[0], suspended = counts[1];
     if (known == 0)
         return 0; /* not applicable: no record */
     out->status = MDV_STEP_DONE;

@@ -2,7 +2,6 @@
  * documents. On a death it cancels the deceased's valid CNI and passports
  * and marks the person deceased (step identity.documents_cancelled). */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "mdv/journey.h"
 #include "mdv/pg.h"
@@ -11,21 +10,19 @@ static int cancel_documents(PGconn *conn, const char *pivot_key, const char *dea
                             struct mdv_effect *out)
 {
     const char *params[] = {pivot_key, death_date};
-    PGresult *res =
-        mdv_pg_query(conn,
-                     "WITH person AS (UPDATE persons SET deceased_on = $2"
-                     "                WHERE pivot_key = $1 RETURNING person_id),"
-                     "     cancelled AS (UPDATE identity_documents SET status = 'cancelled',"
-                     "                   cancelled_at = now()"
-                     "                   WHERE person_id IN (SELECT person_id FROM person)"
-                     "                   AND status = 'valid' RETURNING 1)"
-                     " SELECT (SELECT count(*) FROM person), (SELECT count(*) FROM cancelled)",
-                     2, params);
-    if (!res)
+    long counts[2];
+    if (mdv_pg_query_longs(
+            conn,
+            "WITH person AS (UPDATE persons SET deceased_on = $2"
+            "                WHERE pivot_key = $1 RETURNING person_id),"
+            "     cancelled AS (UPDATE identity_documents SET status = 'cancelled',"
+            "                   cancelled_at = now()"
+            "                   WHERE person_id IN (SELECT person_id FROM person)"
+            "                   AND status = 'valid' RETURNING 1)"
+            " SELECT (SELECT count(*) FROM person), (SELECT count(*) FROM cancelled)",
+            2, params, counts, 2) != 0)
         return -1;
-    long persons = atol(PQgetvalue(res, 0, 0));
-    long documents = atol(PQgetvalue(res, 0, 1));
-    PQclear(res);
+    long persons = counts[0], documents = counts[1];
     if (persons == 0)
         return 0; /* not applicable: no record */
     out->status = MDV_STEP_DONE;

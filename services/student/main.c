@@ -3,7 +3,6 @@
  * asks for the re-assessment of the bourse of any student whose parent died
  * (an orphan is assessed on their own resources: RULES-REFERENCE.md). */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "mdv/journey.h"
 #include "mdv/pg.h"
@@ -29,20 +28,19 @@ static int update_files(PGconn *conn, const char *pivot_key, const char *death_d
 {
     const char *params[] = {pivot_key};
     (void)death_date;
-    PGresult *res = mdv_pg_query(
-        conn,
-        "WITH closed AS (UPDATE student_files SET status = 'closed', closed_reason = 'deces',"
-        "                updated_at = now()"
-        "                WHERE pivot_key = $1 AND status = 'open' RETURNING 1),"
-        "     reassessed AS (UPDATE student_files SET reassessment = 'deces_parent',"
-        "                    updated_at = now()"
-        "                    WHERE parent_pivot_key = $1 AND status = 'open' RETURNING 1)"
-        " SELECT (SELECT count(*) FROM closed), (SELECT count(*) FROM reassessed)",
-        1, params);
-    if (!res)
+    long counts[2];
+    if (mdv_pg_query_longs(
+            conn,
+            "WITH closed AS (UPDATE student_files SET status = 'closed', closed_reason = 'deces',"
+            "                updated_at = now()"
+            "                WHERE pivot_key = $1 AND status = 'open' RETURNING 1),"
+            "     reassessed AS (UPDATE student_files SET reassessment = 'deces_parent',"
+            "                    updated_at = now()"
+            "                    WHERE parent_pivot_key = $1 AND status = 'open' RETURNING 1)"
+            " SELECT (SELECT count(*) FROM closed), (SELECT count(*) FROM reassessed)",
+            1, params, counts, 2) != 0)
         return -1;
-    describe(atol(PQgetvalue(res, 0, 0)), atol(PQgetvalue(res, 0, 1)), out);
-    PQclear(res);
+    describe(counts[0], counts[1], out);
     return 0;
 }
 
