@@ -208,7 +208,7 @@ static void *relay_main(void *arg)
     while (!atomic_load(&relay->stop)) {
         if (connect_db(relay) != 0 || (!relay->leader && take_leadership(relay) != 0)) {
             mdv_sleep_ms(backoff_ms);
-            backoff_ms = backoff_ms < 5000 ? backoff_ms * 2 : 5000;
+            backoff_ms = backoff_ms < 2000 ? backoff_ms * 2 : 2000;
             continue;
         }
         if (!relay->rk)
@@ -220,7 +220,7 @@ static void *relay_main(void *arg)
         int n = relay_batch(relay);
         if (n < 0) {
             mdv_sleep_ms(backoff_ms);
-            backoff_ms = backoff_ms < 5000 ? backoff_ms * 2 : 5000;
+            backoff_ms = backoff_ms < 2000 ? backoff_ms * 2 : 2000;
         } else {
             backoff_ms = 100;
             if (n < BATCH_SIZE)

@@ -14,7 +14,7 @@
 
 #define POLL_MS 200
 #define DLQ_TIMEOUT_MS 10000
-#define MAX_BACKOFF_MS 5000
+#define MAX_BACKOFF_MS 2000
 
 volatile sig_atomic_t mdv_stop_requested;
 

@@ -141,3 +141,31 @@ def test_journey_list_is_the_callers_newest_first_with_cursor_pagination(usager,
     assert page["next_cursor"] is None
 
     assert len(someone_else.all_journeys(limit=10)) == 1
+
+
+def test_parent_death_asks_the_crous_to_reassess_the_childs_bourse(usager, find_persons, db, applied_effects):
+    """A student whose bourse was assessed on a parent's resources: the
+    parent's death re-opens the assessment (the orphan is assessed on their
+    own resources), even though the parent has no student file."""
+    identity, student = db("identity"), db("student")
+    (parent,) = find_persons(lambda p: "identity" in p["records"] and "student" not in p["records"])
+    parent_key = identity.execute(
+        "SELECT pivot_key FROM persons WHERE person_id = %s", (identity_person_id(identity, parent),)
+    ).fetchone()[0]
+    child_file = student.execute(
+        "INSERT INTO student_files (file_id, family_name, given_names, pivot_key, parent_pivot_key,"
+        " status, bourse_echelon) VALUES (gen_random_uuid(), %s, '{Léa}', %s, %s, 'open', '4')"
+        " RETURNING file_id::text",
+        (parent["family_name"], f"{parent['family_name'].upper()}|LEA|F|2005-01-01|75056", parent_key),
+    ).fetchone()[0]
+
+    journey_id = usager.declare_ok(declaration_for(parent, "child"))
+    steps = {s["code"]: s for s in usager.wait_journey(journey_id)["steps"]}
+
+    assert steps[SERVICE_STEP["student"]]["status"] == "done", steps[SERVICE_STEP["student"]]
+    assert "réexaminée" in steps[SERVICE_STEP["student"]]["detail"], steps[SERVICE_STEP["student"]]
+    status, reassessment = student.execute(
+        "SELECT status, reassessment FROM student_files WHERE file_id = %s", (child_file,)
+    ).fetchone()
+    assert (status, reassessment) == ("open", "deces_parent")
+    assert applied_effects("student", [journey_id]) == {journey_id: 1}
