@@ -3,11 +3,13 @@
 #include "mdv/kafka.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mdv/log.h"
+#include "mdv/metrics.h"
 
 extern char **environ;
 
@@ -95,11 +97,16 @@ static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 
 rd_kafka_t *mdv_kafka_producer_new(const char *brokers)
 {
+    /* clang-format off */
     static const char *const settings[] = {
-        "enable.idempotence",   "true",  "acks",      "all",
-        "socket.nagle.disable", "true",  "linger.ms", "5",
-        "message.timeout.ms",   "30000", NULL,
+        "enable.idempotence", "true",
+        "acks", "all",
+        "socket.nagle.disable", "true",
+        "linger.ms", "5",
+        "message.timeout.ms", "30000",
+        NULL,
     };
+    /* clang-format on */
     char errstr[512];
     rd_kafka_conf_t *conf = conf_new(brokers, settings);
     if (!conf)
@@ -129,34 +136,61 @@ rd_kafka_t *mdv_kafka_admin_new(const char *brokers)
     return rk;
 }
 
+/* Per-partition lag from librdkafka's statistics (a JSON document every
+ * statistics.interval.ms, served by the polling thread) into
+ * mdv_consumer_lag{topic,partition}. */
+static void record_partition_lags(const char *topic, json_t *partitions)
+{
+    const char *id;
+    json_t *partition;
+    json_object_foreach(partitions, id, partition)
+    {
+        json_t *lag = json_object_get(partition, "consumer_lag");
+        if (strcmp(id, "-1") == 0 || !json_is_integer(lag) || json_integer_value(lag) < 0)
+            continue; /* the internal UA partition, or not known yet */
+        char labels[256];
+        snprintf(labels, sizeof(labels), "topic=\"%s\",partition=\"%s\"", topic, id);
+        mdv_metrics_set("mdv_consumer_lag", mdv_metrics_label(labels),
+                        (double)json_integer_value(lag));
+    }
+}
+
+static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    json_t *stats = json_loadb(json, json_len, 0, NULL);
+    const char *topic;
+    json_t *t;
+    json_object_foreach(json_object_get(stats, "topics"), topic, t)
+        record_partition_lags(topic, json_object_get(t, "partitions"));
+    json_decref(stats);
+    return 0; /* librdkafka frees json */
+}
+
 rd_kafka_t *mdv_kafka_consumer_new(const char *brokers, const char *group, const char *instance_id,
                                    const char *const *topics)
 {
+    /* clang-format off */
     const char *const settings[] = {
-        "group.id",
-        group,
-        "group.instance.id",
-        instance_id,
-        "enable.auto.commit",
-        "true",
-        "enable.auto.offset.store",
-        "false",
-        "auto.offset.reset",
-        "earliest",
-        "partition.assignment.strategy",
-        "range,roundrobin",
-        "auto.commit.interval.ms",
-        "1000",
-        "session.timeout.ms",
-        "10000",
-        "socket.nagle.disable",
-        "true",
+        "group.id", group,
+        "group.instance.id", instance_id,
+        "enable.auto.commit", "true",
+        "enable.auto.offset.store", "false",
+        "auto.offset.reset", "earliest",
+        "partition.assignment.strategy", "range,roundrobin",
+        "auto.commit.interval.ms", "1000",
+        "session.timeout.ms", "10000",
+        "socket.nagle.disable", "true",
+        "statistics.interval.ms", "5000",
         NULL,
     };
+    /* clang-format on */
     char errstr[512];
     rd_kafka_conf_t *conf = conf_new(brokers, settings);
     if (!conf)
         return NULL;
+    rd_kafka_conf_set_stats_cb(conf, stats_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (!rk) {
         mdv_error("kafka consumer: %s", errstr);
