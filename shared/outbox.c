@@ -122,53 +122,68 @@ static void renew_producer_if_fatal(struct mdv_relay *relay)
     relay->rk = mdv_kafka_producer_new(relay->brokers);
 }
 
-/* Produces every row of res, waits for the acknowledgements, and writes
- * the acknowledged seqs as a PostgreSQL array literal into acked. */
-static int produce_rows(struct mdv_relay *relay, PGresult *res, char **acked)
+/* Hands row i (seq, topic, key, payload, headers) to the producer; the
+ * delivery report lands in *delivery. */
+static void produce_row(struct mdv_relay *relay, PGresult *res, int i,
+                        struct mdv_delivery *delivery)
 {
-    int n = PQntuples(res);
-    struct mdv_delivery *deliveries = mdv_xcalloc((size_t)n, sizeof(*deliveries));
+    json_t *headers_json = json_loads(PQgetvalue(res, i, 4), 0, NULL);
+    rd_kafka_headers_t *headers = mdv_event_headers_from_json(headers_json);
+    json_decref(headers_json);
+    size_t payload_len = 0;
+    unsigned char *payload =
+        PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &payload_len);
+    const char *key = PQgetvalue(res, i, 2);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        relay->rk, RD_KAFKA_V_TOPIC(PQgetvalue(res, i, 1)), RD_KAFKA_V_KEY(key, strlen(key)),
+        RD_KAFKA_V_VALUE(payload, payload_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(delivery), RD_KAFKA_V_END);
+    PQfreemem(payload);
+    if (err) {
+        /* The headers are ours again only when producev failed. */
+        rd_kafka_headers_destroy(headers);
+        delivery->done = 1;
+        delivery->err = err;
+    }
+}
+
+/* The seqs of the acknowledged rows as a PostgreSQL array literal, which
+ * the caller frees; *failures counts the others. */
+static char *acknowledged_seqs(PGresult *res, const struct mdv_delivery *deliveries, int n,
+                               int *failures)
+{
     size_t cap = (size_t)n * 24 + 3, len = 0;
     char *list = mdv_xmalloc(cap);
-    int failures = 0;
-
-    for (int i = 0; i < n; i++) {
-        json_t *headers_json = json_loads(PQgetvalue(res, i, 4), 0, NULL);
-        rd_kafka_headers_t *headers = mdv_event_headers_from_json(headers_json);
-        json_decref(headers_json);
-        size_t payload_len = 0;
-        unsigned char *payload =
-            PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &payload_len);
-        const char *key = PQgetvalue(res, i, 2);
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-            relay->rk, RD_KAFKA_V_TOPIC(PQgetvalue(res, i, 1)), RD_KAFKA_V_KEY(key, strlen(key)),
-            RD_KAFKA_V_VALUE(payload, payload_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(&deliveries[i]), RD_KAFKA_V_END);
-        PQfreemem(payload);
-        if (err) {
-            rd_kafka_headers_destroy(headers);
-            deliveries[i].done = 1;
-            deliveries[i].err = err;
-        }
-    }
-    mdv_kafka_wait_deliveries(relay->rk, deliveries, (size_t)n, DELIVERY_TIMEOUT_MS,
-                              &relay->abandon);
-
+    *failures = 0;
     len += (size_t)snprintf(list + len, cap - len, "{");
     for (int i = 0; i < n; i++) {
         if (deliveries[i].err) {
-            failures++;
+            (*failures)++;
             continue;
         }
         len += (size_t)snprintf(list + len, cap - len, "%s%s", len > 1 ? "," : "",
                                 PQgetvalue(res, i, 0));
     }
     snprintf(list + len, cap - len, "}");
+    return list;
+}
+
+/* Produces every row of res, waits for the acknowledgements, and writes
+ * the acknowledged seqs into acked. Returns how many were not. */
+static int produce_rows(struct mdv_relay *relay, PGresult *res, char **acked)
+{
+    int n = PQntuples(res), failures = 0;
+    struct mdv_delivery *deliveries = mdv_xcalloc((size_t)n, sizeof(*deliveries));
+
+    for (int i = 0; i < n; i++)
+        produce_row(relay, res, i, &deliveries[i]);
+    mdv_kafka_wait_deliveries(relay->rk, deliveries, (size_t)n, DELIVERY_TIMEOUT_MS,
+                              &relay->abandon);
+    *acked = acknowledged_seqs(res, deliveries, n, &failures);
     if (failures)
         mdv_warn("outbox: %d of %d events not acknowledged, will resend", failures, n);
     mdv_metrics_add("mdv_messages_produced_total", NULL, n - failures);
     free(deliveries);
-    *acked = list;
     return failures;
 }
 
