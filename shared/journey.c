@@ -38,16 +38,16 @@ static const char *check_death(const Mdv__Bereavement__V1__DeathRecorded *death)
     return NULL;
 }
 
-static int record_effect(PGconn *conn, const char *journey_id, const char *step_code,
+static int record_effect(const struct mdv_msg *msg, const char *journey_id, const char *step_code,
                          const struct mdv_effect *effect)
 {
     const char *params[] = {journey_id, step_code,
                             effect->status == MDV_STEP_DONE ? "done" : "not_applicable",
-                            effect->detail};
-    return mdv_pg_exec(conn,
-                       "INSERT INTO applied_effects (journey_id, effect, status, detail) "
-                       "VALUES ($1, $2, $3, $4)",
-                       4, params);
+                            effect->detail, msg->svc->config.instance_id};
+    return mdv_pg_exec(msg->conn,
+                       "INSERT INTO applied_effects (journey_id, effect, status, detail,"
+                       " instance_id) VALUES ($1, $2, $3, $4, $5)",
+                       5, params);
 }
 
 enum mdv_outcome mdv_journey_on_death(struct mdv_msg *msg, const char *step_code,
@@ -73,7 +73,7 @@ enum mdv_outcome mdv_journey_on_death(struct mdv_msg *msg, const char *step_code
         goto out;
     }
     if (apply(msg->conn, key, death->death_date, &effect) != 0 ||
-        record_effect(msg->conn, death->journey_id, step_code, &effect) != 0 ||
+        record_effect(msg, death->journey_id, step_code, &effect) != 0 ||
         mdv_journey_report(msg, death->journey_id, step_code, 1, MDV_STEP_RECEIVED,
                            "Déclaration reçue") != 0 ||
         mdv_journey_report(msg, death->journey_id, step_code, 2, effect.status, effect.detail) !=
