@@ -2,10 +2,12 @@
 #include "mdv/service.h"
 
 #include <locale.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mdv/inbox.h"
 #include "mdv/kafka.h"
@@ -342,13 +344,75 @@ int mdv_service_consume(struct mdv_service *svc, const char *group, const char *
     return 0;
 }
 
+/* The shutdown bound: if closing takes longer (a broker that does not
+ * answer the final commit, say), exit anyway. Nothing is lost: offsets are
+ * stored only after the database committed, so the next start redelivers
+ * what was not committed and the inbox skips what was applied; unsent
+ * outbox rows stay in the table. */
+struct watchdog {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    int done;
+    long timeout_ms;
+};
+
+static void *watchdog_main(void *arg)
+{
+    struct watchdog *w = arg;
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += w->timeout_ms / 1000;
+    deadline.tv_nsec += (w->timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->lock);
+    int rc = 0;
+    while (!w->done && rc == 0)
+        rc = pthread_cond_timedwait(&w->done_cond, &w->lock, &deadline);
+    int done = w->done;
+    pthread_mutex_unlock(&w->lock);
+    if (!done) {
+        mdv_error("shutdown took longer than %ld ms: exiting now", w->timeout_ms);
+        _exit(3);
+    }
+    return NULL;
+}
+
+/* Returns 1 when the watchdog runs (stop it with watchdog_stop). */
+static int watchdog_start(struct watchdog *w, long timeout_ms)
+{
+    w->done = 0;
+    w->timeout_ms = timeout_ms;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->done_cond, NULL);
+    return pthread_create(&w->thread, NULL, watchdog_main, w) == 0;
+}
+
+static void watchdog_stop(struct watchdog *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->done = 1;
+    pthread_cond_signal(&w->done_cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->done_cond);
+}
+
 void mdv_service_close(struct mdv_service *svc)
 {
     long timeout_ms =
         svc->config.shutdown_timeout_ms ? atol(svc->config.shutdown_timeout_ms) : 10000;
+    struct watchdog watchdog;
     mdv_info("stopping");
+    int watched = watchdog_start(&watchdog, timeout_ms);
     if (svc->consumer) {
-        /* Commits the stored offsets and leaves the group. */
+        /* Commits the stored offsets. A static member does not send
+         * LeaveGroup: its partitions move after session.timeout.ms unless
+         * the same instance returns first (a restart without rebalance). */
         rd_kafka_consumer_close(svc->consumer);
         rd_kafka_destroy(svc->consumer);
     }
@@ -359,5 +423,7 @@ void mdv_service_close(struct mdv_service *svc)
         rd_kafka_destroy(svc->producer);
     }
     PQfinish(svc->conn);
+    if (watched)
+        watchdog_stop(&watchdog);
     mdv_info("stopped");
 }
