@@ -2,6 +2,7 @@
 #
 #   make            build the services and tools into build/
 #   make up / down  start / stop the local stack (PostgreSQL, Kafka, services)
+#   make up SCALE="student=3"   several instances of a service (deploy/local/stack.sh)
 #   make test       unit tests, then end-to-end tests on a throw-away stack
 #   make SANITIZE=1 test   the same under AddressSanitizer + UBSan (build/asan)
 
@@ -75,10 +76,11 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 # Installs what is missing first: a fresh machine has no -dev packages yet.
+# make up SCALE="student=3 identity=2": that many instances (remembered).
 up:
 	deploy/local/install-deps.sh
 	$(MAKE) all
-	MDV_BIN_DIR=$(CURDIR)/$(BUILD)/bin deploy/local/stack.sh up
+	MDV_BIN_DIR=$(CURDIR)/$(BUILD)/bin SCALE="$(SCALE)" deploy/local/stack.sh up
 
 down:
 	deploy/local/stack.sh down

@@ -5,20 +5,30 @@
 # and a system PostgreSQL or Kafka can run side by side.
 #
 # Usage: deploy/local/stack.sh COMMAND
-#   up [--infra]            start what is not running (--infra: PostgreSQL and Kafka only)
+#   up [--infra]            start what is not running (--infra: PostgreSQL and Kafka only);
+#                           SCALE="student=3 identity=2" sets instances per service
 #   down                    stop services, Kafka, PostgreSQL (data is kept)
-#   status                  what runs; exit 0 only if everything runs
+#   status                  what runs, every instance; exit 0 only if everything runs
 #   env                     print the stack's env file (sourceable)
-#   start-service NAME      start one service and wait for its /readyz
-#   stop-service NAME [SIG] send SIG (default TERM) and wait for the exit
+#   scale NAME N            start or stop instances of a service until N run (1-8);
+#                           stops with TERM, highest instance first
+#   start-service NAME[-K]  start one instance (default 1) and wait for its /readyz
+#   stop-service NAME[-K] [SIG]
+#                           send SIG (default TERM) to one instance and wait for the
+#                           exit; prints "NAME-K exit=STATUS seconds=S" (137: SIGKILL)
 #   restart-kafka | restart-pg
 #   stop-kafka | start-kafka | stop-pg | start-pg
 #   topics                  the broker's topics and partition counts (mdv-topics --list);
 #                           no consumer-group view: the stack has no Kafka tools jar
 #
 # Environment: MDV_STACK_DIR (default <repo>/.run), MDV_PORT_BASE (default
-# 17400), MDV_BIN_DIR (default <repo>/build/bin). Ports: PostgreSQL base+0,
-# Kafka base+1 (clients) and base+2 (controller), services base+10..base+15.
+# 17400), MDV_BIN_DIR (default <repo>/build/bin), SCALE (read by up; the
+# scale is remembered in the stack folder). Ports: PostgreSQL base+0, Kafka
+# base+1 (clients) and base+2 (controller); instance K of the service at index
+# I of SERVICES (gateway 0 ... abroad 5): base+10+I+10*(K-1), so instance 1 of
+# each is on base+10..base+15 and instance 8 of abroad on base+85. Instance K
+# runs as MDV_INSTANCE_ID=NAME-K; instance 1 keeps the service's plain name
+# for its files (logs/NAME.log, pids/NAME.pid), others are logs/NAME-K.log.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,6 +42,8 @@ SERVICES=(gateway identity student bereavement housing abroad)
 TOPICS=(mdv.gateway.declarations.v1 mdv.identity.events.v1 mdv.student.events.v1
 	mdv.bereavement.events.v1 mdv.housing.events.v1 mdv.abroad.events.v1 mdv.dlq.v1)
 TOPIC_PARTITIONS=6
+MAX_INSTANCES=8      # per service; more than TOPIC_PARTITIONS would idle anyway
+SCALE_FILE=$STACK/scale
 
 JWT_ISSUER=mdv-local
 JWT_AUDIENCE=mdv
@@ -52,31 +64,116 @@ die() {
 
 # ---------------------------------------------------------------- helpers
 
+# The highest port: instance MAX_INSTANCES of the last service.
+LAST_PORT_OFFSET=$((10 + ${#SERVICES[@]} - 1 + 10 * (MAX_INSTANCES - 1)))
+
 check_base() {
-	if ! [[ $BASE =~ ^[0-9]+$ ]] || ((BASE < 1024 || BASE + 15 > 65535)); then
-		die "MDV_PORT_BASE=$BASE: want a number from 1024 to 65520"
+	if ! [[ $BASE =~ ^[0-9]+$ ]] || ((BASE < 1024 || BASE + LAST_PORT_OFFSET > 65535)); then
+		die "MDV_PORT_BASE=$BASE: want a number from 1024 to $((65535 - LAST_PORT_OFFSET))"
 	fi
 }
 
+# The index of service $1 in SERVICES.
+service_index() {
+	local i
+	for i in "${!SERVICES[@]}"; do
+		[[ ${SERVICES[i]} == "$1" ]] && echo "$i" && return 0
+	done
+	return 1
+}
+
+is_service() {
+	service_index "$1" >/dev/null
+}
+
+# Port of instance $2 (default 1) of service $1, or of postgresql, kafka, controller.
 port_of() {
+	local i
 	case $1 in
 	postgresql) echo $((BASE + 0)) ;;
 	kafka) echo $((BASE + 1)) ;;
 	controller) echo $((BASE + 2)) ;;
-	gateway) echo $((BASE + 10)) ;;
-	identity) echo $((BASE + 11)) ;;
-	student) echo $((BASE + 12)) ;;
-	bereavement) echo $((BASE + 13)) ;;
-	housing) echo $((BASE + 14)) ;;
-	abroad) echo $((BASE + 15)) ;;
-	*) die "no port for $1" ;;
+	*)
+		i=$(service_index "$1") || die "no port for $1"
+		echo $((BASE + 10 + i + 10 * (${2:-1} - 1)))
+		;;
 	esac
 }
 
-is_service() {
+# ---------------------------------------------------------------- instances
+
+# Instance K of a service is "NAME-K" (its MDV_INSTANCE_ID); its log and pid
+# files drop the "-1" of instance 1, so that an unscaled stack looks as it
+# always did (logs/student.log, pids/student.pid).
+inst_file() {
+	if (($2 == 1)); then echo "$1"; else echo "$1-$2"; fi
+}
+
+# How logs and status name an instance: the plain service name while it runs
+# alone, its instance id (student-2) when scaled.
+inst_label() {
+	if (($2 == 1 && SCALE_OF[$1] == 1)); then echo "$1"; else echo "$1-$2"; fi
+}
+
+valid_count() {
+	[[ $1 =~ ^[1-9]$ ]] && (($1 <= MAX_INSTANCES))
+}
+
+# Splits "NAME" or "NAME-K" ($1) into INST_SVC and INST_K (K defaults to 1);
+# dies naming the command $2 otherwise.
+INST_SVC='' INST_K=''
+parse_instance() {
+	local arg=$1 s=$1 k=1
+	if [[ $arg == *-* ]]; then
+		s=${arg%-*}
+		k=${arg##*-}
+	fi
+	if ! is_service "$s" || ! valid_count "$k"; then
+		die "$2: want NAME or NAME-K, NAME one of ${SERVICES[*]}, K from 1 to $MAX_INSTANCES (got '$arg')"
+	fi
+	INST_SVC=$s INST_K=$k
+}
+
+# How many instances of each service run: one "NAME=N" line per service in
+# the stack folder, so that `up` again, `status` and the env file know it.
+declare -A SCALE_OF=()
+load_scale() {
+	local s n
+	for s in "${SERVICES[@]}"; do SCALE_OF[$s]=1; done
+	[[ -f $SCALE_FILE ]] || return 0
+	while IFS='=' read -r s n; do
+		if is_service "$s" && valid_count "$n"; then SCALE_OF[$s]=$n; fi
+	done <"$SCALE_FILE"
+}
+
+save_scale() {
 	local s
-	for s in "${SERVICES[@]}"; do [[ $1 == "$s" ]] && return 0; done
-	return 1
+	mkdir -p "$STACK"
+	for s in "${SERVICES[@]}"; do echo "$s=${SCALE_OF[$s]}"; done >"$SCALE_FILE.tmp"
+	mv "$SCALE_FILE.tmp" "$SCALE_FILE"
+}
+
+# Applies a SCALE value, "student=3 identity=2" (commas also separate);
+# services it does not name keep their remembered count.
+apply_scale_spec() {
+	local words word s n
+	read -ra words <<<"${1//,/ }"
+	for word in "${words[@]}"; do
+		[[ $word =~ ^([a-z]+)=([0-9]+)$ ]] || die "SCALE: '$word' is not NAME=COUNT"
+		s=${BASH_REMATCH[1]} n=${BASH_REMATCH[2]}
+		is_service "$s" || die "SCALE: '$s' is not one of ${SERVICES[*]}"
+		valid_count "$n" || die "SCALE: $s=$n: want a count from 1 to $MAX_INSTANCES"
+		SCALE_OF[$s]=$n
+	done
+}
+
+# The scale as "student=3 identity=2": services with more than one instance.
+scale_summary() {
+	local s out=()
+	for s in "${SERVICES[@]}"; do
+		((SCALE_OF[$s] == 1)) || out+=("$s=${SCALE_OF[$s]}")
+	done
+	echo "${out[*]}"
 }
 
 # True when something accepts TCP connections on 127.0.0.1:$1.
@@ -93,7 +190,7 @@ proc_alive() {
 	stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
 	stat=${stat##*) }
 	[[ ${stat%% *} != Z ]] || return 1
-	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
 	[[ $cmdline == *"$marker"* ]]
 }
 
@@ -112,19 +209,45 @@ spawn() {
 	# shellcheck disable=SC2016 # $$ and $@ belong to the inner bash
 	setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$STACK/pids/$name.pid" "$@" \
 		>>"$STACK/logs/$name.log" 2>&1 </dev/null 9>&- &
+	wait_pid_file "$name"
+}
+
+# Like spawn, but a small bash stays as the parent of "$@" and writes its exit
+# status (128+N when signal N ended it) into pids/$name.exit, empty until
+# then, for stop-service to report; pids/$name.pid holds the pid of "$@"
+# itself, which gets the signals.
+spawn_supervised() {
+	local name=$1
+	shift
+	rm -f "$STACK/pids/$name.pid"
+	: >"$STACK/pids/$name.exit"
+	# shellcheck disable=SC2016 # $!, $? and $@ belong to the inner bash
+	setsid bash -c '"$@" & echo $! >"$0.pid.tmp" && mv "$0.pid.tmp" "$0.pid"
+		wait $!
+		echo $? >"$0.exit.tmp" && mv "$0.exit.tmp" "$0.exit"' "$STACK/pids/$name" "$@" \
+		>>"$STACK/logs/$name.log" 2>&1 </dev/null 9>&- &
+	wait_pid_file "$name"
+}
+
+wait_pid_file() {
 	local i
 	for ((i = 0; i < 50; i++)); do
-		[[ -s $STACK/pids/$name.pid ]] && return 0
+		[[ -s $STACK/pids/$1.pid ]] && return 0
 		sleep 0.1
 	done
-	die "$name did not start (see $STACK/logs/$name.log)"
+	die "$1 did not start (see $STACK/logs/$1.log)"
 }
 
 # Sends signal $3 to pid $1, waits up to $4 s for it to go, then KILLs it.
 stop_pid() {
-	local pid=$1 marker=$2 sig=$3 timeout=$4 i
-	proc_alive "$pid" "$marker" || return 0
-	kill -s "$sig" "$pid" 2>/dev/null || true
+	proc_alive "$1" "$2" || return 0
+	kill -s "$3" "$1" 2>/dev/null || true
+	await_exit "$1" "$2" "$4"
+}
+
+# Waits up to $3 s for pid $1 (already signalled) to go, then KILLs it.
+await_exit() {
+	local pid=$1 marker=$2 timeout=$3 i
 	for ((i = 0; i < timeout * 10; i++)); do
 		proc_alive "$pid" "$marker" || return 0
 		sleep 0.1
@@ -417,19 +540,21 @@ kafka_stop() {
 
 # ---------------------------------------------------------------- services
 
+# Instance functions take the service and the instance number: svc_start student 2.
+
 svc_running() {
-	proc_alive "$(pid_from "$1")" "mdv-$1"
+	proc_alive "$(pid_from "$(inst_file "$1" "$2")")" "mdv-$1"
 }
 
-# The environment of the service $1, one NAME=value a line (the contract).
+# The environment of instance $2 of service $1, one NAME=value a line (the contract).
 svc_env() {
-	local s=$1
+	local s=$1 k=$2
 	cat <<-EOF
 		MDV_KAFKA_BROKERS=127.0.0.1:$(port_of kafka)
 		MDV_PG_DSN=host=127.0.0.1 port=$(port_of postgresql) dbname=mdv_$s user=mdv
-		MDV_HTTP_ADDR=127.0.0.1:$(port_of "$s")
+		MDV_HTTP_ADDR=127.0.0.1:$(port_of "$s" "$k")
 		MDV_LOG_LEVEL=${MDV_LOG_LEVEL:-info}
-		MDV_INSTANCE_ID=$s-1
+		MDV_INSTANCE_ID=$s-$k
 		MDV_DATA_DIR=$repo/services/$s
 	EOF
 	if [[ $s == gateway ]]; then
@@ -442,46 +567,116 @@ svc_env() {
 }
 
 svc_start() {
-	local s=$1 bin=$BIN/mdv-$1 envs=()
-	if svc_running "$s"; then
-		log "$s already running"
+	local s=$1 k=$2 bin=$BIN/mdv-$1 port label envs=()
+	port=$(port_of "$s" "$k")
+	label=$(inst_label "$s" "$k")
+	if svc_running "$s" "$k"; then
+		log "$label already running"
 		return 0
 	fi
 	[[ -x $bin ]] || die "$bin not found: build it first (make)"
-	! port_open "$(port_of "$s")" ||
-		die "port $(port_of "$s") for $s is taken by another program"
-	mapfile -t envs < <(svc_env "$s")
-	log "starting $s on 127.0.0.1:$(port_of "$s")"
-	(cd "$repo" && spawn "$s" env "${envs[@]}" "$bin")
+	! port_open "$port" || die "port $port for $label is taken by another program"
+	mapfile -t envs < <(svc_env "$s" "$k")
+	log "starting $label on 127.0.0.1:$port"
+	(cd "$repo" && spawn_supervised "$(inst_file "$s" "$k")" env "${envs[@]}" "$bin")
 }
 
-# Waits until /readyz of $1 answers 200 or the deadline $2 (in $SECONDS) passes.
+# Waits until /readyz of instance $2 of $1 answers 200 or the deadline $3 (in
+# $SECONDS) passes.
 svc_wait_ready() {
-	local s=$1 deadline=$2 url code
-	url=http://127.0.0.1:$(port_of "$s")/readyz
+	local s=$1 k=$2 deadline=$3 url code label
+	label=$(inst_label "$s" "$k")
+	url=http://127.0.0.1:$(port_of "$s" "$k")/readyz
 	while :; do
 		code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" || true)
 		[[ $code == 200 ]] && return 0
-		if ! svc_running "$s"; then
-			show_log_tail "$STACK/logs/$s.log"
-			die "$s exited before it was ready"
+		if ! svc_running "$s" "$k"; then
+			show_log_tail "$STACK/logs/$(inst_file "$s" "$k").log"
+			die "$label exited before it was ready"
 		fi
 		if ((SECONDS >= deadline)); then
-			show_log_tail "$STACK/logs/$s.log"
-			die "$s not ready within ${READY_TIMEOUT}s ($url answers ${code:-nothing})"
+			show_log_tail "$STACK/logs/$(inst_file "$s" "$k").log"
+			die "$label not ready within ${READY_TIMEOUT}s ($url answers ${code:-nothing})"
 		fi
 		sleep 0.3
 	done
 }
 
-svc_stop() {
-	local s=$1 sig=${2:-TERM}
+# Microseconds since the epoch (EPOCHREALTIME without its decimal separator,
+# which follows the locale).
+now_us() {
+	echo "${EPOCHREALTIME//[!0-9]/}"
+}
+
+# Stopping is two halves, so that `down` signals every instance before it
+# waits for any: svc_signal sends the signal, svc_reap waits for the exit
+# (KILL after STOP_TIMEOUT) and reports it. STOP_EXIT and STOP_SECONDS tell
+# how the last svc_reap went: the exit status (128+N after signal N;
+# "unknown" when the instance was not started by spawn_supervised) and the
+# seconds from the signal to the exit.
+declare -A SIGNALLED_AT=() SIGNALLED_PID=() SIGNALLED_WITH=()
+STOP_EXIT='' STOP_SECONDS=''
+
+svc_signal() {
+	local s=$1 k=$2 sig=${3:-TERM} name pid
+	name=$(inst_file "$s" "$k")
 	sig=${sig#SIG}
-	if svc_running "$s"; then
-		log "stopping $s ($sig)"
-		stop_pid "$(pid_from "$s")" "mdv-$s" "$sig" "$STOP_TIMEOUT"
+	svc_running "$s" "$k" || return 0
+	pid=$(pid_from "$name")
+	log "stopping $(inst_label "$s" "$k") ($sig)"
+	SIGNALLED_AT[$name]=$(now_us)
+	SIGNALLED_PID[$name]=$pid
+	SIGNALLED_WITH[$name]=$sig
+	kill -s "$sig" "$pid" 2>/dev/null || true
+}
+
+svc_reap() {
+	local s=$1 k=$2 name label sig us i
+	name=$(inst_file "$s" "$k")
+	label=$(inst_label "$s" "$k")
+	STOP_EXIT=not-running STOP_SECONDS=0
+	if [[ -n ${SIGNALLED_PID[$name]:-} ]]; then
+		sig=${SIGNALLED_WITH[$name]}
+		await_exit "${SIGNALLED_PID[$name]}" "mdv-$s" "$STOP_TIMEOUT"
+		us=$(($(now_us) - SIGNALLED_AT[$name]))
+		printf -v STOP_SECONDS '%d.%03d' $((us / 1000000)) $((us / 1000 % 1000))
+		# The supervising bash writes the status right after the exit; no
+		# file: the instance was started by an older stack.sh, without it.
+		STOP_EXIT=unknown
+		for ((i = 0; i < 20; i++)); do
+			[[ -f $STACK/pids/$name.exit ]] || break
+			if [[ -s $STACK/pids/$name.exit ]]; then
+				STOP_EXIT=$(<"$STACK/pids/$name.exit")
+				break
+			fi
+			sleep 0.1
+		done
+		log "$label exited with status $STOP_EXIT, ${STOP_SECONDS}s after $sig"
+		unset "SIGNALLED_PID[$name]"
 	fi
-	rm -f "$STACK/pids/$s.pid"
+	rm -f "$STACK/pids/$name.pid" "$STACK/pids/$name.exit"
+}
+
+svc_stop() {
+	svc_signal "$1" "$2" "${3:-TERM}"
+	svc_reap "$1" "$2"
+}
+
+# Stops the instances of $1 above $2, highest first, with TERM.
+svc_stop_above() {
+	local s=$1 n=$2 k
+	for ((k = MAX_INSTANCES; k > n; k--)); do
+		svc_stop "$s" "$k" TERM
+	done
+}
+
+# The highest instance of $1 to show: its scale, or a higher one still running.
+svc_top() {
+	local s=$1 k
+	for ((k = MAX_INSTANCES; k > SCALE_OF[$s]; k--)); do
+		svc_running "$s" "$k" && break
+	done
+	echo "$k"
 }
 
 missing_binaries() {
@@ -520,9 +715,10 @@ make_keys() {
 }
 
 # The env file: `export NAME=value` lines, values shell-quoted only when they
-# need it, so that both `. env` and a line parser read it.
+# need it, so that both `. env` and a line parser read it. MDV_<SERVICE>_URL
+# is instance 1, MDV_<SERVICE>_URLS every instance of the scale.
 env_lines() {
-	local s upper
+	local s upper k urls
 	{
 		echo "# mdv local stack; source it: . $STACK/env"
 		printf 'export %s=%q\n' \
@@ -539,7 +735,11 @@ env_lines() {
 			MDV_JWT_AUDIENCE "$JWT_AUDIENCE"
 		for s in "${SERVICES[@]}"; do
 			upper=$(tr '[:lower:]' '[:upper:]' <<<"$s")
-			printf 'export %s=%q\n' "MDV_${upper}_URL" "http://127.0.0.1:$(port_of "$s")"
+			urls=()
+			for ((k = 1; k <= SCALE_OF[$s]; k++)); do urls+=("http://127.0.0.1:$(port_of "$s" "$k")"); done
+			printf 'export %s=%q\n' "MDV_${upper}_URL" "${urls[0]}"
+			# Quoted as a whole ('a b', not a\ b): easier on a line parser.
+			printf "export %s='%s'\n" "MDV_${upper}_URLS" "${urls[*]}"
 		done
 	}
 }
@@ -552,13 +752,15 @@ write_env() {
 # ---------------------------------------------------------------- commands
 
 cmd_up() {
-	local infra=0 started=$SECONDS s missing
+	local infra=0 started=$SECONDS s k missing
 	case "${1:-}" in
 	--infra) infra=1 ;;
 	"") ;;
 	*) die "up: unknown option $1" ;;
 	esac
+	[[ -z ${SCALE:-} ]] || apply_scale_spec "$SCALE"
 	make_dirs
+	save_scale
 	make_keys
 	write_env
 	pg_start
@@ -570,41 +772,44 @@ cmd_up() {
 	fi
 	missing=$(missing_binaries)
 	[[ -z $missing ]] || die "not built yet: ${missing% } in $BIN (run make); PostgreSQL and Kafka are up"
-	for s in "${SERVICES[@]}"; do svc_start "$s"; done
+	for s in "${SERVICES[@]}"; do svc_stop_above "$s" "${SCALE_OF[$s]}"; done
+	for s in "${SERVICES[@]}"; do
+		for ((k = 1; k <= SCALE_OF[$s]; k++)); do svc_start "$s" "$k"; done
+	done
 	local deadline=$((SECONDS + READY_TIMEOUT))
-	for s in "${SERVICES[@]}"; do svc_wait_ready "$s" "$deadline"; done
+	for s in "${SERVICES[@]}"; do
+		for ((k = 1; k <= SCALE_OF[$s]; k++)); do svc_wait_ready "$s" "$k" "$deadline"; done
+	done
 	seed_once
 	log "all up ($((SECONDS - started))s)"
 	summary
 }
 
 summary() {
-	local bin_shown=$BIN stack_shown=$STACK
+	local bin_shown=$BIN stack_shown=$STACK scaled
 	[[ $BIN == "$repo"/* ]] && bin_shown=${BIN#"$repo"/}
+	scaled=$(scale_summary)
 	cat <<-EOF
 		mdv local stack in $stack_shown
 		  gateway:    http://127.0.0.1:$(port_of gateway)
 		  a token:    . $stack_shown/env && $bin_shown/mdv-token --sub demo
 		  PostgreSQL: psql -h 127.0.0.1 -p $(port_of postgresql) -U mdv mdv_gateway
 		  Kafka:      127.0.0.1:$(port_of kafka)
+		  instances:  ${scaled:-one of each service} (deploy/local/stack.sh status)
 		  logs:       $stack_shown/logs/
 		  stop:       deploy/local/stack.sh down
 	EOF
 }
 
 cmd_down() {
-	local s
+	local s k
 	[[ -d $STACK ]] || return 0
-	# TERM every service first, then wait: they drain in parallel.
+	# TERM every instance first, then wait: they drain in parallel.
 	for s in "${SERVICES[@]}"; do
-		if svc_running "$s"; then
-			log "stopping $s (TERM)"
-			kill -s TERM "$(pid_from "$s")" 2>/dev/null || true
-		fi
+		for ((k = 1; k <= MAX_INSTANCES; k++)); do svc_signal "$s" "$k" TERM; done
 	done
 	for s in "${SERVICES[@]}"; do
-		if svc_running "$s"; then stop_pid "$(pid_from "$s")" "mdv-$s" TERM "$STOP_TIMEOUT"; fi
-		rm -f "$STACK/pids/$s.pid"
+		for ((k = 1; k <= MAX_INSTANCES; k++)); do svc_reap "$s" "$k"; done
 	done
 	kafka_stop
 	pg_stop
@@ -612,31 +817,60 @@ cmd_down() {
 }
 
 cmd_status() {
-	local all=0 s code
-	printf '%-12s %-8s %s\n' stack "$STACK" "ports $BASE-$((BASE + 15))"
+	local all=0 s k top name code extra
+	printf '%-14s %-8s %s\n' stack "$STACK" "ports $BASE-$((BASE + LAST_PORT_OFFSET))"
 	if pg_running; then
-		printf '%-12s %-8s %s\n' postgresql running "127.0.0.1:$(port_of postgresql)"
+		printf '%-14s %-8s %s\n' postgresql running "127.0.0.1:$(port_of postgresql)"
 	else
-		printf '%-12s %-8s\n' postgresql stopped
+		printf '%-14s %-8s\n' postgresql stopped
 		all=1
 	fi
 	if kafka_running; then
-		printf '%-12s %-8s %s\n' kafka running "127.0.0.1:$(port_of kafka) (pid $(pid_from kafka))"
+		printf '%-14s %-8s %s\n' kafka running "127.0.0.1:$(port_of kafka) (pid $(pid_from kafka))"
 	else
-		printf '%-12s %-8s\n' kafka stopped
+		printf '%-14s %-8s\n' kafka stopped
 		all=1
 	fi
+	# A service of one instance shows as before ("student"); several show as
+	# their instance ids (student-1, student-2...).
 	for s in "${SERVICES[@]}"; do
-		if svc_running "$s"; then
-			code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$(port_of "$s")/readyz" || true)
-			[[ $code == 200 ]] && code=ready || code="readyz=$code"
-			printf '%-12s %-8s %s\n' "$s" "$code" "http://127.0.0.1:$(port_of "$s") (pid $(pid_from "$s"))"
-		else
-			printf '%-12s %-8s\n' "$s" stopped
-			all=1
-		fi
+		top=$(svc_top "$s")
+		for ((k = 1; k <= top; k++)); do
+			name=$s
+			((top == 1)) || name=$s-$k
+			extra=
+			((k <= SCALE_OF[$s])) || extra=" beyond the scale of $s (${SCALE_OF[$s]})"
+			if svc_running "$s" "$k"; then
+				code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$(port_of "$s" "$k")/readyz" || true)
+				[[ $code == 200 ]] && code=ready || code="readyz=$code"
+				printf '%-14s %-8s %s\n' "$name" "$code" \
+					"http://127.0.0.1:$(port_of "$s" "$k") (pid $(pid_from "$(inst_file "$s" "$k")"))$extra"
+			elif [[ -z $extra ]]; then
+				printf '%-14s %-8s\n' "$name" stopped
+				all=1
+			fi
+		done
 	done
 	return "$all"
+}
+
+# Starts or stops instances of service $1 until $2 run; remembers $2.
+cmd_scale() {
+	(($# == 2)) || die "scale: want NAME COUNT"
+	is_service "$1" || die "scale: want one of ${SERVICES[*]} (got '$1')"
+	valid_count "$2" || die "scale: want a count from 1 to $MAX_INSTANCES (got '$2')"
+	local s=$1 n=$2 k deadline
+	if ! pg_running || ! kafka_running; then
+		die "scale: PostgreSQL or Kafka is not running (deploy/local/stack.sh up)"
+	fi
+	SCALE_OF[$s]=$n
+	save_scale
+	write_env
+	svc_stop_above "$s" "$n"
+	for ((k = 1; k <= n; k++)); do svc_start "$s" "$k"; done
+	deadline=$((SECONDS + READY_TIMEOUT))
+	for ((k = 1; k <= n; k++)); do svc_wait_ready "$s" "$k" "$deadline"; done
+	log "$s: $n instance(s) running"
 }
 
 # The env file of the last `up`, else what it would hold.
@@ -665,24 +899,30 @@ main() {
 	shift || true
 	check_base
 	case $cmd in
-	up | down | start-service | stop-service | restart-kafka | restart-pg | \
+	up | down | scale | start-service | stop-service | restart-kafka | restart-pg | \
 		start-kafka | stop-kafka | start-pg | stop-pg)
 		take_lock
 		;;
 	esac
+	load_scale
 	case $cmd in
 	up) cmd_up "$@" ;;
 	down) cmd_down ;;
 	status) cmd_status ;;
 	env) cmd_env ;;
+	scale) cmd_scale "$@" ;;
 	start-service)
-		is_service "${1:-}" || die "start-service: want one of ${SERVICES[*]}"
-		svc_start "$1"
-		svc_wait_ready "$1" $((SECONDS + READY_TIMEOUT))
+		parse_instance "${1:-}" start-service
+		((INST_K <= SCALE_OF[$INST_SVC])) ||
+			log "note: instance $INST_K is beyond the scale of $INST_SVC (${SCALE_OF[$INST_SVC]}); the env file does not list it"
+		make_dirs
+		svc_start "$INST_SVC" "$INST_K"
+		svc_wait_ready "$INST_SVC" "$INST_K" $((SECONDS + READY_TIMEOUT))
 		;;
 	stop-service)
-		is_service "${1:-}" || die "stop-service: want one of ${SERVICES[*]}"
-		svc_stop "$1" "${2:-TERM}"
+		parse_instance "${1:-}" stop-service
+		svc_stop "$INST_SVC" "$INST_K" "${2:-TERM}"
+		echo "$INST_SVC-$INST_K exit=$STOP_EXIT seconds=$STOP_SECONDS"
 		;;
 	restart-kafka)
 		kafka_stop

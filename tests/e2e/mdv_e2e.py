@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shlex
 import subprocess
 import threading
 import time
@@ -454,3 +455,159 @@ def assert_bereavement_plan(journey: dict[str, Any], journey_id: str) -> dict[st
         assert step["received_at"], f"{code}: final but received_at is null"
         assert parse_time(step["received_at"]) <= updated, step
     return steps
+
+
+# --------------------------------------------------------------------------
+# Instances of a scaled service (deploy/local/stack.sh scale, stop-service)
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What `stack.sh stop-service NAME-K SIG` saw."""
+
+    instance: str  # NAME-K
+    signal: str
+    exit_status: str  # "0", "137" (SIGKILL), "unknown", "not-running"
+    seconds: float  # from the signal to the exit, measured by stack.sh
+    wall_seconds: float  # the whole stop-service command, measured here
+    last_message: str | None  # the "message" of the instance's last JSON log line
+
+
+def instance_log(env: StackEnv, instance: str) -> Path:
+    """The log of an instance: instance 1 keeps the service's plain name."""
+    assert env.stack_dir is not None, "MDV_STACK_DIR is not set"
+    service, _, k = instance.partition("-")
+    name = service if k in ("", "1") else instance
+    return env.stack_dir / "logs" / f"{name}.log"
+
+
+def log_records(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a service log (other lines skipped)."""
+    records = []
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                pass
+    return records
+
+
+def last_log_message(env: StackEnv, instance: str) -> str | None:
+    records = log_records(instance_log(env, instance))
+    return records[-1].get("message") if records else None
+
+
+def stop_instance(env: StackEnv, instance: str, signal: str = "TERM", timeout: float = 120) -> Stopped:
+    """stack.sh stop-service NAME-K SIG; reads the exit status it prints and
+    the instance's last log line (before anything restarts it)."""
+    started = time.monotonic()
+    out = env.stack("stop-service", instance, signal, timeout=timeout)
+    wall = time.monotonic() - started
+    fields = dict(word.split("=", 1) for line in out.splitlines() for word in line.split()[1:] if "=" in word)
+    return Stopped(instance, signal, fields.get("exit", "?"), float(fields.get("seconds", "nan")), wall,
+                   last_log_message(env, instance))
+
+
+def stack_env_file(env: StackEnv) -> dict[str, str]:
+    """The stack's env file as it is now (`scale` rewrites it)."""
+    values = {}
+    for line in env.stack("env", timeout=30).splitlines():
+        if line.startswith("export "):
+            name, _, value = line[len("export "):].partition("=")
+            values[name] = " ".join(shlex.split(value))
+    return values
+
+
+def effects_by_instance(conn: Any, journey_ids: list[str]) -> dict[str, int]:
+    """{instance_id: effects applied} among these journeys (applied_effects)."""
+    rows = conn.execute(
+        "SELECT coalesce(instance_id, '?'), count(*) FROM applied_effects WHERE journey_id::text = ANY(%s)"
+        " GROUP BY 1 ORDER BY 1",
+        (list(journey_ids),),
+    ).fetchall()
+    return {instance: n for instance, n in rows}
+
+
+# --------------------------------------------------------------------------
+# Bursts: waiting for many journeys, and the figures file
+
+
+def list_journeys_if_available(usager: "Usager", n: int) -> list[dict[str, Any]] | None:
+    """Every journey of the usager, or None while the gateway is unavailable
+    (503 or connection refused)."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(n // 100 + 2):
+        try:
+            resp = usager.list_journeys(limit=100, cursor=cursor)
+        except requests.ConnectionError:
+            return None
+        if resp.status_code == 503:
+            return None
+        assert resp.status_code == 200, f"list journeys: {resp.status_code} {resp.text[:300]}"
+        page = resp.json()
+        items += page["items"]
+        cursor = page.get("next_cursor")
+        if cursor is None:
+            return items
+    raise AssertionError("journey list pagination does not end")
+
+
+@dataclass
+class Finals:
+    journeys: dict[str, dict[str, Any]]  # journey id -> its final state
+    seen_at: dict[str, float]  # journey id -> time.monotonic() it was first seen final
+    unavailable_rounds: int  # polling rounds the gateway was down or answered 503
+
+
+def wait_all_final(usager: "Usager", ids: list[str], timeout: float, what: str) -> Finals:
+    """Polls the usager's journey list (pages of 100) until every journey of
+    ids is final; fails after timeout naming a few that are not."""
+    finals = Finals({}, {}, 0)
+    latest: dict[str, dict[str, Any]] = {}
+    wanted = set(ids)
+    deadline = time.monotonic() + timeout
+    while True:
+        journeys = list_journeys_if_available(usager, len(ids))
+        if journeys is None:
+            finals.unavailable_rounds += 1
+            journeys = []
+        for journey in journeys:
+            latest[journey["id"]] = journey
+            if journey["id"] in wanted and journey["id"] not in finals.journeys and is_final(journey):
+                finals.journeys[journey["id"]] = journey
+                finals.seen_at[journey["id"]] = time.monotonic()
+        pending = [j for j in ids if j not in finals.journeys]
+        if not pending:
+            return finals
+        if time.monotonic() > deadline:
+            examples = "\n".join(summarise(latest.get(j, {"id": j})) for j in pending[:5])
+            raise AssertionError(f"{what}: {len(pending)} of {len(ids)} journeys not final after {timeout:.0f} s"
+                                 f" ({finals.unavailable_rounds} rounds found the gateway unavailable), e.g.\n"
+                                 f"{examples}")
+        time.sleep(POLL_INTERVAL)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def record_figures(env: StackEnv, lines: list[str]) -> None:
+    """Adds lines to the session's figures (terminal summary) and rewrites
+    the figures file (MDV_E2E_FIGURES, else e2e-figures.txt beside the stack
+    folder) with every figure of the session, as test_fault.py does."""
+    FIGURES.extend(lines)
+    if os.environ.get("MDV_E2E_FIGURES"):
+        path = Path(os.environ["MDV_E2E_FIGURES"])
+    else:
+        path = (env.stack_dir.parent if env.stack_dir else REPO_ROOT / "build") / "e2e-figures.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("mdv end-to-end figures (tests/e2e)\n" + "\n".join(FIGURES) + "\n", encoding="utf-8")
+    print("\n" + "\n".join(lines))

@@ -97,7 +97,9 @@ print_logs() {
 service_logs() {
     local name f
     for name in gateway identity student bereavement housing abroad; do
-        for f in "$MDV_STACK_DIR/logs/$name.log" "$MDV_STACK_DIR/logs/mdv-$name.log"; do
+        # Instance 1 logs to NAME.log, instance K of a scaled service to NAME-K.log.
+        for f in "$MDV_STACK_DIR/logs/$name.log" "$MDV_STACK_DIR/logs/$name"-[0-9].log \
+            "$MDV_STACK_DIR/logs/mdv-$name.log"; do
             [[ -f "$f" ]] && echo "$f"
         done
     done

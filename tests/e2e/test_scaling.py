@@ -1,0 +1,296 @@
+"""Horizontal scaling (slow): three instances of one consumer service
+(student) share the 6 partitions of mdv.bereavement.events.v1. During a
+burst one instance is killed with SIGKILL and another stopped with SIGTERM;
+afterwards every journey is complete, every effect happened exactly once,
+the burst was split across instances, and the SIGTERM'd instance exited 0
+within the shutdown bound.
+
+librdkafka 2.0.2 static membership (group.instance.id = MDV_INSTANCE_ID): a
+member that stops, cleanly or not, does not leave the group; its partitions
+wait for session.timeout.ms (10 s) before they move to the survivor. The
+figures (split, takeover delays, longest gap, worst journey) go to the
+terminal summary and to build/e2e-figures.txt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import psycopg
+import pytest
+
+from mdv_e2e import (
+    CONSUMER_SERVICES,
+    STEP_STUDENT,
+    Stopped,
+    bereavement_declaration,
+    declaration_for,
+    effects_by_instance,
+    instance_log,
+    log_records,
+    parse_time,
+    percentile,
+    record_figures,
+    stack_env_file,
+    steps_by_code,
+    stop_instance,
+    summarise,
+    unknown_person,
+    wait_all_final,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+
+SERVICE = "student"
+INSTANCES = 3
+KILLED = f"{SERVICE}-2"  # SIGKILL
+TERMINATED = f"{SERVICE}-3"  # SIGTERM
+BURST = max(300, int(os.environ.get("MDV_E2E_SCALE_BURST", "300")))
+WORKERS = 16
+FINAL_TIMEOUT = float(os.environ.get("MDV_E2E_FAULT_TIMEOUT", "180"))
+# MDV_SHUTDOWN_TIMEOUT_MS of the services (the stack leaves the default).
+SHUTDOWN_BOUND = float(os.environ.get("MDV_SHUTDOWN_TIMEOUT_MS", "10000")) / 1000
+TOPIC = "mdv.bereavement.events.v1"  # what student consumes
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def applied(conn: psycopg.Connection, journey_ids: list[str]) -> list[tuple[str, str, dt.datetime]]:
+    """(journey_id, instance_id, applied_at) of the effects on these journeys."""
+    return conn.execute(
+        "SELECT journey_id::text, coalesce(instance_id, '?'), applied_at FROM applied_effects"
+        " WHERE journey_id::text = ANY(%s) ORDER BY applied_at",
+        (list(journey_ids),),
+    ).fetchall()
+
+
+def partitions_of(env, instance: str, since: dt.datetime, until: dt.datetime | None) -> set[int]:
+    """Partitions of the topic an instance applied effects from (its log
+    lines name them) between two times."""
+    held = set()
+    for record in log_records(instance_log(env, instance)):
+        if record.get("topic") == TOPIC and "partition" in record:
+            at = parse_time(record["time"])
+            if at >= since and (until is None or at <= until):
+                held.add(int(record["partition"]))
+    return held
+
+
+def held_partitions(env, instance: str, scaled_at: dt.datetime, settled_at: dt.datetime,
+                    stopped_at: dt.datetime | None) -> set[int]:
+    """What the instance held when it was stopped: what it consumed once the
+    group had settled, else (nothing yet) since the scale-up."""
+    return partitions_of(env, instance, settled_at, stopped_at) or partitions_of(env, instance, scaled_at,
+                                                                                 stopped_at)
+
+
+def journey_partitions(env, instances: list[str], since: dt.datetime) -> dict[str, int]:
+    """journey id -> partition of its DeathRecorded, from the instances' logs."""
+    where = {}
+    for instance in instances:
+        for record in log_records(instance_log(env, instance)):
+            if record.get("topic") == TOPIC and record.get("journey_id") \
+                    and parse_time(record["time"]) >= since:
+                where[record["journey_id"]] = int(record["partition"])
+    return where
+
+
+def takeover_seconds(effects, partition_of: dict[str, int], partitions: set[int], stopped: str,
+                     at: dt.datetime) -> tuple[float | None, str | None]:
+    """Seconds from `at` to the first effect applied by another instance on
+    one of `partitions`, and that instance."""
+    for journey_id, instance, applied_at in effects:  # ordered by applied_at
+        if applied_at > at and instance != stopped and partition_of.get(journey_id) in partitions:
+            return (applied_at - at).total_seconds(), instance
+    return None, None
+
+
+class Stopper(threading.Thread):
+    """Kills KILLED once the service applied a quarter of the burst, then
+    stops TERMINATED with SIGTERM once it applied half: both instances hold
+    partitions with work left on them."""
+
+    def __init__(self, env, n: int, since: dt.datetime):
+        super().__init__(name="stopper", daemon=True)
+        self.env, self.n, self.since = env, n, since
+        self.kill_at, self.term_at = max(1, n // 4), max(2, n // 2)
+        self.done = threading.Event()
+        self.killed_at: dt.datetime | None = None
+        self.terminated_at: dt.datetime | None = None
+        self.applied_at_kill = self.applied_at_term = -1
+        self.killed: Stopped | None = None
+        self.terminated: Stopped | None = None
+        self.error: BaseException | None = None
+
+    def _wait_applied(self, conn, count: int) -> int:
+        """Waits until the service applied `count` effects since the burst
+        started; returns how many it had."""
+        deadline = time.monotonic() + 300
+        while not self.done.is_set() and time.monotonic() < deadline:
+            (applied_now,) = conn.execute("SELECT count(*) FROM applied_effects WHERE applied_at >= %s",
+                                          (self.since,)).fetchone()
+            if applied_now >= count:
+                return applied_now
+            time.sleep(0.02)
+        raise AssertionError(f"{SERVICE} did not apply {count} effects of the burst")
+
+    def run(self) -> None:
+        try:
+            with psycopg.connect(self.env.dsn(SERVICE), autocommit=True) as conn:
+                self.applied_at_kill = self._wait_applied(conn, self.kill_at)
+                self.killed_at = utc_now()
+                self.killed = stop_instance(self.env, KILLED, "KILL")
+                self.applied_at_term = self._wait_applied(conn, self.term_at)
+                self.terminated_at = utc_now()
+                self.terminated = stop_instance(self.env, TERMINATED, "TERM")
+        except BaseException as exc:  # re-raised by the test
+            self.error = exc
+
+
+def warm_up(env, make_usager, conn) -> float:
+    """Declarations of unknown persons until every instance has applied at
+    least one: the group has rebalanced and each instance holds partitions.
+    Returns how long that took."""
+    started = time.monotonic()
+    usager = make_usager()
+    ids: list[str] = []
+    wanted = {f"{SERVICE}-{k}" for k in range(1, INSTANCES + 1)}
+
+    def every_instance_applied() -> bool:
+        ids.extend(usager.declare_ok(bereavement_declaration(unknown_person(), "child")) for _ in range(6))
+        time.sleep(1)
+        return wanted <= set(effects_by_instance(conn, ids))
+
+    wait_until(every_instance_applied, 120, f"every {SERVICE} instance applying effects", interval=0.5)
+    return time.monotonic() - started
+
+
+def test_three_instances_share_the_burst_and_survive_kill_and_term(env, usager, make_usager, seed, db,
+                                                                   applied_effects):
+    student = db(SERVICE)
+
+    # Persons the CROUS knows, so that every journey's student step is "done".
+    persons: list[dict[str, Any]] = []
+    for _ in range(10):
+        persons += [p for p in seed(300) if SERVICE in p["records"]]
+        if len(persons) >= BURST:
+            break
+    assert len(persons) >= BURST, f"mdv-seed gave only {len(persons)} persons known in {SERVICE}"
+    death_date = (dt.date.today() - dt.timedelta(days=2)).isoformat()
+    bodies = [declaration_for(p, "child", death_date=death_date) for p in persons[:BURST]]
+
+    scaled_at = utc_now()
+    try:
+        started = time.monotonic()
+        env.stack("scale", SERVICE, str(INSTANCES), timeout=240)
+        scale_seconds = time.monotonic() - started
+        urls = stack_env_file(env)[f"MDV_{SERVICE.upper()}_URLS"].split()
+        assert len(urls) == INSTANCES, urls
+        settle_seconds = warm_up(env, make_usager, student)
+        settled_at = utc_now()
+
+        # The burst, with the two stops part of the way through.
+        burst_started = time.monotonic()
+        burst_started_utc = utc_now()
+        stopper = Stopper(env, BURST, burst_started_utc)
+        stopper.start()
+        try:
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                ids = list(pool.map(usager.declare_ok, bodies))
+            burst_seconds = time.monotonic() - burst_started
+            stopper.join(timeout=600)
+        finally:
+            stopper.done.set()
+        assert not stopper.is_alive(), "stack.sh stop-service did not return"
+        if stopper.error:
+            raise stopper.error
+        assert len(set(ids)) == BURST
+
+        finals = wait_all_final(usager, ids, FINAL_TIMEOUT, f"{KILLED} killed, {TERMINATED} stopped")
+        all_final_seconds = time.monotonic() - burst_started
+
+        # Figures, before the assertions so that they survive a failure.
+        effects = applied(student, ids)
+        split = effects_by_instance(student, ids)
+        instances = [f"{SERVICE}-{k}" for k in range(1, INSTANCES + 1)]
+        partition_of = journey_partitions(env, instances, scaled_at)
+        killed_partitions = held_partitions(env, KILLED, scaled_at, settled_at, stopper.killed_at)
+        terminated_partitions = held_partitions(env, TERMINATED, scaled_at, settled_at, stopper.terminated_at)
+        kill_takeover, kill_heir = takeover_seconds(effects, partition_of, killed_partitions, KILLED,
+                                                    stopper.killed_at)
+        term_takeover, term_heir = takeover_seconds(effects, partition_of, terminated_partitions, TERMINATED,
+                                                    stopper.terminated_at)
+        times = [a for _, _, a in effects if a >= burst_started_utc]
+        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+        longest_gap = max(gaps, default=0.0)
+        gap_at = times[gaps.index(longest_gap)] if gaps else None
+        server = [(parse_time(j["updated_at"]) - parse_time(j["created_at"])).total_seconds()
+                  for j in finals.journeys.values()]
+
+        def since(at: dt.datetime | None, t: dt.datetime | None) -> str:
+            return f"{(t - at).total_seconds():+.2f} s" if at and t else "n/a"
+
+        def takeover(seconds: float | None, heir: str | None) -> str:
+            return f"{seconds:.2f} s (by {heir})" if seconds is not None else "n/a (no later effect there)"
+
+        term = stopper.terminated
+        lines = [
+            f"[scaling] {utc_now().isoformat(timespec='seconds')}",
+            f"  {INSTANCES} instances of {SERVICE} (6 partitions); scale-up {scale_seconds:.2f} s, every instance"
+            f" applying effects {settle_seconds:.2f} s later",
+            f"  burst: {BURST} bereavement declarations over {WORKERS} connections, posted in {burst_seconds:.2f} s",
+            f"  {KILLED} SIGKILL once {stopper.applied_at_kill} effects were applied:"
+            f" exit {stopper.killed.exit_status}; it held partitions {sorted(killed_partitions)},"
+            f" taken over after {takeover(kill_takeover, kill_heir)}",
+            f"  {TERMINATED} SIGTERM once {stopper.applied_at_term} were"
+            f" ({since(stopper.killed_at, stopper.terminated_at)} after the kill):"
+            f" exit {term.exit_status} {term.seconds:.2f} s after the signal (stop-service"
+            f" {term.wall_seconds:.2f} s), last log line {term.last_message!r};"
+            f" it held partitions {sorted(terminated_partitions)},"
+            f" taken over after {takeover(term_takeover, term_heir)}",
+            "  split of the burst's effects: " + ", ".join(f"{i} {n}" for i, n in split.items()),
+            f"  longest gap between two effects during the burst: {longest_gap:.2f} s"
+            f" (from {since(stopper.killed_at, gap_at)} after the kill)",
+            f"  declaration to completed journey (updated_at - created_at): median {statistics.median(server):.3f} s,"
+            f" p95 {percentile(server, 0.95):.3f} s, worst {max(server):.3f} s",
+            f"  all {BURST} journeys final {all_final_seconds:.2f} s after the burst started",
+        ]
+        record_figures(env, lines)
+
+        # The stops hit while there was work left.
+        assert stopper.applied_at_term < BURST, "the burst was applied before the SIGTERM"
+
+        # Every journey complete, the student step done.
+        for journey_id in ids:
+            journey = finals.journeys[journey_id]
+            assert steps_by_code(journey)[STEP_STUDENT]["status"] == "done", summarise(journey)
+            assert journey["status"] == "completed", summarise(journey)
+
+        # Exactly one effect per journey, whichever instance applied it.
+        for service in CONSUMER_SERVICES:
+            counts = applied_effects(service, ids)
+            missing = [j for j in ids if j not in counts]
+            doubled = {j: c for j, c in counts.items() if c != 1}
+            assert not missing and not doubled, (
+                f"{service}: {len(missing)} journeys without effect, {len(doubled)} with several: {doubled}")
+
+        # The burst was split: the partitions were shared.
+        assert len([i for i, n in split.items() if n > 0]) >= 2, f"one instance did everything: {split}"
+        assert set(split) <= set(instances), split
+
+        # SIGKILL is not a clean exit; SIGTERM is, within the bound.
+        assert stopper.killed.exit_status == "137", stopper.killed
+        assert stopper.terminated.exit_status == "0", stopper.terminated
+        assert stopper.terminated.seconds <= SHUTDOWN_BOUND, stopper.terminated
+        assert stopper.terminated.last_message == "stopped", stopper.terminated
+    finally:
+        env.stack("scale", SERVICE, "1", timeout=240)
