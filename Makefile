@@ -36,7 +36,7 @@ BINS     := $(addprefix $(BUILD)/bin/mdv-,$(SERVICES) $(TOOLS))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all up down test unit e2e clean format format-check
+.PHONY: all up down test unit static e2e clean format format-check
 .SECONDARY:
 
 all: $(BINS)
@@ -88,7 +88,12 @@ down:
 e2e: all
 	MDV_BIN_DIR=$(CURDIR)/$(BUILD)/bin tests/e2e/run.sh
 
-test: all unit e2e
+# The deployment files checked against the code (compose, k8s, Dockerfile,
+# dashboards): about a second, so a drift fails before the end-to-end run.
+static:
+	PYTHONDONTWRITEBYTECODE=1 "$$(tests/venv.sh)/bin/pytest" -q tests/static
+
+test: all unit static e2e
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')

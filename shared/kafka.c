@@ -168,6 +168,51 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
     return 0; /* librdkafka frees json */
 }
 
+/* Writes "topic[p,p,...] ..." for a log line. */
+static void describe_partitions(const rd_kafka_topic_partition_list_t *parts, char *out,
+                                size_t outlen)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < parts->cnt && len + 1 < outlen; i++) {
+        const rd_kafka_topic_partition_t *p = &parts->elems[i];
+        int same_topic = i > 0 && strcmp(parts->elems[i - 1].topic, p->topic) == 0;
+        int n = same_topic ? snprintf(out + len, outlen - len, ",%d", p->partition)
+                           : snprintf(out + len, outlen - len, "%s%s:%d", i ? " " : "", p->topic,
+                                      p->partition);
+        len += n > 0 ? (size_t)n : 0;
+    }
+}
+
+/* A revoked partition's lag is another member's to report now. */
+static void forget_lags(const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        char labels[256];
+        snprintf(labels, sizeof(labels), "topic=\"%s\",partition=\"%d\"", parts->elems[i].topic,
+                 parts->elems[i].partition);
+        mdv_metrics_set("mdv_consumer_lag", mdv_metrics_label(labels), 0);
+    }
+}
+
+/* Logs what this member gets and gives up, so takeovers are visible; the
+ * assignment itself is librdkafka's default (eager: assign / unassign). */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    char described[1024];
+    (void)opaque;
+    describe_partitions(parts, described, sizeof(described));
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        mdv_info("partitions assigned: %s", described);
+        rd_kafka_assign(rk, parts);
+    } else {
+        mdv_info("partitions revoked: %s", described);
+        forget_lags(parts);
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
 rd_kafka_t *mdv_kafka_consumer_new(const char *brokers, const char *group, const char *instance_id,
                                    const char *const *topics)
 {
@@ -191,6 +236,7 @@ rd_kafka_t *mdv_kafka_consumer_new(const char *brokers, const char *group, const
     if (!conf)
         return NULL;
     rd_kafka_conf_set_stats_cb(conf, stats_cb);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (!rk) {
         mdv_error("kafka consumer: %s", errstr);

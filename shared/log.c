@@ -10,12 +10,18 @@
 
 enum mdv_log_level mdv_log_min_level = MDV_LOG_INFO;
 static const char *log_service = "mdv";
+static const char *log_instance;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void mdv_log_init(const char *service, enum mdv_log_level min_level)
 {
     log_service = service;
     mdv_log_min_level = min_level;
+}
+
+void mdv_log_set_instance(const char *instance)
+{
+    log_instance = instance;
 }
 
 int mdv_log_parse_level(const char *name)
@@ -54,6 +60,8 @@ void mdv_log_emit(enum mdv_log_level level, const struct mdv_log_ctx *ctx, const
     json_object_set_new(line, "time", json_string(now));
     json_object_set_new(line, "level", json_string(level_names[level]));
     json_object_set_new(line, "service", json_string(log_service));
+    if (log_instance)
+        json_object_set_new(line, "instance", json_string(log_instance));
     /* Not every formatted message is valid UTF-8 (librdkafka errors may
      * quote raw bytes): keep it readable rather than drop it. */
     json_t *text = json_string(message);

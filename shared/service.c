@@ -35,6 +35,7 @@ int mdv_service_init(struct mdv_service *svc, const char *name, const struct mdv
     if (mdv_config_load_base(&svc->config, name, extra) != 0)
         return -1;
     mdv_log_init(name, (enum mdv_log_level)mdv_log_parse_level(svc->config.log_level));
+    mdv_log_set_instance(svc->config.instance_id);
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);

@@ -23,6 +23,9 @@ extern enum mdv_log_level mdv_log_min_level;
 
 /* service is kept (not copied): pass a string that outlives the process. */
 void mdv_log_init(const char *service, enum mdv_log_level min_level);
+/* Adds "instance" to every line (replicas of one service log side by
+ * side); instance is kept, not copied. */
+void mdv_log_set_instance(const char *instance);
 /* Parses "debug", "info", "warn", "error"; -1 when unknown. */
 int mdv_log_parse_level(const char *name);
 void mdv_log_emit(enum mdv_log_level level, const struct mdv_log_ctx *ctx, const char *fmt, ...)

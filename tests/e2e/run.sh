@@ -17,8 +17,6 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 stack_sh="$repo/deploy/local/stack.sh"
-venv="$repo/build/venv-e2e"
-requirements="$repo/tests/e2e/requirements.txt"
 
 # The test stack's settings are ours alone: never inherit a sourced demo
 # stack's directory.
@@ -43,17 +41,7 @@ if [[ ! -f "$stack_sh" ]]; then
 fi
 
 # --- Python environment ----------------------------------------------------
-if [[ ! -x "$venv/bin/python" ]]; then
-    log "creating $venv"
-    python3 -m venv "$venv"
-fi
-stamp="$venv/.requirements.sha256"
-want=$(sha256sum "$requirements" | cut -d' ' -f1)
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-    log "installing Python dependencies"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
-    echo "$want" >"$stamp"
-fi
+venv=$("$repo/tests/venv.sh")
 
 # --- Stack -------------------------------------------------------------------
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
