@@ -2,6 +2,8 @@
  * C.UTF-8 locale (set by mdv_service_init), where iswalpha knows Unicode. */
 #include "mdv/validate.h"
 
+#include "mdv/pivot.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +44,12 @@ const char *mdv_validate_name(const char *name)
     }
     if (is_separator(previous))
         return "must end with a letter";
+    /* Every administration matches on the folded pivot identity; a name
+     * that does not fold (another script) could never be matched, and the
+     * état civil writes names in Latin letters anyway. */
+    char folded[512];
+    if (mdv_pivot_fold(name, folded, sizeof(folded)) != 0)
+        return "must be written in Latin letters, as in the état civil";
     return NULL;
 }
 

@@ -5,7 +5,8 @@
 
 /* Each returns NULL when the value is valid, else a short English reason. */
 
-/* 1 to 100 Unicode letters, with spaces, hyphens and apostrophes inside. */
+/* 1 to 100 letters, with spaces, hyphens and apostrophes inside; Latin
+ * letters, accented or not, since matching folds them to A-Z. */
 const char *mdv_validate_name(const char *name);
 /* A real calendar date written YYYY-MM-DD, not before 1850. */
 const char *mdv_validate_date(const char *date);

@@ -55,6 +55,7 @@ INVALID_FIELDS = [
     ("family_name with digits", deceased("family_name", "MART1N"), {"deceased.family_name"}),
     ("family_name 101 chars", deceased("family_name", "A" * 101), {"deceased.family_name"}),
     ("family_name not a string", deceased("family_name", 42), {"deceased.family_name"}),
+    ("family_name in a script matching cannot fold", deceased("family_name", "Иванов"), {"deceased.family_name"}),
     ("given_names empty list", deceased("given_names", []), {"deceased.given_names"}),
     ("given_names not a list", deceased("given_names", "Jeanne"), {"deceased.given_names"}),
     ("given name with digits", deceased("given_names", ["Jeanne2"]), {"deceased.given_names[0]"}),
