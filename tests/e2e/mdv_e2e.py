@@ -602,7 +602,7 @@ def percentile(values: list[float], q: float) -> float:
 def record_figures(env: StackEnv, lines: list[str]) -> None:
     """Adds lines to the session's figures (terminal summary) and rewrites
     the figures file (MDV_E2E_FIGURES, else e2e-figures.txt beside the stack
-    folder) with every figure of the session, as test_fault.py does."""
+    folder) with every figure of the session."""
     FIGURES.extend(lines)
     if os.environ.get("MDV_E2E_FIGURES"):
         path = Path(os.environ["MDV_E2E_FIGURES"])

@@ -25,18 +25,18 @@ import requests
 
 from mdv_e2e import (
     CONSUMER_SERVICES,
-    FIGURES,
     POLL_INTERVAL,
-    REPO_ROOT,
     STEP_IDENTITY,
     declaration_for,
     identity_deceased_on,
     identity_documents,
     identity_person_id,
-    is_final,
     parse_time,
+    percentile,
+    record_figures,
     steps_by_code,
     summarise,
+    wait_all_final,
     wait_until,
 )
 
@@ -68,18 +68,6 @@ FAULTS = [
 ]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def figures_path(env) -> Any:
-    if os.environ.get("MDV_E2E_FIGURES"):
-        return os.environ["MDV_E2E_FIGURES"]
-    base = env.stack_dir.parent if env.stack_dir else REPO_ROOT / "build"
-    return base / "e2e-figures.txt"
-
-
 def all_ready(env) -> bool:
     for url in env.all_urls.values():
         try:
@@ -88,27 +76,6 @@ def all_ready(env) -> bool:
         except requests.RequestException:
             return False
     return True
-
-
-def list_journeys_if_available(usager, n: int) -> list[dict[str, Any]] | None:
-    """Every journey of the usager, or None while the gateway is unavailable
-    (503 or connection refused)."""
-    items: list[dict[str, Any]] = []
-    cursor = None
-    for _ in range(n + 1):
-        try:
-            resp = usager.list_journeys(limit=100, cursor=cursor)
-        except requests.ConnectionError:
-            return None
-        if resp.status_code == 503:
-            return None
-        assert resp.status_code == 200, f"list journeys: {resp.status_code} {resp.text[:300]}"
-        page = resp.json()
-        items += page["items"]
-        cursor = page.get("next_cursor")
-        if cursor is None:
-            return items
-    raise AssertionError("journey list pagination does not end")
 
 
 class Injector(threading.Thread):
@@ -206,34 +173,14 @@ def test_after_a_fault_mid_burst_every_declaration_completes_exactly_once(env, u
     # Every journey becomes final; one round reads them all through the
     # journey list (pages of 100) rather than one GET per journey. Right
     # after a fault the gateway may answer 503 for a while: a usager would
-    # try again, and so does this loop, until the deadline.
-    finals: dict[str, dict[str, Any]] = {}
-    seen_final_at: dict[str, float] = {}
-    latest: dict[str, dict[str, Any]] = {}
-    unavailable = 0
-    deadline = time.monotonic() + FINAL_TIMEOUT
-    while len(finals) < n:
-        journeys = list_journeys_if_available(usager, n)
-        if journeys is None:
-            unavailable += 1
-            journeys = []
-        for journey in journeys:
-            latest[journey["id"]] = journey
-            if journey["id"] not in finals and is_final(journey):
-                finals[journey["id"]] = journey
-                seen_final_at[journey["id"]] = time.monotonic()
-        pending = [j for j in ids if j not in finals]
-        if pending and time.monotonic() > deadline:
-            examples = "\n".join(summarise(latest.get(j, {"id": j})) for j in pending[:5])
-            pytest.fail(f"{fault.describe}: {len(pending)} of {n} journeys not final after"
-                        f" {FINAL_TIMEOUT:.0f} s ({unavailable} rounds answered 503), e.g.\n{examples}")
-        if pending:
-            time.sleep(POLL_INTERVAL)
+    # try again, and so does wait_all_final, until the deadline.
+    finals = wait_all_final(usager, ids, FINAL_TIMEOUT, fault.describe)
     all_final_seconds = time.monotonic() - burst_started
 
     # Figures, recorded before the assertions so that they survive a failure.
-    server = [(parse_time(j["updated_at"]) - parse_time(j["created_at"])).total_seconds() for j in finals.values()]
-    client = [seen_final_at[j] - posted_at[j] for j in ids]
+    server = [(parse_time(j["updated_at"]) - parse_time(j["created_at"])).total_seconds()
+              for j in finals.journeys.values()]
+    client = [finals.seen_at[j] - posted_at[j] for j in ids]
     lines = [
         f"[{fault.name}] {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}",
         f"  burst: {n} bereavement declarations over {WORKERS} connections, posted in {burst_seconds:.2f} s",
@@ -246,21 +193,16 @@ def test_after_a_fault_mid_burst_every_declaration_completes_exactly_once(env, u
         f" median {statistics.median(client):.3f} s, p95 {percentile(client, 0.95):.3f} s,"
         f" worst {max(client):.3f} s",
         f"  all {n} journeys final {all_final_seconds:.2f} s after the burst started"
-        f" ({unavailable} polling rounds answered 503 or found the gateway down)",
+        f" ({finals.unavailable_rounds} polling rounds answered 503 or found the gateway down)",
     ]
-    FIGURES.extend(lines)
-    path = figures_path(env)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("mdv end-to-end figures (tests/e2e/test_fault.py)\n" + "\n".join(FIGURES) + "\n")
-    print("\n" + "\n".join(lines))
+    record_figures(env, lines)
 
     # The fault really hit while identity had work to do.
     assert injector.applied_at_fault < n
 
     # Every journey complete, identity's step done, nothing failed.
     for journey_id in ids:
-        journey = finals[journey_id]
+        journey = finals.journeys[journey_id]
         steps = steps_by_code(journey)
         assert len(journey["steps"]) == 6, summarise(journey)
         assert steps[STEP_IDENTITY]["status"] == "done", summarise(journey)
@@ -288,5 +230,5 @@ def test_after_a_fault_mid_burst_every_declaration_completes_exactly_once(env, u
         assert all(status == "cancelled" and at is not None for _, status, at in documents), documents
         assert identity_deceased_on(identity, person_id) == death_date
         if valid:
-            detail = steps_by_code(finals[journey_id])[STEP_IDENTITY]["detail"]
+            detail = steps_by_code(finals.journeys[journey_id])[STEP_IDENTITY]["detail"]
             assert str(valid) in detail, f"{valid} documents were valid, detail says {detail!r}"
