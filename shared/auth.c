@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "mdv/log.h"
@@ -125,7 +126,8 @@ int mdv_auth_verify(const struct mdv_auth *auth, const char *authorization, char
     static const char prefix[] = "Bearer ";
     jwt_t *jwt = NULL;
 
-    if (!authorization || strncmp(authorization, prefix, strlen(prefix)) != 0) {
+    /* The scheme is case-insensitive (RFC 9110 §11.1). */
+    if (!authorization || strncasecmp(authorization, prefix, strlen(prefix)) != 0) {
         snprintf(err, errlen, "no bearer token");
         return -1;
     }

@@ -1,6 +1,7 @@
 /* Environment configuration tables and the checks they use. */
 #include "mdv/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +77,8 @@ int mdv_check_host_port(const char *value, char *err, size_t errlen)
     char *end = NULL;
     long port = colon ? strtol(colon + 1, &end, 10) : 0;
 
-    if (!colon || colon == value || !end || *end || port < 1 || port > 65535) {
+    if (!colon || colon == value || !isdigit((unsigned char)colon[1]) || !end || *end || port < 1 ||
+        port > 65535) {
         snprintf(err, errlen, "expected host:port with a port from 1 to 65535");
         return -1;
     }

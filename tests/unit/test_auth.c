@@ -126,6 +126,20 @@ static void test_minted_token_verifies_and_gives_its_subject(void **state)
     free(header);
 }
 
+/* RFC 9110 §11.1: the scheme name is case-insensitive. */
+static void test_bearer_scheme_is_case_insensitive(void **state)
+{
+    struct keys *k = *state;
+    char sub[MDV_AUTH_SUB_LEN], err[256];
+    char *token = mdv_auth_mint(k->ec_private, ISSUER, AUDIENCE, "usager-42", 300);
+    assert_non_null(token);
+    char *header = mdv_xasprintf("bearer %s", token);
+    free(token);
+    assert_int_equal(verify(k, header, sub, err), 0);
+    assert_string_equal(sub, "usager-42");
+    free(header);
+}
+
 /* RFC 7518 §3.4: an ES256 signature is R || S, 64 bytes, 86 base64url
  * characters; a DER signature would not verify elsewhere. */
 static void test_minted_token_is_es256_with_a_raw_64_byte_signature(void **state)
@@ -401,6 +415,7 @@ static void test_read_file_returns_the_whole_content_nul_terminated(void **state
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bearer_scheme_is_case_insensitive),
         cmocka_unit_test(test_minted_token_verifies_and_gives_its_subject),
         cmocka_unit_test(test_minted_token_is_es256_with_a_raw_64_byte_signature),
         cmocka_unit_test(test_expired_token_is_refused),

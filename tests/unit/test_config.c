@@ -227,6 +227,8 @@ static void test_check_host_port_wants_a_host_and_a_port_from_1_to_65535(void **
         {"h:12x", 0},
         {"h:", 0},
         {"h:-1", 0},
+        {"h: 80", 0},
+        {"h:+80", 0},
         {"", 0},
     };
     check_table("mdv_check_host_port", mdv_check_host_port, rows, MDV_ARRAY_LEN(rows));
