@@ -11,11 +11,6 @@
 #define DEFAULT_LIMIT 20
 #define MAX_LIMIT 100
 
-static json_t *text_or_null(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
-}
-
 /* Journey status from its steps (DESIGN.md §3). */
 static const char *journey_status(int planned, json_t *steps)
 {
@@ -38,59 +33,110 @@ static const char *journey_status(int planned, json_t *steps)
     return open ? "in_progress" : "completed";
 }
 
-static json_t *steps_json(PGconn *conn, const char *journey_id)
+/* A journey and its steps in one row, so one query (one snapshot) serves
+ * a journey or a whole page: PostgreSQL aggregates the steps as JSON. */
+#define JOURNEY_COLUMNS                                                                            \
+    "j.journey_id, j.kind, j.planned, " RFC3339("j.created_at") ", " RFC3339(                      \
+        "j.updated_at") ","                                                                        \
+                        " (SELECT coalesce(json_agg(json_build_object("                            \
+                        "   'code', s.code, 'administration', s.administration, 'label', s.label," \
+                        "   'status', s.status, 'received_at', " RFC3339(                          \
+                            "s.received_at") ","                                                   \
+                                             "   'updated_at', " RFC3339(                          \
+                                                 "s.updated_at") ", 'due_at', " RFC3339("s.due_"   \
+                                                                                        "at") ","  \
+                                                                                              "  " \
+                                                                                              " '" \
+                                                                                              "de" \
+                                                                                              "ta" \
+                                                                                              "il" \
+                                                                                              "'," \
+                                                                                              " s" \
+                                                                                              ".d" \
+                                                                                              "et" \
+                                                                                              "ai" \
+                                                                                              "l)" \
+                                                                                              " O" \
+                                                                                              "RD" \
+                                                                                              "ER" \
+                                                                                              " B" \
+                                                                                              "Y " \
+                                                                                              "s." \
+                                                                                              "po" \
+                                                                                              "si" \
+                                                                                              "ti" \
+                                                                                              "on" \
+                                                                                              " N" \
+                                                                                              "UL" \
+                                                                                              "LS" \
+                                                                                              " L" \
+                                                                                              "AS" \
+                                                                                              "T," \
+                                                                                              " s" \
+                                                                                              ".c" \
+                                                                                              "od" \
+                                                                                              "e)" \
+                                                                                              ", " \
+                                                                                              "'[" \
+                                                                                              "]'" \
+                                                                                              ")"  \
+                                                                                              "  " \
+                                                                                              "FR" \
+                                                                                              "OM" \
+                                                                                              " j" \
+                                                                                              "ou" \
+                                                                                              "rn" \
+                                                                                              "ey" \
+                                                                                              "_s" \
+                                                                                              "te" \
+                                                                                              "ps" \
+                                                                                              " s" \
+                                                                                              " W" \
+                                                                                              "HE" \
+                                                                                              "RE" \
+                                                                                              " s" \
+                                                                                              ".j" \
+                                                                                              "ou" \
+                                                                                              "rn" \
+                                                                                              "ey" \
+                                                                                              "_i" \
+                                                                                              "d " \
+                                                                                              "= " \
+                                                                                              "j." \
+                                                                                              "jo" \
+                                                                                              "ur" \
+                                                                                              "ne" \
+                                                                                              "y_" \
+                                                                                              "id" \
+                                                                                              ")"
+#define STEPS_COLUMN 5
+
+/* The journey of one row of a JOURNEY_COLUMNS query; NULL if its steps do
+ * not parse (which would be a bug). */
+static json_t *journey_from_row(PGresult *res, int row)
 {
-    const char *params[] = {journey_id};
-    PGresult *res = mdv_pg_query(
-        conn,
-        "SELECT code, administration, label, status, " RFC3339("received_at") ", " RFC3339(
-            "updated_at") ", " RFC3339("due_at") ", detail FROM journey_steps"
-                                                 " WHERE journey_id = $1 ORDER BY position NULLS "
-                                                 "LAST, code",
-        1, params);
-    if (!res)
+    json_t *steps = json_loads(PQgetvalue(res, row, STEPS_COLUMN), 0, NULL);
+    if (!json_is_array(steps)) {
+        json_decref(steps);
+        mdv_error("journey %s: steps do not parse", PQgetvalue(res, row, 0));
         return NULL;
-    json_t *steps = json_array();
-    static const char *const fields[] = {"code",        "administration", "label",  "status",
-                                         "received_at", "updated_at",     "due_at", "detail"};
-    for (int row = 0; row < PQntuples(res); row++) {
-        json_t *step = json_object();
-        for (int col = 0; col < (int)MDV_ARRAY_LEN(fields); col++)
-            json_object_set_new(step, fields[col], text_or_null(res, row, col));
-        json_array_append_new(steps, step);
     }
-    PQclear(res);
-    return steps;
+    int planned = strcmp(PQgetvalue(res, row, 2), "t") == 0;
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", PQgetvalue(res, row, 0), "kind",
+                     PQgetvalue(res, row, 1), "status", journey_status(planned, steps),
+                     "created_at", PQgetvalue(res, row, 3), "updated_at", PQgetvalue(res, row, 4),
+                     "steps", steps);
 }
 
 json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, int *failed)
 {
     const char *params[] = {journey_id, usager};
-    *failed = 0;
     PGresult *res = mdv_pg_query(conn,
-                                 "SELECT kind, planned, " RFC3339("created_at") ", " RFC3339(
-                                     "updated_at") " FROM journeys"
-                                                   " WHERE journey_id = $1 AND usager_id = $2",
+                                 "SELECT " JOURNEY_COLUMNS " FROM journeys j"
+                                 " WHERE j.journey_id = $1 AND j.usager_id = $2",
                                  2, params);
-    if (!res) {
-        *failed = 1;
-        return NULL;
-    }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return NULL;
-    }
-    json_t *steps = steps_json(conn, journey_id);
-    if (!steps) {
-        PQclear(res);
-        *failed = 1;
-        return NULL;
-    }
-    int planned = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-    json_t *journey =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", journey_id, "kind", PQgetvalue(res, 0, 0),
-                  "status", journey_status(planned, steps), "created_at", PQgetvalue(res, 0, 2),
-                  "updated_at", PQgetvalue(res, 0, 3), "steps", steps);
+    json_t *journey = res && PQntuples(res) == 1 ? journey_from_row(res, 0) : NULL;
+    *failed = !res || (PQntuples(res) == 1 && !journey);
     PQclear(res);
     return journey;
 }
@@ -172,11 +218,11 @@ static void list_page(PGconn *conn, const char *usager, int limit, const char *c
     const char *params[] = {usager, micros, after_id, limit_text};
     PGresult *page = mdv_pg_query(
         conn,
-        "SELECT journey_id, (extract(epoch FROM created_at) * 1000000)::bigint AS micros"
-        " FROM journeys WHERE usager_id = $1"
-        " AND ((extract(epoch FROM created_at) * 1000000)::bigint, journey_id) < ($2::bigint, "
-        "$3::uuid)"
-        " ORDER BY micros DESC, journey_id DESC LIMIT $4::int",
+        "SELECT " JOURNEY_COLUMNS ", (extract(epoch FROM j.created_at) * 1000000)::bigint AS micros"
+        " FROM journeys j WHERE j.usager_id = $1"
+        " AND ((extract(epoch FROM j.created_at) * 1000000)::bigint, j.journey_id)"
+        "     < ($2::bigint, $3::uuid)"
+        " ORDER BY micros DESC, j.journey_id DESC LIMIT $4::int",
         4, params);
     if (!page) {
         gateway_unavailable(res);
@@ -185,14 +231,15 @@ static void list_page(PGconn *conn, const char *usager, int limit, const char *c
     json_t *items = json_array();
     int rows = PQntuples(page), failed = 0;
     for (int i = 0; i < rows && i < limit && !failed; i++) {
-        json_t *j = journey_json(conn, PQgetvalue(page, i, 0), usager, &failed);
+        json_t *j = journey_from_row(page, i);
+        failed = !j;
         if (j)
             json_array_append_new(items, j);
     }
     json_t *next = json_null();
     if (rows > limit) {
-        char *c =
-            mdv_xasprintf("%s_%s", PQgetvalue(page, limit - 1, 1), PQgetvalue(page, limit - 1, 0));
+        char *c = mdv_xasprintf("%s_%s", PQgetvalue(page, limit - 1, STEPS_COLUMN + 1),
+                                PQgetvalue(page, limit - 1, 0));
         next = json_string(c);
         free(c);
     }
