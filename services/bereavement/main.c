@@ -165,11 +165,55 @@ out:
     return outcome;
 }
 
+/* The surviving spouse confirmed the pre-filled claim: it goes to the
+ * caisses de retraite (a partner reports the decision later). A second
+ * confirmation, or one for a journey without a claim, changes nothing. */
+static enum mdv_outcome confirm_survivor_claim(struct mdv_msg *msg,
+                                               const Mdv__Gateway__V1__StepConfirmed *c)
+{
+    const char *params[] = {c->journey_id, c->usager_id};
+    long confirmed = 0;
+    if (mdv_pg_query_longs(msg->conn,
+                           "WITH claim AS (UPDATE survivor_claims SET status = 'confirmed',"
+                           "               confirmed_at = now()"
+                           "               WHERE journey_id = $1 AND usager_id = $2"
+                           "               AND status = 'offered' RETURNING 1)"
+                           " SELECT count(*) FROM claim",
+                           2, params, &confirmed, 1) != 0)
+        return mdv_msg_db_failure(msg);
+    if (confirmed == 0) {
+        mdv_log_at(MDV_LOG_INFO, &msg->log, "no offered claim to confirm: nothing to do");
+        return MDV_OK;
+    }
+    if (mdv_journey_report(msg, c->journey_id, STEP_SURVIVOR, 2, MDV_STEP_IN_PROGRESS,
+                           "Demande confirmée : transmise aux caisses de retraite") != 0)
+        return mdv_msg_db_failure(msg);
+    mdv_log_at(MDV_LOG_INFO, &msg->log, "survivor claim confirmed");
+    return MDV_OK;
+}
+
+static enum mdv_outcome on_confirmation(struct mdv_msg *msg)
+{
+    Mdv__Gateway__V1__StepConfirmed *c =
+        mdv__gateway__v1__step_confirmed__unpack(NULL, msg->rkm->len, msg->rkm->payload);
+    enum mdv_outcome outcome = MDV_OK;
+    if (!c)
+        return mdv_msg_reject(msg, "value is not a StepConfirmed protobuf");
+    if (!mdv_uuid_valid(c->journey_id) || !*c->usager_id)
+        outcome = mdv_msg_reject(msg, "StepConfirmed without journey id or usager");
+    else if (strcmp(c->code, STEP_SURVIVOR) == 0)
+        outcome = confirm_survivor_claim(msg, c);
+    /* Other codes: not a step of ours that waits for the usager. */
+    mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
+    return outcome;
+}
+
 int main(void)
 {
     static const char *const topics[] = {"mdv.gateway.declarations.v1", NULL};
     static const struct mdv_event_route routes[] = {
         {"fr.gouv.mdv.gateway.declaration_submitted.v1", on_declaration},
+        {"fr.gouv.mdv.gateway.step_confirmed.v1", on_confirmation},
         {NULL, NULL},
     };
     struct mdv_service svc;

@@ -33,7 +33,18 @@ json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, i
 enum mdv_outcome projection_on_planned(struct mdv_msg *msg);
 enum mdv_outcome projection_on_step(struct mdv_msg *msg);
 
-/* Checks a declaration body; appends {field, message} to errors. */
+/* Checks a body; appends {field, message} to errors. */
+typedef void (*gateway_validate_fn)(json_t *body, json_t *errors);
+
+/* Reads a JSON object body checked by validate; answers 415, 400 or 422
+ * (titled invalid_title) and returns NULL when it is not acceptable. The
+ * caller owns the result. */
+json_t *gateway_read_json(const struct mdv_http_request *req, struct mdv_http_response *res,
+                          gateway_validate_fn validate, const char *invalid_title);
+
 void declaration_validate(json_t *body, json_t *errors);
+
+void confirmations_post(const struct mdv_http_request *req, struct mdv_http_response *res,
+                        void *ctx);
 
 #endif

@@ -25,6 +25,8 @@ static const struct mdv_http_route routes[] = {
     {"POST", "/v1/declarations", "POST /v1/declarations", declarations_post},
     {"GET", "/v1/journeys", "GET /v1/journeys", journeys_list},
     {"GET", "/v1/journeys/{}", "GET /v1/journeys/{id}", journeys_get},
+    {"POST", "/v1/journeys/{}/confirmations", "POST /v1/journeys/{id}/confirmations",
+     confirmations_post},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -28,6 +28,11 @@ REQUIRED_RESPONSES = [
     ("get", "/v1/journeys", "401"),
     ("get", "/v1/journeys/{}", "200"),
     ("get", "/v1/journeys/{}", "404"),
+    ("post", "/v1/journeys/{}/confirmations", "202"),
+    ("post", "/v1/journeys/{}/confirmations", "401"),
+    ("post", "/v1/journeys/{}/confirmations", "404"),
+    ("post", "/v1/journeys/{}/confirmations", "409"),
+    ("post", "/v1/journeys/{}/confirmations", "422"),
 ]
 
 
@@ -147,6 +152,22 @@ def test_real_answers_match_the_spec(spec, usager):
     anonymous = requests.get(usager.gateway_url + "/v1/journeys", timeout=30)
     assert anonymous.status_code == 401
     assert_matches(spec, "get", "/v1/journeys", anonymous)
+
+
+def test_real_confirmation_answers_match_the_spec(spec, usager):
+    journey_id = usager.declare_ok(bereavement_declaration(unknown_person(), "spouse"))
+    usager.wait_journey(journey_id)
+    path = f"/v1/journeys/{journey_id}/confirmations"
+    invalid = usager.request("POST", path, json={"step": "not a code"})
+    assert invalid.status_code == 422
+    assert_matches(spec, "post", "/v1/journeys/{}/confirmations", invalid)
+    accepted = usager.request("POST", path, json={"step": "bereavement.survivor_pension"})
+    assert accepted.status_code == 202, accepted.text
+    assert_matches(spec, "post", "/v1/journeys/{}/confirmations", accepted)
+    usager.wait_journey(journey_id, until=lambda j: all(s["status"] != "action_required" for s in j["steps"]))
+    again = usager.request("POST", path, json={"step": "bereavement.survivor_pension"})
+    assert again.status_code == 409
+    assert_matches(spec, "post", "/v1/journeys/{}/confirmations", again)
 
 
 def test_declaration_example_of_the_design_matches_the_request_schema(spec):

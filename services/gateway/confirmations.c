@@ -1,0 +1,159 @@
+/* POST /v1/journeys/{id}/confirmations: the usager confirms a step that
+ * waits for them (status action_required), such as the pre-filled pension
+ * de réversion claim. The gateway checks the journey is theirs and the step
+ * waits, then publishes StepConfirmed for the step's owner, which reports
+ * what follows on the journey. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "mdv/gateway/v1/declarations.pb-c.h"
+#include "mdv/outbox.h"
+
+#define DECLARATIONS_TOPIC "mdv.gateway.declarations.v1"
+#define MAX_CODE_LEN 100
+
+/* A step code is "<owner>.<what>": lower-case letters, digits, '_' and one
+ * dot. */
+static int code_is_valid(const char *code)
+{
+    size_t n = strlen(code), dots = 0;
+    if (n < 3 || n > MAX_CODE_LEN)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = code[i];
+        dots += c == '.';
+        if (!(c == '.' || c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return dots == 1 && code[0] != '.' && code[n - 1] != '.';
+}
+
+static void confirmation_validate(json_t *body, json_t *errors)
+{
+    json_t *step = json_object_get(body, "step");
+    const char *key;
+    json_t *value;
+    json_object_foreach(body, key, value)
+    {
+        if (strcmp(key, "step") != 0) {
+            char field[128];
+            snprintf(field, sizeof(field), "%.100s", key);
+            mdv_http_field_error(errors, field, "is not a known field");
+        }
+    }
+    if (!step)
+        mdv_http_field_error(errors, "step", "is required");
+    else if (!json_is_string(step) || !code_is_valid(json_string_value(step)))
+        mdv_http_field_error(errors, "step",
+                             "must be a step code such as bereavement.survivor_pension");
+}
+
+/* The step's status in the caller's journey: 1 found (status written), 0
+ * no such journey of theirs, -2 no such step in it, -1 database error. */
+static int step_status(PGconn *conn, const char *journey_id, const char *usager, const char *code,
+                       char *status, size_t len)
+{
+    const char *params[] = {journey_id, usager, code};
+    PGresult *res = mdv_pg_query(conn,
+                                 "SELECT s.status FROM journeys j"
+                                 " LEFT JOIN journey_steps s"
+                                 "   ON s.journey_id = j.journey_id AND s.code = $3"
+                                 " WHERE j.journey_id = $1 AND j.usager_id = $2",
+                                 3, params);
+    if (!res)
+        return -1;
+    int found = PQntuples(res) == 1 ? (PQgetisnull(res, 0, 0) ? -2 : 1) : 0;
+    if (found == 1)
+        mdv_strlcpy(status, PQgetvalue(res, 0, 0), len);
+    PQclear(res);
+    return found;
+}
+
+static int publish(PGconn *conn, const char *journey_id, const char *usager, const char *code)
+{
+    Mdv__Gateway__V1__StepConfirmed confirmed = MDV__GATEWAY__V1__STEP_CONFIRMED__INIT;
+    char now[MDV_TIME_LEN];
+    mdv_time_now(now);
+    confirmed.journey_id = (char *)journey_id;
+    confirmed.usager_id = (char *)usager;
+    confirmed.code = (char *)code;
+    confirmed.confirmed_at = now;
+    struct mdv_outbox_event ev = {
+        .topic = DECLARATIONS_TOPIC,
+        .aggregatetype = "journey",
+        .meta = {"gateway", "fr.gouv.mdv.gateway.step_confirmed.v1", journey_id, journey_id, NULL},
+        .message = &confirmed.base,
+    };
+    return mdv_outbox_add(conn, &ev);
+}
+
+static void accepted(struct mdv_http_response *res, const char *journey_id, const char *code)
+{
+    char self[128];
+    snprintf(self, sizeof(self), "/v1/journeys/%s", journey_id);
+    mdv_http_json(res, 202,
+                  json_pack("{s:s, s:s, s:{s:s}}", "journey_id", journey_id, "step", code, "links",
+                            "journey", self));
+    mdv_strlcpy(res->location, self, sizeof(res->location));
+}
+
+static void not_found(struct mdv_http_response *res)
+{
+    mdv_http_problem(res, 404, "not-found", "Démarche introuvable",
+                     "No journey with this id among yours.", NULL);
+}
+
+/* Checks the step waits for the usager, then publishes, in one go. */
+static void confirm(PGconn *conn, const char *journey_id, const char *usager, const char *code,
+                    struct mdv_http_response *res)
+{
+    char status[32];
+    int found = step_status(conn, journey_id, usager, code, status, sizeof(status));
+    if (found == 0) {
+        not_found(res);
+    } else if (found == -2) {
+        json_t *errors = json_array();
+        mdv_http_field_error(errors, "step", "this journey has no such step");
+        mdv_http_problem(res, 422, "validation", "Étape inconnue",
+                         "The journey has no step with this code.", errors);
+    } else if (found < 0) {
+        gateway_unavailable(res);
+    } else if (strcmp(status, "action_required") != 0) {
+        char *detail = mdv_xasprintf("The step is %s: nothing waits for a confirmation.", status);
+        mdv_http_problem(res, 409, "nothing-to-confirm", "Aucune confirmation attendue", detail,
+                         NULL);
+        free(detail);
+    } else if (publish(conn, journey_id, usager, code) != 0) {
+        gateway_unavailable(res);
+    } else {
+        mdv_info("step %s of journey %s confirmed by the usager", code, journey_id);
+        accepted(res, journey_id, code);
+    }
+}
+
+void confirmations_post(const struct mdv_http_request *req, struct mdv_http_response *res,
+                        void *ctx)
+{
+    struct gateway *gw = ctx;
+    char usager[MDV_AUTH_SUB_LEN];
+
+    if (gateway_authenticate(gw, req, res, usager, sizeof(usager)) != 0)
+        return;
+    if (!mdv_uuid_valid(req->param)) {
+        not_found(res);
+        return;
+    }
+    json_t *body = gateway_read_json(req, res, confirmation_validate, "Confirmation invalide");
+    if (!body)
+        return;
+    PGconn *conn = mdv_pg_pool_get(gw->pool);
+    if (conn) {
+        confirm(conn, req->param, usager, json_string_value(json_object_get(body, "step")), res);
+        mdv_pg_pool_put(gw->pool, conn);
+    } else {
+        gateway_unavailable(res);
+    }
+    json_decref(body);
+}
