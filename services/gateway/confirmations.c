@@ -99,12 +99,6 @@ static void accepted(struct mdv_http_response *res, const char *journey_id, cons
     mdv_strlcpy(res->location, self, sizeof(res->location));
 }
 
-static void not_found(struct mdv_http_response *res)
-{
-    mdv_http_problem(res, 404, "not-found", "Démarche introuvable",
-                     "No journey with this id among yours.", NULL);
-}
-
 /* Checks the step waits for the usager, then publishes, in one go. */
 static void confirm(PGconn *conn, const char *journey_id, const char *usager, const char *code,
                     struct mdv_http_response *res)
@@ -112,7 +106,7 @@ static void confirm(PGconn *conn, const char *journey_id, const char *usager, co
     char status[32];
     int found = step_status(conn, journey_id, usager, code, status, sizeof(status));
     if (found == 0) {
-        not_found(res);
+        gateway_not_found(res);
     } else if (found == -2) {
         json_t *errors = json_array();
         mdv_http_field_error(errors, "step", "this journey has no such step");
@@ -142,7 +136,7 @@ void confirmations_post(const struct mdv_http_request *req, struct mdv_http_resp
     if (gateway_authenticate(gw, req, res, usager, sizeof(usager)) != 0)
         return;
     if (!mdv_uuid_valid(req->param)) {
-        not_found(res);
+        gateway_not_found(res);
         return;
     }
     json_t *body = gateway_read_json(req, res, confirmation_validate, "Confirmation invalide");

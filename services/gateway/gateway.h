@@ -20,6 +20,9 @@ int gateway_authenticate(struct gateway *gw, const struct mdv_http_request *req,
                          struct mdv_http_response *res, char *sub, size_t sublen);
 /* Answers 503 when the database cannot be reached. */
 void gateway_unavailable(struct mdv_http_response *res);
+/* Answers 404 for a journey that is unknown or someone else's (never 403,
+ * which would tell that it exists). */
+void gateway_not_found(struct mdv_http_response *res);
 
 void declarations_post(const struct mdv_http_request *req, struct mdv_http_response *res,
                        void *ctx);

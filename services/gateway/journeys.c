@@ -141,12 +141,6 @@ json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, i
     return journey;
 }
 
-static void not_found(struct mdv_http_response *res)
-{
-    mdv_http_problem(res, 404, "not-found", "Démarche introuvable",
-                     "No journey with this id among yours.", NULL);
-}
-
 void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
 {
     struct gateway *gw = ctx;
@@ -156,7 +150,7 @@ void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *
     if (gateway_authenticate(gw, req, res, usager, sizeof(usager)) != 0)
         return;
     if (!mdv_uuid_valid(req->param)) {
-        not_found(res);
+        gateway_not_found(res);
         return;
     }
     PGconn *conn = mdv_pg_pool_get(gw->pool);
@@ -171,7 +165,7 @@ void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *
     else if (failed)
         gateway_unavailable(res);
     else
-        not_found(res);
+        gateway_not_found(res);
 }
 
 /* The cursor is "<created_at in µs since the epoch>_<journey id>" of the

@@ -65,6 +65,12 @@ void gateway_unavailable(struct mdv_http_response *res)
                      "The journeys database cannot be reached; try again shortly.", NULL);
 }
 
+void gateway_not_found(struct mdv_http_response *res)
+{
+    mdv_http_problem(res, 404, "not-found", "Démarche introuvable",
+                     "No journey with this id among yours.", NULL);
+}
+
 int main(void)
 {
     static struct gateway gw;
