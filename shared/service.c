@@ -302,15 +302,18 @@ static int renew_consumer(struct mdv_service *svc, const char *group, const char
     rd_kafka_fatal_error(svc->consumer, errstr, sizeof(errstr));
     mdv_error("consumer fatal error, creating a new consumer: %s", errstr);
     rd_kafka_destroy(svc->consumer);
+    svc->consumer = NULL; /* mdv_service_close must not touch the old one */
     if (retry->paused)
         rd_kafka_topic_partition_list_destroy(retry->paused);
     retry->paused = NULL;
-    for (long backoff_ms = 100; !mdv_stop_requested; backoff_ms *= 2) {
+    long backoff_ms = 100;
+    while (!mdv_stop_requested) {
         svc->consumer = mdv_kafka_consumer_new(svc->config.kafka_brokers, group,
                                                svc->config.instance_id, topics);
         if (svc->consumer)
             return 0;
-        mdv_sleep_ms(backoff_ms < MAX_BACKOFF_MS ? backoff_ms : MAX_BACKOFF_MS);
+        mdv_sleep_ms(backoff_ms);
+        backoff_ms = backoff_ms * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : backoff_ms * 2;
     }
     return -1;
 }
