@@ -21,28 +21,6 @@ struct mdv_auth {
     char *audience;
 };
 
-char *mdv_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = mdv_xmalloc(cap);
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (cap - n - 1 == 0) {
-            cap *= 2;
-            buf = mdv_xrealloc(buf, cap);
-        }
-    }
-    fclose(f);
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
 struct mdv_auth *mdv_auth_new(const char *public_key_file, const char *issuer, const char *audience)
 {
     size_t len = 0;

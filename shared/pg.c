@@ -200,21 +200,6 @@ static int has_sql_suffix(const struct dirent *e)
     return n > 4 && strcmp(e->d_name + n - 4, ".sql") == 0;
 }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = mdv_xmalloc((size_t)n + 1);
-    size_t got = fread(text, 1, (size_t)n, f);
-    text[got] = '\0';
-    fclose(f);
-    return text;
-}
-
 /* 1 when schema_migrations records version, 0 when not, -1 on error. */
 static int migration_applied(PGconn *conn, const char *version)
 {
@@ -254,7 +239,7 @@ static int apply_migration(PGconn *conn, const char *dir, const char *name)
     if (done != 0)
         return done < 0 ? -1 : 0;
     char *path = mdv_xasprintf("%s/%s", dir, name);
-    char *sql = read_file(path);
+    char *sql = mdv_read_file(path, NULL);
     int rc = -1;
     if (sql)
         rc = apply_sql(conn, name, sql);

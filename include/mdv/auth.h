@@ -28,7 +28,4 @@ int mdv_auth_verify(const struct mdv_auth *auth, const char *authorization, char
 char *mdv_auth_mint(const char *private_key_file, const char *issuer, const char *audience,
                     const char *sub, long ttl_seconds) MDV_MUSTCHECK;
 
-/* Reads a whole file; returns a NUL-terminated copy the caller frees. */
-char *mdv_read_file(const char *path, size_t *len);
-
 #endif

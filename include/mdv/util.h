@@ -36,6 +36,10 @@ void mdv_time_plus_days(time_t t, int days, char out[MDV_TIME_LEN]);
 double mdv_monotonic_seconds(void);
 void mdv_sleep_ms(long ms);
 
+/* Reads a whole file; returns a NUL-terminated copy the caller frees (len,
+ * if not NULL, gets its size), or NULL when it cannot be opened. */
+char *mdv_read_file(const char *path, size_t *len);
+
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t mdv_strlcpy(char *dst, const char *src, size_t size);
 
