@@ -611,3 +611,16 @@ def record_figures(env: StackEnv, lines: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("mdv end-to-end figures (tests/e2e)\n" + "\n".join(FIGURES) + "\n", encoding="utf-8")
     print("\n" + "\n".join(lines))
+
+
+def assert_one_effect_per_journey(applied_effects: Callable[[str, list[str]], dict[str, int]],
+                                  ids: list[str]) -> None:
+    """Every consumer service applied every journey's effect exactly once
+    (one row per journey in its applied_effects)."""
+    for service in CONSUMER_SERVICES:
+        counts = applied_effects(service, ids)
+        missing = [j for j in ids if j not in counts]
+        doubled = {j: c for j, c in counts.items() if c != 1}
+        assert not missing and not doubled, (
+            f"{service}: {len(missing)} journeys without effect, {len(doubled)} with several: {doubled}"
+        )

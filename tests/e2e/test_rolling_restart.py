@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from mdv_e2e import (
-    CONSUMER_SERVICES,
+    assert_one_effect_per_journey,
     Stopped,
     bereavement_declaration,
     declaration_for,
@@ -219,12 +219,7 @@ def test_rolling_restart_loses_nothing_and_duplicates_nothing(env, usager, seed,
             assert journey["status"] == "completed", summarise(journey)
 
         # Exactly one effect per journey in every consumer, one death record.
-        for service in CONSUMER_SERVICES:
-            counts = applied_effects(service, ids)
-            missing = [j for j in ids if j not in counts]
-            doubled = {j: c for j, c in counts.items() if c != 1}
-            assert not missing and not doubled, (
-                f"{service}: {len(missing)} journeys without effect, {len(doubled)} with several: {doubled}")
+        assert_one_effect_per_journey(applied_effects, ids)
         (records,) = db("bereavement").execute(
             "SELECT count(*) FROM death_records WHERE journey_id::text = ANY(%s)", (ids,)
         ).fetchone()
