@@ -18,8 +18,9 @@
 struct mdv_http_server {
     struct MHD_Daemon *daemon;
     const struct mdv_http_route *routes;
+    void *ctx; /* the handlers' */
     mdv_http_ready_fn ready;
-    void *ctx;
+    void *ready_ctx;
 };
 
 struct request_state {
@@ -111,7 +112,7 @@ static const struct mdv_http_route builtin_routes[] = {
 static void ready(struct mdv_http_server *server, struct mdv_http_response *res)
 {
     json_t *checks = json_object();
-    int ok = server->ready ? server->ready(server->ctx, checks) : 1;
+    int ok = server->ready ? server->ready(server->ready_ctx, checks) : 1;
     mdv_http_json(res, ok ? 200 : 503,
                   json_pack("{s:s, s:o}", "status", ok ? "ready" : "not ready", "checks", checks));
 }
@@ -253,7 +254,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
 }
 
 struct mdv_http_server *mdv_http_start(const char *addr, const struct mdv_http_route *routes,
-                                       mdv_http_ready_fn ready_fn, void *ctx)
+                                       void *ctx, mdv_http_ready_fn ready_fn, void *ready_ctx)
 {
     struct sockaddr_in sin = {.sin_family = AF_INET};
     char host[64];
@@ -271,8 +272,9 @@ struct mdv_http_server *mdv_http_start(const char *addr, const struct mdv_http_r
     }
     struct mdv_http_server *server = mdv_xcalloc(1, sizeof(*server));
     server->routes = routes;
-    server->ready = ready_fn;
     server->ctx = ctx;
+    server->ready = ready_fn;
+    server->ready_ctx = ready_ctx;
     server->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
         on_request, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
+#include <poll.h>
 
 #include "mdv/kafka.h"
 #include "mdv/log.h"
@@ -61,7 +61,7 @@ struct mdv_relay {
     int leader; /* holds the service's advisory lock on conn */
     atomic_int stop;
     atomic_int abandon; /* stop waiting for the broker: shutdown is due */
-    atomic_long backlog;
+    atomic_int producing; /* 1 while rk exists and is not in a fatal state */
     pthread_t thread;
 };
 
@@ -91,6 +91,17 @@ static int connect_db(struct mdv_relay *relay)
     return mdv_pg_ensure(&relay->conn, relay->pg_dsn);
 }
 
+/* NOTIFY is only a wake-up: what arrived is dropped. Called after every
+ * round, busy or not, so that under a sustained backlog (full batches, no
+ * wait) the notifications do not pile up in libpq. */
+static void drain_notifies(PGconn *conn)
+{
+    PQconsumeInput(conn);
+    PGnotify *n;
+    while ((n = PQnotifies(conn)) != NULL)
+        PQfreemem(n);
+}
+
 static void wait_for_notify(PGconn *conn, long timeout_ms)
 {
     int fd = PQsocket(conn);
@@ -98,15 +109,16 @@ static void wait_for_notify(PGconn *conn, long timeout_ms)
         mdv_sleep_ms(timeout_ms);
         return;
     }
-    fd_set fds;
-    FD_ZERO(&fds);
-    FD_SET(fd, &fds);
-    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-    select(fd + 1, &fds, NULL, NULL, &tv);
-    PQconsumeInput(conn);
-    PGnotify *n;
-    while ((n = PQnotifies(conn)) != NULL)
-        PQfreemem(n);
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    poll(&pfd, 1, (int)timeout_ms);
+    drain_notifies(conn);
+}
+
+static void note_producer_state(struct mdv_relay *relay)
+{
+    char errstr[256];
+    atomic_store(&relay->producing,
+                 relay->rk && !rd_kafka_fatal_error(relay->rk, errstr, sizeof(errstr)));
 }
 
 /* The fatal error of an idempotent producer (seen after broker restarts)
@@ -120,6 +132,7 @@ static void renew_producer_if_fatal(struct mdv_relay *relay)
     rd_kafka_flush(relay->rk, 1000);
     rd_kafka_destroy(relay->rk);
     relay->rk = mdv_kafka_producer_new(relay->brokers);
+    note_producer_state(relay);
 }
 
 /* Hands row i (seq, topic, key, payload, headers) to the producer; the
@@ -199,10 +212,8 @@ static int relay_batch(struct mdv_relay *relay)
     int n = PQntuples(res);
     if (n == 0) {
         PQclear(res);
-        atomic_store(&relay->backlog, 0);
         return 0;
     }
-    atomic_store(&relay->backlog, n); /* waiting when this round began */
     char *acked = NULL;
     int failures = produce_rows(relay, res, &acked);
     PQclear(res);
@@ -228,6 +239,7 @@ static void *relay_main(void *arg)
         }
         if (!relay->rk)
             relay->rk = mdv_kafka_producer_new(relay->brokers);
+        note_producer_state(relay);
         if (!relay->leader || !relay->rk) {
             mdv_sleep_ms(1000); /* another replica publishes, or no producer yet */
             continue;
@@ -240,6 +252,8 @@ static void *relay_main(void *arg)
             backoff_ms = 100;
             if (n < BATCH_SIZE)
                 wait_for_notify(relay->conn, IDLE_WAIT_MS);
+            else
+                drain_notifies(relay->conn);
         }
     }
     /* Shutting down: one last round so that what was committed just before
@@ -256,8 +270,8 @@ struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn, const
     relay->service = service;
     relay->pg_dsn = pg_dsn;
     relay->brokers = brokers;
-    atomic_init(&relay->backlog, -1);
     relay->rk = mdv_kafka_producer_new(brokers);
+    atomic_init(&relay->producing, relay->rk != NULL);
     if (!relay->rk || pthread_create(&relay->thread, NULL, relay_main, relay) != 0) {
         if (relay->rk)
             rd_kafka_destroy(relay->rk);
@@ -267,9 +281,9 @@ struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn, const
     return relay;
 }
 
-long mdv_relay_backlog(const struct mdv_relay *relay)
+int mdv_relay_producing(struct mdv_relay *relay)
 {
-    return relay ? atomic_load(&((struct mdv_relay *)relay)->backlog) : -1;
+    return atomic_load(&relay->producing);
 }
 
 void mdv_relay_stop(struct mdv_relay *relay, long timeout_ms)

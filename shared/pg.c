@@ -13,8 +13,10 @@
 /* SQLSTATE of this thread's last failed statement, for the retry decision. */
 static __thread char last_sqlstate[6];
 
-/* An arbitrary constant: the advisory lock key that serialises migrations. */
+/* Arbitrary constants: the advisory lock key that serialises migrations,
+ * and the class (first key) of the outbox's per-aggregate locks. */
 #define MIGRATION_LOCK_KEY "4242001"
+#define OUTBOX_ORDER_LOCK_CLASS "4242002"
 
 PGconn *mdv_pg_connect(const char *dsn, long timeout_ms)
 {
@@ -65,7 +67,10 @@ PGresult *mdv_pg_query_bin(PGconn *conn, const char *sql, int nparams, const cha
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    mdv_strlcpy(last_sqlstate, state ? state : "", sizeof(last_sqlstate));
+    /* 25P02 ("current transaction is aborted") only repeats an earlier
+     * failure of the transaction: keep that one, it says why. */
+    if (!state || strcmp(state, "25P02") != 0 || !last_sqlstate[0])
+        mdv_strlcpy(last_sqlstate, state ? state : "", sizeof(last_sqlstate));
     mdv_warn("statement failed: %s (sqlstate %s)", PQerrorMessage(conn), state ? state : "none");
     PQclear(res);
     return NULL;
@@ -100,12 +105,25 @@ int mdv_pg_exec(PGconn *conn, const char *sql, int nparams, const char *const *p
 
 int mdv_pg_begin(PGconn *conn)
 {
+    last_sqlstate[0] = '\0'; /* a new transaction: no failure yet */
     return mdv_pg_exec(conn, "BEGIN", 0, NULL);
 }
 
 int mdv_pg_commit(PGconn *conn)
 {
-    return mdv_pg_exec(conn, "COMMIT", 0, NULL);
+    PGresult *res = mdv_pg_query(conn, "COMMIT", 0, NULL);
+    if (!res)
+        return -1;
+    /* COMMIT of a transaction that had failed succeeds as a command and
+     * rolls back: the tag says which. Nothing was written. */
+    int committed = strcmp(PQcmdStatus(res), "COMMIT") == 0;
+    PQclear(res);
+    if (!committed) {
+        mdv_warn("COMMIT rolled back: the transaction had failed (sqlstate %s)",
+                 last_sqlstate[0] ? last_sqlstate : "unknown");
+        return -1;
+    }
+    return 0;
 }
 
 void mdv_pg_rollback(PGconn *conn)
@@ -117,17 +135,28 @@ void mdv_pg_rollback(PGconn *conn)
     PQclear(PQexec(conn, "ROLLBACK"));
 }
 
+const char *mdv_pg_last_sqlstate(void)
+{
+    return last_sqlstate;
+}
+
 int mdv_pg_failure_is_transient(PGconn *conn)
 {
     if (PQstatus(conn) != CONNECTION_OK)
         return 1;
-    /* Classes 08 (connection), 40 (serialization, deadlock), 53 (resources),
-     * 57 (operator intervention, e.g. shutdown). */
-    static const char *const transient_classes[] = {"08", "40", "53", "57"};
-    for (size_t i = 0; i < MDV_ARRAY_LEN(transient_classes); i++)
-        if (strncmp(last_sqlstate, transient_classes[i], 2) == 0)
-            return 1;
-    return 0;
+    /* Only what the statement's data can cause is permanent: classes 21
+     * (cardinality), 22 (data exception: a bad date, a value out of range),
+     * 23 (integrity constraint) and 54 (program limit: an index row too
+     * large). Anything else is the database's state, not the message's
+     * fault: a read-only standby after a failover or
+     * default_transaction_read_only (25006), a lock timeout (55P03), I/O
+     * errors (58), a lost connection (08), a deadlock (40), a shutdown
+     * (57), no resources (53); those are retried, never dead-lettered. */
+    static const char *const permanent_classes[] = {"21", "22", "23", "54"};
+    for (size_t i = 0; i < MDV_ARRAY_LEN(permanent_classes); i++)
+        if (strncmp(last_sqlstate, permanent_classes[i], 2) == 0)
+            return 0;
+    return 1;
 }
 
 struct mdv_pg_pool {
@@ -271,12 +300,45 @@ static const char library_schema[] =
     "  headers jsonb NOT NULL,"
     "  created_at timestamptz NOT NULL DEFAULT now());";
 
+/* One aggregate's events must reach Kafka in the order their transactions
+ * committed (DESIGN.md §5), and the relay sends in seq order. A seq drawn
+ * at insert is not commit order: T1 draws 10, T2 draws 11 for the same
+ * key, T2 commits first, and 10 still leaves first. So writers for one key
+ * take turns (a transaction-level advisory lock on the key, held to
+ * commit), and a row draws its seq only once its writer has the turn: for
+ * one key, seq order is then commit order. Keys of different aggregates
+ * never wait for each other (unless their hashes collide, which only
+ * serialises them). In a trigger, so that any writer of the table keeps
+ * the rule. */
+#define OUTBOX_ORDER_VERSION "000_mdv_outbox_commit_order"
+static const char outbox_order_schema[] =
+    "CREATE FUNCTION mdv_outbox_in_commit_order() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  PERFORM pg_advisory_xact_lock(" OUTBOX_ORDER_LOCK_CLASS ", hashtext(NEW.aggregateid));"
+    "  NEW.seq := nextval(pg_get_serial_sequence('outbox', 'seq'));"
+    "  RETURN NEW;"
+    " END $$;"
+    "CREATE TRIGGER outbox_commit_order BEFORE INSERT ON outbox"
+    " FOR EACH ROW EXECUTE FUNCTION mdv_outbox_in_commit_order();";
+
+static const struct {
+    const char *version;
+    const char *sql;
+} library_migrations[] = {
+    {LIBRARY_SCHEMA_VERSION, library_schema},
+    {OUTBOX_ORDER_VERSION, outbox_order_schema},
+};
+
 static int apply_library_schema(PGconn *conn)
 {
-    int done = migration_applied(conn, LIBRARY_SCHEMA_VERSION);
-    if (done != 0)
-        return done < 0 ? -1 : 0;
-    return apply_sql(conn, LIBRARY_SCHEMA_VERSION, library_schema);
+    for (size_t i = 0; i < MDV_ARRAY_LEN(library_migrations); i++) {
+        int done = migration_applied(conn, library_migrations[i].version);
+        if (done < 0)
+            return -1;
+        if (!done && apply_sql(conn, library_migrations[i].version, library_migrations[i].sql) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 int mdv_pg_migrate(PGconn *conn, const char *dir)

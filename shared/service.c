@@ -17,6 +17,7 @@
 #define POLL_MS 200
 #define DLQ_TIMEOUT_MS 10000
 #define MAX_BACKOFF_MS 2000
+#define BACKLOG_INTERVAL_S 1.0
 
 volatile sig_atomic_t mdv_stop_requested;
 
@@ -30,6 +31,7 @@ int mdv_service_init(struct mdv_service *svc, const char *name, const struct mdv
 {
     memset(svc, 0, sizeof(*svc));
     svc->name = name;
+    pthread_mutex_init(&svc->producer_lock, NULL);
     /* Name folding (pivot.c) and the name check need UTF-8 character classes. */
     setlocale(LC_CTYPE, "C.UTF-8");
     if (mdv_config_load_base(&svc->config, name, extra) != 0)
@@ -59,25 +61,61 @@ int mdv_service_open_db(struct mdv_service *svc)
     return rc;
 }
 
+/* "ok", or why the service's producer cannot produce; under producer_lock. */
+static const char *producer_state(struct mdv_service *svc, char *errstr, size_t errlen)
+{
+    if (!svc->producer)
+        return "missing";
+    if (rd_kafka_fatal_error(svc->producer, errstr, errlen))
+        return errstr;
+    return "ok";
+}
+
+/* Ready when the database and the broker answer and both producers (dead
+ * letters; the outbox relay's) can produce: a producer in a fatal state
+ * would hold messages back until it is replaced. */
 static int ready(void *ctx, json_t *checks)
 {
     struct mdv_service *svc = ctx;
+    char errstr[256];
     int db = PQping(svc->config.pg_dsn) == PQPING_OK;
+    pthread_mutex_lock(&svc->producer_lock);
     int broker = svc->producer && mdv_kafka_reachable(svc->producer, 1000);
+    const char *producer = producer_state(svc, errstr, sizeof(errstr));
+    json_object_set_new(checks, "producer", json_string(producer));
+    pthread_mutex_unlock(&svc->producer_lock);
+    int relay = !svc->relay || mdv_relay_producing(svc->relay);
     json_object_set_new(checks, "database", json_string(db ? "ok" : "unreachable"));
     json_object_set_new(checks, "broker", json_string(broker ? "ok" : "unreachable"));
-    return db && broker;
+    json_object_set_new(checks, "outbox_relay", json_string(relay ? "ok" : "producer failed"));
+    return db && broker && strcmp(producer, "ok") == 0 && relay;
+}
+
+rd_kafka_t *mdv_service_producer(struct mdv_service *svc)
+{
+    char errstr[256];
+    pthread_mutex_lock(&svc->producer_lock);
+    if (svc->producer && rd_kafka_fatal_error(svc->producer, errstr, sizeof(errstr))) {
+        /* An idempotent producer's fatal error (seen after broker restarts
+         * in librdkafka 2.0.2) cannot be cleared: replace it. Dead letters
+         * are produced synchronously, so nothing is waiting in it. */
+        mdv_error("producer fatal error, creating a new producer: %s", errstr);
+        rd_kafka_destroy(svc->producer);
+        svc->producer = NULL;
+    }
+    if (!svc->producer)
+        svc->producer = mdv_kafka_producer_new(svc->config.kafka_brokers);
+    rd_kafka_t *rk = svc->producer;
+    pthread_mutex_unlock(&svc->producer_lock);
+    return rk;
 }
 
 int mdv_service_start_http(struct mdv_service *svc, const struct mdv_http_route *routes, void *ctx)
 {
     static const struct mdv_http_route none[] = {{NULL, NULL, NULL, NULL}};
-    (void)ctx;
-    if (!svc->producer)
-        svc->producer = mdv_kafka_producer_new(svc->config.kafka_brokers);
-    if (!svc->producer)
+    if (!mdv_service_producer(svc))
         return -1;
-    svc->http = mdv_http_start(svc->config.http_addr, routes ? routes : none, ready, svc);
+    svc->http = mdv_http_start(svc->config.http_addr, routes ? routes : none, ctx, ready, svc);
     return svc->http ? 0 : -1;
 }
 
@@ -85,14 +123,6 @@ int mdv_service_start_relay(struct mdv_service *svc)
 {
     svc->relay = mdv_relay_start(svc->name, svc->config.pg_dsn, svc->config.kafka_brokers);
     return svc->relay ? 0 : -1;
-}
-
-void mdv_service_wait(struct mdv_service *svc)
-{
-    while (!mdv_stop_requested) {
-        mdv_metrics_set("mdv_outbox_backlog", NULL, (double)mdv_relay_backlog(svc->relay));
-        mdv_sleep_ms(POLL_MS);
-    }
 }
 
 int mdv_msg_emit(struct mdv_msg *msg, const char *event, const char *aggregatetype, const char *key,
@@ -206,8 +236,14 @@ static int dead_letter(struct mdv_service *svc, const struct mdv_msg *msg)
     add_header_text(headers, "mdv_dlq_service", svc->name);
     add_header_text(headers, "mdv_dlq_error", msg->error);
     mdv_log_at(MDV_LOG_WARN, &msg->log, "dead-lettering: %s", msg->error);
-    int rc = mdv_kafka_produce_sync(svc->producer, MDV_DLQ_TOPIC, rkm->key, rkm->key_len,
-                                    rkm->payload, rkm->len, headers, DLQ_TIMEOUT_MS);
+    rd_kafka_t *producer = mdv_service_producer(svc);
+    if (!producer) {
+        rd_kafka_headers_destroy(headers);
+        return -1;
+    }
+    /* Only this thread replaces the producer: it stays valid while used. */
+    int rc = mdv_kafka_produce_sync(producer, MDV_DLQ_TOPIC, rkm->key, rkm->key_len, rkm->payload,
+                                    rkm->len, headers, DLQ_TIMEOUT_MS);
     if (rc == 0)
         mdv_metrics_add("mdv_messages_dead_lettered_total", NULL, 1);
     return rc;
@@ -225,52 +261,112 @@ static void store_offset(rd_kafka_t *rk, const rd_kafka_message_t *rkm)
     rd_kafka_topic_partition_list_destroy(offsets);
 }
 
-/* Partitions held back after a transient failure, and when to retry. */
+/* Partitions held back after a transient failure: each element's offset is
+ * the message to process again. A partition resumes only once a seek back
+ * to that offset succeeded: resuming without it would let the fetcher go on
+ * past the message, and the next stored offset would skip it. */
 struct retry_state {
-    rd_kafka_topic_partition_list_t *paused;
+    rd_kafka_topic_partition_list_t *held;
     double retry_at;
     long backoff_ms;
 };
 
-/* Pauses the message's partition and seeks back to it, so it is fetched
- * again after the backoff; polling goes on so the group keeps us. */
-static void hold_back(rd_kafka_t *rk, const rd_kafka_message_t *rkm, struct retry_state *retry)
+static void log_partition_errors(const char *what, const rd_kafka_topic_partition_list_t *parts)
 {
-    if (!retry->paused)
-        retry->paused = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(one, rd_kafka_topic_name(rkm->rkt), rkm->partition)->offset =
-        rkm->offset;
-    rd_kafka_pause_partitions(rk, one);
-    rd_kafka_error_t *error = rd_kafka_seek_partitions(rk, one, 2000);
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].err)
+            mdv_warn("%s %s:%d failed: %s", what, parts->elems[i].topic, parts->elems[i].partition,
+                     rd_kafka_err2str(parts->elems[i].err));
+}
+
+/* Seeks every partition of parts to its offset; each element's err tells
+ * how it went (the call's own error is set on each element too). */
+static void seek_back(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++)
+        parts->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_error_t *error = rd_kafka_seek_partitions(rk, parts, 2000);
     if (error) {
-        mdv_warn("seek back failed: %s", rd_kafka_error_string(error));
+        for (int i = 0; i < parts->cnt; i++)
+            if (!parts->elems[i].err)
+                parts->elems[i].err = rd_kafka_error_code(error);
         rd_kafka_error_destroy(error);
     }
-    if (!rd_kafka_topic_partition_list_find(retry->paused, rd_kafka_topic_name(rkm->rkt),
-                                            rkm->partition))
-        rd_kafka_topic_partition_list_add(retry->paused, rd_kafka_topic_name(rkm->rkt),
-                                          rkm->partition);
+    log_partition_errors("seek back", parts);
+}
+
+/* Pauses the message's partition and seeks back to it, so it is fetched
+ * again after the backoff; polling goes on so the group keeps us. Until it
+ * resumes, messages of a held partition are skipped (is_held), whatever
+ * the pause and the seek answered. */
+static void hold_back(rd_kafka_t *rk, const rd_kafka_message_t *rkm, struct retry_state *retry)
+{
+    const char *topic = rd_kafka_topic_name(rkm->rkt);
+    if (!retry->held)
+        retry->held = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_t *held =
+        rd_kafka_topic_partition_list_find(retry->held, topic, rkm->partition);
+    if (!held)
+        held = rd_kafka_topic_partition_list_add(retry->held, topic, rkm->partition);
+    held->offset = rkm->offset;
+
+    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(one, topic, rkm->partition)->offset = rkm->offset;
+    rd_kafka_pause_partitions(rk, one);
+    log_partition_errors("pause", one);
+    seek_back(rk, one);
     rd_kafka_topic_partition_list_destroy(one);
+
     retry->retry_at = mdv_monotonic_seconds() + (double)retry->backoff_ms / 1000.0;
     mdv_warn("transient failure: retrying in %ld ms", retry->backoff_ms);
     retry->backoff_ms =
         retry->backoff_ms * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : retry->backoff_ms * 2;
 }
 
-static void resume_if_due(struct mdv_service *svc, struct retry_state *retry)
+/* A partition this member no longer holds is the new owner's: it starts
+ * from the committed offset, which never passes an unprocessed message. */
+static int not_ours_anymore(rd_kafka_resp_err_t err)
 {
-    if (!retry->paused || mdv_monotonic_seconds() < retry->retry_at)
-        return;
-    rd_kafka_resume_partitions(svc->consumer, retry->paused);
-    rd_kafka_topic_partition_list_destroy(retry->paused);
-    retry->paused = NULL;
+    return err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || err == RD_KAFKA_RESP_ERR__STATE;
 }
 
-static int is_paused(const struct retry_state *retry, const rd_kafka_message_t *rkm)
+/* When the backoff is over: seeks each held partition back to its message
+ * (again: the first seek may have failed, or a rebalance may have moved
+ * the position) and resumes those whose seek succeeded; the others stay
+ * held for another backoff. */
+static void resume_if_due(struct mdv_service *svc, struct retry_state *retry)
 {
-    return retry->paused && rd_kafka_topic_partition_list_find(
-                                retry->paused, rd_kafka_topic_name(rkm->rkt), rkm->partition);
+    if (!retry->held || mdv_monotonic_seconds() < retry->retry_at)
+        return;
+    seek_back(svc->consumer, retry->held);
+    rd_kafka_topic_partition_list_t *ready = rd_kafka_topic_partition_list_new(retry->held->cnt);
+    rd_kafka_topic_partition_list_t *still = rd_kafka_topic_partition_list_new(retry->held->cnt);
+    for (int i = 0; i < retry->held->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &retry->held->elems[i];
+        if (!p->err)
+            rd_kafka_topic_partition_list_add(ready, p->topic, p->partition);
+        else if (!not_ours_anymore(p->err))
+            rd_kafka_topic_partition_list_add(still, p->topic, p->partition)->offset = p->offset;
+    }
+    if (ready->cnt) {
+        rd_kafka_resume_partitions(svc->consumer, ready);
+        log_partition_errors("resume", ready);
+    }
+    rd_kafka_topic_partition_list_destroy(ready);
+    rd_kafka_topic_partition_list_destroy(retry->held);
+    retry->held = NULL;
+    if (still->cnt) {
+        retry->held = still;
+        retry->retry_at = mdv_monotonic_seconds() + (double)retry->backoff_ms / 1000.0;
+    } else {
+        rd_kafka_topic_partition_list_destroy(still);
+    }
+}
+
+static int is_held(const struct retry_state *retry, const rd_kafka_message_t *rkm)
+{
+    return retry->held && rd_kafka_topic_partition_list_find(
+                              retry->held, rd_kafka_topic_name(rkm->rkt), rkm->partition);
 }
 
 static void process(struct mdv_service *svc, const rd_kafka_message_t *rkm,
@@ -283,6 +379,7 @@ static void process(struct mdv_service *svc, const rd_kafka_message_t *rkm,
     if (outcome == MDV_PERMANENT && dead_letter(svc, &msg) != 0)
         outcome = MDV_TRANSIENT; /* the broker is away: not lost, retried */
     if (outcome == MDV_TRANSIENT) {
+        mdv_metrics_add("mdv_messages_retried_total", NULL, 1);
         hold_back(svc->consumer, rkm, retry);
         return;
     }
@@ -306,9 +403,9 @@ static int renew_consumer(struct mdv_service *svc, const char *group, const char
     mdv_error("consumer fatal error, creating a new consumer: %s", errstr);
     rd_kafka_destroy(svc->consumer);
     svc->consumer = NULL; /* mdv_service_close must not touch the old one */
-    if (retry->paused)
-        rd_kafka_topic_partition_list_destroy(retry->paused);
-    retry->paused = NULL;
+    if (retry->held)
+        rd_kafka_topic_partition_list_destroy(retry->held);
+    retry->held = NULL;
     long backoff_ms = 100;
     while (!mdv_stop_requested) {
         svc->consumer = mdv_kafka_consumer_new(svc->config.kafka_brokers, group,
@@ -321,10 +418,28 @@ static int renew_consumer(struct mdv_service *svc, const char *group, const char
     return -1;
 }
 
+/* mdv_outbox_backlog: every row still in the outbox, counted by the
+ * database (the relay's own view stops at its batch and freezes while it
+ * waits for the broker, exactly when the backlog grows). Between messages,
+ * about once a second; -1 while the database cannot say. */
+static void refresh_backlog(struct mdv_service *svc, double *next_at)
+{
+    double now = mdv_monotonic_seconds();
+    if (now < *next_at)
+        return;
+    *next_at = now + BACKLOG_INTERVAL_S;
+    long rows = -1;
+    if (mdv_pg_ensure(&svc->conn, svc->config.pg_dsn) != 0 ||
+        mdv_pg_query_longs(svc->conn, "SELECT count(*) FROM outbox", 0, NULL, &rows, 1) != 0)
+        rows = -1;
+    mdv_metrics_set("mdv_outbox_backlog", NULL, (double)rows);
+}
+
 int mdv_service_consume(struct mdv_service *svc, const char *group, const char *const *topics,
                         const struct mdv_event_route *routes)
 {
     struct retry_state retry = {NULL, 0, 100};
+    double backlog_at = 0;
 
     svc->consumer =
         mdv_kafka_consumer_new(svc->config.kafka_brokers, group, svc->config.instance_id, topics);
@@ -332,7 +447,7 @@ int mdv_service_consume(struct mdv_service *svc, const char *group, const char *
         return -1;
     mdv_info("consuming as group %s", group);
     while (!mdv_stop_requested) {
-        mdv_metrics_set("mdv_outbox_backlog", NULL, (double)mdv_relay_backlog(svc->relay));
+        refresh_backlog(svc, &backlog_at);
         resume_if_due(svc, &retry);
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(svc->consumer, POLL_MS);
         if (!rkm)
@@ -340,14 +455,14 @@ int mdv_service_consume(struct mdv_service *svc, const char *group, const char *
         rd_kafka_resp_err_t err = rkm->err;
         if (err && err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
             mdv_warn("consumer: %s", rd_kafka_message_errstr(rkm));
-        else if (!err && !is_paused(&retry, rkm))
+        else if (!err && !is_held(&retry, rkm))
             process(svc, rkm, routes, &retry);
         rd_kafka_message_destroy(rkm);
         if (err == RD_KAFKA_RESP_ERR__FATAL && renew_consumer(svc, group, topics, &retry) != 0)
             break;
     }
-    if (retry.paused)
-        rd_kafka_topic_partition_list_destroy(retry.paused);
+    if (retry.held)
+        rd_kafka_topic_partition_list_destroy(retry.held);
     return 0;
 }
 
@@ -430,6 +545,7 @@ void mdv_service_close(struct mdv_service *svc)
         rd_kafka_destroy(svc->producer);
     }
     PQfinish(svc->conn);
+    pthread_mutex_destroy(&svc->producer_lock);
     if (watched)
         watchdog_stop(&watchdog);
     mdv_info("stopped");

@@ -47,9 +47,11 @@ typedef int (*mdv_http_ready_fn)(void *ctx, json_t *checks);
 struct mdv_http_server;
 
 /* Listens on addr ("host:port") with a pool of threads. routes ends with a
- * {NULL} entry and, like ctx, must outlive the server. Returns NULL on error. */
+ * {NULL} entry; every handler gets ctx, ready (may be NULL) gets ready_ctx.
+ * routes and both contexts must outlive the server. Returns NULL on error. */
 struct mdv_http_server *mdv_http_start(const char *addr, const struct mdv_http_route *routes,
-                                       mdv_http_ready_fn ready, void *ctx) MDV_MUSTCHECK;
+                                       void *ctx, mdv_http_ready_fn ready,
+                                       void *ready_ctx) MDV_MUSTCHECK;
 void mdv_http_stop(struct mdv_http_server *server);
 
 /* A request header, or NULL. */

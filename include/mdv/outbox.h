@@ -29,8 +29,9 @@ struct mdv_relay;
 struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn,
                                   const char *brokers) MDV_MUSTCHECK;
 
-/* Rows waiting to be published, as last seen by the relay (-1: unknown). */
-long mdv_relay_backlog(const struct mdv_relay *relay);
+/* 1 while the relay has a producer that is not in a fatal state (it
+ * replaces a fatal one after the batch that failed); for readiness. */
+int mdv_relay_producing(struct mdv_relay *relay);
 
 /* Publishes what is pending (within timeout_ms), stops the thread and
  * frees the relay. Accepts NULL. */

@@ -33,16 +33,23 @@ int mdv_pg_query_longs(PGconn *conn, const char *sql, int nparams, const char *c
 int mdv_pg_exec(PGconn *conn, const char *sql, int nparams,
                 const char *const *params) MDV_MUSTCHECK;
 
+/* BEGIN; also forgets this thread's last failure. */
 int mdv_pg_begin(PGconn *conn) MDV_MUSTCHECK;
+/* COMMIT; -1 when it failed or when the server rolled the transaction back
+ * (it had failed earlier). */
 int mdv_pg_commit(PGconn *conn) MDV_MUSTCHECK;
 /* Rolls back if a transaction is open; safe on a broken connection. */
 void mdv_pg_rollback(PGconn *conn);
 
-/* 1 when the last failure of this thread was the server or the network,
- * or a conflict worth retrying (connection lost, serialization failure,
- * deadlock, server shutting down, out of resources); 0 when it was the
- * statement itself (bad data or a bug), which retrying will not fix. */
+/* 0 when the last failure of this thread was caused by the statement's
+ * data (a data exception, a constraint, a limit), which retrying will not
+ * fix; 1 for anything else: the server, the network, a conflict, a
+ * read-only or overloaded database. */
 int mdv_pg_failure_is_transient(PGconn *conn);
+
+/* The SQLSTATE of this thread's last failed statement in the current
+ * transaction ("" when none). */
+const char *mdv_pg_last_sqlstate(void);
 
 /* A small pool of connections for HTTP handler threads. */
 struct mdv_pg_pool;

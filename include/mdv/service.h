@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <protobuf-c/protobuf-c.h>
+#include <pthread.h>
 #include <signal.h>
 
 #include "mdv/config.h"
@@ -24,7 +25,9 @@ struct mdv_service {
     struct mdv_base_config config;
     PGconn *conn; /* the consumer loop's connection */
     rd_kafka_t *consumer;
-    rd_kafka_t *producer; /* dead letters and readiness checks */
+    rd_kafka_t *producer; /* dead letters and readiness checks; replaced by
+                           * the consumer thread, read under producer_lock */
+    pthread_mutex_t producer_lock;
     struct mdv_relay *relay;
     struct mdv_http_server *http;
 };
@@ -68,8 +71,11 @@ int mdv_service_start_relay(struct mdv_service *svc) MDV_MUSTCHECK;
  * dispatching on ce_type; events of other types are skipped. */
 int mdv_service_consume(struct mdv_service *svc, const char *group, const char *const *topics,
                         const struct mdv_event_route *routes) MDV_MUSTCHECK;
-/* Waits for a stop signal (services with nothing to consume). */
-void mdv_service_wait(struct mdv_service *svc);
+/* The service's producer (dead letters), created if missing and replaced
+ * when its error is fatal; NULL when it cannot be created. Call it from the
+ * consumer thread only: the producer returned stays valid until the next
+ * call there. */
+rd_kafka_t *mdv_service_producer(struct mdv_service *svc);
 /* Leaves the group, flushes, stops everything; accepts a partly started
  * service. */
 void mdv_service_close(struct mdv_service *svc);

@@ -11,6 +11,7 @@ struct server_ctx {
     char addr[64];
     unsigned short port;
     struct mdv_http_server *server;
+    char handler_ctx[16]; /* what handlers get as ctx: not this struct */
 };
 
 static unsigned short port_of(const struct server_ctx *sc)
@@ -63,7 +64,15 @@ static void unauthorized(const struct mdv_http_request *req, struct mdv_http_res
                      NULL);
 }
 
+/* Answers the text its ctx points to: the handlers' context, not readiness's. */
+static void echo_ctx(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
+{
+    (void)req;
+    mdv_http_json(res, 200, json_pack("{s:s}", "ctx", (const char *)ctx));
+}
+
 static const struct mdv_http_route routes[] = {
+    {"GET", "/v1/ctx", "GET /v1/ctx", echo_ctx},
     {"GET", "/v1/journeys/{}", "GET /v1/journeys/{id}", echo_param},
     {"DELETE", "/v1/journeys/{}", "DELETE /v1/journeys/{id}", echo_param},
     {"GET", "/v1/journeys/{}/steps", "GET /v1/journeys/{id}/steps", echo_param},
@@ -99,12 +108,13 @@ static void assert_problem(const struct reply *r, int status)
 static int start_server(void **state)
 {
     static struct server_ctx sc;
+    mdv_strlcpy(sc.handler_ctx, "handlers", sizeof(sc.handler_ctx));
     for (int attempt = 0; attempt < 10 && !sc.server; attempt++) {
         sc.port = free_port();
         if (!sc.port)
             continue;
         snprintf(sc.addr, sizeof(sc.addr), "127.0.0.1:%u", sc.port);
-        sc.server = mdv_http_start(sc.addr, routes, ready_callback, &sc);
+        sc.server = mdv_http_start(sc.addr, routes, &sc.handler_ctx, ready_callback, &sc);
     }
     *state = &sc;
     return sc.server ? 0 : -1;
@@ -298,6 +308,15 @@ static void test_401_names_the_bearer_scheme(void **state)
     reply_free(&r);
 }
 
+static void test_handlers_get_their_context_and_readiness_its_own(void **state)
+{
+    struct server_ctx *sc = *state;
+    struct reply r = get(sc->port, "/v1/ctx");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "ctx")), "handlers");
+    reply_free(&r);
+}
+
 static void test_readyz_follows_the_ready_callback(void **state)
 {
     struct server_ctx *sc = *state;
@@ -323,14 +342,14 @@ static void test_readyz_follows_the_ready_callback(void **state)
 static void test_start_refuses_a_host_that_is_not_an_ipv4_address(void **state)
 {
     (void)state;
-    assert_null(mdv_http_start("localhost:8080", routes, NULL, NULL));
-    assert_null(mdv_http_start("no-port", routes, NULL, NULL));
+    assert_null(mdv_http_start("localhost:8080", routes, NULL, NULL, NULL));
+    assert_null(mdv_http_start("no-port", routes, NULL, NULL, NULL));
 }
 
 static void test_start_refuses_a_port_already_in_use(void **state)
 {
     const struct server_ctx *sc = *state;
-    assert_null(mdv_http_start(sc->addr, routes, NULL, NULL));
+    assert_null(mdv_http_start(sc->addr, routes, NULL, NULL, NULL));
 }
 
 int main(void)
@@ -349,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_problem_carries_the_field_errors),
         cmocka_unit_test(test_401_names_the_bearer_scheme),
         cmocka_unit_test(test_readyz_follows_the_ready_callback),
+        cmocka_unit_test(test_handlers_get_their_context_and_readiness_its_own),
         cmocka_unit_test(test_start_refuses_a_host_that_is_not_an_ipv4_address),
         cmocka_unit_test(test_start_refuses_a_port_already_in_use),
     };

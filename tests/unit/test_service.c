@@ -72,10 +72,10 @@ static void test_init_loads_the_extra_table_and_sets_the_utf8_locale(void **stat
     mdv_service_close(&svc); /* nothing started: nothing to stop */
 }
 
-static void test_readyz_is_503_naming_what_is_unreachable(void **state)
+/* Starts the service's HTTP endpoints on a free port; returns the port. */
+static unsigned short start_http(struct mdv_service *svc, const struct mdv_http_route *routes,
+                                 void *ctx)
 {
-    (void)state;
-    struct mdv_service svc;
     char addr[64];
     unsigned short port = 0;
     int started = -1;
@@ -83,12 +83,20 @@ static void test_readyz_is_503_naming_what_is_unreachable(void **state)
         port = free_port();
         snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
         set_good_environment(addr);
-        assert_int_equal(mdv_service_init(&svc, "unit", NULL), 0);
-        started = mdv_service_start_http(&svc, NULL, NULL);
+        assert_int_equal(mdv_service_init(svc, "unit", NULL), 0);
+        started = mdv_service_start_http(svc, routes, ctx);
         if (started != 0)
-            mdv_service_close(&svc);
+            mdv_service_close(svc);
     }
     assert_int_equal(started, 0);
+    return port;
+}
+
+static void test_readyz_is_503_naming_what_is_unreachable(void **state)
+{
+    (void)state;
+    struct mdv_service svc;
+    unsigned short port = start_http(&svc, NULL, NULL);
 
     struct reply r = get(port, "/readyz");
     assert_int_equal(r.status, 503);
@@ -104,6 +112,73 @@ static void test_readyz_is_503_naming_what_is_unreachable(void **state)
     double start = mdv_monotonic_seconds();
     mdv_service_close(&svc);
     assert_true(mdv_monotonic_seconds() - start < 10.0);
+}
+
+/* A service's own context (say struct gateway) reaches its handlers
+ * whatever its layout: the runtime does not pass its struct mdv_service. */
+static void echo_ctx(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
+{
+    (void)req;
+    mdv_http_json(res, 200, json_pack("{s:s}", "ctx", (const char *)ctx));
+}
+
+static void test_handlers_get_the_context_given_to_start_http(void **state)
+{
+    (void)state;
+    static const struct mdv_http_route routes[] = {
+        {"GET", "/v1/ctx", "GET /v1/ctx", echo_ctx},
+        {NULL, NULL, NULL, NULL},
+    };
+    static char service_ctx[] = "the service's own";
+    struct mdv_service svc;
+    unsigned short port = start_http(&svc, routes, service_ctx);
+    struct reply r = get(port, "/v1/ctx");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "ctx")), service_ctx);
+    reply_free(&r);
+    mdv_service_close(&svc);
+}
+
+static const char *producer_check(unsigned short port)
+{
+    static char value[300];
+    struct reply r = get(port, "/readyz");
+    assert_int_equal(r.status, 503); /* no database, no broker here */
+    const char *v = json_string_value(json_object_get(json_object_get(r.json, "checks"), "producer"));
+    assert_non_null(v);
+    mdv_strlcpy(value, v, sizeof(value));
+    reply_free(&r);
+    return value;
+}
+
+/* After a broker restart an idempotent producer can turn fatal for good;
+ * the dead letters go through mdv_service_producer, which must replace it
+ * (else one undecodable message would hold its partition for ever), and
+ * /readyz must say so meanwhile. */
+static void test_a_fatal_producer_shows_on_readyz_and_is_replaced(void **state)
+{
+    (void)state;
+    struct mdv_service svc;
+    unsigned short port = start_http(&svc, NULL, NULL);
+    assert_string_equal(producer_check(port), "ok");
+
+    struct capture c;
+    capture_start(&c);
+    assert_int_equal(rd_kafka_test_fatal_error(svc.producer,
+                                               RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                                               "unit test fatal error"),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_non_null(strstr(producer_check(port), "unit test fatal error"));
+
+    rd_kafka_t *rk = mdv_service_producer(&svc);
+    char *said = capture_end(&c);
+    char errstr[128];
+    assert_non_null(rk);
+    assert_int_equal(rd_kafka_fatal_error(rk, errstr, sizeof(errstr)), RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_non_null(strstr(said, "creating a new producer"));
+    assert_string_equal(producer_check(port), "ok");
+    free(said);
+    mdv_service_close(&svc);
 }
 
 static void test_reject_keeps_the_reason_and_is_permanent(void **state)
@@ -137,6 +212,8 @@ int main(void)
         TEST(test_init_refuses_a_bad_configuration_naming_it),
         TEST(test_init_loads_the_extra_table_and_sets_the_utf8_locale),
         TEST(test_readyz_is_503_naming_what_is_unreachable),
+        TEST(test_handlers_get_the_context_given_to_start_http),
+        TEST(test_a_fatal_producer_shows_on_readyz_and_is_replaced),
         TEST(test_reject_keeps_the_reason_and_is_permanent),
         TEST(test_lost_database_is_a_transient_outcome),
     };
