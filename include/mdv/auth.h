@@ -1,5 +1,5 @@
 /* Bearer tokens (JWT, ES256 or RS256) checked against a configured public
- * key: signature, iss, aud and exp. sub names the usager. */
+ * key: signature, iss, aud, exp, nbf and iat. sub names the usager. */
 #ifndef MDV_AUTH_H
 #define MDV_AUTH_H
 
@@ -8,17 +8,25 @@
 #include "mdv/util.h"
 
 #define MDV_AUTH_SUB_LEN 256
+/* Longest token accepted, in characters after "Bearer ": an OIDC token is
+ * a few KiB; a longer one is refused before any decoding or hashing. */
+#define MDV_AUTH_TOKEN_MAX 8192
 
 struct mdv_auth;
 
-/* Reads the PEM public key. Returns NULL (and logs) on error. The caller
- * destroys the result with mdv_auth_destroy. */
+/* Reads the PEM public key: RSA (tokens must then be RS256) or EC P-256
+ * (ES256). Returns NULL (and logs) on error, or for any other key. The
+ * caller destroys the result with mdv_auth_destroy. */
 struct mdv_auth *mdv_auth_new(const char *public_key_file, const char *issuer,
                               const char *audience) MDV_MUSTCHECK;
 void mdv_auth_destroy(struct mdv_auth *auth);
 
-/* Checks an Authorization header value ("Bearer <jwt>"). On success writes
- * the subject into sub and returns 0; else writes why into err, returns -1. */
+/* Checks an Authorization header value ("Bearer" 1*SP <compact JWS>). The
+ * header's alg must be the key's, no crit, no duplicate member in header or
+ * claims; exp is required, and exp, nbf, iat are JSON numbers (fractions
+ * allowed); sub a non-empty string shorter than sublen. On success writes
+ * the subject into sub and returns 0; else writes why into err (sub left
+ * empty), returns -1. */
 int mdv_auth_verify(const struct mdv_auth *auth, const char *authorization, char *sub,
                     size_t sublen, char *err, size_t errlen) MDV_MUSTCHECK;
 

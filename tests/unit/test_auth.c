@@ -3,6 +3,9 @@
 #include "unit.h"
 
 #include <jwt.h>
+#include <math.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -108,6 +111,94 @@ static char *forge(jwt_alg_t alg, const char *key_file_or_null, const unsigned c
     free(file_key);
     assert_non_null(token);
     return token;
+}
+
+/* base64url without padding (RFC 7515 §2), through OpenSSL's encoder. */
+static char *b64url(const unsigned char *data, size_t len)
+{
+    char *text = mdv_xmalloc(4 * ((len + 2) / 3) + 1);
+    int n = EVP_EncodeBlock((unsigned char *)text, data, (int)len);
+    assert_true(n >= 0);
+    while (n > 0 && text[n - 1] == '=')
+        n--;
+    text[n] = '\0';
+    for (char *c = text; *c; c++)
+        *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+    return text;
+}
+
+/* ECDSA signatures leave OpenSSL in DER; JWS wants R || S (RFC 7518 §3.4). */
+static unsigned char *der_to_raw(const unsigned char *der, size_t der_len, size_t *len)
+{
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &der, (long)der_len);
+    assert_non_null(sig);
+    unsigned char *raw = mdv_xmalloc(64);
+    assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_r(sig), raw, 32), 32);
+    assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_s(sig), raw + 32, 32), 32);
+    ECDSA_SIG_free(sig);
+    *len = 64;
+    return raw;
+}
+
+/* A compact JWS of exactly these header and payload texts (duplicate
+ * members and odd types included, which libjwt's encoder cannot make),
+ * signed with SHA-256 by the PEM private key file (EC or RSA). */
+static char *sign_raw(const char *private_key_file, const char *header, const char *payload)
+{
+    char *h = b64url((const unsigned char *)header, strlen(header));
+    char *p = b64url((const unsigned char *)payload, strlen(payload));
+    char *input = mdv_xasprintf("%s.%s", h, p);
+    FILE *f = fopen(private_key_file, "r");
+    assert_non_null(f);
+    EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(pkey);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t sig_len = 0;
+    assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey), 1);
+    assert_int_equal(EVP_DigestSign(ctx, NULL, &sig_len, (unsigned char *)input, strlen(input)), 1);
+    unsigned char *sig = mdv_xmalloc(sig_len);
+    assert_int_equal(EVP_DigestSign(ctx, sig, &sig_len, (unsigned char *)input, strlen(input)), 1);
+    if (EVP_PKEY_is_a(pkey, "EC")) {
+        unsigned char *raw = der_to_raw(sig, sig_len, &sig_len);
+        free(sig);
+        sig = raw;
+    }
+    char *s = b64url(sig, sig_len);
+    char *token = mdv_xasprintf("%s.%s", input, s);
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    free(sig);
+    free(s);
+    free(input);
+    free(p);
+    free(h);
+    return token;
+}
+
+/* Expands every "{+N}" or "{-N}" (N may have a fraction) of a JSON
+ * template into now + N, written with as many decimals as N has, so table
+ * rows can name times relative to now. Other braces are left as they are. */
+static char *at_now(const char *template, double now)
+{
+    size_t cap = strlen(template) * 2 + 64, used = 0;
+    char *out = mdv_xmalloc(cap);
+    for (const char *t = template; *t;) {
+        if (t[0] == '{' && (t[1] == '+' || t[1] == '-')) {
+            char *end = NULL;
+            double offset = strtod(t + 1, &end);
+            const char *dot = memchr(t + 1, '.', (size_t)(end - t - 1));
+            int decimals = dot ? (int)(end - dot - 1) : 0;
+            assert_int_equal(*end, '}');
+            used += (size_t)snprintf(out + used, cap - used, "%.*f", decimals, floor(now) + offset);
+            t = end + 1;
+        } else {
+            out[used++] = *t++;
+        }
+        assert_true(used + 32 < cap);
+    }
+    out[used] = '\0';
+    return out;
 }
 
 static char *claims_expiring_in(long seconds, const char *aud_json)
@@ -376,6 +467,259 @@ static void test_rs256_token_verifies_against_an_rsa_public_key(void **state)
     mdv_auth_destroy(rsa);
 }
 
+/* Verifies a token of these exact header and claims texts, the claims'
+ * "{+N}" expanded from now (see at_now), signed by key_file. */
+static int verify_raw(const struct keys *k, const struct mdv_auth *auth, const char *key_file,
+                      const char *header, const char *claims_template, char err[256])
+{
+    char sub[MDV_AUTH_SUB_LEN];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char *claims = at_now(claims_template, (double)ts.tv_sec);
+    char *header_value = bearer(sign_raw(key_file, header, claims));
+    err[0] = '\0';
+    int rc = mdv_auth_verify(auth ? auth : k->auth, header_value, sub, sizeof(sub), err, 256);
+    free(header_value);
+    free(claims);
+    return rc;
+}
+
+#define ES256_HEADER "{\"alg\":\"ES256\",\"typ\":\"JWT\"}"
+#define GOOD_ISS_AUD "\"iss\":\"" ISSUER "\",\"aud\":\"" AUDIENCE "\""
+#define GOOD_CLAIMS GOOD_ISS_AUD ",\"sub\":\"usager-1\""
+
+struct claims_row {
+    const char *claims; /* a JSON template for at_now */
+    int rc;
+};
+
+static int run_claims_rows(const struct keys *k, const struct claims_row *rows, size_t n)
+{
+    int failures = 0;
+    char err[256];
+    for (size_t i = 0; i < n; i++) {
+        int rc = verify_raw(k, NULL, k->ec_private, ES256_HEADER, rows[i].claims, err);
+        if (rc != rows[i].rc)
+            ROW_FAILED(failures, "claims %s: %d (%s), expected %d", rows[i].claims, rc, err,
+                       rows[i].rc);
+        else if (rc != 0 && err[0] == '\0')
+            ROW_FAILED(failures, "claims %s: refused without a reason", rows[i].claims);
+    }
+    return failures;
+}
+
+/* RFC 7519 §2: a NumericDate is a JSON number, possibly fractional. A
+ * string, boolean or null is no date: refused, never read as 0 (which
+ * would make a string nbf "a year from now" valid today). */
+static void test_time_claims_are_json_numbers_checked_against_now(void **state)
+{
+    static const struct claims_row rows[] = {
+        {"{" GOOD_CLAIMS ",\"exp\":{+600}}", 0},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600.5}}", 0},
+        {"{" GOOD_CLAIMS ",\"exp\":{-1.5}}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{-0.25}}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":\"{+600}\"}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":true}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":null}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":[{+600}]}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{}}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":0}", -1},
+        {"{" GOOD_CLAIMS "}", -1},
+        /* Not valid for a year, however nbf is written. */
+        {"{" GOOD_CLAIMS ",\"exp\":{+31622400},\"nbf\":{+31536000}}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{+31622400},\"nbf\":{+31536000.5}}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{+31622400},\"nbf\":\"{+31536000}\"}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{+31622400},\"nbf\":{+31536000.0}}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"nbf\":{+90.5}}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"nbf\":{+30.5}}", 0},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"nbf\":{-60.75}}", 0},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"nbf\":\"{-60}\"}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"nbf\":null}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"nbf\":false}", -1},
+        /* iat: issued now or before; far in the future is a forged clock. */
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"iat\":{-60}}", 0},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"iat\":{-60.5}}", 0},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"iat\":{+30}}", 0},
+        {"{" GOOD_CLAIMS ",\"exp\":{+31622400},\"iat\":{+31536000}}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"iat\":{+90.5}}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"iat\":\"{-60}\"}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"iat\":false}", -1},
+    };
+    assert_int_equal(run_claims_rows(*state, rows, MDV_ARRAY_LEN(rows)), 0);
+}
+
+static void test_subject_issuer_and_audience_must_be_strings(void **state)
+{
+    static const struct claims_row rows[] = {
+        {"{" GOOD_ISS_AUD ",\"sub\":\"usager-1\",\"exp\":{+600}}", 0},
+        {"{" GOOD_ISS_AUD ",\"sub\":42,\"exp\":{+600}}", -1},
+        {"{" GOOD_ISS_AUD ",\"sub\":null,\"exp\":{+600}}", -1},
+        {"{" GOOD_ISS_AUD ",\"sub\":[\"usager-1\"],\"exp\":{+600}}", -1},
+        {"{" GOOD_ISS_AUD ",\"sub\":{\"id\":\"usager-1\"},\"exp\":{+600}}", -1},
+        {"{" GOOD_ISS_AUD ",\"sub\":\"\",\"exp\":{+600}}", -1},
+        {"{\"iss\":[\"" ISSUER "\"],\"aud\":\"" AUDIENCE "\",\"sub\":\"u\",\"exp\":{+600}}", -1},
+        {"{\"iss\":\"" ISSUER "\",\"aud\":[1],\"sub\":\"u\",\"exp\":{+600}}", -1},
+        {"{\"iss\":\"" ISSUER "\",\"aud\":null,\"sub\":\"u\",\"exp\":{+600}}", -1},
+    };
+    assert_int_equal(run_claims_rows(*state, rows, MDV_ARRAY_LEN(rows)), 0);
+}
+
+/* A claim given twice means what the parser that reads it decides: the
+ * issuer's, a proxy's and ours may each take another one. Refused. */
+static void test_duplicate_claims_are_refused(void **state)
+{
+    static const struct claims_row rows[] = {
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"sub\":\"usager-2\"}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{-600},\"exp\":{+600}}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"exp\":{-600}}", -1},
+        {"{" GOOD_CLAIMS ",\"exp\":{+600},\"aud\":\"another-api\"}", -1},
+    };
+    assert_int_equal(run_claims_rows(*state, rows, MDV_ARRAY_LEN(rows)), 0);
+}
+
+static void test_subject_longer_than_the_limit_is_refused(void **state)
+{
+    struct keys *k = *state;
+    char err[256];
+    char long_sub[MDV_AUTH_SUB_LEN + 1];
+    memset(long_sub, 'a', sizeof(long_sub) - 1);
+    long_sub[sizeof(long_sub) - 1] = '\0';
+    char *claims = mdv_xasprintf("{" GOOD_ISS_AUD ",\"sub\":\"%s\",\"exp\":{+600}}", long_sub);
+    assert_int_equal(verify_raw(k, NULL, k->ec_private, ES256_HEADER, claims, err), -1);
+    free(claims);
+}
+
+/* The key is the configured one, whatever the header points to; a
+ * critical extension we do not implement must refuse the token
+ * (RFC 7515 §4.1.11). */
+static void test_header_parameters_cannot_choose_the_key_or_the_algorithm(void **state)
+{
+    struct keys *k = *state;
+    const struct {
+        const char *header;
+        const char *key;
+        int rc;
+    } rows[] = {
+        {ES256_HEADER, k->ec_private, 0},
+        {"{\"alg\":\"ES256\",\"kid\":\"attacker\"}", k->ec_private, 0},
+        {"{\"alg\":\"ES256\",\"kid\":\"attacker\"}", k->other_private, -1},
+        {"{\"alg\":\"ES256\",\"jku\":\"https://evil.test/jwks.json\",\"kid\":\"k\"}",
+         k->other_private, -1},
+        {"{\"alg\":\"ES256\",\"x5u\":\"https://evil.test/cert.pem\"}", k->other_private, -1},
+        {"{\"alg\":\"ES256\",\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"AA\"}}",
+         k->other_private, -1},
+        {"{\"alg\":\"ES256\",\"crit\":[\"exp\"],\"exp\":1}", k->ec_private, -1},
+        {"{\"alg\":\"ES256\",\"crit\":[\"b64\"],\"b64\":false}", k->ec_private, -1},
+        {"{\"alg\":\"ES256\",\"crit\":[]}", k->ec_private, -1},
+        {"{\"alg\":\"none\",\"alg\":\"ES256\"}", k->ec_private, -1},
+        {"{\"alg\":\"ES256\",\"alg\":\"ES256\"}", k->ec_private, -1},
+        {"{\"typ\":\"JWT\"}", k->ec_private, -1},
+        {"{\"alg\":\"es256\"}", k->ec_private, -1},
+        {"{\"alg\":[\"ES256\"]}", k->ec_private, -1},
+        {"{\"alg\":\"ES384\"}", k->ec_private, -1},
+        {"{\"alg\":\"RS256\"}", k->rsa_private, -1},
+        {"\"ES256\"", k->ec_private, -1},
+        {"[\"ES256\"]", k->ec_private, -1},
+    };
+    char err[256];
+    int failures = 0;
+    for (size_t i = 0; i < MDV_ARRAY_LEN(rows); i++) {
+        int rc = verify_raw(k, NULL, rows[i].key, rows[i].header,
+                            "{" GOOD_CLAIMS ",\"exp\":{+600}}", err);
+        if (rc != rows[i].rc)
+            ROW_FAILED(failures, "header %s: %d (%s), expected %d", rows[i].header, rc, err,
+                       rows[i].rc);
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* The algorithm follows from the configured key: an RSA key accepts RS256
+ * only, whatever a token signed otherwise says. */
+static void test_rsa_configured_checker_refuses_es256_and_hmac_tokens(void **state)
+{
+    struct keys *k = *state;
+    char err[256];
+    struct mdv_auth *rsa = mdv_auth_new(k->rsa_public, ISSUER, AUDIENCE);
+    assert_non_null(rsa);
+    const char *claims = "{" GOOD_CLAIMS ",\"exp\":{+600}}";
+    assert_int_equal(verify_raw(k, rsa, k->rsa_private, "{\"alg\":\"RS256\"}", claims, err), 0);
+    assert_int_equal(verify_raw(k, rsa, k->ec_private, ES256_HEADER, claims, err), -1);
+    assert_int_equal(verify_raw(k, rsa, k->rsa_private, "{\"alg\":\"RS384\"}", claims, err), -1);
+
+    char sub[MDV_AUTH_SUB_LEN];
+    size_t len = 0;
+    char *pem = mdv_read_file(k->rsa_public, &len);
+    char *hs_claims = claims_expiring_in(300, "\"" AUDIENCE "\"");
+    char *header = bearer(forge(JWT_ALG_HS256, NULL, (const unsigned char *)pem, len, hs_claims));
+    assert_int_equal(mdv_auth_verify(rsa, header, sub, sizeof(sub), err, sizeof(err)), -1);
+    free(header);
+    free(hs_claims);
+    free(pem);
+    mdv_auth_destroy(rsa);
+}
+
+/* RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token, and a JWS in
+ * compact form is exactly three base64url parts. Anything around or after
+ * them is refused, not cut off by a lenient decoder. */
+static void test_authorization_must_be_bearer_and_one_compact_jws(void **state)
+{
+    struct keys *k = *state;
+    char *token = mdv_auth_mint(k->ec_private, ISSUER, AUDIENCE, "usager-42", 300);
+    assert_non_null(token);
+    char *second = strchr(token, '.') + 1;
+    char *signature = strrchr(token, '.') + 1;
+    const struct {
+        char *authorization;
+        int rc;
+    } rows[] = {
+        {mdv_xasprintf("Bearer %s", token), 0},
+        {mdv_xasprintf("Bearer  %s", token), 0},
+        {mdv_xasprintf("Bearer    %s", token), 0},
+        {mdv_xasprintf("Bearer\t%s", token), -1},
+        {mdv_xasprintf("Bearer %s garbage", token), -1},
+        {mdv_xasprintf("Bearer %s ", token), -1},
+        {mdv_xasprintf("Bearer %sgarbage", token), -1},
+        {mdv_xasprintf("Bearer %s.garbage", token), -1},
+        {mdv_xasprintf("Bearer %s.", token), -1},
+        {mdv_xasprintf("Bearer %s.%.*s", token, (int)(signature - second - 1), second), -1},
+        {mdv_xasprintf("Bearer %s=", token), -1},
+        {mdv_xasprintf("Bearer %s\n", token), -1},
+        {mdv_xasprintf("Bearer %.*s", (int)(signature - token), token), -1},
+        {mdv_xasprintf("Bearer %.*s", (int)(signature - token - 1), token), -1},
+        {mdv_xasprintf("Bearer .%s", token), -1},
+        {mdv_xasprintf("Bearer%s", token), -1},
+        {mdv_xasprintf("Bearer x %s", token), -1},
+    };
+    char sub[MDV_AUTH_SUB_LEN], err[256];
+    int failures = 0;
+    for (size_t i = 0; i < MDV_ARRAY_LEN(rows); i++) {
+        int rc = verify(k, rows[i].authorization, sub, err);
+        if (rc != rows[i].rc)
+            ROW_FAILED(failures, "row %zu \"%s\": %d (%s), expected %d", i, rows[i].authorization,
+                       rc, err, rows[i].rc);
+        free(rows[i].authorization);
+    }
+    free(token);
+    assert_int_equal(failures, 0);
+}
+
+/* A header of 100 KB, even well signed, costs decoding and hashing before
+ * anything can refuse it: refused for its length first. */
+static void test_oversized_token_is_refused_even_when_signed(void **state)
+{
+    struct keys *k = *state;
+    char err[256];
+    size_t pad_len = 100 * 1024;
+    char *pad = mdv_xmalloc(pad_len + 1);
+    memset(pad, 'x', pad_len);
+    pad[pad_len] = '\0';
+    char *claims = mdv_xasprintf("{" GOOD_CLAIMS ",\"exp\":{+600},\"pad\":\"%s\"}", pad);
+    assert_int_equal(verify_raw(k, NULL, k->ec_private, ES256_HEADER, claims, err), -1);
+    assert_non_null(strstr(err, "long"));
+    free(claims);
+    free(pad);
+}
+
 static void test_new_and_mint_fail_cleanly_on_a_missing_key_file(void **state)
 {
     struct keys *k = *state;
@@ -432,6 +776,14 @@ int main(void)
         cmocka_unit_test(test_token_without_exp_or_sub_is_refused),
         cmocka_unit_test(test_subject_longer_than_the_buffer_is_refused_not_cut),
         cmocka_unit_test(test_rs256_token_verifies_against_an_rsa_public_key),
+        cmocka_unit_test(test_time_claims_are_json_numbers_checked_against_now),
+        cmocka_unit_test(test_subject_issuer_and_audience_must_be_strings),
+        cmocka_unit_test(test_duplicate_claims_are_refused),
+        cmocka_unit_test(test_subject_longer_than_the_limit_is_refused),
+        cmocka_unit_test(test_header_parameters_cannot_choose_the_key_or_the_algorithm),
+        cmocka_unit_test(test_rsa_configured_checker_refuses_es256_and_hmac_tokens),
+        cmocka_unit_test(test_authorization_must_be_bearer_and_one_compact_jws),
+        cmocka_unit_test(test_oversized_token_is_refused_even_when_signed),
         cmocka_unit_test(test_new_and_mint_fail_cleanly_on_a_missing_key_file),
         cmocka_unit_test(test_read_file_returns_the_whole_content_nul_terminated),
     };
