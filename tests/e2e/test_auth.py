@@ -4,6 +4,8 @@ access; another usager's journey does not exist for you."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -38,12 +40,11 @@ def decode_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return json.loads(b64url_decode(header)), json.loads(b64url_decode(payload))
 
 
-def sign_jwt(header: dict[str, Any], claims: dict[str, Any], key: Any) -> str:
-    signing_input = (
-        b64url(json.dumps(header, separators=(",", ":")).encode())
-        + "."
-        + b64url(json.dumps(claims, separators=(",", ":")).encode())
-    )
+def sign_text(header: str, claims: str, key: Any) -> str:
+    """A compact JWS of exactly these texts (duplicate members included),
+    signed with SHA-256 by key: an EC or RSA private key, or bytes for
+    HS256."""
+    signing_input = b64url(header.encode()) + "." + b64url(claims.encode())
     data = signing_input.encode()
     if isinstance(key, ec.EllipticCurvePrivateKey):
         r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
@@ -51,9 +52,19 @@ def sign_jwt(header: dict[str, Any], claims: dict[str, Any], key: Any) -> str:
         signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")
     elif isinstance(key, rsa.RSAPrivateKey):
         signature = key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    elif isinstance(key, bytes):
+        signature = hmac.new(key, data, hashlib.sha256).digest()
     else:
         raise TypeError(f"unsupported key {type(key).__name__}")
     return signing_input + "." + b64url(signature)
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def sign_jwt(header: dict[str, Any], claims: dict[str, Any], key: Any) -> str:
+    return sign_text(compact(header), compact(claims), key)
 
 
 def another_key_like(key: Any) -> Any:
@@ -69,6 +80,15 @@ def stack_key(env):
         pytest.fail("MDV_JWT_PRIVATE_KEY_FILE is not set or missing in the stack env file")
     with open(path, "rb") as f:
         return serialization.load_pem_private_key(f.read(), password=None)
+
+
+@pytest.fixture
+def stack_public_pem(env) -> bytes:
+    path = env.process_env.get("MDV_JWT_PUBLIC_KEY_FILE")
+    if not path or not os.path.exists(path):
+        pytest.fail("MDV_JWT_PUBLIC_KEY_FILE is not set or missing in the stack env file")
+    with open(path, "rb") as f:
+        return f.read()
 
 
 @pytest.fixture
@@ -89,7 +109,8 @@ def get_journeys(env, authorization: str | None) -> requests.Response:
 def assert_unauthorized(resp: requests.Response) -> None:
     assert_problem(resp, 401)
     # RFC 9110 §15.5.2: a 401 names the scheme to use.
-    assert "bearer" in resp.headers.get("WWW-Authenticate", "").lower(), resp.headers
+    challenge = resp.headers.get("WWW-Authenticate", "")
+    assert challenge.split(" ")[0].lower() == "bearer", resp.headers
 
 
 # --------------------------------------------------------------------------
@@ -173,6 +194,121 @@ def test_unsigned_token_is_401(env, genuine):
     header, claims = genuine
     unsigned = b64url(json.dumps(dict(header, alg="none")).encode()) + "." + b64url(json.dumps(claims).encode()) + "."
     assert_unauthorized(get_journeys(env, "Bearer " + unsigned))
+
+
+# --------------------------------------------------------------------------
+# The attack matrix: every token an attacker can make without the stack's
+# private key, or with it but with a claim that must not pass. Each one is
+# a 401 problem with WWW-Authenticate: Bearer.
+
+YEAR = 365 * 24 * 3600
+DELETE = object()  # as a claim's new value: the claim is removed
+
+
+class Forge:
+    """Builds Authorization values from a genuine token's header and claims."""
+
+    def __init__(self, token: str, header: dict[str, Any], claims: dict[str, Any],
+                 key: Any, public_pem: bytes) -> None:
+        self.token, self.header, self.claims = token, header, claims
+        self.key, self.public_pem = key, public_pem
+        self.now = int(time.time())
+
+    def claims_with(self, **changes: Any) -> dict[str, Any]:
+        claims = dict(self.claims, **changes)
+        return {k: v for k, v in claims.items() if v is not DELETE}
+
+    def signed(self, header: dict[str, Any] | None = None, key: Any = None, **changes: Any) -> str:
+        return "Bearer " + sign_jwt(header or self.header, self.claims_with(**changes), key or self.key)
+
+    def not_valid_for_a_year(self, nbf: Any) -> str:
+        return self.signed(nbf=nbf, exp=self.now + YEAR + 86400)
+
+
+def _alg_none(f: Forge) -> str:
+    header = b64url(compact(dict(f.header, alg="none")).encode())
+    return "Bearer " + header + "." + b64url(compact(f.claims).encode()) + "."
+
+
+def _attackers_jwk(f: Forge) -> str:
+    attacker = ec.generate_private_key(ec.SECP256R1())
+    numbers = attacker.public_key().public_numbers()
+    jwk = {"kty": "EC", "crv": "P-256",
+           "x": b64url(numbers.x.to_bytes(32, "big")), "y": b64url(numbers.y.to_bytes(32, "big"))}
+    return f.signed(dict(f.header, jwk=jwk), attacker)
+
+
+def _duplicate_claim(f: Forge) -> str:
+    claims = compact(f.claims)[:-1] + ',"sub":"usager-someone-else"}'
+    return "Bearer " + sign_text(compact(f.header), claims, f.key)
+
+
+ATTACKS = {
+    "alg_none": _alg_none,
+    "hs256_keyed_with_the_public_key_pem": lambda f: "Bearer " + sign_jwt(
+        dict(f.header, alg="HS256"), f.claims, f.public_pem),
+    "attackers_own_key": lambda f: f.signed(key=another_key_like(f.key)),
+    "attackers_key_named_by_jku": lambda f: f.signed(
+        dict(f.header, jku="https://attacker.invalid/jwks.json", kid="attacker"), another_key_like(f.key)),
+    "attackers_key_named_by_x5u": lambda f: f.signed(
+        dict(f.header, x5u="https://attacker.invalid/cert.pem"), another_key_like(f.key)),
+    "attackers_key_embedded_as_jwk": _attackers_jwk,
+    "rs256_by_an_rsa_key": lambda f: f.signed(
+        dict(f.header, alg="RS256"), rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+    "alg_in_lower_case": lambda f: f.signed(dict(f.header, alg=f.header["alg"].lower())),
+    "crit_extension": lambda f: f.signed(dict(f.header, crit=["exp"])),
+    "expired": lambda f: f.signed(iat=f.now - 7200, exp=f.now - 3600),
+    "exp_a_string": lambda f: f.signed(exp=str(f.now + 600)),
+    "exp_missing": lambda f: f.signed(exp=DELETE),
+    "nbf_in_a_year_integer": lambda f: f.not_valid_for_a_year(f.now + YEAR),
+    "nbf_in_a_year_fraction": lambda f: f.not_valid_for_a_year(f.now + YEAR + 0.5),
+    "nbf_in_a_year_string": lambda f: f.not_valid_for_a_year(str(f.now + YEAR)),
+    "iat_in_a_year": lambda f: f.signed(iat=f.now + YEAR, exp=f.now + YEAR + 86400),
+    "wrong_issuer": lambda f: f.signed(iss="https://issuer.invalid"),
+    "wrong_audience": lambda f: f.signed(aud="not-" + str(f.claims["aud"])),
+    "sub_missing": lambda f: f.signed(sub=DELETE),
+    "sub_empty": lambda f: f.signed(sub=""),
+    "sub_10_kb": lambda f: f.signed(sub="u" * 10 * 1024),
+    "sub_not_a_string": lambda f: f.signed(sub=42),
+    "duplicate_claim": _duplicate_claim,
+    "second_dot_part_appended": lambda f: "Bearer " + f.token + "." + f.token.split(".")[1],
+    "trailing_dot": lambda f: "Bearer " + f.token + ".",
+    "trailing_garbage": lambda f: "Bearer " + f.token + " garbage",
+    "garbage": lambda f: "Bearer garbage",
+}
+
+# libmicrohttpd's per-connection memory limit (32 KB) answers 431 before the
+# gateway sees a 100 KB header, until the HTTP edge raises that limit.
+TOKEN_100_KB = pytest.param(
+    "token_100_kb",
+    marks=pytest.mark.xfail(strict=True, reason="libmicrohttpd's 32 KB per-connection memory limit "
+                            "answers 431 before the gateway sees a 100 KB header"))
+ATTACKS["token_100_kb"] = lambda f: f.signed(pad="x" * 100 * 1024)
+
+
+@pytest.fixture
+def forge(usager, genuine, stack_key, stack_public_pem) -> Forge:
+    header, claims = genuine
+    return Forge(usager.token, header, claims, stack_key, stack_public_pem)
+
+
+@pytest.mark.parametrize("attack", [name for name in ATTACKS if name != "token_100_kb"] + [TOKEN_100_KB])
+def test_attack_matrix_is_401(env, forge, attack):
+    authorization = ATTACKS[attack](forge)
+    assert_unauthorized(get_journeys(env, authorization))
+
+
+def test_lenient_but_valid_forms_are_accepted(env, forge):
+    """Controls for the matrix: what RFC 7519 and RFC 6750 allow passes."""
+    accepted = {
+        "fractional_dates": forge.signed(iat=forge.now - 0.5, nbf=forge.now - 1.25, exp=forge.now + 600.5),
+        "several_spaces": "Bearer    " + forge.token,
+        "scheme_in_lower_case": "bearer " + forge.token,
+        "kid_ignored": forge.signed(dict(forge.header, kid="any")),
+    }
+    for name, authorization in accepted.items():
+        resp = get_journeys(env, authorization)
+        assert resp.status_code == 200, f"{name}: {resp.status_code} {resp.text[:300]}"
 
 
 def test_another_usagers_journey_is_404_not_403(usager, make_usager):
