@@ -20,10 +20,13 @@
 #   stop-kafka | start-kafka | stop-pg | start-pg
 #   topics                  the broker's topics and partition counts (mdv-topics --list);
 #                           no consumer-group view: the stack has no Kafka tools jar
+#   pg-settings             the durability settings PostgreSQL gets (see MDV_PG_FSYNC)
 #
 # Environment: MDV_STACK_DIR (default <repo>/.run), MDV_PORT_BASE (default
 # 17400), MDV_BIN_DIR (default <repo>/build/bin), SCALE (read by up; the
-# scale is remembered in the stack folder). Ports: PostgreSQL base+0, Kafka
+# scale is remembered in the stack folder), MDV_PG_FSYNC (on, the default: a
+# durable PostgreSQL; off only for a throw-away stack such as the end-to-end
+# tests', read at each start of PostgreSQL). Ports: PostgreSQL base+0, Kafka
 # base+1 (clients) and base+2 (controller); instance K of the service at index
 # I of SERVICES (gateway 0 ... abroad 5): base+10+I+10*(K-1), so instance 1 of
 # each is on base+10..base+15 and instance 8 of abroad on base+85. Instance K
@@ -340,8 +343,10 @@ pg_init() {
 	mkdir -p "$PG_DATA"
 	chmod 700 "$PG_DATA"
 	pg_make_reachable
+	local nosync=()
+	[[ $PG_FSYNC == on ]] || nosync=(--no-sync)
 	as_pg "$PG_BIN/initdb" -D "$PG_DATA" --username=postgres --auth=trust \
-		--encoding=UTF8 --no-locale --no-sync >"$STACK/logs/initdb.log" 2>&1 ||
+		--encoding=UTF8 --no-locale "${nosync[@]}" >"$STACK/logs/initdb.log" 2>&1 ||
 		{
 			show_log_tail "$STACK/logs/initdb.log"
 			die "initdb failed"
@@ -351,10 +356,8 @@ pg_init() {
 		# --- mdv local stack ---
 		# Services, tests and psql sessions together; the default 100 is tight.
 		max_connections = 200
-		# Throw-away local data: an OS crash may lose it, a killed server does not.
-		fsync = off
-		# Address, port and socket folder follow MDV_PORT_BASE and the stack
-		# folder; stack.sh rewrites this file at each start.
+		# Address, port, socket folder and durability follow MDV_PORT_BASE, the
+		# stack folder and MDV_PG_FSYNC; stack.sh rewrites this file at each start.
 		include_if_exists = 'mdv-stack.conf'
 	EOF
 }
@@ -367,7 +370,30 @@ pg_write_conf() {
 		port = $(port_of postgresql)
 		unix_socket_directories = '$PG_SOCK'
 	EOF
+	pg_durability_settings >>"$conf"
 	((EUID != 0)) || chown postgres: "$conf"
+}
+
+# The stack `make up` starts is where a user keeps their data: durable, as
+# PostgreSQL is by default, and said explicitly so that this file (included
+# last) also overrides the `fsync = off` that clusters created by earlier
+# versions of this script carry in postgresql.conf. Only a throw-away stack
+# (tests/e2e/run.sh passes MDV_PG_FSYNC=off) trades that for speed.
+PG_FSYNC=${MDV_PG_FSYNC:-on}
+
+check_pg_fsync() {
+	[[ $PG_FSYNC == on || $PG_FSYNC == off ]] || die "MDV_PG_FSYNC=$PG_FSYNC: want on or off"
+}
+
+pg_durability_settings() {
+	if [[ $PG_FSYNC == off ]]; then
+		echo "# MDV_PG_FSYNC=off: throw-away data; an OS crash may lose it, a killed server does not."
+		echo "fsync = off"
+	else
+		echo "fsync = on"
+	fi
+	echo "synchronous_commit = on"
+	echo "full_page_writes = on"
 }
 
 psql_admin() {
@@ -898,6 +924,7 @@ main() {
 	local cmd=${1:-}
 	shift || true
 	check_base
+	check_pg_fsync
 	case $cmd in
 	up | down | scale | start-service | stop-service | restart-kafka | restart-pg | \
 		start-kafka | stop-kafka | start-pg | stop-pg)
@@ -937,6 +964,7 @@ main() {
 	start-pg) make_dirs && pg_start ;;
 	stop-pg) pg_stop ;;
 	topics) cmd_topics "$@" ;;
+	pg-settings) pg_durability_settings ;;
 	*) usage ;;
 	esac
 }
