@@ -11,7 +11,6 @@
 #include "mdv/outbox.h"
 
 #define DECLARATIONS_TOPIC "mdv.gateway.declarations.v1"
-#define MAX_KEY_LEN 255
 
 /* Hex SHA-256 of the body: a replay must carry the same request. */
 static void body_hash(const struct mdv_http_request *req, char out[65])
@@ -21,17 +20,6 @@ static void body_hash(const struct mdv_http_request *req, char out[65])
     EVP_Digest(req->body ? req->body : "", req->body_len, digest, &len, EVP_sha256(), NULL);
     for (unsigned int i = 0; i < len && i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", digest[i]);
-}
-
-static int key_is_valid(const char *key)
-{
-    size_t n = strlen(key);
-    if (n == 0 || n > MAX_KEY_LEN)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (key[i] < 0x21 || key[i] > 0x7e)
-            return 0;
-    return 1;
 }
 
 static void accepted(struct mdv_http_response *res, const char *journey_id)
@@ -157,18 +145,11 @@ void declarations_post(const struct mdv_http_request *req, struct mdv_http_respo
 {
     struct gateway *gw = ctx;
     char usager[MDV_AUTH_SUB_LEN];
-    const char *key = mdv_http_header(req, "Idempotency-Key");
+    const char *key;
 
-    if (gateway_authenticate(gw, req, res, usager, sizeof(usager)) != 0)
+    if (gateway_authenticate(gw, req, res, usager, sizeof(usager)) != 0 ||
+        gateway_idempotency_key(req, res, &key) != 0)
         return;
-    if (key && !key_is_valid(key)) {
-        json_t *errors = json_array();
-        mdv_http_field_error(errors, "Idempotency-Key",
-                             "must be 1 to 255 visible ASCII characters");
-        mdv_http_problem(res, 422, "validation", "Clé d'idempotence invalide",
-                         "The Idempotency-Key header is invalid.", errors);
-        return;
-    }
     json_t *body =
         gateway_read_json(req, res, declaration_validate, "Déclaration incomplète ou invalide");
     if (!body)

@@ -18,6 +18,10 @@ struct gateway {
 /* Checks the bearer token; on failure answers 401 and returns -1. */
 int gateway_authenticate(struct gateway *gw, const struct mdv_http_request *req,
                          struct mdv_http_response *res, char *sub, size_t sublen);
+/* The request's Idempotency-Key in *key, NULL when it has none (the
+ * string belongs to req). A malformed key is answered 422: returns -1. */
+int gateway_idempotency_key(const struct mdv_http_request *req, struct mdv_http_response *res,
+                            const char **key) MDV_MUSTCHECK;
 /* Answers 503 when the database cannot be reached. */
 void gateway_unavailable(struct mdv_http_response *res);
 /* Answers 404 for a journey that is unknown or someone else's (never 403,

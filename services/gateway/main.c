@@ -5,11 +5,13 @@
  * topic into the read model. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gateway.h"
 #include "mdv/log.h"
 
 #define POOL_SIZE 4
+#define MAX_KEY_LEN 255
 
 static const char *jwt_public_key_file, *jwt_issuer, *jwt_audience;
 
@@ -56,6 +58,32 @@ int gateway_authenticate(struct gateway *gw, const struct mdv_http_request *req,
     char *detail = mdv_xasprintf("A valid bearer token is required: %s.", why);
     mdv_http_problem(res, 401, "unauthorized", "Connexion requise", detail, NULL);
     free(detail);
+    return -1;
+}
+
+/* RFC 9110 visible characters, at most MAX_KEY_LEN: what the OpenAPI file
+ * allows. */
+static int key_is_valid(const char *key)
+{
+    size_t n = strlen(key);
+    if (n == 0 || n > MAX_KEY_LEN)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (key[i] < 0x21 || key[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+int gateway_idempotency_key(const struct mdv_http_request *req, struct mdv_http_response *res,
+                            const char **key)
+{
+    *key = mdv_http_header(req, "Idempotency-Key");
+    if (!*key || key_is_valid(*key))
+        return 0;
+    json_t *errors = json_array();
+    mdv_http_field_error(errors, "Idempotency-Key", "must be 1 to 255 visible ASCII characters");
+    mdv_http_problem(res, 422, "validation", "Clé d'idempotence invalide",
+                     "The Idempotency-Key header is invalid.", errors);
     return -1;
 }
 
