@@ -5,6 +5,7 @@
 #   make up SCALE="student=3"   several instances of a service (deploy/local/stack.sh)
 #   make test       unit tests, then end-to-end tests on a throw-away stack
 #   make SANITIZE=1 test   the same under AddressSanitizer + UBSan (build/asan)
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (tests/fuzz/README.md)
 
 SERVICES := gateway identity student bereavement housing abroad
 TOOLS    := token seed topics
@@ -36,7 +37,7 @@ BINS     := $(addprefix $(BUILD)/bin/mdv-,$(SERVICES) $(TOOLS))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all up down test unit static e2e clean format format-check
+.PHONY: all up down test unit static e2e fuzz fuzz-test fuzz-seeds clean format format-check
 .SECONDARY:
 
 all: $(BINS)
@@ -93,7 +94,65 @@ e2e: all
 static:
 	PYTHONDONTWRITEBYTECODE=1 "$$(tests/venv.sh)/bin/pytest" -q tests/static
 
-test: all unit static e2e
+# Fuzzing with libFuzzer: clang only, built apart into build/fuzz (never
+# part of the gcc build), under ASan + UBSan. make test runs each target a
+# few seconds; make fuzz as long as FUZZ_SECONDS says.
+FUZZ_CC           ?= clang
+FUZZ              := build/fuzz
+FUZZ_TARGETS      ?= declaration cloudevents protobuf jwt
+FUZZ_SECONDS      ?= 600
+FUZZ_TEST_SECONDS ?= 5
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -Wshadow -Iinclude \
+               -I$(FUZZ)/gen $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+               $(shell pkg-config --cflags $(PKGS))
+FUZZ_PB_C   := $(patsubst proto/%.proto,$(FUZZ)/gen/%.pb-c.c,$(PROTOS))
+FUZZ_LIB    := $(FUZZ)/lib/libmdv.a
+FUZZ_BINS   := $(addprefix $(FUZZ)/bin/fuzz-,$(FUZZ_TARGETS))
+# What each target links besides the library, and how.
+FUZZ_SRC_declaration := services/gateway/validation.c services/bereavement/messages.c
+FUZZ_SRC_protobuf    := services/gateway/projection.c services/bereavement/messages.c
+FUZZ_LINK_cloudevents := -Wl,--wrap=rd_kafka_message_headers
+
+$(FUZZ)/gen/%.pb-c.c $(FUZZ)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(FUZZ)/gen
+	protoc-c --proto_path=proto --c_out=$(FUZZ)/gen $<
+
+$(FUZZ)/gen/%.pb-c.o: $(FUZZ)/gen/%.pb-c.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-shadow -c -o $@ $<
+
+$(FUZZ)/obj/%.o: %.c $(FUZZ_PB_C:.c=.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_KEYS_DIR='"$(CURDIR)/tests/fuzz/keys"' -MMD -MP -c -o $@ $<
+
+$(FUZZ_LIB): $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRC)) $(FUZZ_PB_C:.c=.o)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+define fuzz_rule
+$(FUZZ)/bin/fuzz-$(1): $(patsubst %.c,$(FUZZ)/obj/%.o,tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1))) \
+                       $(FUZZ_LIB)
+	@mkdir -p $$(dir $$@)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $(FUZZ_LINK_$(1)) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+
+# Rewrites the generated seeds (packed protobufs, signed tokens) in the
+# corpus; run it when a contract changes.
+fuzz-seeds: $(BUILD)/tests/fuzz-seeds
+	$< tests/fuzz/corpus tests/fuzz/keys
+
+$(BUILD)/tests/fuzz-seeds: $(BUILD)/obj/tests/fuzz/seeds.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-test: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(FUZZ_TEST_SECONDS) $(FUZZ_TARGETS)
+
+test: all unit static fuzz-test e2e
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
@@ -104,4 +163,4 @@ format-check:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(FUZZ)/obj -name '*.d' 2>/dev/null)

@@ -50,28 +50,50 @@ static int record_effect(const struct mdv_msg *msg, const char *journey_id, cons
                        5, params);
 }
 
-enum mdv_outcome mdv_journey_on_death(struct mdv_msg *msg, const char *step_code,
-                                      mdv_death_effect_fn apply)
+int mdv_journey_death_decode(const void *value, size_t len,
+                             Mdv__Bereavement__V1__DeathRecorded **out, char key[MDV_PIVOT_KEY_LEN],
+                             char *err, size_t errlen)
 {
-    enum mdv_outcome outcome = MDV_OK;
-    char key[MDV_PIVOT_KEY_LEN];
-    struct mdv_effect effect = {MDV_STEP_NOT_APPLICABLE, MDV_DETAIL_NO_RECORD};
     Mdv__Bereavement__V1__DeathRecorded *death =
-        mdv__bereavement__v1__death_recorded__unpack(NULL, msg->rkm->len, msg->rkm->payload);
+        mdv__bereavement__v1__death_recorded__unpack(NULL, len, value);
+    const char *problem = NULL;
+    int rc = -1;
 
-    if (!death)
-        return mdv_msg_reject(msg, "value is not a DeathRecorded protobuf");
-    const char *problem = check_death(death);
+    *out = NULL;
+    if (!death) {
+        snprintf(err, errlen, "value is not a DeathRecorded protobuf");
+        goto out;
+    }
+    problem = check_death(death);
     if (problem) {
-        outcome = mdv_msg_reject(msg, "DeathRecorded invalid: %s", problem);
+        snprintf(err, errlen, "DeathRecorded invalid: %s", problem);
         goto out;
     }
     const Mdv__Journey__V1__PivotIdentity *p = death->deceased;
     if (mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
                       key) != 0) {
-        outcome = mdv_msg_reject(msg, "deceased identity cannot be normalised");
+        snprintf(err, errlen, "deceased identity cannot be normalised");
         goto out;
     }
+    *out = death;
+    death = NULL;
+    rc = 0;
+out:
+    mdv__bereavement__v1__death_recorded__free_unpacked(death, NULL);
+    return rc;
+}
+
+enum mdv_outcome mdv_journey_on_death(struct mdv_msg *msg, const char *step_code,
+                                      mdv_death_effect_fn apply)
+{
+    enum mdv_outcome outcome = MDV_OK;
+    char key[MDV_PIVOT_KEY_LEN], err[256];
+    struct mdv_effect effect = {MDV_STEP_NOT_APPLICABLE, MDV_DETAIL_NO_RECORD};
+    Mdv__Bereavement__V1__DeathRecorded *death = NULL;
+
+    if (mdv_journey_death_decode(msg->rkm->payload, msg->rkm->len, &death, key, err, sizeof(err)) !=
+        0)
+        return mdv_msg_reject(msg, "%s", err);
     if (apply(msg->conn, key, death->death_date, &effect) != 0 ||
         record_effect(msg, death->journey_id, step_code, &effect) != 0 ||
         mdv_journey_report(msg, death->journey_id, step_code, 1, MDV_STEP_RECEIVED,

@@ -17,12 +17,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 # Debian bookworm package names. Java 17 is the least the Kafka 4.x broker runs on.
+# clang and its runtimes (libFuzzer, sanitizers) build the fuzz targets only.
 packages=(
 	build-essential pkg-config
 	librdkafka-dev libpq-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler
 	libjansson-dev libjwt-dev libssl-dev uuid-dev libcmocka-dev libcurl4-openssl-dev
 	postgresql postgresql-contrib
 	openssl curl python3-venv clang-format
+	clang libclang-rt-14-dev
 	maven
 )
 

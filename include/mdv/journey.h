@@ -3,7 +3,9 @@
 #ifndef MDV_JOURNEY_H
 #define MDV_JOURNEY_H
 
+#include "mdv/bereavement/v1/death.pb-c.h"
 #include "mdv/journey/v1/journey.pb-c.h"
+#include "mdv/pivot.h"
 #include "mdv/service.h"
 
 typedef Mdv__Journey__V1__StepStatus mdv_step_status;
@@ -29,6 +31,15 @@ struct mdv_effect {
  * matched on pivot_key; fills out. Returns 0, or -1 on a database failure. */
 typedef int (*mdv_death_effect_fn)(PGconn *conn, const char *pivot_key, const char *death_date,
                                    struct mdv_effect *out);
+
+/* Decodes a DeathRecorded value and checks it, without a database: on
+ * success gives the message (the caller frees it with
+ * mdv__bereavement__v1__death_recorded__free_unpacked) and writes the
+ * deceased's pivot key; else writes why into err (the message is a dead
+ * letter) and returns -1. */
+int mdv_journey_death_decode(const void *value, size_t len,
+                             Mdv__Bereavement__V1__DeathRecorded **out, char key[MDV_PIVOT_KEY_LEN],
+                             char *err, size_t errlen) MDV_MUSTCHECK;
 
 /* The whole handling of DeathRecorded by an affected service: decode and
  * check, apply the effect, record it in applied_effects, report the step

@@ -10,39 +10,13 @@
 #include "mdv/gateway/v1/declarations.pb-c.h"
 #include "mdv/journey.h"
 #include "mdv/pg.h"
-#include "mdv/validate.h"
+#include "messages.h"
 #include "plan.h"
 
 #define STEP_DEATH "bereavement.death_recorded"
 #define STEP_SURVIVOR "bereavement.survivor_pension"
 
-typedef Mdv__Gateway__V1__DeclarationSubmitted declaration_t;
-typedef Mdv__Gateway__V1__BereavementDeclaration bereavement_t;
-
 static struct plan *plan;
-
-static const char *check_declaration(const declaration_t *d)
-{
-    static const char *const relationships[] = {"spouse", "child", "parent", "sibling", "other"};
-    const bereavement_t *b = d->bereavement;
-    if (!mdv_uuid_valid(d->journey_id))
-        return "journey_id is not a UUID";
-    if (d->body_case != MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_BEREAVEMENT || !b ||
-        !b->deceased)
-        return "bereavement body missing";
-    const Mdv__Journey__V1__PivotIdentity *p = b->deceased;
-    if (mdv_validate_name(p->family_name) || p->n_given_names == 0 ||
-        mdv_validate_name(p->given_names[0]) || mdv_validate_sex(p->sex) ||
-        mdv_validate_date(p->birth_date) || mdv_validate_cog(p->birth_place))
-        return "deceased identity invalid";
-    if (mdv_validate_date(b->death_date) || mdv_validate_cog(b->death_place) ||
-        mdv_date_compare(b->death_date, p->birth_date) < 0)
-        return "death date or place invalid";
-    for (size_t i = 0; i < MDV_ARRAY_LEN(relationships); i++)
-        if (strcmp(b->declarant_relationship, relationships[i]) == 0)
-            return NULL;
-    return "declarant_relationship unknown";
-}
 
 /* given_names as a PostgreSQL array literal, quoted (names hold no quote
  * or backslash once validated, but quoting keeps spaces and commas safe). */
@@ -150,17 +124,13 @@ static enum mdv_outcome apply_declaration(struct mdv_msg *msg, const declaration
 
 static enum mdv_outcome on_declaration(struct mdv_msg *msg)
 {
-    declaration_t *d =
-        mdv__gateway__v1__declaration_submitted__unpack(NULL, msg->rkm->len, msg->rkm->payload);
-    enum mdv_outcome outcome = MDV_OK;
+    declaration_t *d = NULL;
+    char err[256];
+    if (bereavement_declaration_decode(msg->rkm->payload, msg->rkm->len, &d, err, sizeof(err)) != 0)
+        return mdv_msg_reject(msg, "%s", err);
     if (!d)
-        return mdv_msg_reject(msg, "value is not a DeclarationSubmitted protobuf");
-    if (strcmp(d->kind, "bereavement") != 0)
-        goto out; /* another service's journey */
-    const char *problem = check_declaration(d);
-    outcome = problem ? mdv_msg_reject(msg, "declaration invalid: %s", problem)
-                      : apply_declaration(msg, d);
-out:
+        return MDV_OK; /* another service's journey */
+    enum mdv_outcome outcome = apply_declaration(msg, d);
     mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
     return outcome;
 }
@@ -194,14 +164,13 @@ static enum mdv_outcome confirm_survivor_claim(struct mdv_msg *msg,
 
 static enum mdv_outcome on_confirmation(struct mdv_msg *msg)
 {
-    Mdv__Gateway__V1__StepConfirmed *c =
-        mdv__gateway__v1__step_confirmed__unpack(NULL, msg->rkm->len, msg->rkm->payload);
+    Mdv__Gateway__V1__StepConfirmed *c = NULL;
+    char err[256];
     enum mdv_outcome outcome = MDV_OK;
-    if (!c)
-        return mdv_msg_reject(msg, "value is not a StepConfirmed protobuf");
-    if (!mdv_uuid_valid(c->journey_id) || !*c->usager_id)
-        outcome = mdv_msg_reject(msg, "StepConfirmed without journey id or usager");
-    else if (strcmp(c->code, STEP_SURVIVOR) == 0)
+    if (bereavement_confirmation_decode(msg->rkm->payload, msg->rkm->len, &c, err, sizeof(err)) !=
+        0)
+        return mdv_msg_reject(msg, "%s", err);
+    if (strcmp(c->code, STEP_SURVIVOR) == 0)
         outcome = confirm_survivor_claim(msg, c);
     /* Other codes: not a step of ours that waits for the usager. */
     mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);

@@ -6,6 +6,7 @@
 
 #include "mdv/auth.h"
 #include "mdv/http.h"
+#include "mdv/journey/v1/journey.pb-c.h"
 #include "mdv/pg.h"
 #include "mdv/service.h"
 
@@ -37,6 +38,14 @@ void journeys_list(const struct mdv_http_request *req, struct mdv_http_response 
  * (or it is someone else's). Sets *failed on a database error. */
 json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, int *failed);
 
+/* Decode and check JourneyPlanned and StepReported values, without a
+ * database: 0 and the message in *out (the caller frees it with its
+ * free_unpacked), or -1 with why in err (the message is a dead letter).
+ * status gets the step's status name. */
+int projection_planned_decode(const void *value, size_t len, Mdv__Journey__V1__JourneyPlanned **out,
+                              char *err, size_t errlen) MDV_MUSTCHECK;
+int projection_step_decode(const void *value, size_t len, Mdv__Journey__V1__StepReported **out,
+                           const char **status, char *err, size_t errlen) MDV_MUSTCHECK;
 enum mdv_outcome projection_on_planned(struct mdv_msg *msg);
 enum mdv_outcome projection_on_step(struct mdv_msg *msg);
 

@@ -62,22 +62,36 @@ static int plan_step(struct mdv_msg *msg, const char *journey_id, size_t positio
                        6, params);
 }
 
-enum mdv_outcome projection_on_planned(struct mdv_msg *msg)
+int projection_planned_decode(const void *value, size_t len, Mdv__Journey__V1__JourneyPlanned **out,
+                              char *err, size_t errlen)
 {
     Mdv__Journey__V1__JourneyPlanned *plan =
-        mdv__journey__v1__journey_planned__unpack(NULL, msg->rkm->len, msg->rkm->payload);
-    if (!plan)
-        return mdv_msg_reject(msg, "value is not a JourneyPlanned protobuf");
-    enum mdv_outcome outcome = MDV_OK;
-    if (!mdv_uuid_valid(plan->journey_id) || plan->n_steps == 0) {
-        outcome = mdv_msg_reject(msg, "JourneyPlanned without journey id or steps");
-        goto out;
+        mdv__journey__v1__journey_planned__unpack(NULL, len, value);
+
+    *out = NULL;
+    if (!plan) {
+        snprintf(err, errlen, "value is not a JourneyPlanned protobuf");
+        return -1;
     }
-    outcome = touch_journey(msg, plan->journey_id, 1);
+    if (!mdv_uuid_valid(plan->journey_id) || plan->n_steps == 0) {
+        snprintf(err, errlen, "JourneyPlanned without journey id or steps");
+        mdv__journey__v1__journey_planned__free_unpacked(plan, NULL);
+        return -1;
+    }
+    *out = plan;
+    return 0;
+}
+
+enum mdv_outcome projection_on_planned(struct mdv_msg *msg)
+{
+    Mdv__Journey__V1__JourneyPlanned *plan = NULL;
+    char err[256];
+    if (projection_planned_decode(msg->rkm->payload, msg->rkm->len, &plan, err, sizeof(err)) != 0)
+        return mdv_msg_reject(msg, "%s", err);
+    enum mdv_outcome outcome = touch_journey(msg, plan->journey_id, 1);
     for (size_t i = 0; i < plan->n_steps && outcome == MDV_OK; i++)
         if (plan_step(msg, plan->journey_id, i, plan->steps[i]) != 0)
             outcome = mdv_msg_db_failure(msg);
-out:
     mdv__journey__v1__journey_planned__free_unpacked(plan, NULL);
     return outcome;
 }
@@ -105,25 +119,41 @@ static int apply_report(struct mdv_msg *msg, const Mdv__Journey__V1__StepReporte
         6, params);
 }
 
-enum mdv_outcome projection_on_step(struct mdv_msg *msg)
+int projection_step_decode(const void *value, size_t len, Mdv__Journey__V1__StepReported **out,
+                           const char **status, char *err, size_t errlen)
 {
     Mdv__Journey__V1__StepReported *report =
-        mdv__journey__v1__step_reported__unpack(NULL, msg->rkm->len, msg->rkm->payload);
-    if (!report)
-        return mdv_msg_reject(msg, "value is not a StepReported protobuf");
-    enum mdv_outcome outcome = MDV_OK;
-    const char *status = status_name(report->status);
-    char now[MDV_TIME_LEN];
+        mdv__journey__v1__step_reported__unpack(NULL, len, value);
+
+    *out = NULL;
+    if (!report) {
+        snprintf(err, errlen, "value is not a StepReported protobuf");
+        return -1;
+    }
+    *status = status_name(report->status);
+    if (!mdv_uuid_valid(report->journey_id) || !*report->code || *status == NULL ||
+        report->sequence == 0) {
+        snprintf(err, errlen, "StepReported without journey id, code, status or sequence");
+        mdv__journey__v1__step_reported__free_unpacked(report, NULL);
+        return -1;
+    }
+    *out = report;
+    return 0;
+}
+
+enum mdv_outcome projection_on_step(struct mdv_msg *msg)
+{
+    Mdv__Journey__V1__StepReported *report = NULL;
+    const char *status = NULL;
+    char now[MDV_TIME_LEN], err[256];
+    if (projection_step_decode(msg->rkm->payload, msg->rkm->len, &report, &status, err,
+                               sizeof(err)) != 0)
+        return mdv_msg_reject(msg, "%s", err);
     mdv_time_now(now);
     const char *reported_at = *report->reported_at ? report->reported_at : now;
-    if (!mdv_uuid_valid(report->journey_id) || !*report->code || !status || report->sequence == 0) {
-        outcome = mdv_msg_reject(msg, "StepReported without journey id, code, status or sequence");
-        goto out;
-    }
-    outcome = touch_journey(msg, report->journey_id, 0);
+    enum mdv_outcome outcome = touch_journey(msg, report->journey_id, 0);
     if (outcome == MDV_OK && apply_report(msg, report, status, reported_at) != 0)
         outcome = mdv_msg_db_failure(msg);
-out:
     mdv__journey__v1__step_reported__free_unpacked(report, NULL);
     return outcome;
 }

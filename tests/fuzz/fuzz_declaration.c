@@ -1,0 +1,148 @@
+/* The gateway's declaration body: what POST /v1/declarations does with the
+ * bytes once the content type is accepted (the type itself is read from the
+ * HTTP connection, out of reach here): jansson parsing as the body reader
+ * does it, the object check, declaration_validate, then the 422 problem
+ * built from the errors.
+ *
+ * Invariants: every error names its field; a body with a field the API
+ * does not know is refused; and a body the gateway accepts is one the
+ * bereavement service accepts too (else the usager gets 202 and the
+ * declaration is dead-lettered downstream). */
+#include "fuzz.h"
+
+#include <jansson.h>
+
+#include "../../services/bereavement/messages.h"
+#include "../../services/gateway/gateway.h"
+
+#define JOURNEY "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_set_locale();
+    return 0;
+}
+
+/* Every error names a field (an unknown field may be named "") and says
+ * what is wrong with it. */
+static void check_errors(const json_t *errors)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(errors, i, e)
+    {
+        const char *field = json_string_value(json_object_get(e, "field"));
+        const char *message = json_string_value(json_object_get(e, "message"));
+        FUZZ_REQUIRE(field && message && *message);
+    }
+}
+
+static int only_known(json_t *obj, const char *const *known, size_t n)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value)
+    {
+        (void)value;
+        size_t i = 0;
+        while (i < n && strcmp(key, known[i]) != 0)
+            i++;
+        if (i == n)
+            return 0;
+    }
+    return 1;
+}
+
+static void check_known_fields(json_t *body)
+{
+    static const char *const top[] = {"kind", "deceased", "death_date", "death_place",
+                                      "declarant_relationship"};
+    static const char *const deceased[] = {"family_name", "given_names", "sex", "birth_date",
+                                           "birth_place"};
+    FUZZ_REQUIRE(only_known(body, top, MDV_ARRAY_LEN(top)));
+    FUZZ_REQUIRE(only_known(json_object_get(body, "deceased"), deceased, MDV_ARRAY_LEN(deceased)));
+}
+
+static char *field(json_t *obj, const char *key)
+{
+    return (char *)json_string_value(json_object_get(obj, key));
+}
+
+/* The DeclarationSubmitted the gateway publishes for an accepted body, as
+ * bereavement decodes it. */
+static void check_bereavement_accepts(json_t *body)
+{
+    Mdv__Gateway__V1__DeclarationSubmitted d = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__INIT;
+    Mdv__Gateway__V1__BereavementDeclaration b = MDV__GATEWAY__V1__BEREAVEMENT_DECLARATION__INIT;
+    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    json_t *deceased = json_object_get(body, "deceased");
+    json_t *names = json_object_get(deceased, "given_names");
+    char *given[10];
+    char err[256];
+
+    p.n_given_names = json_array_size(names);
+    FUZZ_REQUIRE(p.n_given_names <= MDV_ARRAY_LEN(given));
+    for (size_t i = 0; i < p.n_given_names; i++)
+        given[i] = (char *)json_string_value(json_array_get(names, i));
+    p.given_names = given;
+    p.family_name = field(deceased, "family_name");
+    p.sex = field(deceased, "sex");
+    p.birth_date = field(deceased, "birth_date");
+    p.birth_place = field(deceased, "birth_place");
+    b.deceased = &p;
+    b.death_date = field(body, "death_date");
+    b.death_place = field(body, "death_place");
+    b.declarant_relationship = field(body, "declarant_relationship");
+    d.journey_id = JOURNEY;
+    d.usager_id = "usager-fuzz";
+    d.kind = "bereavement";
+    d.submitted_at = "2026-01-01T00:00:00Z";
+    d.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_BEREAVEMENT;
+    d.bereavement = &b;
+
+    size_t len = mdv__gateway__v1__declaration_submitted__get_packed_size(&d);
+    uint8_t *packed = mdv_xmalloc(len ? len : 1);
+    mdv__gateway__v1__declaration_submitted__pack(&d, packed);
+    declaration_t *decoded = NULL;
+    int rc = bereavement_declaration_decode(packed, len, &decoded, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "accepted by the gateway, refused by bereavement: %s\n", err);
+    FUZZ_REQUIRE(rc == 0 && decoded);
+    mdv__gateway__v1__declaration_submitted__free_unpacked(decoded, NULL);
+    free(packed);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    json_error_t error;
+    struct mdv_http_response res = {0};
+
+    if (size > MDV_HTTP_BODY_LIMIT)
+        return -1; /* the HTTP layer refuses a larger body */
+    json_t *body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &error);
+    if (!body)
+        return 0;
+    json_t *errors = json_array();
+    if (!json_is_object(body))
+        mdv_http_field_error(errors, "body", "must be a JSON object");
+    else
+        declaration_validate(body, errors);
+    check_errors(errors);
+    if (json_array_size(errors) > 0) {
+        mdv_http_problem(&res, 422, "validation", "Déclaration invalide",
+                         "Some fields are missing or invalid; see errors.", errors);
+        FUZZ_REQUIRE(res.status == 422 && res.json);
+        char *text = json_dumps(res.json, 0);
+        FUZZ_REQUIRE(text);
+        free(text);
+        json_decref(res.json);
+    } else {
+        json_decref(errors);
+        check_known_fields(body);
+        check_bereavement_accepts(body);
+    }
+    json_decref(body);
+    return 0;
+}

@@ -1,0 +1,205 @@
+/* Writes the generated part of the seed corpus: packed protobufs, one per
+ * case a handler distinguishes, and tokens signed with the test key (valid
+ * until 2100, so the seeds keep reaching the claim checks).
+ *
+ * Usage: fuzz-seeds CORPUS_DIR KEYS_DIR  (make fuzz-seeds) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mdv/auth.h"
+#include "mdv/bereavement/v1/death.pb-c.h"
+#include "mdv/gateway/v1/declarations.pb-c.h"
+#include "mdv/journey/v1/journey.pb-c.h"
+
+#define JOURNEY "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7"
+#define YEAR_2100 4102444800L
+
+static const char *corpus;
+
+/* Writes prefix (the handler byte, or none) and the bytes. */
+static int write_seed(const char *target, const char *name, int prefix, const void *data,
+                      size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s/seed-%s", corpus, target, name);
+    FILE *f = fopen(path, "wb");
+    int rc = f ? 0 : -1;
+    if (f && prefix >= 0 && fputc(prefix, f) == EOF)
+        rc = -1;
+    if (f && len && fwrite(data, 1, len, f) != len)
+        rc = -1;
+    if (f && fclose(f) != 0)
+        rc = -1;
+    if (rc)
+        fprintf(stderr, "fuzz-seeds: cannot write %s\n", path);
+    return rc;
+}
+
+static int write_message(const char *name, int handler, const ProtobufCMessage *m)
+{
+    size_t len = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = malloc(len ? len : 1);
+    protobuf_c_message_pack(m, buf);
+    int rc = write_seed("protobuf", name, handler, buf, len);
+    free(buf);
+    return rc;
+}
+
+static int declarations(void)
+{
+    static char *given[] = {"Jeanne", "Marie", "Hélène"};
+    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    Mdv__Gateway__V1__BereavementDeclaration b = MDV__GATEWAY__V1__BEREAVEMENT_DECLARATION__INIT;
+    Mdv__Gateway__V1__DeclarationSubmitted d = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__INIT;
+    int rc = 0;
+
+    p.family_name = "Dupont-Lefèvre";
+    p.n_given_names = 3;
+    p.given_names = given;
+    p.sex = "F";
+    p.birth_date = "1941-02-28";
+    p.birth_place = "75056";
+    b.deceased = &p;
+    b.death_date = "2026-10-03";
+    b.death_place = "2A004";
+    b.declarant_relationship = "spouse";
+    d.journey_id = JOURNEY;
+    d.usager_id = "usager-1";
+    d.kind = "bereavement";
+    d.submitted_at = "2026-10-04T09:12:00Z";
+    d.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_BEREAVEMENT;
+    d.bereavement = &b;
+    rc |= write_message("declaration-spouse", 0, &d.base);
+    b.declarant_relationship = "child";
+    p.n_given_names = 1;
+    rc |= write_message("declaration-child", 0, &d.base);
+    d.kind = "student";
+    rc |= write_message("declaration-other-kind", 0, &d.base);
+    d.kind = "bereavement";
+    d.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY__NOT_SET;
+    d.bereavement = NULL;
+    rc |= write_message("declaration-no-body", 0, &d.base);
+    return rc;
+}
+
+static int confirmations(void)
+{
+    Mdv__Gateway__V1__StepConfirmed c = MDV__GATEWAY__V1__STEP_CONFIRMED__INIT;
+    int rc = 0;
+    c.journey_id = JOURNEY;
+    c.usager_id = "usager-1";
+    c.code = "bereavement.survivor_pension";
+    c.confirmed_at = "2026-10-05T10:00:00Z";
+    rc |= write_message("confirmation-survivor", 1, &c.base);
+    c.code = "housing.mpr_file_closed";
+    rc |= write_message("confirmation-other-step", 1, &c.base);
+    return rc;
+}
+
+static int deaths(void)
+{
+    static char *given[] = {"Éloïse", "Anne"};
+    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    Mdv__Bereavement__V1__DeathRecorded d = MDV__BEREAVEMENT__V1__DEATH_RECORDED__INIT;
+    int rc = 0;
+    p.family_name = "d'Arc";
+    p.n_given_names = 2;
+    p.given_names = given;
+    p.sex = "F";
+    p.birth_date = "1950-12-31";
+    p.birth_place = "99134";
+    d.journey_id = JOURNEY;
+    d.deceased = &p;
+    d.death_date = "2026-10-03";
+    d.death_place = "13055";
+    d.recorded_at = "2026-10-04T09:12:01.123456Z";
+    rc |= write_message("death", 2, &d.base);
+    p.family_name = "Œuvray";
+    p.sex = "M";
+    rc |= write_message("death-ligature", 2, &d.base);
+    return rc;
+}
+
+static int plans(void)
+{
+    Mdv__Journey__V1__PlannedStep steps[3] = {MDV__JOURNEY__V1__PLANNED_STEP__INIT,
+                                              MDV__JOURNEY__V1__PLANNED_STEP__INIT,
+                                              MDV__JOURNEY__V1__PLANNED_STEP__INIT};
+    Mdv__Journey__V1__PlannedStep *ptrs[3] = {&steps[0], &steps[1], &steps[2]};
+    Mdv__Journey__V1__JourneyPlanned plan = MDV__JOURNEY__V1__JOURNEY_PLANNED__INIT;
+    steps[0].code = "bereavement.death_recorded";
+    steps[0].owner = "bereavement";
+    steps[0].administration = "État civil";
+    steps[0].label = "Enregistrement du décès";
+    steps[0].due_at = "2026-10-05T09:12:00Z";
+    steps[1].code = "identity.documents_cancelled";
+    steps[1].owner = "identity";
+    steps[1].administration = "ANTS";
+    steps[1].label = "Annulation des titres d'identité";
+    steps[2].code = "bereavement.survivor_pension";
+    steps[2].owner = "bereavement";
+    steps[2].administration = "Caisses de retraite";
+    steps[2].label = "Pension de réversion";
+    steps[2].due_at = "2026-12-04T09:12:00Z";
+    plan.journey_id = JOURNEY;
+    plan.kind = "bereavement";
+    plan.n_steps = 3;
+    plan.steps = ptrs;
+    plan.planned_at = "2026-10-04T09:12:01Z";
+    return write_message("planned", 3, &plan.base);
+}
+
+static int steps(void)
+{
+    Mdv__Journey__V1__StepReported r = MDV__JOURNEY__V1__STEP_REPORTED__INIT;
+    char name[64];
+    int rc = 0;
+    r.journey_id = JOURNEY;
+    r.code = "identity.documents_cancelled";
+    r.administration = "ANTS";
+    r.label = "Annulation des titres d'identité";
+    r.detail = "2 titres annulés";
+    r.reported_at = "2026-10-04T09:12:02.5Z";
+    for (int status = 0; status <= 8; status++) {
+        r.sequence = (uint32_t)(status ? status : 1);
+        r.status = (Mdv__Journey__V1__StepStatus)status;
+        snprintf(name, sizeof(name), "step-status-%d", status);
+        rc |= write_message(name, 4, &r.base);
+    }
+    r.status = MDV__JOURNEY__V1__STEP_STATUS__STEP_STATUS_DONE;
+    r.reported_at = "";
+    r.due_at = "2026-10-11T09:12:00Z";
+    rc |= write_message("step-no-time", 4, &r.base);
+    return rc;
+}
+
+static int token(const char *keys, const char *name, const char *scheme, const char *aud)
+{
+    char key[1024];
+    snprintf(key, sizeof(key), "%s/es256-private.pem", keys);
+    char *t = mdv_auth_mint(key, "mdv-local", aud, "usager-42", YEAR_2100 - (long)time(NULL));
+    if (!t)
+        return -1;
+    char *header = malloc(strlen(scheme) + strlen(t) + 2);
+    sprintf(header, "%s %s", scheme, t);
+    int rc = write_seed("jwt", name, -1, header, strlen(header));
+    free(header);
+    free(t);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: fuzz-seeds CORPUS_DIR KEYS_DIR\n");
+        return 2;
+    }
+    corpus = argv[1];
+    int rc = declarations() | confirmations() | deaths() | plans() | steps();
+    rc |= token(argv[2], "token", "Bearer", "mdv");
+    rc |= token(argv[2], "token-lower-scheme", "bearer", "mdv");
+    rc |= token(argv[2], "token-other-audience", "Bearer", "other");
+    return rc ? 1 : 0;
+}
