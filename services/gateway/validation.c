@@ -53,8 +53,13 @@ static void unknown_fields(json_t *obj, const char *prefix, const char *const *k
         (void)value;
         if (in_list(key, known, n))
             continue;
+        /* A long name is cut at 100 bytes, never inside a character:
+         * jansson refuses invalid UTF-8, and the error would be lost. */
+        int cut = (int)strnlen(key, 100);
+        while (cut > 0 && ((unsigned char)key[cut] & 0xC0) == 0x80)
+            cut--;
         char field[160];
-        snprintf(field, sizeof(field), "%s%.100s", prefix, key);
+        snprintf(field, sizeof(field), "%s%.*s", prefix, cut, key);
         mdv_http_field_error(errors, field, "is not a known field");
     }
 }
