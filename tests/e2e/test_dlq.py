@@ -94,21 +94,42 @@ def assert_dead_letter(msg: Any, topic: str, partition: int, offset: int, key: b
     return service_name(headers["mdv_dlq_service"])
 
 
-def committed_offsets(brokers: str, topic: str, partition: int) -> dict[str, int]:
-    """Committed offset of every consumer group on one partition (groups
-    that never committed there are left out)."""
+# The consumer groups of the suite's services on each topic the tests
+# write to (shared/journey.c and each main.c: group mdv-<service>).
+GROUPS_OF = {
+    BEREAVEMENT_EVENTS: tuple(f"mdv-{s}" for s in CONSUMER_SERVICES) + ("mdv-gateway",),
+    DECLARATIONS: ("mdv-bereavement",),
+}
+
+
+def committed_offsets(brokers: str, topic: str, partition: int, groups: tuple[str, ...]) -> dict[str, int | None]:
+    """Committed offset of each named consumer group on one partition; None
+    for a group with no committed offset there (or an error reading it)."""
     admin = AdminClient({"bootstrap.servers": brokers, "logger": KAFKA_LOG})
-    groups = admin.list_consumer_groups(request_timeout=10).result().valid
-    offsets: dict[str, int] = {}
+    offsets: dict[str, int | None] = {}
     for group in groups:
-        if group.group_id.startswith("e2e-"):
-            continue
-        request = [ConsumerGroupTopicPartitions(group.group_id, [TopicPartition(topic, partition)])]
-        result = admin.list_consumer_group_offsets(request, request_timeout=10)[group.group_id].result()
-        for tp in result.topic_partitions:
-            if tp.error is None and tp.offset >= 0:
-                offsets[group.group_id] = tp.offset
+        request = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, partition)])]
+        result = admin.list_consumer_group_offsets(request, request_timeout=10)[group].result()
+        (tp,) = [tp for tp in result.topic_partitions if tp.topic == topic and tp.partition == partition]
+        offsets[group] = tp.offset if tp.error is None and tp.offset >= 0 else None
     return offsets
+
+
+def assert_every_group_moves_past(brokers: str, topic: str, partition: int, offset: int) -> dict[str, int | None]:
+    """Every group of GROUPS_OF[topic], each by name, commits an offset past
+    `offset` on the partition within TIMEOUT; a group missing from the
+    answer, or that never committed there, fails."""
+    groups = GROUPS_OF[topic]
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        offsets = committed_offsets(brokers, topic, partition, groups)
+        behind = {g: o for g, o in offsets.items() if o is None or o <= offset}
+        if set(offsets) == set(groups) and not behind:
+            return offsets
+        if time.monotonic() > deadline:
+            raise AssertionError(f"consumer groups not past offset {offset} of {topic}[{partition}] after"
+                                 f" {TIMEOUT} s (None: no committed offset): {behind}; all: {offsets}")
+        time.sleep(0.5)
 
 
 @pytest.fixture
@@ -150,18 +171,7 @@ def test_undecodable_event_is_dead_lettered_by_every_consumer(brokers):
     assert set(CONSUMER_SERVICES) <= services, f"dead-lettered by {sorted(services)} only"
 
     # Every group that consumes the partition moved past the bad message.
-    def moved_on():
-        offsets = committed_offsets(brokers, BEREAVEMENT_EVENTS, partition)
-        return offsets and all(o > offset for o in offsets.values()) and offsets
-
-    deadline = time.monotonic() + TIMEOUT
-    offsets: Any = None
-    while time.monotonic() < deadline and not offsets:
-        offsets = moved_on()
-        if not offsets:
-            time.sleep(0.5)
-    assert offsets, (f"consumer groups still at or before offset {offset} of {BEREAVEMENT_EVENTS}"
-                     f"[{partition}]: {committed_offsets(brokers, BEREAVEMENT_EVENTS, partition)}")
+    assert_every_group_moves_past(brokers, BEREAVEMENT_EVENTS, partition, offset)
 
 
 def test_message_without_headers_is_dead_lettered(brokers):
@@ -176,6 +186,7 @@ def test_message_without_headers_is_dead_lettered(brokers):
     assert letters, f"no dead letter for the header-less message on {DLQ_TOPIC} after {TIMEOUT} s"
     for msg in letters:
         assert_dead_letter(msg, DECLARATIONS, partition, offset, key, value)
+    assert_every_group_moves_past(brokers, DECLARATIONS, partition, offset)
 
 
 def test_declarations_still_complete_after_dead_letters(brokers, usager):
