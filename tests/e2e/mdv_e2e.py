@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import shlex
+import signal
 import subprocess
 import threading
 import time
@@ -21,6 +23,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import requests
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_SCRIPT = REPO_ROOT / "deploy" / "local" / "stack.sh"
@@ -624,3 +629,110 @@ def assert_one_effect_per_journey(applied_effects: Callable[[str, list[str]], di
         assert not missing and not doubled, (
             f"{service}: {len(missing)} journeys without effect, {len(doubled)} with several: {doubled}"
         )
+
+
+# --------------------------------------------------------------------------
+# Faults: a paused instance, its metrics, its consumer group's progress
+
+# librdkafka's own log lines go through logging, so pytest captures them.
+KAFKA_LOG = logging.getLogger("librdkafka")
+
+
+def instance_pid(env: StackEnv, instance: str) -> int:
+    """The pid of a running instance (stack.sh's pid file)."""
+    assert env.stack_dir is not None, "MDV_STACK_DIR is not set"
+    service, _, k = instance.partition("-")
+    name = service if k in ("", "1") else instance
+    return int((env.stack_dir / "pids" / f"{name}.pid").read_text().strip())
+
+
+def pause_instance(env: StackEnv, instance: str) -> None:
+    """SIGSTOP: the instance stops where it is, its offsets frozen with it."""
+    os.kill(instance_pid(env, instance), signal.SIGSTOP)
+
+
+def resume_instance(env: StackEnv, instance: str) -> None:
+    os.kill(instance_pid(env, instance), signal.SIGCONT)
+
+
+def metric_total(url: str, name: str) -> float:
+    """The sum of every sample called `name` on a process's /metrics (0 when
+    the process has not reported it yet)."""
+    resp = requests.get(url + "/metrics", timeout=10)
+    assert resp.status_code == 200, f"{url}/metrics: {resp.status_code} {resp.text[:200]}"
+    return sum(sample.value for family in text_string_to_metric_families(resp.text)
+               for sample in family.samples if sample.name == name)
+
+
+def duplicates_skipped(url: str) -> int:
+    """Redelivered messages the inbox skipped since the process started."""
+    return int(metric_total(url, "mdv_messages_duplicate_total"))
+
+
+def _kafka_consumer(brokers: str) -> Consumer:
+    """A reader that never joins a group nor commits."""
+    return Consumer({"bootstrap.servers": brokers, "group.id": f"e2e-read-{uuid.uuid4()}",
+                     "enable.auto.commit": False, "logger": KAFKA_LOG})
+
+
+def end_offsets(brokers: str, topic: str) -> dict[int, int]:
+    """partition -> offset the next message will get."""
+    consumer = _kafka_consumer(brokers)
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        assert partitions, f"{topic} has no partitions"
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+    finally:
+        consumer.close()
+
+
+@dataclass(frozen=True)
+class TopicMessage:
+    partition: int
+    offset: int
+    headers: dict[str, str]
+
+
+def read_topic(brokers: str, topic: str, start: dict[int, int], timeout: float = 60) -> list[TopicMessage]:
+    """Every message of the topic from `start` (partition -> offset) to its
+    end as it is when called."""
+    consumer = _kafka_consumer(brokers)
+    try:
+        end = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in start}
+        todo = {p for p in start if end[p] > start[p]}
+        consumer.assign([TopicPartition(topic, p, start[p]) for p in todo])
+        messages: list[TopicMessage] = []
+        deadline = time.monotonic() + timeout
+        while todo:
+            assert time.monotonic() < deadline, f"{topic}: partitions {sorted(todo)} not read to {end}"
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error() or msg.partition() not in todo:
+                continue
+            if msg.offset() < end[msg.partition()]:
+                headers = {k: (v or b"").decode("utf-8", "replace") for k, v in (msg.headers() or [])}
+                messages.append(TopicMessage(msg.partition(), msg.offset(), headers))
+            if msg.offset() + 1 >= end[msg.partition()]:
+                todo.discard(msg.partition())
+        return messages
+    finally:
+        consumer.close()
+
+
+def group_committed_offsets(brokers: str, group: str, topic: str, partitions: list[int],
+                            timeout: float = 60) -> dict[int, int | None]:
+    """partition -> the group's committed offset (None: nothing committed
+    there). Retried while the broker cannot answer yet (just restarted)."""
+    admin = AdminClient({"bootstrap.servers": brokers, "logger": KAFKA_LOG})
+    request = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in partitions])]
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = admin.list_consumer_group_offsets(request, request_timeout=10)[group].result()
+            if all(tp.error is None for tp in result.topic_partitions):
+                return {tp.partition: tp.offset if tp.offset >= 0 else None for tp in result.topic_partitions}
+            problem: Any = [tp.error for tp in result.topic_partitions if tp.error is not None]
+        except KafkaException as exc:
+            problem = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"committed offsets of {group} on {topic} unreadable: {problem}")
+        time.sleep(0.5)

@@ -3,6 +3,27 @@ killed with SIGKILL, the broker is restarted, the database is restarted;
 afterwards every declaration is complete and every effect happened exactly
 once.
 
+Each scenario shows that the fault hit work in flight and made Kafka
+redeliver, rather than hoping the timing cooperates:
+
+- identity, the victim, is paused (SIGSTOP) while it applies the burst, and
+  stays paused while the rest of the burst piles up on its topic; the fault
+  lands once the declarations on mdv.bereavement.events.v1 outnumber what
+  identity applied (measured from the outside: the topic against identity's
+  applied_effects), and that count is asserted > 0.
+- A redelivery is arranged: the pause is taken, and taken again, until
+  identity has applied messages whose offsets are stored but not yet
+  committed (auto-commit runs every second; the group's committed offsets
+  are read from the broker). identity is then killed with SIGKILL (exit 137
+  asserted) and started again, so Kafka must redeliver those messages, and
+  the restarted identity's mdv_messages_duplicate_total (a fresh process
+  counts from 0) must count at least that many. A database restart alone
+  does not redeliver (the consumer seeks back to the failed message and
+  keeps its stored offsets), nor does a broker restart reliably (only when
+  a consumer is fenced and renewed): in those two scenarios the kill lands
+  during the fault (PostgreSQL restarted, or the broker down), and the
+  duplicates the other services skipped are added to the figures.
+
 The identity scenario also measures how long a declaration takes to become a
 completed journey under a burst; the figures go to the terminal summary and
 to build/e2e-figures.txt.
@@ -24,17 +45,25 @@ import pytest
 import requests
 
 from mdv_e2e import (
+    Stopped,
     assert_one_effect_per_journey,
     POLL_INTERVAL,
     STEP_IDENTITY,
     declaration_for,
+    duplicates_skipped,
+    end_offsets,
+    group_committed_offsets,
     identity_deceased_on,
     identity_documents,
     identity_person_id,
     parse_time,
+    pause_instance,
     percentile,
+    read_topic,
     record_figures,
+    resume_instance,
     steps_by_code,
+    stop_instance,
     summarise,
     wait_all_final,
     wait_until,
@@ -46,25 +75,34 @@ BURST = int(os.environ.get("MDV_E2E_BURST", "200"))
 WORKERS = 16
 FINAL_TIMEOUT = float(os.environ.get("MDV_E2E_FAULT_TIMEOUT", "180"))
 
+VICTIM = "identity"
+VICTIM_GROUP = f"mdv-{VICTIM}"
+TOPIC = "mdv.bereavement.events.v1"  # what identity consumes
+DEATH_RECORDED = "fr.gouv.mdv.bereavement.death_recorded.v1"
+PAUSE_AT = 0.25  # the victim is paused once this share of the burst was accepted
+KILL = ("kill-victim",)  # a step of a fault: SIGKILL the paused victim
+
 
 @dataclass(frozen=True)
 class Fault:
     name: str
-    commands: tuple[tuple[str, ...], ...]  # stack.sh commands, in order
+    steps: tuple[tuple[str, ...], ...]  # stack.sh commands (or KILL), in order
     size: int  # declarations in the burst
-    after: float  # inject once this share of the burst was accepted
+    after: float  # land once this share of the burst was accepted
     describe: str
 
 
 FAULTS = [
-    Fault("identity_killed", (("stop-service", "identity", "KILL"), ("start-service", "identity")),
-          BURST, 0.25, "mdv-identity killed (SIGKILL) and started again"),
+    Fault("identity_killed", (KILL, ("start-service", VICTIM)),
+          BURST, 0.5, "mdv-identity killed (SIGKILL) and started again"),
     # The gateway needs its database to accept a declaration, so the
     # database restarts once the whole burst is in, while the services are
     # still working through it.
-    Fault("database_restarted", (("restart-pg",),), max(BURST // 2, 1), 1.0, "PostgreSQL restarted"),
+    Fault("database_restarted", (("restart-pg",), KILL, ("start-service", VICTIM)),
+          max(BURST // 2, 1), 1.0, "PostgreSQL restarted (mdv-identity killed meanwhile)"),
     # Last: a broker that comes back wrong would break every later scenario.
-    Fault("broker_restarted", (("restart-kafka",),), max(BURST // 2, 1), 0.25, "Kafka broker restarted"),
+    Fault("broker_restarted", (("stop-kafka",), KILL, ("start-kafka",), ("start-service", VICTIM)),
+          max(BURST // 2, 1), 0.5, "Kafka broker restarted (mdv-identity killed while it was down)"),
 ]
 
 
@@ -78,40 +116,112 @@ def all_ready(env) -> bool:
     return True
 
 
-class Injector(threading.Thread):
-    """Injects a fault once `at` declarations were accepted, then waits
-    until every service is ready again."""
+@dataclass(frozen=True, repr=False)
+class Progress:
+    """The victim's progress through the burst, seen from the outside."""
 
-    def __init__(self, env, fault: Fault, journey_ids: list[str]):
+    on_topic: dict[str, tuple[int, int]]  # journey -> (partition, offset) of its DeathRecorded
+    applied: frozenset[str]  # journeys in the victim's applied_effects
+    committed: dict[int, int | None]  # partition -> the victim group's committed offset
+
+    @property
+    def unapplied(self) -> int:
+        """Declarations on the topic the victim has not applied."""
+        return len(set(self.on_topic) - self.applied)
+
+    @property
+    def redeliverable(self) -> int:
+        """Applied messages at or past the committed offset: Kafka
+        redelivers them to the victim's next start."""
+        return sum(1 for p, o in (self.on_topic[j] for j in self.applied) if o >= (self.committed.get(p) or 0))
+
+    @property
+    def lag(self) -> int:
+        """Burst messages past the committed offsets (applied or not)."""
+        return sum(1 for p, o in self.on_topic.values() if o >= (self.committed.get(p) or 0))
+
+    def __repr__(self) -> str:
+        return (f"Progress({len(self.on_topic)} DeathRecorded on the topic, {len(self.applied)} applied,"
+                f" {self.unapplied} not applied, {self.redeliverable} applied past the committed offsets"
+                f" {self.committed})")
+
+
+def victim_progress(env, start: dict[int, int]) -> Progress:
+    on_topic = {m.headers["mdv_journey_id"]: (m.partition, m.offset)
+                for m in read_topic(env.kafka_brokers, TOPIC, start) if m.headers.get("ce_type") == DEATH_RECORDED}
+    with psycopg.connect(env.dsn(VICTIM), autocommit=True, connect_timeout=10) as conn:
+        applied = frozenset(j for (j,) in conn.execute(
+            "SELECT DISTINCT journey_id::text FROM applied_effects WHERE journey_id::text = ANY(%s)",
+            (list(on_topic),)).fetchall())
+    committed = group_committed_offsets(env.kafka_brokers, VICTIM_GROUP, TOPIC, sorted(start))
+    return Progress(on_topic, applied, committed)
+
+
+class Injector(threading.Thread):
+    """Pauses the victim once PAUSE_AT of the burst was accepted, with
+    applied work not yet committed; lands the fault once `after` of it was
+    accepted and the victim has declarations on its topic it has not
+    applied; then waits until every service is ready again."""
+
+    def __init__(self, env, fault: Fault, journey_ids: list[str], start: dict[int, int]):
         super().__init__(name=f"fault-{fault.name}", daemon=True)
-        self.env, self.fault, self.journey_ids = env, fault, journey_ids
+        self.env, self.fault, self.journey_ids, self.start_offsets = env, fault, journey_ids, start
+        self.pause_at = max(1, int(fault.size * PAUSE_AT))
         self.at = max(1, int(fault.size * fault.after))
-        self.trigger = threading.Event()
         self.cancelled = False
+        self.pauses = 0
         self.accepted_at_fault = 0
-        self.applied_at_fault = -1
+        self.at_fault: Progress | None = None  # right before the fault landed
+        self.at_restart: Progress | None = None  # the victim dead, right before it started again
+        self.duplicates_before: dict[str, int] = {}  # every process, before the fault
+        self.killed: Stopped | None = None
         self.recovery_seconds = 0.0
         self.error: BaseException | None = None
 
     def cancel(self) -> None:
         self.cancelled = True
-        self.trigger.set()
+
+    def _wait(self, predicate, what: str) -> Any:
+        return wait_until(lambda: self.cancelled or predicate(), 300, what, interval=0.1)
+
+    def _pause_with_uncommitted_work(self) -> None:
+        """Pauses the victim, and pauses it again a little later, until the
+        broker's committed offsets are behind work it applied."""
+        for self.pauses in range(1, 41):
+            pause_instance(self.env, VICTIM)
+            time.sleep(0.5)  # a commit already on the wire reaches the broker
+            if victim_progress(self.env, self.start_offsets).redeliverable > 0:
+                return
+            resume_instance(self.env, VICTIM)
+            time.sleep(0.3)
+        raise AssertionError(f"{VICTIM} never had applied work past its committed offsets when paused")
+
+    def _step(self, step: tuple[str, ...]) -> None:
+        if step == KILL:
+            self.killed = stop_instance(self.env, VICTIM, "KILL")
+        elif step == ("start-service", VICTIM):
+            self.at_restart = victim_progress(self.env, self.start_offsets)
+            self.env.stack(*step, timeout=240)
+        else:
+            self.env.stack(*step, timeout=240)
 
     def run(self) -> None:
         try:
-            self.trigger.wait(timeout=300)
+            self._wait(lambda: len(self.journey_ids) >= self.pause_at, f"{self.pause_at} declarations accepted")
             if self.cancelled:
                 return
-            ids = list(self.journey_ids)
-            self.accepted_at_fault = len(ids)
-            with psycopg.connect(self.env.dsn("identity"), autocommit=True) as conn:
-                self.applied_at_fault = conn.execute(
-                    "SELECT count(DISTINCT journey_id) FROM applied_effects WHERE journey_id::text = ANY(%s)",
-                    (ids,),
-                ).fetchone()[0]
+            self._pause_with_uncommitted_work()
+            self._wait(lambda: len(self.journey_ids) >= self.at, f"{self.at} declarations accepted")
+            self._wait(lambda: victim_progress(self.env, self.start_offsets).unapplied > 0,
+                       f"declarations on {TOPIC} that {VICTIM} has not applied")
+            if self.cancelled:
+                return
+            self.duplicates_before = {s: duplicates_skipped(u) for s, u in self.env.all_urls.items() if s != VICTIM}
+            self.accepted_at_fault = len(self.journey_ids)
+            self.at_fault = victim_progress(self.env, self.start_offsets)
             started = time.monotonic()
-            for command in self.fault.commands:
-                self.env.stack(*command, timeout=240)
+            for step in self.fault.steps:
+                self._step(step)
             wait_until(lambda: all_ready(self.env), 120, "every service ready again", interval=0.5)
             self.recovery_seconds = time.monotonic() - started
         except BaseException as exc:  # re-raised by the test
@@ -141,7 +251,7 @@ def test_after_a_fault_mid_burst_every_declaration_completes_exactly_once(env, u
     journey_ids: list[str] = []
     posted_at: dict[str, float] = {}
     lock = threading.Lock()
-    injector = Injector(env, fault, journey_ids)
+    injector = Injector(env, fault, journey_ids, end_offsets(env.kafka_brokers, TOPIC))
     injector.start()
 
     def post(body: dict[str, Any]) -> str:
@@ -150,23 +260,26 @@ def test_after_a_fault_mid_burst_every_declaration_completes_exactly_once(env, u
         with lock:
             journey_ids.append(journey_id)
             posted_at[journey_id] = started
-            if len(journey_ids) >= injector.at:
-                injector.trigger.set()
         return journey_id
 
     burst_started = time.monotonic()
     try:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             ids = list(pool.map(post, bodies))
-    except BaseException:
+        burst_seconds = time.monotonic() - burst_started
+        injector.join(timeout=600)
+    finally:
         injector.cancel()
-        raise
-    burst_seconds = time.monotonic() - burst_started
-    injector.join(timeout=600)
+        try:  # never leave the victim paused for the tests after this one
+            resume_instance(env, VICTIM)
+        except (OSError, ValueError):
+            pass
     assert not injector.is_alive(), f"{fault.describe}: the stack did not recover in time"
     if injector.error:
         raise injector.error
     assert len(set(ids)) == n
+    at_fault, at_restart = injector.at_fault, injector.at_restart
+    assert at_fault is not None and at_restart is not None and injector.killed is not None, "the fault did not land"
     db.reconnect()  # the database may have restarted
     identity = db("identity")
 
@@ -177,6 +290,10 @@ def test_after_a_fault_mid_burst_every_declaration_completes_exactly_once(env, u
     finals = wait_all_final(usager, ids, FINAL_TIMEOUT, fault.describe)
     all_final_seconds = time.monotonic() - burst_started
 
+    # Redeliveries the inbox skipped: the restarted victim counts from 0;
+    # the other processes since just before the fault.
+    duplicates = {s: duplicates_skipped(u) - injector.duplicates_before.get(s, 0) for s, u in env.all_urls.items()}
+
     # Figures, recorded before the assertions so that they survive a failure.
     server = [(parse_time(j["updated_at"]) - parse_time(j["created_at"])).total_seconds()
               for j in finals.journeys.values()]
@@ -184,9 +301,13 @@ def test_after_a_fault_mid_burst_every_declaration_completes_exactly_once(env, u
     lines = [
         f"[{fault.name}] {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}",
         f"  burst: {n} bereavement declarations over {WORKERS} connections, posted in {burst_seconds:.2f} s",
-        f"  fault: {fault.describe} after {injector.accepted_at_fault} accepted declarations"
-        f" ({injector.applied_at_fault} applied by identity by then); every service ready again after"
+        f"  fault: {fault.describe} after {injector.accepted_at_fault} accepted declarations; {VICTIM} paused"
+        f" (SIGSTOP, {injector.pauses} tries) with {len(at_fault.applied)} applied,"
+        f" {at_fault.unapplied} on {TOPIC} not applied, lag {at_fault.lag}; every service ready again after"
         f" {injector.recovery_seconds:.2f} s",
+        f"  redeliveries: {at_restart.redeliverable} applied messages past {VICTIM_GROUP}'s committed offsets"
+        f" when {VICTIM} was killed (exit {injector.killed.exit_status}); duplicates skipped since: "
+        + ", ".join(f"{s} {d}" for s, d in duplicates.items()) + f" (sum {sum(duplicates.values())})",
         f"  declaration to completed journey (journey updated_at - created_at): median"
         f" {statistics.median(server):.3f} s, p95 {percentile(server, 0.95):.3f} s, worst {max(server):.3f} s",
         f"  declaration to final journey seen by the usager (polling every {POLL_INTERVAL * 1000:.0f} ms):"
@@ -197,8 +318,14 @@ def test_after_a_fault_mid_burst_every_declaration_completes_exactly_once(env, u
     ]
     record_figures(env, lines)
 
-    # The fault really hit while identity had work to do.
-    assert injector.applied_at_fault < n
+    # The fault landed while identity had declarations on its topic it had
+    # not applied, and identity died by SIGKILL with applied work its group
+    # had not committed: Kafka redelivered it and the inbox skipped it.
+    assert at_fault.unapplied > 0, at_fault
+    assert injector.killed.exit_status == "137", injector.killed
+    assert at_restart.redeliverable > 0, at_restart
+    assert duplicates[VICTIM] >= at_restart.redeliverable, (
+        f"{at_restart.redeliverable} messages redelivered to {VICTIM}, its inbox skipped {duplicates[VICTIM]}")
 
     # Every journey complete, identity's step done, nothing failed.
     for journey_id in ids:
