@@ -675,13 +675,26 @@ def _kafka_consumer(brokers: str) -> Consumer:
                      "enable.auto.commit": False, "logger": KAFKA_LOG})
 
 
+def _high_watermarks(consumer: Consumer, topic: str, partitions: list[int], timeout: float = 60) -> dict[int, int]:
+    """partition -> offset the next message will get; retried while the
+    broker cannot answer yet (just restarted: no leader elected)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        except KafkaException as exc:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"end offsets of {topic} unreadable: {exc}") from exc
+            time.sleep(0.5)
+
+
 def end_offsets(brokers: str, topic: str) -> dict[int, int]:
     """partition -> offset the next message will get."""
     consumer = _kafka_consumer(brokers)
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         assert partitions, f"{topic} has no partitions"
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        return _high_watermarks(consumer, topic, sorted(partitions))
     finally:
         consumer.close()
 
@@ -698,7 +711,7 @@ def read_topic(brokers: str, topic: str, start: dict[int, int], timeout: float =
     end as it is when called."""
     consumer = _kafka_consumer(brokers)
     try:
-        end = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in start}
+        end = _high_watermarks(consumer, topic, sorted(start))
         todo = {p for p in start if end[p] > start[p]}
         consumer.assign([TopicPartition(topic, p, start[p]) for p in todo])
         messages: list[TopicMessage] = []

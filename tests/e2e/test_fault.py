@@ -157,6 +157,19 @@ def victim_progress(env, start: dict[int, int]) -> Progress:
     return Progress(on_topic, applied, committed)
 
 
+def leave_victim_running(env) -> None:
+    """Never leaves the victim paused or dead for the tests after this one,
+    whatever failed (start-service does nothing to a running instance)."""
+    try:
+        resume_instance(env, VICTIM)
+    except (OSError, ValueError):
+        pass  # not running: started below
+    try:
+        env.stack("start-service", VICTIM, timeout=240)
+    except RuntimeError as exc:
+        print(f"could not start {VICTIM} again: {exc}")
+
+
 class Injector(threading.Thread):
     """Pauses the victim once PAUSE_AT of the burst was accepted, with
     applied work not yet committed; lands the fault once `after` of it was
@@ -270,10 +283,8 @@ def test_after_a_fault_mid_burst_every_declaration_completes_exactly_once(env, u
         injector.join(timeout=600)
     finally:
         injector.cancel()
-        try:  # never leave the victim paused for the tests after this one
-            resume_instance(env, VICTIM)
-        except (OSError, ValueError):
-            pass
+        injector.join(timeout=300)
+        leave_victim_running(env)
     assert not injector.is_alive(), f"{fault.describe}: the stack did not recover in time"
     if injector.error:
         raise injector.error
