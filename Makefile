@@ -36,6 +36,10 @@ LIB      := $(BUILD)/lib/libmdv.a
 BINS     := $(addprefix $(BUILD)/bin/mdv-,$(SERVICES) $(TOOLS))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# Tests of a module against the real servers of the test stack, run by the
+# end-to-end suite (tests/e2e/test_live.py).
+LIVE_SRC := $(wildcard tests/live/test_*.c)
+LIVE_BIN := $(patsubst tests/live/%.c,$(BUILD)/tests/live/%,$(LIVE_SRC))
 
 .PHONY: all up down test unit static e2e fuzz fuzz-test fuzz-seeds clean format format-check
 .SECONDARY:
@@ -73,6 +77,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+$(BUILD)/tests/live/%: $(BUILD)/obj/tests/live/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
@@ -86,7 +94,7 @@ up:
 down:
 	deploy/local/stack.sh down
 
-e2e: all
+e2e: all $(LIVE_BIN)
 	MDV_BIN_DIR=$(CURDIR)/$(BUILD)/bin tests/e2e/run.sh
 
 # The deployment files checked against the code (compose, k8s, Dockerfile,

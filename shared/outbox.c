@@ -60,7 +60,7 @@ struct mdv_relay {
     rd_kafka_t *rk;
     int leader; /* holds the service's advisory lock on conn */
     atomic_int stop;
-    atomic_int abandon; /* stop waiting for the broker: shutdown is due */
+    atomic_int abandon;   /* stop waiting for the broker: shutdown is due */
     atomic_int producing; /* 1 while rk exists and is not in a fatal state */
     pthread_t thread;
 };

@@ -144,7 +144,8 @@ static const char *producer_check(unsigned short port)
     static char value[300];
     struct reply r = get(port, "/readyz");
     assert_int_equal(r.status, 503); /* no database, no broker here */
-    const char *v = json_string_value(json_object_get(json_object_get(r.json, "checks"), "producer"));
+    const char *v =
+        json_string_value(json_object_get(json_object_get(r.json, "checks"), "producer"));
     assert_non_null(v);
     mdv_strlcpy(value, v, sizeof(value));
     reply_free(&r);

@@ -1,0 +1,207 @@
+/* Tests of shared/pg.c against a real PostgreSQL server: what a commit of a
+ * failed transaction returns, and which real failures are retried and
+ * which dead-letter their message. Run by the end-to-end suite
+ * (tests/e2e/test_live.py) with MDV_LIVE_PG_DSN naming a scratch database
+ * of the test stack; they need the server's real SQLSTATEs, which a mock
+ * would only restate. */
+#include "../unit/unit.h"
+
+#include "mdv/pg.h"
+#include "mdv/util.h"
+
+static const char *dsn(void)
+{
+    const char *value = getenv("MDV_LIVE_PG_DSN");
+    if (!value || !*value)
+        fail_msg("MDV_LIVE_PG_DSN is not set (run through tests/e2e/test_live.py)");
+    return value;
+}
+
+static PGconn *connect_or_fail(void)
+{
+    PGconn *conn = mdv_pg_connect(dsn(), 10000);
+    assert_non_null(conn);
+    return conn;
+}
+
+static void exec_or_fail(PGconn *conn, const char *sql)
+{
+    assert_int_equal(mdv_pg_exec(conn, sql, 0, NULL), 0);
+}
+
+static int setup_table(void **state)
+{
+    PGconn *conn = connect_or_fail();
+    exec_or_fail(conn, "DROP TABLE IF EXISTS live_items");
+    exec_or_fail(conn, "CREATE TABLE live_items (id int PRIMARY KEY, n int NOT NULL)");
+    *state = conn;
+    return 0;
+}
+
+static int teardown_table(void **state)
+{
+    PGconn *conn = *state;
+    mdv_pg_rollback(conn);
+    PQfinish(conn);
+    return 0;
+}
+
+static long count_items(PGconn *conn)
+{
+    long n = -1;
+    assert_int_equal(mdv_pg_query_longs(conn, "SELECT count(*) FROM live_items", 0, NULL, &n, 1),
+                     0);
+    return n;
+}
+
+/* PostgreSQL answers the COMMIT of an aborted transaction with COMMAND_OK
+ * and the tag ROLLBACK: taking it for a success would store the offset of
+ * a message whose inbox row and effect were rolled back. */
+static void test_commit_of_a_failed_transaction_is_a_failure(void **state)
+{
+    PGconn *conn = *state;
+    struct capture c;
+    capture_start(&c);
+    int begun = mdv_pg_begin(conn);
+    int first = mdv_pg_exec(conn, "INSERT INTO live_items VALUES (1, 1)", 0, NULL);
+    int duplicate = mdv_pg_exec(conn, "INSERT INTO live_items VALUES (1, 2)", 0, NULL);
+    int after = mdv_pg_exec(conn, "INSERT INTO live_items VALUES (2, 2)", 0, NULL); /* 25P02 */
+    int committed = mdv_pg_commit(conn);
+    char *said = capture_end(&c);
+
+    assert_int_equal(begun, 0);
+    assert_int_equal(first, 0);
+    assert_int_equal(duplicate, -1);
+    assert_int_equal(after, -1);
+    assert_int_equal(committed, -1);
+    assert_non_null(strstr(said, "COMMIT rolled back"));
+    /* The cause is kept, not "transaction aborted": the data's fault. */
+    assert_string_equal(mdv_pg_last_sqlstate(), "23505");
+    assert_int_equal(mdv_pg_failure_is_transient(conn), 0);
+    assert_int_equal(PQtransactionStatus(conn), PQTRANS_IDLE);
+    assert_int_equal(count_items(conn), 0);
+    free(said);
+}
+
+static void test_commit_of_a_good_transaction_succeeds(void **state)
+{
+    PGconn *conn = *state;
+    assert_int_equal(mdv_pg_begin(conn), 0);
+    exec_or_fail(conn, "INSERT INTO live_items VALUES (1, 1)");
+    assert_int_equal(mdv_pg_commit(conn), 0);
+    assert_int_equal(count_items(conn), 1);
+}
+
+/* One row of the classification table: how to provoke the failure, the
+ * SQLSTATE the server gives, and whether the message may be retried. */
+struct failure_case {
+    const char *what;
+    const char *prepare;   /* on the connection, before BEGIN (may be NULL) */
+    const char *blocker;   /* on a second connection, in an open transaction */
+    const char *statement; /* the failing statement, inside the transaction */
+    const char *param;     /* its $1, or NULL */
+    const char *sqlstate;
+    int transient;
+};
+
+static const struct failure_case failure_cases[] = {
+    /* The database's state: never the message's fault. */
+    {"read-only database", "SET default_transaction_read_only = on", NULL,
+     "INSERT INTO live_items VALUES (10, 1)", NULL, "25006", 1},
+    {"lock timeout", "SET lock_timeout = '100ms'", "LOCK TABLE live_items IN ACCESS EXCLUSIVE MODE",
+     "INSERT INTO live_items VALUES (11, 1)", NULL, "55P03", 1},
+    {"statement timeout", "SET statement_timeout = '50ms'", NULL, "SELECT pg_sleep(2)", NULL,
+     "57014", 1},
+    {"program error (undefined table)", NULL, NULL, "INSERT INTO no_such_table VALUES (1)", NULL,
+     "42P01", 1},
+    /* The message's data: retrying cannot help. */
+    {"unique violation", NULL, "INSERT INTO live_items VALUES (12, 1)",
+     "INSERT INTO live_items VALUES (12, 2)", NULL, "23505", 0},
+    {"not-null violation", NULL, NULL, "INSERT INTO live_items VALUES (13, NULL)", NULL, "23502",
+     0},
+    {"bad integer text", NULL, NULL, "INSERT INTO live_items VALUES ($1::int, 1)", "twelve",
+     "22P02", 0},
+    {"division by zero", NULL, NULL, "SELECT 1 / 0", NULL, "22012", 0},
+    {"index row too large", NULL, "CREATE TABLE IF NOT EXISTS live_wide (t text PRIMARY KEY)",
+     "INSERT INTO live_wide SELECT string_agg(md5(i::text), '') FROM generate_series(1, 300) i",
+     NULL, "54000", 0},
+};
+
+static int run_case(const struct failure_case *fc)
+{
+    PGconn *conn = connect_or_fail();
+    PGconn *other = NULL;
+    int failures = 0;
+    if (fc->blocker) {
+        other = connect_or_fail();
+        /* Committed when it only makes a row or a table; held open when it
+         * is a lock. */
+        int hold = strncmp(fc->blocker, "LOCK", 4) == 0;
+        if (hold)
+            exec_or_fail(other, "BEGIN");
+        exec_or_fail(other, fc->blocker);
+    }
+    if (fc->prepare)
+        exec_or_fail(conn, fc->prepare);
+    const char *params[] = {fc->param};
+    struct capture c;
+    capture_start(&c);
+    int begun = mdv_pg_begin(conn);
+    int rc = mdv_pg_exec(conn, fc->statement, fc->param ? 1 : 0, fc->param ? params : NULL);
+    char state[8];
+    mdv_strlcpy(state, mdv_pg_last_sqlstate(), sizeof(state));
+    int transient = mdv_pg_failure_is_transient(conn);
+    mdv_pg_rollback(conn);
+    free(capture_end(&c));
+    if (begun != 0 || rc != -1)
+        ROW_FAILED(failures, "%s: the statement did not fail", fc->what);
+    if (strcmp(state, fc->sqlstate) != 0)
+        ROW_FAILED(failures, "%s: sqlstate %s, expected %s", fc->what, state, fc->sqlstate);
+    if (transient != fc->transient)
+        ROW_FAILED(failures, "%s: %s, expected %s", fc->what, transient ? "transient" : "permanent",
+                   fc->transient ? "transient" : "permanent");
+    PQfinish(other);
+    PQfinish(conn);
+    return failures;
+}
+
+static void test_only_failures_the_data_causes_are_permanent(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (size_t i = 0; i < MDV_ARRAY_LEN(failure_cases); i++)
+        failures += run_case(&failure_cases[i]);
+    assert_int_equal(failures, 0);
+}
+
+/* A new transaction starts with no failure on record: an old one must not
+ * decide the next message's fate. */
+static void test_begin_forgets_the_previous_failure(void **state)
+{
+    PGconn *conn = *state;
+    struct capture c;
+    capture_start(&c);
+    int begun = mdv_pg_begin(conn);
+    int failed = mdv_pg_exec(conn, "SELECT 1 / 0", 0, NULL);
+    mdv_pg_rollback(conn);
+    int again = mdv_pg_begin(conn);
+    free(capture_end(&c));
+    assert_int_equal(begun, 0);
+    assert_int_equal(failed, -1);
+    assert_int_equal(again, 0);
+    assert_string_equal(mdv_pg_last_sqlstate(), "");
+    mdv_pg_rollback(conn);
+}
+
+int main(void)
+{
+#define TEST(f) cmocka_unit_test_setup_teardown(f, setup_table, teardown_table)
+    const struct CMUnitTest tests[] = {
+        TEST(test_commit_of_a_failed_transaction_is_a_failure),
+        TEST(test_commit_of_a_good_transaction_succeeds),
+        TEST(test_only_failures_the_data_causes_are_permanent),
+        TEST(test_begin_forgets_the_previous_failure),
+    };
+#undef TEST
+    return cmocka_run_group_tests_name("pg (live server)", tests, NULL, NULL);
+}
