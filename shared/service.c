@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mdv/holdback.h"
 #include "mdv/inbox.h"
 #include "mdv/kafka.h"
 #include "mdv/metrics.h"
@@ -16,7 +17,7 @@
 
 #define POLL_MS 200
 #define DLQ_TIMEOUT_MS 10000
-#define MAX_BACKOFF_MS 2000
+#define MAX_BACKOFF_MS 2000 /* the consumer's renewal */
 #define BACKLOG_INTERVAL_S 1.0
 
 volatile sig_atomic_t mdv_stop_requested;
@@ -261,116 +262,8 @@ static void store_offset(rd_kafka_t *rk, const rd_kafka_message_t *rkm)
     rd_kafka_topic_partition_list_destroy(offsets);
 }
 
-/* Partitions held back after a transient failure: each element's offset is
- * the message to process again. A partition resumes only once a seek back
- * to that offset succeeded: resuming without it would let the fetcher go on
- * past the message, and the next stored offset would skip it. */
-struct retry_state {
-    rd_kafka_topic_partition_list_t *held;
-    double retry_at;
-    long backoff_ms;
-};
-
-static void log_partition_errors(const char *what, const rd_kafka_topic_partition_list_t *parts)
-{
-    for (int i = 0; i < parts->cnt; i++)
-        if (parts->elems[i].err)
-            mdv_warn("%s %s:%d failed: %s", what, parts->elems[i].topic, parts->elems[i].partition,
-                     rd_kafka_err2str(parts->elems[i].err));
-}
-
-/* Seeks every partition of parts to its offset; each element's err tells
- * how it went (the call's own error is set on each element too). */
-static void seek_back(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
-{
-    for (int i = 0; i < parts->cnt; i++)
-        parts->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    rd_kafka_error_t *error = rd_kafka_seek_partitions(rk, parts, 2000);
-    if (error) {
-        for (int i = 0; i < parts->cnt; i++)
-            if (!parts->elems[i].err)
-                parts->elems[i].err = rd_kafka_error_code(error);
-        rd_kafka_error_destroy(error);
-    }
-    log_partition_errors("seek back", parts);
-}
-
-/* Pauses the message's partition and seeks back to it, so it is fetched
- * again after the backoff; polling goes on so the group keeps us. Until it
- * resumes, messages of a held partition are skipped (is_held), whatever
- * the pause and the seek answered. */
-static void hold_back(rd_kafka_t *rk, const rd_kafka_message_t *rkm, struct retry_state *retry)
-{
-    const char *topic = rd_kafka_topic_name(rkm->rkt);
-    if (!retry->held)
-        retry->held = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_t *held =
-        rd_kafka_topic_partition_list_find(retry->held, topic, rkm->partition);
-    if (!held)
-        held = rd_kafka_topic_partition_list_add(retry->held, topic, rkm->partition);
-    held->offset = rkm->offset;
-
-    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(one, topic, rkm->partition)->offset = rkm->offset;
-    rd_kafka_pause_partitions(rk, one);
-    log_partition_errors("pause", one);
-    seek_back(rk, one);
-    rd_kafka_topic_partition_list_destroy(one);
-
-    retry->retry_at = mdv_monotonic_seconds() + (double)retry->backoff_ms / 1000.0;
-    mdv_warn("transient failure: retrying in %ld ms", retry->backoff_ms);
-    retry->backoff_ms =
-        retry->backoff_ms * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : retry->backoff_ms * 2;
-}
-
-/* A partition this member no longer holds is the new owner's: it starts
- * from the committed offset, which never passes an unprocessed message. */
-static int not_ours_anymore(rd_kafka_resp_err_t err)
-{
-    return err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || err == RD_KAFKA_RESP_ERR__STATE;
-}
-
-/* When the backoff is over: seeks each held partition back to its message
- * (again: the first seek may have failed, or a rebalance may have moved
- * the position) and resumes those whose seek succeeded; the others stay
- * held for another backoff. */
-static void resume_if_due(struct mdv_service *svc, struct retry_state *retry)
-{
-    if (!retry->held || mdv_monotonic_seconds() < retry->retry_at)
-        return;
-    seek_back(svc->consumer, retry->held);
-    rd_kafka_topic_partition_list_t *ready = rd_kafka_topic_partition_list_new(retry->held->cnt);
-    rd_kafka_topic_partition_list_t *still = rd_kafka_topic_partition_list_new(retry->held->cnt);
-    for (int i = 0; i < retry->held->cnt; i++) {
-        const rd_kafka_topic_partition_t *p = &retry->held->elems[i];
-        if (!p->err)
-            rd_kafka_topic_partition_list_add(ready, p->topic, p->partition);
-        else if (!not_ours_anymore(p->err))
-            rd_kafka_topic_partition_list_add(still, p->topic, p->partition)->offset = p->offset;
-    }
-    if (ready->cnt) {
-        rd_kafka_resume_partitions(svc->consumer, ready);
-        log_partition_errors("resume", ready);
-    }
-    rd_kafka_topic_partition_list_destroy(ready);
-    rd_kafka_topic_partition_list_destroy(retry->held);
-    retry->held = NULL;
-    if (still->cnt) {
-        retry->held = still;
-        retry->retry_at = mdv_monotonic_seconds() + (double)retry->backoff_ms / 1000.0;
-    } else {
-        rd_kafka_topic_partition_list_destroy(still);
-    }
-}
-
-static int is_held(const struct retry_state *retry, const rd_kafka_message_t *rkm)
-{
-    return retry->held && rd_kafka_topic_partition_list_find(
-                              retry->held, rd_kafka_topic_name(rkm->rkt), rkm->partition);
-}
-
 static void process(struct mdv_service *svc, const rd_kafka_message_t *rkm,
-                    const struct mdv_event_route *routes, struct retry_state *retry)
+                    const struct mdv_event_route *routes, struct mdv_holdback *holdback)
 {
     struct mdv_msg msg;
     double started = mdv_monotonic_seconds();
@@ -380,11 +273,12 @@ static void process(struct mdv_service *svc, const rd_kafka_message_t *rkm,
         outcome = MDV_TRANSIENT; /* the broker is away: not lost, retried */
     if (outcome == MDV_TRANSIENT) {
         mdv_metrics_add("mdv_messages_retried_total", NULL, 1);
-        hold_back(svc->consumer, rkm, retry);
+        mdv_holdback_hold(holdback, svc->consumer, rd_kafka_topic_name(rkm->rkt), rkm->partition,
+                          rkm->offset);
         return;
     }
     store_offset(svc->consumer, rkm);
-    retry->backoff_ms = 100;
+    mdv_holdback_succeeded(holdback);
     char labels[192];
     snprintf(labels, sizeof(labels), "topic=\"%s\"", rd_kafka_topic_name(rkm->rkt));
     mdv_metrics_add("mdv_messages_consumed_total", mdv_metrics_label(labels), 1);
@@ -396,16 +290,14 @@ static void process(struct mdv_service *svc, const rd_kafka_message_t *rkm,
  * with the same identity; it resumes from the committed offsets, and the
  * inbox skips what was applied but not yet committed. */
 static int renew_consumer(struct mdv_service *svc, const char *group, const char *const *topics,
-                          struct retry_state *retry)
+                          struct mdv_holdback *holdback)
 {
     char errstr[512] = "";
     rd_kafka_fatal_error(svc->consumer, errstr, sizeof(errstr));
     mdv_error("consumer fatal error, creating a new consumer: %s", errstr);
     rd_kafka_destroy(svc->consumer);
-    svc->consumer = NULL; /* mdv_service_close must not touch the old one */
-    if (retry->held)
-        rd_kafka_topic_partition_list_destroy(retry->held);
-    retry->held = NULL;
+    svc->consumer = NULL;         /* mdv_service_close must not touch the old one */
+    mdv_holdback_clear(holdback); /* the new consumer starts from the committed offsets */
     long backoff_ms = 100;
     while (!mdv_stop_requested) {
         svc->consumer = mdv_kafka_consumer_new(svc->config.kafka_brokers, group,
@@ -438,31 +330,33 @@ static void refresh_backlog(struct mdv_service *svc, double *next_at)
 int mdv_service_consume(struct mdv_service *svc, const char *group, const char *const *topics,
                         const struct mdv_event_route *routes)
 {
-    struct retry_state retry = {NULL, 0, 100};
+    struct mdv_holdback *holdback = mdv_holdback_new();
     double backlog_at = 0;
 
     svc->consumer =
         mdv_kafka_consumer_new(svc->config.kafka_brokers, group, svc->config.instance_id, topics);
-    if (!svc->consumer)
+    if (!svc->consumer) {
+        mdv_holdback_destroy(holdback);
         return -1;
+    }
     mdv_info("consuming as group %s", group);
     while (!mdv_stop_requested) {
         refresh_backlog(svc, &backlog_at);
-        resume_if_due(svc, &retry);
+        mdv_holdback_resume_due(holdback, svc->consumer);
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(svc->consumer, POLL_MS);
         if (!rkm)
             continue;
         rd_kafka_resp_err_t err = rkm->err;
         if (err && err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
             mdv_warn("consumer: %s", rd_kafka_message_errstr(rkm));
-        else if (!err && !is_held(&retry, rkm))
-            process(svc, rkm, routes, &retry);
+        else if (!err &&
+                 !mdv_holdback_holds(holdback, rd_kafka_topic_name(rkm->rkt), rkm->partition))
+            process(svc, rkm, routes, holdback);
         rd_kafka_message_destroy(rkm);
-        if (err == RD_KAFKA_RESP_ERR__FATAL && renew_consumer(svc, group, topics, &retry) != 0)
+        if (err == RD_KAFKA_RESP_ERR__FATAL && renew_consumer(svc, group, topics, holdback) != 0)
             break;
     }
-    if (retry.held)
-        rd_kafka_topic_partition_list_destroy(retry.held);
+    mdv_holdback_destroy(holdback);
     return 0;
 }
 
