@@ -2,6 +2,7 @@
 #include "mdv/journey.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mdv/bereavement/v1/death.pb-c.h"
@@ -83,6 +84,92 @@ out:
     return rc;
 }
 
+/* Claims the death for this journey: 1 when this service had not applied
+ * it yet, 0 when it had (another declaration of the same death: the
+ * insert waits for a concurrent one to commit), -1 on error. */
+static int claim_death(PGconn *conn, const char *pivot_key,
+                       const Mdv__Bereavement__V1__DeathRecorded *death)
+{
+    const char *params[] = {pivot_key, death->death_date, death->journey_id};
+    PGresult *res = mdv_pg_query(conn,
+                                 "INSERT INTO deaths_applied (pivot_key, death_date, journey_id)"
+                                 " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                                 3, params);
+    if (!res)
+        return -1;
+    int claimed = atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    return claimed;
+}
+
+/* A death applied before, for another journey: this one's step tells what
+ * was done then, and when. Writes the journey that applied it into first. */
+static int describe_repeat(PGconn *conn, const char *pivot_key, const char *death_date,
+                           const char *step_code, char first[MDV_UUID_LEN], struct mdv_effect *out)
+{
+    const char *params[] = {pivot_key, death_date, step_code};
+    PGresult *res = mdv_pg_query(conn,
+                                 "SELECT d.journey_id, e.status,"
+                                 " to_char(d.applied_at AT TIME ZONE 'Europe/Paris', 'DD/MM/YYYY'),"
+                                 " e.detail"
+                                 " FROM deaths_applied d LEFT JOIN applied_effects e"
+                                 "   ON e.journey_id = d.journey_id AND e.effect = $3"
+                                 " WHERE d.pivot_key = $1 AND d.death_date = $2",
+                                 3, params);
+    if (!res || PQntuples(res) != 1) {
+        PQclear(res);
+        return -1;
+    }
+    mdv_strlcpy(first, PQgetvalue(res, 0, 0), MDV_UUID_LEN);
+    out->status = strcmp(PQgetvalue(res, 0, 1), "not_applicable") == 0 ? MDV_STEP_NOT_APPLICABLE
+                                                                       : MDV_STEP_DONE;
+    if (PQgetisnull(res, 0, 3))
+        snprintf(out->detail, sizeof(out->detail), "Déjà pris en compte le %s",
+                 PQgetvalue(res, 0, 2));
+    else
+        snprintf(out->detail, sizeof(out->detail), "Déjà pris en compte le %s : %s",
+                 PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+    PQclear(res);
+    return 0;
+}
+
+/* Applies the death once per death, not once per declaration: the first
+ * journey applies it and records it in applied_effects; a repeat applies
+ * nothing. Sets *report to 0 when this journey had it applied already. */
+static int apply_once(struct mdv_msg *msg, const char *pivot_key,
+                      const Mdv__Bereavement__V1__DeathRecorded *death, const char *step_code,
+                      mdv_death_effect_fn apply, struct mdv_effect *effect, int *report)
+{
+    char first[MDV_UUID_LEN];
+    int claimed = claim_death(msg->conn, pivot_key, death);
+    *report = 1;
+    if (claimed < 0)
+        return -1;
+    if (claimed) {
+        if (apply(msg->conn, pivot_key, death->death_date, effect) != 0 ||
+            record_effect(msg, death->journey_id, step_code, effect) != 0)
+            return -1;
+        return 0;
+    }
+    if (describe_repeat(msg->conn, pivot_key, death->death_date, step_code, first, effect) != 0)
+        return -1;
+    *report = strcmp(first, death->journey_id) != 0;
+    mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: death applied before (journey %s): nothing applied",
+               step_code, first);
+    return 0;
+}
+
+/* The step: received, then what was done, in one transaction. */
+static int report_effect(struct mdv_msg *msg, const char *journey_id, const char *step_code,
+                         const struct mdv_effect *effect)
+{
+    int rc =
+        mdv_journey_report(msg, journey_id, step_code, 1, MDV_STEP_RECEIVED, "Déclaration reçue");
+    if (rc == 0)
+        rc = mdv_journey_report(msg, journey_id, step_code, 2, effect->status, effect->detail);
+    return rc;
+}
+
 enum mdv_outcome mdv_journey_on_death(struct mdv_msg *msg, const char *step_code,
                                       mdv_death_effect_fn apply)
 {
@@ -90,16 +177,13 @@ enum mdv_outcome mdv_journey_on_death(struct mdv_msg *msg, const char *step_code
     char key[MDV_PIVOT_KEY_LEN], err[256];
     struct mdv_effect effect = {MDV_STEP_NOT_APPLICABLE, MDV_DETAIL_NO_RECORD};
     Mdv__Bereavement__V1__DeathRecorded *death = NULL;
+    int report = 1;
 
     if (mdv_journey_death_decode(msg->rkm->payload, msg->rkm->len, &death, key, err, sizeof(err)) !=
         0)
         return mdv_msg_reject(msg, "%s", err);
-    if (apply(msg->conn, key, death->death_date, &effect) != 0 ||
-        record_effect(msg, death->journey_id, step_code, &effect) != 0 ||
-        mdv_journey_report(msg, death->journey_id, step_code, 1, MDV_STEP_RECEIVED,
-                           "Déclaration reçue") != 0 ||
-        mdv_journey_report(msg, death->journey_id, step_code, 2, effect.status, effect.detail) !=
-            0) {
+    if (apply_once(msg, key, death, step_code, apply, &effect, &report) != 0 ||
+        (report && report_effect(msg, death->journey_id, step_code, &effect) != 0)) {
         outcome = mdv_msg_db_failure(msg);
         goto out;
     }

@@ -43,7 +43,11 @@ int mdv_journey_death_decode(const void *value, size_t len,
 
 /* The whole handling of DeathRecorded by an affected service: decode and
  * check, apply the effect, record it in applied_effects, report the step
- * received then done (or not applicable). */
+ * received then done (or not applicable). A death is applied once: the
+ * same person (pivot key) and death date declared again, by another
+ * relative, applies nothing and records no effect (the service's
+ * deaths_applied table recognises it); that journey's step says « Déjà
+ * pris en compte le … » with what was done then. */
 enum mdv_outcome mdv_journey_on_death(struct mdv_msg *msg, const char *step_code,
                                       mdv_death_effect_fn apply);
 

@@ -1,7 +1,8 @@
 /* bereavement — état civil and caisses de retraite. It owns the
  * bereavement journey: on a declaration it records the death, publishes the
  * plan, DeathRecorded for the other administrations, and its own two steps
- * (death recorded; pension de réversion offered to a surviving spouse). */
+ * (death recorded; pension de réversion offered to a surviving spouse). A
+ * death declared again by another relative is recognised (records.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,45 +11,15 @@
 #include "mdv/gateway/v1/declarations.pb-c.h"
 #include "mdv/journey.h"
 #include "mdv/pg.h"
+#include "mdv/pivot.h"
 #include "messages.h"
 #include "plan.h"
+#include "records.h"
 
 #define STEP_DEATH "bereavement.death_recorded"
 #define STEP_SURVIVOR "bereavement.survivor_pension"
 
 static struct plan *plan;
-
-/* given_names as a PostgreSQL array literal, quoted (names hold no quote
- * or backslash once validated, but quoting keeps spaces and commas safe). */
-static char *names_array(const Mdv__Journey__V1__PivotIdentity *p)
-{
-    size_t cap = 3;
-    for (size_t i = 0; i < p->n_given_names; i++)
-        cap += strlen(p->given_names[i]) + 3;
-    char *out = mdv_xmalloc(cap);
-    size_t len = (size_t)snprintf(out, cap, "{");
-    for (size_t i = 0; i < p->n_given_names; i++)
-        len += (size_t)snprintf(out + len, cap - len, "%s\"%s\"", i ? "," : "", p->given_names[i]);
-    snprintf(out + len, cap - len, "}");
-    return out;
-}
-
-static int record_death(PGconn *conn, const declaration_t *d)
-{
-    const bereavement_t *b = d->bereavement;
-    const Mdv__Journey__V1__PivotIdentity *p = b->deceased;
-    char *given = names_array(p);
-    const char *params[] = {
-        d->journey_id, d->usager_id,   p->family_name, given,          p->sex,
-        p->birth_date, p->birth_place, b->death_date,  b->death_place, b->declarant_relationship};
-    int rc = mdv_pg_exec(conn,
-                         "INSERT INTO death_records (journey_id, usager_id, family_name,"
-                         " given_names, sex, birth_date, birth_place, death_date, death_place,"
-                         " declarant_relationship) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-                         10, params);
-    free(given);
-    return rc;
-}
 
 static time_t parse_time(const char *text)
 {
@@ -93,32 +64,68 @@ static int publish_death(struct mdv_msg *msg, const declaration_t *d)
 }
 
 /* The pension de réversion is not automatic: a spouse is offered a
- * pre-filled claim to confirm; anyone else has nothing to claim here. */
-static int offer_survivor_claim(struct mdv_msg *msg, const declaration_t *d)
+ * pre-filled claim to confirm, once per deceased person (a spouse declaring
+ * a death declared before is told when it was offered); anyone else has
+ * nothing to claim here. */
+static int offer_survivor_claim(struct mdv_msg *msg, const declaration_t *d, const char *key)
 {
+    char offered_on[RECORDS_DATE_LEN];
     if (strcmp(d->bereavement->declarant_relationship, "spouse") != 0)
         return mdv_journey_report(msg, d->journey_id, STEP_SURVIVOR, 1, MDV_STEP_NOT_APPLICABLE,
                                   "Pas de conjoint survivant déclarant");
-    const char *params[] = {d->journey_id, d->usager_id};
-    if (mdv_pg_exec(msg->conn,
-                    "INSERT INTO survivor_claims (journey_id, usager_id, status)"
-                    " VALUES ($1, $2, 'offered')",
-                    2, params) != 0)
+    int offered = records_offer_claim(msg->conn, d->journey_id, d->usager_id, key, offered_on);
+    if (offered < 0)
         return -1;
-    return mdv_journey_report(
-        msg, d->journey_id, STEP_SURVIVOR, 1, MDV_STEP_ACTION_REQUIRED,
-        "Demande de pension de réversion pré-remplie : à confirmer par le conjoint survivant");
+    if (offered)
+        return mdv_journey_report(
+            msg, d->journey_id, STEP_SURVIVOR, 1, MDV_STEP_ACTION_REQUIRED,
+            "Demande de pension de réversion pré-remplie : à confirmer par le conjoint survivant");
+    char *detail = mdv_xasprintf("Demande de pension de réversion déjà proposée le %s, lors d'une"
+                                 " précédente déclaration du décès de cette personne : pas de"
+                                 " seconde demande",
+                                 offered_on);
+    int rc =
+        mdv_journey_report(msg, d->journey_id, STEP_SURVIVOR, 1, MDV_STEP_NOT_APPLICABLE, detail);
+    free(detail);
+    return rc;
 }
 
+/* The death_recorded step: a death declared before (another relative, the
+ * same person and death date) is not recorded twice, and says when it was. */
+static int report_death_recorded(struct mdv_msg *msg, const declaration_t *d, int is_first,
+                                 const struct death_first *first)
+{
+    if (is_first)
+        return mdv_journey_report(msg, d->journey_id, STEP_DEATH, 1, MDV_STEP_DONE,
+                                  "Décès enregistré à l'état civil");
+    char *detail = mdv_xasprintf("Décès déjà enregistré le %s", first->recorded_on);
+    int rc = mdv_journey_report(msg, d->journey_id, STEP_DEATH, 1, MDV_STEP_DONE, detail);
+    free(detail);
+    return rc;
+}
+
+/* Every declaration gets its whole journey, a repeat too: the plan, and
+ * DeathRecorded so that each administration reports its step on it (each
+ * recognises a death it applied before by its own records). */
 static enum mdv_outcome apply_declaration(struct mdv_msg *msg, const declaration_t *d)
 {
-    if (record_death(msg->conn, d) != 0 || publish_plan(msg, d) != 0 ||
-        publish_death(msg, d) != 0 ||
-        mdv_journey_report(msg, d->journey_id, STEP_DEATH, 1, MDV_STEP_DONE,
-                           "Décès enregistré à l'état civil") != 0 ||
-        offer_survivor_claim(msg, d) != 0)
+    const Mdv__Journey__V1__PivotIdentity *p = d->bereavement->deceased;
+    char key[MDV_PIVOT_KEY_LEN];
+    struct death_first first;
+
+    if (mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
+                      key) != 0)
+        return mdv_msg_reject(msg, "deceased identity cannot be normalised");
+    int is_first = records_add_death(msg->conn, d, key, &first);
+    if (is_first < 0 || publish_plan(msg, d) != 0 || publish_death(msg, d) != 0 ||
+        report_death_recorded(msg, d, is_first, &first) != 0 ||
+        offer_survivor_claim(msg, d, key) != 0)
         return mdv_msg_db_failure(msg);
-    mdv_log_at(MDV_LOG_INFO, &msg->log, "death recorded, plan published");
+    if (is_first)
+        mdv_log_at(MDV_LOG_INFO, &msg->log, "death recorded, plan published");
+    else
+        mdv_log_at(MDV_LOG_INFO, &msg->log, "death recorded before (journey %s): plan published",
+                   first.journey_id);
     return MDV_OK;
 }
 
