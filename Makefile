@@ -118,9 +118,11 @@ FUZZ_PB_C   := $(patsubst proto/%.proto,$(FUZZ)/gen/%.pb-c.c,$(PROTOS))
 FUZZ_LIB    := $(FUZZ)/lib/libmdv.a
 FUZZ_BINS   := $(addprefix $(FUZZ)/bin/fuzz-,$(FUZZ_TARGETS))
 # What each target links besides the library, and how.
-FUZZ_SRC_declaration := services/gateway/validation.c services/bereavement/messages.c
+FUZZ_SRC_declaration := services/gateway/body.c services/gateway/validation.c \
+                        services/bereavement/messages.c
 FUZZ_SRC_protobuf    := services/gateway/projection.c services/bereavement/messages.c
 FUZZ_LINK_cloudevents := -Wl,--wrap=rd_kafka_message_headers
+FUZZ_LINK_declaration := -Wl,--wrap=mdv_http_header
 
 $(FUZZ)/gen/%.pb-c.c $(FUZZ)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(FUZZ)/gen

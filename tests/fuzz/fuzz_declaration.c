@@ -1,21 +1,33 @@
-/* The gateway's declaration body: what POST /v1/declarations does with the
- * bytes once the content type is accepted (the type itself is read from the
- * HTTP connection, out of reach here): jansson parsing as the body reader
- * does it, the object check, declaration_validate, then the 422 problem
- * built from the errors.
+/* The gateway's declaration body: gateway_read_json, the body reader of
+ * POST /v1/declarations (jansson parsing, the object check, the 400 and 422
+ * problems), with declaration_validate, on the input as the request body.
  *
- * Invariants: every error names its field; a body with a field the API
- * does not know is refused; and a body the gateway accepts is one the
- * bereavement service accepts too (else the usager gets 202 and the
- * declaration is dead-lettered downstream). */
+ * The reader asks libmicrohttpd for the Content-Type, which needs a live
+ * connection: this target is linked with --wrap=mdv_http_header, and the
+ * wrapper below answers "application/json" as a client would.
+ *
+ * Invariants: a refusal is a 400 or a 422 problem whose errors each name
+ * a field; a body with a field the API does not know is refused; and a
+ * body the gateway accepts is one the bereavement service accepts too
+ * (else the usager gets 202 and the declaration is dead-lettered
+ * downstream). */
 #include "fuzz.h"
 
 #include <jansson.h>
+#include <strings.h>
 
 #include "../../services/bereavement/messages.h"
 #include "../../services/gateway/gateway.h"
 
 #define JOURNEY "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7"
+
+const char *__wrap_mdv_http_header(const struct mdv_http_request *req, const char *name);
+
+const char *__wrap_mdv_http_header(const struct mdv_http_request *req, const char *name)
+{
+    (void)req;
+    return strcasecmp(name, "Content-Type") == 0 ? "application/json; charset=utf-8" : NULL;
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -116,33 +128,34 @@ static void check_bereavement_accepts(json_t *body)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    json_error_t error;
+    struct mdv_http_request req = {0};
     struct mdv_http_response res = {0};
 
     if (size > MDV_HTTP_BODY_LIMIT)
         return -1; /* the HTTP layer refuses a larger body */
-    json_t *body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &error);
-    if (!body)
-        return 0;
-    json_t *errors = json_array();
-    if (!json_is_object(body))
-        mdv_http_field_error(errors, "body", "must be a JSON object");
-    else
-        declaration_validate(body, errors);
-    check_errors(errors);
-    if (json_array_size(errors) > 0) {
-        mdv_http_problem(&res, 422, "validation", "Déclaration invalide",
-                         "Some fields are missing or invalid; see errors.", errors);
-        FUZZ_REQUIRE(res.status == 422 && res.json);
-        char *text = json_dumps(res.json, 0);
-        FUZZ_REQUIRE(text);
-        free(text);
-        json_decref(res.json);
-    } else {
-        json_decref(errors);
+    char *text = size ? fuzz_cstring(data, size) : NULL;
+    req.method = "POST";
+    req.path = "/v1/declarations";
+    req.body = text; /* NULL: no body at all */
+    req.body_len = size;
+    json_t *body =
+        gateway_read_json(&req, &res, declaration_validate, "Déclaration incomplète ou invalide");
+    if (body) {
+        FUZZ_REQUIRE(res.json == NULL);
         check_known_fields(body);
         check_bereavement_accepts(body);
+    } else {
+        FUZZ_REQUIRE(res.status == 400 || res.status == 422);
+        FUZZ_REQUIRE(json_is_object(res.json));
+        json_t *errors = json_object_get(res.json, "errors");
+        FUZZ_REQUIRE(res.status == 400 || json_array_size(errors) > 0);
+        check_errors(errors);
+        char *dumped = json_dumps(res.json, 0);
+        FUZZ_REQUIRE(dumped);
+        free(dumped);
     }
     json_decref(body);
+    json_decref(res.json);
+    free(text);
     return 0;
 }
