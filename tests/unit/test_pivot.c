@@ -97,6 +97,70 @@ static void test_fold_refuses_a_name_it_can_only_partly_fold(void **state)
     assert_int_equal(rc, -1);
 }
 
+static char *repeat(const char *unit, size_t times)
+{
+    size_t len = strlen(unit);
+    char *s = malloc(len * times + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < times; i++)
+        memcpy(s + i * len, unit, len);
+    s[len * times] = '\0';
+    return s;
+}
+
+/* Regression (shared/pivot.c): the gateway folded names into 512 bytes and
+ * the key into 128, so 70 « Œ » (140 letters) passed the gateway and failed
+ * in every service. One limit now, whatever room the caller gives. */
+static void test_fold_refuses_more_letters_than_the_key_limit_even_with_room(void **state)
+{
+    (void)state;
+    char out[4 * MDV_PIVOT_NAME_MAX];
+    char *oe70 = repeat("Œ", 70);
+    char *at_limit = repeat("A", MDV_PIVOT_NAME_MAX);
+    char *past_limit = repeat("A", MDV_PIVOT_NAME_MAX + 1);
+
+    assert_int_equal(mdv_pivot_fold(oe70, out, sizeof(out)), -1);
+    assert_int_equal(mdv_pivot_fold(at_limit, out, sizeof(out)), 0);
+    assert_int_equal(strlen(out), MDV_PIVOT_NAME_MAX);
+    assert_int_equal(mdv_pivot_fold(past_limit, out, sizeof(out)), -1);
+    free(oe70);
+    free(at_limit);
+    free(past_limit);
+}
+
+static void test_name_problem_tells_too_long_from_not_latin(void **state)
+{
+    (void)state;
+    char *oe70 = repeat("Œ", 70);
+    const char *long_reason = mdv_pivot_name_problem(oe70);
+    const char *script_reason = mdv_pivot_name_problem("Иван");
+
+    assert_null(mdv_pivot_name_problem("Hélène"));
+    assert_non_null(long_reason);
+    assert_non_null(strstr(long_reason, "at most 128 letters"));
+    assert_non_null(script_reason);
+    assert_non_null(strstr(script_reason, "Latin letters"));
+    free(oe70);
+}
+
+/* Every name the gateway accepts can be keyed by the services: a family
+ * and a first given name of MDV_PIVOT_NAME_MAX letters each. */
+static void test_key_holds_names_at_the_limit(void **state)
+{
+    (void)state;
+    char key[MDV_PIVOT_KEY_LEN];
+    char *oe = repeat("Œ", MDV_PIVOT_NAME_MAX / 2); /* folds to 128 letters */
+    char *ae = repeat("Æ", MDV_PIVOT_NAME_MAX / 2);
+    char *too_long = repeat("Œ", MDV_PIVOT_NAME_MAX / 2 + 1);
+
+    assert_int_equal(mdv_pivot_key(oe, ae, "F", "1941-03-12", "2A004", key), 0);
+    assert_int_equal(strlen(key), 2 * MDV_PIVOT_NAME_MAX + strlen("||F|1941-03-12|2A004"));
+    assert_int_equal(mdv_pivot_key(too_long, ae, "F", "1941-03-12", "2A004", key), -1);
+    free(oe);
+    free(ae);
+    free(too_long);
+}
+
 static void test_key_is_family_given_sex_date_place_separated_by_bars(void **state)
 {
     (void)state;
@@ -208,6 +272,9 @@ int main(void)
         cmocka_unit_test(test_fold_refuses_invalid_utf8),
         cmocka_unit_test(test_fold_refuses_rather_than_truncates_when_out_is_small),
         cmocka_unit_test(test_fold_refuses_a_name_it_can_only_partly_fold),
+        cmocka_unit_test(test_fold_refuses_more_letters_than_the_key_limit_even_with_room),
+        cmocka_unit_test(test_name_problem_tells_too_long_from_not_latin),
+        cmocka_unit_test(test_key_holds_names_at_the_limit),
         cmocka_unit_test(test_key_is_family_given_sex_date_place_separated_by_bars),
         cmocka_unit_test(test_key_is_the_same_for_spellings_of_one_person),
         cmocka_unit_test(test_key_holds_the_first_given_name_only),

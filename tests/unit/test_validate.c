@@ -149,6 +149,50 @@ static void test_name_treats_typographic_apostrophe_like_ascii_apostrophe(void *
     check_table("mdv_validate_name", mdv_validate_name, rows, MDV_ARRAY_LEN(rows));
 }
 
+/* Regression (shared/validate.c): the gateway checked the folded name in
+ * 512 bytes while every service keys it in 128, so 70 « Œ » (140 letters
+ * once folded) was accepted and then dead-lettered four times. */
+static void test_name_refuses_a_name_that_folds_past_the_key_limit(void **state)
+{
+    (void)state;
+    char *oe70 = repeat("Œ", 70);
+    char *oe28 = repeat("Œ", 28); /* 56 letters, and 72 more: 128 */
+    char *a72 = repeat("a", 72);
+    char *a71 = repeat("a", 71);
+    char at_limit[256], past_limit[256];
+    snprintf(at_limit, sizeof(at_limit), "%s%s", oe28, a72);
+    snprintf(past_limit, sizeof(past_limit), "Œ%s%s", oe28, a71); /* 29 Œ: 129 letters */
+
+    assert_non_null(mdv_validate_name(oe70));
+    assert_null(mdv_validate_name(at_limit));
+    assert_non_null(mdv_validate_name(past_limit));
+    free(oe70);
+    free(oe28);
+    free(a72);
+    free(a71);
+}
+
+/* The contract's Name pattern lists the letters of the Latin blocks; other
+ * characters iswalpha calls letters and iconv folds to A-Z (ordinals,
+ * full-width letters, ligatures of presentation forms) are not in it, so
+ * the gateway refuses them too. */
+static void test_name_refuses_letters_outside_the_latin_blocks(void **state)
+{
+    (void)state;
+    static const struct row rows[] = {
+        {"ª", 0},      /* ª feminine ordinal */
+        {"µ", 0},      /* µ micro sign */
+        {"Maºr", 0},   /* º masculine ordinal */
+        {"Ｍａ", 0},   /* full-width Ma */
+        {"ﬀranc", 0},  /* ﬀ ligature */
+        {"ɐ", 0},      /* IPA ɐ */
+        {"ɏ", 1},      /* ɏ, last of Latin Extended-B */
+        {"ẞ", 1},      /* ẞ capital sharp s */
+        {"Ștefan", 1}, /* Ș (Romanian) */
+    };
+    check_table("mdv_validate_name", mdv_validate_name, rows, MDV_ARRAY_LEN(rows));
+}
+
 static void test_date_accepts_real_calendar_dates_from_1850(void **state)
 {
     (void)state;
@@ -248,6 +292,8 @@ int main(void)
         cmocka_unit_test(test_name_refuses_invalid_utf8),
         cmocka_unit_test(test_name_counts_characters_not_bytes_up_to_100),
         cmocka_unit_test(test_name_treats_typographic_apostrophe_like_ascii_apostrophe),
+        cmocka_unit_test(test_name_refuses_a_name_that_folds_past_the_key_limit),
+        cmocka_unit_test(test_name_refuses_letters_outside_the_latin_blocks),
         cmocka_unit_test(test_date_accepts_real_calendar_dates_from_1850),
         cmocka_unit_test(test_date_refuses_impossible_dates_other_formats_and_before_1850),
         cmocka_unit_test(test_date_compare_orders_dates_like_the_calendar),
