@@ -1,6 +1,8 @@
 /* GET /v1/journeys/{id} and GET /v1/journeys: the caller's journeys from
  * the read model. Someone else's journey is 404, never 403, which would
  * tell that it exists. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,16 +171,23 @@ void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *
 }
 
 /* The cursor is "<created_at in µs since the epoch>_<journey id>" of the
- * last item of the previous page. Returns 0 when it parses. */
+ * last item of the previous page. Clients treat it as opaque; anything this
+ * API could not have returned (a count PostgreSQL's bigint cannot hold, a
+ * sign, other bytes) is refused here, never sent to the database. Returns 0
+ * when it parses. */
 static int parse_cursor(const char *cursor, char *micros, size_t mlen, char *id)
 {
-    const char *sep = cursor ? strchr(cursor, '_') : NULL;
+    const char *sep = strchr(cursor, '_');
     size_t n = sep ? (size_t)(sep - cursor) : 0;
     if (!sep || n == 0 || n >= mlen || strspn(cursor, "0123456789") != n ||
         !mdv_uuid_valid(sep + 1))
         return -1;
     memcpy(micros, cursor, n);
     micros[n] = '\0';
+    errno = 0;
+    unsigned long long value = strtoull(micros, NULL, 10);
+    if (errno == ERANGE || value > INT64_MAX)
+        return -1;
     mdv_strlcpy(id, sep + 1, MDV_UUID_LEN);
     return 0;
 }
@@ -200,14 +209,11 @@ static void bad_query(struct mdv_http_response *res, const char *field, const ch
                      errors);
 }
 
-static void list_page(PGconn *conn, const char *usager, int limit, const char *cursor,
-                      struct mdv_http_response *res)
+/* The page after (micros, after_id), newest first. */
+static void list_page(PGconn *conn, const char *usager, int limit, const char *micros,
+                      const char *after_id, struct mdv_http_response *res)
 {
-    char micros[24] = "9223372036854775807",
-         after_id[MDV_UUID_LEN] = "ffffffff-ffff-ffff-ffff-ffffffffffff";
     char limit_text[16];
-    if (cursor)
-        parse_cursor(cursor, micros, sizeof(micros), after_id);
     snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
     const char *params[] = {usager, micros, after_id, limit_text};
     PGresult *page = mdv_pg_query(
@@ -250,7 +256,10 @@ static void list_page(PGconn *conn, const char *usager, int limit, const char *c
 void journeys_list(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
 {
     struct gateway *gw = ctx;
-    char usager[MDV_AUTH_SUB_LEN], micros[24], id[MDV_UUID_LEN];
+    char usager[MDV_AUTH_SUB_LEN];
+    /* Without a cursor, the page after the newest possible journey. */
+    char micros[24] = "9223372036854775807",
+         id[MDV_UUID_LEN] = "ffffffff-ffff-ffff-ffff-ffffffffffff";
     const char *cursor = mdv_http_query(req, "cursor");
     int limit = page_limit(mdv_http_query(req, "limit"));
 
@@ -260,6 +269,10 @@ void journeys_list(const struct mdv_http_request *req, struct mdv_http_response 
         bad_query(res, "limit", "must be an integer from 1 to 100");
         return;
     }
+    /* An empty cursor is the first page, as a client that always sends
+     * the previous next_cursor expects. */
+    if (cursor && !*cursor)
+        cursor = NULL;
     if (cursor && parse_cursor(cursor, micros, sizeof(micros), id) != 0) {
         bad_query(res, "cursor", "is not a cursor this API returned");
         return;
@@ -269,6 +282,6 @@ void journeys_list(const struct mdv_http_request *req, struct mdv_http_response 
         gateway_unavailable(res);
         return;
     }
-    list_page(conn, usager, limit, cursor, res);
+    list_page(conn, usager, limit, micros, id, res);
     mdv_pg_pool_put(gw->pool, conn);
 }

@@ -6,13 +6,24 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import uuid
 from typing import Any, Callable
 
 import pytest
 
-from mdv_e2e import assert_problem, bereavement_declaration, unknown_person
+from mdv_e2e import (
+    FINAL_STEP_STATUSES,
+    assert_problem,
+    bereavement_declaration,
+    random_letters,
+    summarise,
+    unknown_person,
+)
 
 MAX_BODY = 65536
+# The most letters a name may have once folded for matching
+# (MDV_PIVOT_NAME_MAX): « Œ » and « Æ » fold to two.
+NAME_KEY_MAX = 128
 
 
 def valid_body() -> dict[str, Any]:
@@ -56,6 +67,10 @@ INVALID_FIELDS = [
     ("family_name 101 chars", deceased("family_name", "A" * 101), {"deceased.family_name"}),
     ("family_name not a string", deceased("family_name", 42), {"deceased.family_name"}),
     ("family_name in a script matching cannot fold", deceased("family_name", "Иванов"), {"deceased.family_name"}),
+    ("family_name of 70 Œ folds past the key limit", deceased("family_name", "Œ" * 70), {"deceased.family_name"}),
+    ("given name folds past the key limit", deceased("given_names", ["Æ" * 29 + "a" * 71]), {"deceased.given_names[0]"}),
+    ("family_name full-width letters", deceased("family_name", "ＭＡＲＴＩＮ"), {"deceased.family_name"}),
+    ("unknown field cut inside a character", top("a" * 99 + "é", 1), {"a" * 99}),
     ("given_names empty list", deceased("given_names", []), {"deceased.given_names"}),
     ("given_names not a list", deceased("given_names", "Jeanne"), {"deceased.given_names"}),
     ("given name with digits", deceased("given_names", ["Jeanne2"]), {"deceased.given_names[0]"}),
@@ -126,11 +141,107 @@ def test_malformed_json_is_400(usager, raw):
     assert_problem(resp, 400)
 
 
-def test_json_that_is_not_an_object_is_refused(usager):
-    resp = usager.request("POST", "/v1/declarations", data=b"[1, 2, 3]",
-                          headers={"Content-Type": "application/json"})
-    assert resp.status_code in (400, 422), resp.text
-    assert_problem(resp, resp.status_code)
+@pytest.mark.parametrize("raw", [b"null", b"0", b'"AAA"', b"[1, 2, 3]", b"true", b" 3.5 "])
+def test_json_that_is_not_an_object_is_422_naming_the_body(usager, raw):
+    """Valid JSON of the wrong type is an invalid request, not malformed JSON."""
+    resp = usager.request("POST", "/v1/declarations", data=raw, headers={"Content-Type": "application/json"})
+    problem = assert_problem(resp, 422)
+    assert [e["field"] for e in problem.get("errors", [])] == ["body"], problem
+
+
+def nul_in(path: tuple[Any, ...]) -> Callable[[dict[str, Any]], None]:
+    def change(body: dict[str, Any]) -> None:
+        node: Any = body
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = node[path[-1]] + "\u0000" + "X"
+    return change
+
+
+@pytest.mark.parametrize("change,field", [
+    pytest.param(nul_in(("deceased", "family_name")), "deceased.family_name", id="family_name"),
+    pytest.param(nul_in(("deceased", "given_names", 1)), "deceased.given_names[1]", id="second given name"),
+    pytest.param(nul_in(("kind",)), "kind", id="kind"),
+    pytest.param(nul_in(("declarant_relationship",)), "declarant_relationship", id="enum value"),
+])
+def test_nul_character_in_a_string_is_422_naming_the_field(usager, change, field):
+    """jansson refuses "\u0000" unless told otherwise: a valid JSON string
+    that holds one is a field error, never "malformed JSON", and never
+    read as the shorter string before it ("bereavement\u0000X" is not
+    "bereavement")."""
+    body = valid_body()
+    change(body)
+    raw = json.dumps(body).encode()
+    assert b"\\u0000" in raw
+    resp = usager.request("POST", "/v1/declarations", data=raw, headers={"Content-Type": "application/json"})
+    problem = assert_problem(resp, 422)
+    assert field in {e["field"] for e in problem.get("errors", [])}, problem
+
+
+def test_name_at_the_key_limit_is_accepted_and_every_step_completes(usager):
+    """A family name and a first given name that fold to exactly the key
+    limit (128 letters) reach every service, which can key them: every step
+    becomes final, none is left pending behind a dead letter."""
+    body = valid_body()
+    body["deceased"]["family_name"] = "Œ" * 28 + random_letters(72)
+    body["deceased"]["given_names"] = ["Æ" * 28 + "b" * 72, "Zoé"]
+    assert len(body["deceased"]["family_name"]) == 100
+    resp = usager.declare(body)
+    assert resp.status_code == 202, resp.text
+    journey = usager.wait_journey(resp.json()["journey_id"])
+    assert journey["status"] == "completed", summarise(journey)
+    assert all(step["status"] in FINAL_STEP_STATUSES for step in journey["steps"]), summarise(journey)
+
+
+# --------------------------------------------------------------------------
+# Journey list cursor: opaque to clients; whatever this API did not return
+# is a 422 naming it, never a database error.
+
+SOME_ID = "0b5f3c4e-4f0a-4b1e-9a53-0c2d6f1e8a77"
+MALFORMED_CURSORS = [
+    ("2^63", f"9223372036854775808_{SOME_ID}"),
+    ("2^64", f"18446744073709551616_{SOME_ID}"),
+    ("30 digits", f"{'9' * 30}_{SOME_ID}"),
+    ("negative", f"-1_{SOME_ID}"),
+    ("plus sign", f"+1_{SOME_ID}"),
+    ("not a number", f"abc_{SOME_ID}"),
+    ("full-width digits", f"１２_{SOME_ID}"),
+    ("no id", "1733000000000000_"),
+    ("id not a uuid", "1733000000000000_not-a-uuid"),
+    ("no separator", "1733000000000000"),
+    ("only a separator", "_"),
+    ("spaces", " 1_ "),
+    ("base64 of a cursor", "MTczMzAwMDAwMDAwMDAwMF8w"),
+    ("latin-1 bytes", "%E9%E8"),
+    ("invalid utf-8", "%FF%FE"),
+    ("nul byte", f"1%00_{SOME_ID}"),
+]
+
+
+@pytest.mark.parametrize("cursor", [pytest.param(c, id=i) for i, c in MALFORMED_CURSORS])
+def test_malformed_cursor_is_422_naming_cursor(usager, cursor):
+    # Sent as written (already percent-encoded where it needs bytes).
+    resp = usager.request("GET", f"/v1/journeys?cursor={cursor}")
+    problem = assert_problem(resp, 422)
+    assert [e["field"] for e in problem.get("errors", [])] == ["cursor"], problem
+
+
+def test_cursor_at_the_largest_bigint_is_an_empty_page(usager):
+    """The greatest value a cursor may hold is still a cursor: the page
+    after it (every journey is older) is this usager's whole list."""
+    usager.declare_ok(valid_body())
+    resp = usager.list_journeys(cursor=f"9223372036854775807_{uuid.uuid4()}")
+    assert resp.status_code == 200, resp.text
+    assert len(resp.json()["items"]) == 1, resp.text
+
+
+def test_empty_cursor_is_the_first_page(usager):
+    usager.declare_ok(valid_body())
+    first = usager.list_journeys(limit=5)
+    empty = usager.list_journeys(limit=5, cursor="")
+    assert first.status_code == 200 and empty.status_code == 200, empty.text
+    assert [j["id"] for j in empty.json()["items"]] == [j["id"] for j in first.json()["items"]]
+    assert len(empty.json()["items"]) == 1
 
 
 def padded(size: int) -> bytes:
