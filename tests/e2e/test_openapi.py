@@ -26,6 +26,7 @@ REQUIRED_RESPONSES = [
     ("post", "/v1/declarations", "422"),
     ("get", "/v1/journeys", "200"),
     ("get", "/v1/journeys", "401"),
+    ("get", "/v1/journeys", "422"),
     ("get", "/v1/journeys/{}", "200"),
     ("get", "/v1/journeys/{}", "404"),
     ("post", "/v1/journeys/{}/confirmations", "202"),
@@ -189,3 +190,81 @@ def test_declaration_example_of_the_design_matches_the_request_schema(spec):
         "the request schema accepts a declaration without kind"
     )
 
+
+
+# --------------------------------------------------------------------------
+# The Name pattern is the gateway's rule, letter for letter.
+
+# Letters just outside the Latin blocks that iswalpha knows and iconv can
+# fold to A-Z, and a few of other scripts: the pattern and the gateway must
+# refuse them alike.
+OUTSIDE_LATIN_BLOCKS = (
+    "\u00aa\u00b5\u00ba"            # ª µ º
+    "\u0250\u0259\u0271\u02b0"      # IPA, modifier letter
+    "\u0391\u03b1\u0410\u0430\u05d0\u0627\u0905\u3042\u5c71\uac00"
+    "\u2c7c\ua7f2\ufb00\ufb01\ufb03\uff21\uff41\u24b6"
+    "\U0001d400\U0001d41a"
+)
+
+
+def name_candidates() -> list[str]:
+    chars = [chr(c) for c in range(0x21, 0x250)] + [chr(c) for c in range(0x1E00, 0x1F00)]
+    return chars + list(OUTSIDE_LATIN_BLOCKS)
+
+
+def gateway_accepts(usager, names: list[str]) -> dict[str, bool]:
+    """Which of (at most 11) one-letter names the gateway accepts, in one
+    declaration: the first as family name, the others as given names."""
+    body = bereavement_declaration(unknown_person(), "child")
+    body["deceased"]["family_name"] = names[0]
+    body["deceased"]["given_names"] = names[1:] or ["Marie"]
+    resp = usager.declare(body)
+    if resp.status_code == 202:
+        return {name: True for name in names}
+    assert resp.status_code == 422, resp.text
+    fields = {e["field"] for e in resp.json()["errors"]}
+    expected = {"deceased.family_name"} | {f"deceased.given_names[{i}]" for i in range(len(names) - 1)}
+    assert fields <= expected, f"errors on other fields than the names: {resp.text}"
+    refused = {names[0]} if "deceased.family_name" in fields else set()
+    refused |= {names[i + 1] for i in range(len(names) - 1) if f"deceased.given_names[{i}]" in fields}
+    return {name: name not in refused for name in names}
+
+
+def test_name_pattern_accepts_exactly_the_letters_the_gateway_accepts(spec, usager):
+    """Each character alone as a name: the contract's pattern matches it if
+    and only if the gateway accepts it (every Latin block, and letters of
+    other blocks and scripts)."""
+    name = resolve(spec, spec["components"]["schemas"]["Name"])
+    pattern = re.compile(name["pattern"])
+    candidates = name_candidates()
+    accepted: dict[str, bool] = {}
+    for i in range(0, len(candidates), 11):
+        accepted.update(gateway_accepts(usager, candidates[i:i + 11]))
+    disagree = [f"U+{ord(c):04X} {c!r}: pattern {'matches' if pattern.search(c) else 'refuses'},"
+                f" gateway {'accepts' if accepted[c] else 'refuses'}"
+                for c in candidates if bool(pattern.search(c)) != accepted[c]]
+    assert not disagree, f"{len(disagree)} characters disagree:\n" + "\n".join(disagree[:40])
+    assert sum(accepted.values()) > 600, "the gateway accepts almost no letter: the test checks nothing"
+
+
+def test_name_pattern_and_gateway_agree_on_separators(spec, usager):
+    pattern = re.compile(resolve(spec, spec["components"]["schemas"]["Name"])["pattern"])
+    names = ["Le Goff", "N'Diaye", "N\u2019Diaye", "Marie-Claire", "Jean  Paul", "Jean-'Paul", "-Marie",
+             "Marie'", " Marie", "Marie\tClaire", "Marie_Claire"]
+    accepted = gateway_accepts(usager, names)
+    for n in names:
+        assert bool(pattern.search(n)) == accepted[n], f"{n!r}: pattern and gateway disagree"
+
+
+def test_every_refusal_names_a_problem_type_and_a_valid_field_pattern(spec):
+    found = 0
+    for template, item in spec["paths"].items():
+        for method, operation in resolve(spec, item).items():
+            response = operation.get("responses", {}).get("422") if isinstance(operation, dict) else None
+            for refusal in (response or {}).get("x-refusals", []):
+                found += 1
+                assert refusal.get("type", "").startswith("urn:mdv:problem:"), (template, method, refusal)
+                if "field" in refusal:
+                    re.compile(refusal["field"])
+                    assert isinstance(refusal.get("message"), str), (template, method, refusal)
+    assert found >= 4, f"only {found} x-refusals in the contract"

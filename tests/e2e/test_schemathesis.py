@@ -1,0 +1,68 @@
+"""The gateway against its own OpenAPI contract, by schemathesis: generated
+requests (valid and invalid) to every operation of the live test gateway,
+with every check schemathesis has. It fails on any 5xx, any answer the
+contract does not describe, any invalid request accepted, and any valid
+request refused for a reason the contract does not list (x-refusals, see
+schemathesis_hooks.py).
+
+The run is reproducible (a fixed seed, one worker, no example database)
+and bounded: MAX_EXAMPLES cases per operation and phase, a time limit on
+the whole run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mdv_e2e import REPO_ROOT
+
+SPEC_PATH = REPO_ROOT / "services" / "gateway" / "openapi.yaml"
+HERE = Path(__file__).resolve().parent
+SEED = 20261201
+MAX_EXAMPLES = 200
+# Cases the run must at least generate over all operations and phases.
+MIN_CASES = 1000
+# Seconds the whole run may take; it takes about 45 s on an idle machine.
+TIME_LIMIT = 240
+
+
+def run_schemathesis(gateway_url: str, token: str, workdir: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    report = workdir / "schemathesis.json"
+    st = Path(sys.executable).with_name("st")
+    argv = [
+        str(st), "--config-file", str(HERE / "schemathesis.toml"), "--no-color",
+        "run", str(SPEC_PATH),
+        "--url", gateway_url,
+        "--header", f"Authorization: Bearer {token}",
+        "--checks", "all",
+        "--seed", str(SEED),
+        "--max-examples", str(MAX_EXAMPLES),
+        "--workers", "1",
+        "--generation-database", "none",
+        "--request-timeout", "30",
+        "--report", "json", "--report-json-path", str(report),
+    ]
+    env = dict(os.environ, SCHEMATHESIS_HOOKS="schemathesis_hooks",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])))
+    # In a folder of its own: schemathesis writes its working files into
+    # the current directory.
+    proc = subprocess.run(argv, cwd=workdir, env=env, capture_output=True, text=True, timeout=TIME_LIMIT)
+    assert report.exists(), f"schemathesis wrote no report (exit {proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+    return proc, json.loads(report.read_text())
+
+
+def test_generated_requests_match_the_contract(usager, tmp_path):
+    proc, report = run_schemathesis(usager.gateway_url, usager.token, tmp_path)
+    output = proc.stdout[-12000:] + proc.stderr[-3000:]
+    assert report["failures"] == [] and report["errors"] == [], output
+    assert proc.returncode == 0, output
+    assert report["operations"]["tested"] == report["operations"]["total"], report["operations"]
+    cases = report["test_cases"]
+    assert cases["with_failures"] == 0 and cases["errored"] == 0, cases
+    assert cases["generated"] >= MIN_CASES, (
+        f"schemathesis ran only {cases['generated']} cases (at least {MIN_CASES} expected): {cases}"
+    )
+    print(f"schemathesis: {cases['generated']} cases in {report['running_time']:.1f} s, seed {SEED}")
