@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mdv_e2e import REPO_ROOT
+from mdv_e2e import REPO_ROOT, record_figures
 
 SPEC_PATH = REPO_ROOT / "services" / "gateway" / "openapi.yaml"
 HERE = Path(__file__).resolve().parent
@@ -54,7 +54,7 @@ def run_schemathesis(gateway_url: str, token: str, workdir: Path) -> tuple[subpr
     return proc, json.loads(report.read_text())
 
 
-def test_generated_requests_match_the_contract(usager, tmp_path):
+def test_generated_requests_match_the_contract(env, usager, tmp_path):
     proc, report = run_schemathesis(usager.gateway_url, usager.token, tmp_path)
     output = proc.stdout[-12000:] + proc.stderr[-3000:]
     assert report["failures"] == [] and report["errors"] == [], output
@@ -65,4 +65,5 @@ def test_generated_requests_match_the_contract(usager, tmp_path):
     assert cases["generated"] >= MIN_CASES, (
         f"schemathesis ran only {cases['generated']} cases (at least {MIN_CASES} expected): {cases}"
     )
-    print(f"schemathesis: {cases['generated']} cases in {report['running_time']:.1f} s, seed {SEED}")
+    record_figures(env, [f"schemathesis: {cases['generated']} cases in {report['running_time']:.1f} s"
+                         f" (seed {SEED}, {MAX_EXAMPLES} examples per operation and phase)"])
