@@ -1,32 +1,56 @@
-/* HTTP adapter on libmicrohttpd. The access handler is called several
- * times per request (headers, body chunks, end of body); state lives in a
- * struct request_state kept in *con_cls. */
+/* HTTP adapter on libmicrohttpd (0.9.75 in Debian bookworm). The access
+ * handler is called several times per request (headers, body chunks, end of
+ * body); state lives in a struct request_state made when the request line
+ * arrives (the URI log callback, which sees the target before libmicrohttpd
+ * decodes it) and kept in *con_cls. Connections are watched by http_guard.c. */
 #include "mdv/http.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mdv/http_guard.h"
 #include "mdv/log.h"
 #include "mdv/metrics.h"
 
 #define THREADS 4
+/* Descriptors kept for the rest of the process (database, broker, files). */
+#define FD_RESERVE 256
+
+/* Chosen in README, "HTTP limits". */
+const struct mdv_http_limits mdv_http_default_limits = {
+    .connections = 4096,
+    .per_address = 128,
+    .keepalive_max = 256,
+    .request_deadline_s = 20,
+    .idle_timeout_s = 10,
+    .target_max = 8 * 1024,
+    .head_max = 112 * 1024,
+    .connection_memory = 128 * 1024,
+};
 
 struct mdv_http_server {
     struct MHD_Daemon *daemon;
+    struct mdv_http_guard *guard;
     const struct mdv_http_route *routes;
     void *ctx; /* the handlers' */
     mdv_http_ready_fn ready;
     void *ready_ctx;
+    struct mdv_http_limits limits;
 };
 
 struct request_state {
+    const char *target; /* as received, inside libmicrohttpd's buffer */
+    size_t target_len;  /* up to its first NUL */
+    int target_clean;
+    int head_seen; /* the first call (headers complete) is over */
+    int refusal;   /* an HTTP status decided before the body, or 0 */
     char *body;
     size_t len;
-    int too_large;
 };
 
 const char *mdv_http_header(const struct mdv_http_request *req, const char *name)
@@ -166,7 +190,8 @@ static void dispatch(struct mdv_http_server *server, struct mdv_http_request *re
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *connection,
-                                     struct mdv_http_response *res, const char *allow)
+                                     struct mdv_http_response *res, const char *allow,
+                                     int close_after)
 {
     char *body = res->text;
     if (!body)
@@ -181,6 +206,8 @@ static enum MHD_Result send_response(struct MHD_Connection *connection,
         MHD_add_response_header(response, "Allow", allow);
     if (res->status == 401) /* RFC 9110 §15.5.2: name the scheme to use */
         MHD_add_response_header(response, "WWW-Authenticate", "Bearer");
+    if (close_after)
+        MHD_add_response_header(response, "Connection", "close");
     enum MHD_Result ret = MHD_queue_response(connection, (unsigned)res->status, response);
     MHD_destroy_response(response);
     json_decref(res->json);
@@ -191,14 +218,114 @@ static enum MHD_Result send_response(struct MHD_Connection *connection,
  * so the client gets a clean 413 rather than a reset connection. */
 static void collect_body(struct request_state *st, const char *data, size_t size)
 {
-    if (st->too_large || st->len + size > MDV_HTTP_BODY_LIMIT) {
-        st->too_large = 1;
+    if (st->refusal || st->len + size > MDV_HTTP_BODY_LIMIT) {
+        if (!st->refusal)
+            st->refusal = 413;
         return;
     }
     st->body = mdv_xrealloc(st->body, st->len + size + 1);
     memcpy(st->body + st->len, data, size);
     st->len += size;
     st->body[st->len] = '\0';
+}
+
+static int hex_value(char c)
+{
+    return isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10;
+}
+
+/* libmicrohttpd decodes the path in place into a C string and leaves a bad
+ * escape as it is: "%00" would cut the path ("/v1/journeys%00/x" reaching
+ * the list), "%2F" would become a separator, and a control character or a
+ * space has no place in a request target (RFC 9112 §3.2). Each of them is
+ * refused before any route is looked at. */
+static int target_is_clean(const char *target)
+{
+    int in_path = 1;
+    for (const unsigned char *p = (const unsigned char *)target; *p; p++) {
+        if (*p <= ' ' || *p == 0x7f)
+            return 0;
+        if (*p == '?')
+            in_path = 0;
+        if (*p != '%')
+            continue;
+        if (!isxdigit(p[1]) || !isxdigit(p[2]))
+            return 0;
+        int byte = hex_value((char)p[1]) * 16 + hex_value((char)p[2]);
+        if (byte == 0 || (in_path && byte == '/'))
+            return 0;
+        p += 2;
+    }
+    return 1;
+}
+
+/* The URI log callback: the target as it came, before libmicrohttpd cuts
+ * the query off and decodes the path. Its return value becomes *con_cls. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *connection)
+{
+    (void)cls;
+    (void)connection;
+    struct request_state *st = mdv_xcalloc(1, sizeof(*st));
+    st->target = uri;
+    st->target_len = strlen(uri);
+    st->target_clean = target_is_clean(uri);
+    return st;
+}
+
+/* A raw NUL byte in the target ends the C string libmicrohttpd hands over,
+ * so the path would be cut without a trace. libmicrohttpd parses the request
+ * line in place: the target runs from url to the space it replaced before
+ * the version, so a string shorter than that span held a NUL. */
+static int target_has_raw_nul(const struct request_state *st, const char *url, const char *version)
+{
+    if (url != st->target || !version || !*version || version <= url || version[-1] != '\0')
+        return 0;
+    return st->target_len != (size_t)(version - 1 - url);
+}
+
+/* The checks that need the whole head (line and headers) and no body. */
+static int refusal_of_head(const struct mdv_http_server *server, struct MHD_Connection *connection,
+                           const struct request_state *st, const char *url, const char *version)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+
+    if (st->target_len > server->limits.target_max)
+        return 414;
+    if (info && info->header_size > server->limits.head_max)
+        return 431;
+    if (!st->target_clean || target_has_raw_nul(st, url, version))
+        return 400;
+    return 0;
+}
+
+static void refuse(const struct mdv_http_server *server, int status, struct mdv_http_response *res)
+{
+    char detail[128];
+    switch (status) {
+    case 400:
+        mdv_http_problem(res, 400, "bad-request-target", "Adresse de la requête invalide",
+                         "The request target holds a NUL byte, a control character, an encoded "
+                         "slash or a malformed percent-encoding.",
+                         NULL);
+        break;
+    case 413:
+        snprintf(detail, sizeof(detail), "The body exceeds %d bytes.", MDV_HTTP_BODY_LIMIT);
+        mdv_http_problem(res, 413, "payload-too-large", "Requête trop volumineuse", detail, NULL);
+        break;
+    case 414:
+        snprintf(detail, sizeof(detail), "The request target exceeds %zu bytes.",
+                 server->limits.target_max);
+        mdv_http_problem(res, 414, "uri-too-long", "Adresse de la requête trop longue", detail,
+                         NULL);
+        break;
+    default:
+        snprintf(detail, sizeof(detail), "The request line and headers exceed %zu bytes.",
+                 server->limits.head_max);
+        mdv_http_problem(res, 431, "header-fields-too-large",
+                         "En-têtes de la requête trop volumineux", detail, NULL);
+        break;
+    }
 }
 
 static void count_request(const char *route, int status)
@@ -208,16 +335,40 @@ static void count_request(const char *route, int status)
     mdv_metrics_add("mdv_http_requests_total", mdv_metrics_label(labels), 1);
 }
 
+static enum MHD_Result answer(struct mdv_http_server *server, struct MHD_Connection *connection,
+                              struct request_state *st, const char *url, const char *method)
+{
+    struct mdv_http_request req = {method, url, NULL, st->body, st->len, connection};
+    struct mdv_http_response res = {0};
+    char allow[64] = "";
+    const char *route_name = "unmatched";
+
+    mdv_http_guard_arrived(server->guard, connection);
+    if (st->refusal)
+        refuse(server, st->refusal, &res);
+    else
+        dispatch(server, &req, &res, allow, sizeof(allow), &route_name);
+    count_request(route_name, res.status);
+    /* libmicrohttpd clears a kept connection's whole buffer for its next
+     * request: past keepalive_max open connections, the idle ones would
+     * cost that much memory each. */
+    int close_after = mdv_http_guard_connections(server->guard) > server->limits.keepalive_max;
+    return send_response(connection, &res, allow, close_after);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     struct mdv_http_server *server = cls;
     struct request_state *st = *con_cls;
 
-    if (!st) {
-        *con_cls = mdv_xcalloc(1, sizeof(*st));
+    if (!st) /* not seen by on_request_line: nothing to check it against */
+        st = *con_cls = mdv_xcalloc(1, sizeof(*st));
+    if (!st->head_seen) {
+        st->head_seen = 1;
+        if (st->target)
+            st->refusal = refusal_of_head(server, connection, st, url, version);
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -225,25 +376,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    struct mdv_http_request req = {method, url, NULL, st->body, st->len, connection};
-    struct mdv_http_response res = {0};
-    char allow[64] = "";
-    const char *route_name = "unmatched";
-    if (st->too_large) {
-        mdv_http_problem(&res, 413, "payload-too-large", "Requête trop volumineuse",
-                         "The body exceeds 65536 bytes.", NULL);
-    } else {
-        dispatch(server, &req, &res, allow, sizeof(allow), &route_name);
-    }
-    count_request(route_name, res.status);
-    return send_response(connection, &res, allow);
+    return answer(server, connection, st, url, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)connection;
+    struct mdv_http_server *server = cls;
     (void)toe;
     struct request_state *st = *con_cls;
     if (st) {
@@ -251,48 +390,107 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
         free(st);
         *con_cls = NULL;
     }
+    mdv_http_guard_answered(server->guard, connection);
 }
 
-struct mdv_http_server *mdv_http_start(const char *addr, const struct mdv_http_route *routes,
-                                       void *ctx, mdv_http_ready_fn ready_fn, void *ready_ctx)
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
 {
-    struct sockaddr_in sin = {.sin_family = AF_INET};
+    struct mdv_http_server *server = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        mdv_http_guard_opened(server->guard, connection, socket_context);
+    else
+        mdv_http_guard_closed(server->guard, socket_context);
+}
+
+static int parse_addr(const char *addr, struct sockaddr_in *sin)
+{
     char host[64];
     const char *colon = strrchr(addr, ':');
     size_t hostlen = colon ? (size_t)(colon - addr) : 0;
 
     if (!colon || hostlen >= sizeof(host))
-        return NULL;
+        return -1;
     memcpy(host, addr, hostlen);
     host[hostlen] = '\0';
-    sin.sin_port = htons((uint16_t)atoi(colon + 1));
-    if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)atoi(colon + 1));
+    if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
         mdv_error("HTTP address %s: host must be an IPv4 address", addr);
-        return NULL;
+        return -1;
     }
+    return 0;
+}
+
+/* libmicrohttpd's default limit is FD_SETSIZE - 4 (1 020) connections even
+ * with epoll, and the soft descriptor limit is often 1 024: both would cap
+ * the server long before its own limit. */
+static unsigned connection_limit(const struct mdv_http_limits *limits)
+{
+    unsigned long fds = mdv_http_guard_raise_fd_limit();
+    unsigned long usable = fds > 2 * FD_RESERVE ? fds - FD_RESERVE : fds / 2;
+    return limits->connections < usable ? limits->connections : (unsigned)usable;
+}
+
+static struct MHD_Daemon *start_daemon(struct mdv_http_server *server, struct sockaddr_in *sin)
+{
+    const struct mdv_http_limits *limits = &server->limits;
+    /* The logger comes first, so that no start-up message goes to stderr raw. */
+    return MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        on_request, server, MHD_OPTION_EXTERNAL_LOGGER, mdv_http_guard_log_library, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sin, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)THREADS, MHD_OPTION_CONNECTION_LIMIT, limits->connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits->per_address, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        limits->connection_memory, MHD_OPTION_CONNECTION_TIMEOUT, limits->idle_timeout_s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_request_line, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, server, MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_END);
+}
+
+struct mdv_http_server *mdv_http_start_limited(const char *addr,
+                                               const struct mdv_http_route *routes, void *ctx,
+                                               mdv_http_ready_fn ready_fn, void *ready_ctx,
+                                               const struct mdv_http_limits *limits)
+{
+    struct sockaddr_in sin = {0};
+    if (parse_addr(addr, &sin) != 0)
+        return NULL;
+
     struct mdv_http_server *server = mdv_xcalloc(1, sizeof(*server));
     server->routes = routes;
     server->ctx = ctx;
     server->ready = ready_fn;
     server->ready_ctx = ready_ctx;
-    server->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        on_request, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        NULL, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    server->limits = *limits;
+    server->limits.connections = connection_limit(limits);
+    server->guard = mdv_http_guard_new(limits->request_deadline_s);
+    if (server->guard)
+        server->daemon = start_daemon(server, &sin);
     if (!server->daemon) {
         mdv_error("cannot listen on %s", addr);
+        mdv_http_guard_destroy(server->guard);
         free(server);
         return NULL;
     }
-    mdv_info("HTTP listening on %s", addr);
+    mdv_info("HTTP listening on %s (at most %u connections, %u from one address, %u s for a "
+             "request)",
+             addr, server->limits.connections, server->limits.per_address,
+             server->limits.request_deadline_s);
     return server;
+}
+
+struct mdv_http_server *mdv_http_start(const char *addr, const struct mdv_http_route *routes,
+                                       void *ctx, mdv_http_ready_fn ready_fn, void *ready_ctx)
+{
+    return mdv_http_start_limited(addr, routes, ctx, ready_fn, ready_ctx, &mdv_http_default_limits);
 }
 
 void mdv_http_stop(struct mdv_http_server *server)
 {
     if (!server)
         return;
+    mdv_http_guard_stop(server->guard);
     MHD_stop_daemon(server->daemon);
+    mdv_http_guard_destroy(server->guard);
     free(server);
 }

@@ -1,6 +1,7 @@
 /* HTTP layer on libmicrohttpd: a route table, request bodies with a hard
- * cap, JSON and RFC 9457 problem responses, and the endpoints every service
- * serves (/healthz, /readyz, /metrics). */
+ * cap, JSON and RFC 9457 problem responses, the endpoints every service
+ * serves (/healthz, /readyz, /metrics), and the limits that keep one client
+ * from taking the server from the others. */
 #ifndef MDV_HTTP_H
 #define MDV_HTTP_H
 
@@ -46,12 +47,37 @@ typedef int (*mdv_http_ready_fn)(void *ctx, json_t *checks);
 
 struct mdv_http_server;
 
-/* Listens on addr ("host:port") with a pool of threads. routes ends with a
- * {NULL} entry; every handler gets ctx, ready (may be NULL) gets ready_ctx.
- * routes and both contexts must outlive the server. Returns NULL on error. */
+/* What one client may hold of the server (README, "HTTP limits"). */
+struct mdv_http_limits {
+    unsigned connections;        /* at once, capped by the descriptor limit */
+    unsigned per_address;        /* at once from one client address */
+    unsigned keepalive_max;      /* past this many open, answers close their
+                                    connection: an idle one keeps its whole
+                                    buffer (connection_memory) */
+    unsigned request_deadline_s; /* a request's line, headers and body must have
+                                    arrived within this, counted from the
+                                    connection's opening or its previous answer */
+    unsigned idle_timeout_s;     /* a connection silent this long is closed */
+    size_t target_max;           /* path and query; longer: 414 */
+    size_t head_max;             /* request line and headers; larger: 431 */
+    size_t connection_memory;    /* libmicrohttpd's buffer for one connection;
+                                    a head past it gets libmicrohttpd's own answer */
+};
+
+extern const struct mdv_http_limits mdv_http_default_limits;
+
+/* Listens on addr ("host:port") with a pool of threads, under the default
+ * limits. routes ends with a {NULL} entry; every handler gets ctx, ready
+ * (may be NULL) gets ready_ctx. routes and both contexts must outlive the
+ * server. Returns NULL on error. */
 struct mdv_http_server *mdv_http_start(const char *addr, const struct mdv_http_route *routes,
                                        void *ctx, mdv_http_ready_fn ready,
                                        void *ready_ctx) MDV_MUSTCHECK;
+/* The same under limits (copied). */
+struct mdv_http_server *mdv_http_start_limited(const char *addr,
+                                               const struct mdv_http_route *routes, void *ctx,
+                                               mdv_http_ready_fn ready, void *ready_ctx,
+                                               const struct mdv_http_limits *limits) MDV_MUSTCHECK;
 void mdv_http_stop(struct mdv_http_server *server);
 
 /* A request header, or NULL. */
