@@ -8,13 +8,15 @@
  *
  * Invariants: a refusal is a 400 or a 422 problem whose errors each name
  * a field; a body with a field the API does not know is refused; and a
- * body the gateway accepts is one the bereavement service accepts too
- * (else the usager gets 202 and the declaration is dead-lettered
- * downstream). */
+ * body the gateway accepts is one the bereavement service accepts too, and
+ * whose deceased has a pivot key (else the usager gets 202 and the
+ * declaration is dead-lettered downstream). */
 #include "fuzz.h"
 
 #include <jansson.h>
 #include <strings.h>
+
+#include "mdv/pivot.h"
 
 #include "../../services/bereavement/messages.h"
 #include "../../services/gateway/gateway.h"
@@ -122,6 +124,12 @@ static void check_bereavement_accepts(json_t *body)
     if (rc != 0)
         fprintf(stderr, "accepted by the gateway, refused by bereavement: %s\n", err);
     FUZZ_REQUIRE(rc == 0 && decoded);
+    /* Bereavement and every administration match the deceased on the
+     * pivot key; one that cannot be made is a dead letter. */
+    char key[MDV_PIVOT_KEY_LEN];
+    const Mdv__Journey__V1__PivotIdentity *q = decoded->bereavement->deceased;
+    FUZZ_REQUIRE(mdv_pivot_key(q->family_name, q->given_names[0], q->sex, q->birth_date,
+                               q->birth_place, key) == 0);
     mdv__gateway__v1__declaration_submitted__free_unpacked(decoded, NULL);
     free(packed);
 }

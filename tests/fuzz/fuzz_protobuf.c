@@ -41,6 +41,11 @@ static void declaration(const uint8_t *value, size_t len, char *err, size_t errl
          * literal, which a quote or a backslash would break. */
         for (size_t i = 0; i < b->deceased->n_given_names; i++)
             FUZZ_REQUIRE(mdv_validate_name(b->deceased->given_names[i]) == NULL);
+        /* apply_declaration matches the deceased on the pivot key. */
+        const Mdv__Journey__V1__PivotIdentity *p = b->deceased;
+        char key[MDV_PIVOT_KEY_LEN];
+        FUZZ_REQUIRE(mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date,
+                                   p->birth_place, key) == 0);
     }
     mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
 }
