@@ -107,7 +107,7 @@ static:
 # few seconds; make fuzz as long as FUZZ_SECONDS says.
 FUZZ_CC           ?= clang
 FUZZ              := build/fuzz
-FUZZ_TARGETS      ?= declaration cloudevents protobuf jwt
+FUZZ_TARGETS      ?= declaration confirmation cloudevents protobuf jwt
 FUZZ_SECONDS      ?= 600
 FUZZ_TEST_SECONDS ?= 5
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -120,9 +120,11 @@ FUZZ_BINS   := $(addprefix $(FUZZ)/bin/fuzz-,$(FUZZ_TARGETS))
 # What each target links besides the library, and how.
 FUZZ_SRC_declaration := services/gateway/body.c services/gateway/validation.c \
                         services/bereavement/messages.c
+FUZZ_SRC_confirmation := services/gateway/body.c services/gateway/validation.c
 FUZZ_SRC_protobuf    := services/gateway/projection.c services/bereavement/messages.c
 FUZZ_LINK_cloudevents := -Wl,--wrap=rd_kafka_message_headers
 FUZZ_LINK_declaration := -Wl,--wrap=mdv_http_header
+FUZZ_LINK_confirmation := -Wl,--wrap=mdv_http_header
 
 $(FUZZ)/gen/%.pb-c.c $(FUZZ)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(FUZZ)/gen

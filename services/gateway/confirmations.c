@@ -17,43 +17,6 @@
 #include "mdv/outbox.h"
 
 #define DECLARATIONS_TOPIC "mdv.gateway.declarations.v1"
-#define MAX_CODE_LEN 100
-
-/* A step code is "<owner>.<what>": lower-case letters, digits, '_' and one
- * dot. */
-static int code_is_valid(const char *code)
-{
-    size_t n = strlen(code), dots = 0;
-    if (n < 3 || n > MAX_CODE_LEN)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = code[i];
-        dots += c == '.';
-        if (!(c == '.' || c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-            return 0;
-    }
-    return dots == 1 && code[0] != '.' && code[n - 1] != '.';
-}
-
-static void confirmation_validate(json_t *body, json_t *errors)
-{
-    json_t *step = json_object_get(body, "step");
-    const char *key;
-    json_t *value;
-    json_object_foreach(body, key, value)
-    {
-        if (strcmp(key, "step") != 0) {
-            char field[128];
-            snprintf(field, sizeof(field), "%.100s", key);
-            mdv_http_field_error(errors, field, "is not a known field");
-        }
-    }
-    if (!step)
-        mdv_http_field_error(errors, "step", "is required");
-    else if (!json_is_string(step) || !code_is_valid(json_string_value(step)))
-        mdv_http_field_error(errors, "step",
-                             "must be a step code such as bereavement.survivor_pension");
-}
 
 /* The step's status in the caller's journey: 1 found (status written), 0
  * no such journey of theirs, -2 no such step in it, -1 database error. */

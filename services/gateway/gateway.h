@@ -59,6 +59,7 @@ json_t *gateway_read_json(const struct mdv_http_request *req, struct mdv_http_re
                           gateway_validate_fn validate, const char *invalid_title);
 
 void declaration_validate(json_t *body, json_t *errors);
+void confirmation_validate(json_t *body, json_t *errors);
 
 void confirmations_post(const struct mdv_http_request *req, struct mdv_http_response *res,
                         void *ctx);

@@ -1,5 +1,6 @@
-/* Validation of a declaration body. Every problem is reported, each naming
- * its field, so a usager (or a partner's engineer) fixes them in one go. */
+/* Validation of request bodies (declarations, confirmations). Every problem
+ * is reported, each naming its field, so a usager (or a partner's
+ * engineer) fixes them in one go. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "mdv/validate.h"
 
 #define MAX_GIVEN_NAMES 10
+#define MAX_CODE_LEN 100
 
 static const char *const kinds[] = {"identity", "student", "bereavement", "housing", "abroad"};
 static const char *const relationships[] = {"spouse", "child", "parent", "sibling", "other"};
@@ -153,4 +155,32 @@ void declaration_validate(json_t *body, json_t *errors)
     if (rel && !in_list(rel, relationships, MDV_ARRAY_LEN(relationships)))
         mdv_http_field_error(errors, "declarant_relationship",
                              "must be one of spouse, child, parent, sibling, other");
+}
+
+/* A step code is "<owner>.<what>": lower-case letters, digits, '_' and one
+ * dot. */
+static int code_is_valid(const char *code)
+{
+    size_t n = strlen(code), dots = 0;
+    if (n < 3 || n > MAX_CODE_LEN)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = code[i];
+        dots += c == '.';
+        if (!(c == '.' || c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return dots == 1 && code[0] != '.' && code[n - 1] != '.';
+}
+
+void confirmation_validate(json_t *body, json_t *errors)
+{
+    static const char *const known[] = {"step"};
+    json_t *step = json_object_get(body, "step");
+    unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
+    if (!step)
+        mdv_http_field_error(errors, "step", "is required");
+    else if (!json_is_string(step) || !code_is_valid(json_string_value(step)))
+        mdv_http_field_error(errors, "step",
+                             "must be a step code such as bereavement.survivor_pension");
 }
