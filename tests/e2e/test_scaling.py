@@ -5,11 +5,18 @@ afterwards every journey is complete, every effect happened exactly once,
 the burst was split across instances, and the SIGTERM'd instance exited 0
 within the shutdown bound.
 
+Each stopped instance held partitions (its last "partitions assigned" log
+line before the stop), and the burst still had declarations on those
+partitions that it had not applied (their DeathRecorded read back from the
+topic; their effects applied after the stop): the stops hit work in flight.
+
 librdkafka 2.0.2 static membership (group.instance.id = MDV_INSTANCE_ID): a
 member that stops, cleanly or not, does not leave the group; its partitions
-wait for session.timeout.ms (10 s) before they move to the survivor. The
-figures (split, takeover delays, longest gap, worst journey) go to the
-terminal summary and to build/e2e-figures.txt.
+wait for session.timeout.ms (10 s) before they move to the survivor: the
+first effect another instance applies on them comes at least
+session.timeout.ms - heartbeat.interval.ms (the last heartbeat may be that
+old) after the stop. The figures (split, takeover delays, longest gap,
+worst journey) go to the terminal summary and to build/e2e-figures.txt.
 """
 
 from __future__ import annotations
@@ -32,10 +39,12 @@ from mdv_e2e import (
     bereavement_declaration,
     declaration_for,
     effects_by_instance,
+    end_offsets,
     instance_log,
     log_records,
     parse_time,
     percentile,
+    read_topic,
     record_figures,
     stack_env_file,
     steps_by_code,
@@ -58,6 +67,11 @@ FINAL_TIMEOUT = float(os.environ.get("MDV_E2E_FAULT_TIMEOUT", "180"))
 # MDV_SHUTDOWN_TIMEOUT_MS of the services (the stack leaves the default).
 SHUTDOWN_BOUND = float(os.environ.get("MDV_SHUTDOWN_TIMEOUT_MS", "10000")) / 1000
 TOPIC = "mdv.bereavement.events.v1"  # what student consumes
+DEATH_RECORDED = "fr.gouv.mdv.bereavement.death_recorded.v1"
+# shared/kafka.c's session.timeout.ms, and librdkafka's heartbeat.interval.ms
+# (not set there): the soonest a stopped static member's partitions move.
+SESSION_TIMEOUT = 10.0
+HEARTBEAT_INTERVAL = 3.0
 
 
 def utc_now() -> dt.datetime:
@@ -73,24 +87,31 @@ def applied(conn: psycopg.Connection, journey_ids: list[str]) -> list[tuple[str,
     ).fetchall()
 
 
-def partitions_of(env, instance: str, since: dt.datetime, until: dt.datetime | None) -> set[int]:
-    """Partitions of the topic an instance applied effects from (its log
-    lines name them) between two times."""
-    held = set()
+def assigned_partitions(env, instance: str, since: dt.datetime, until: dt.datetime) -> set[int]:
+    """The partitions of the topic an instance held at `until`: its last
+    "partitions assigned" log line since `since`, unless revoked after."""
+    held: set[int] = set()
     for record in log_records(instance_log(env, instance)):
-        if record.get("topic") == TOPIC and "partition" in record:
-            at = parse_time(record["time"])
-            if at >= since and (until is None or at <= until):
-                held.add(int(record["partition"]))
+        at = parse_time(record["time"]) if "time" in record else None
+        message = record.get("message", "")
+        if at is None or at < since or at > until:
+            continue
+        if message.startswith("partitions revoked"):
+            held = set()
+        elif message.startswith("partitions assigned: "):
+            held = set()
+            for part in message.removeprefix("partitions assigned: ").split():
+                topic, _, numbers = part.rpartition(":")
+                if topic == TOPIC and numbers:
+                    held |= {int(n) for n in numbers.split(",")}
     return held
 
 
-def held_partitions(env, instance: str, scaled_at: dt.datetime, settled_at: dt.datetime,
-                    stopped_at: dt.datetime | None) -> set[int]:
-    """What the instance held when it was stopped: what it consumed once the
-    group had settled, else (nothing yet) since the scale-up."""
-    return partitions_of(env, instance, settled_at, stopped_at) or partitions_of(env, instance, scaled_at,
-                                                                                 stopped_at)
+def left_at(on_topic: dict[str, tuple[int, int]], applied_at: dict[str, dt.datetime], partitions: set[int],
+            at: dt.datetime) -> int:
+    """Declarations of the burst on these partitions (where their
+    DeathRecorded is on the topic) not applied by `at`."""
+    return sum(1 for j, (p, _) in on_topic.items() if p in partitions and (j not in applied_at or applied_at[j] > at))
 
 
 def journey_partitions(env, instances: list[str], since: dt.datetime) -> dict[str, int]:
@@ -196,9 +217,9 @@ def test_three_instances_share_the_burst_and_survive_kill_and_term(env, usager, 
         urls = stack_env_file(env)[f"MDV_{SERVICE.upper()}_URLS"].split()
         assert len(urls) == INSTANCES, urls
         settle_seconds = warm_up(env, make_usager, student)
-        settled_at = utc_now()
 
         # The burst, with the two stops part of the way through.
+        start_offsets = end_offsets(env.kafka_brokers, TOPIC)
         burst_started = time.monotonic()
         burst_started_utc = utc_now()
         stopper = Stopper(env, BURST, burst_started_utc)
@@ -223,8 +244,14 @@ def test_three_instances_share_the_burst_and_survive_kill_and_term(env, usager, 
         split = effects_by_instance(student, ids)
         instances = [f"{SERVICE}-{k}" for k in range(1, INSTANCES + 1)]
         partition_of = journey_partitions(env, instances, scaled_at)
-        killed_partitions = held_partitions(env, KILLED, scaled_at, settled_at, stopper.killed_at)
-        terminated_partitions = held_partitions(env, TERMINATED, scaled_at, settled_at, stopper.terminated_at)
+        killed_partitions = assigned_partitions(env, KILLED, scaled_at, stopper.killed_at)
+        terminated_partitions = assigned_partitions(env, TERMINATED, scaled_at, stopper.terminated_at)
+        on_topic = {m.headers["mdv_journey_id"]: (m.partition, m.offset)
+                    for m in read_topic(env.kafka_brokers, TOPIC, start_offsets)
+                    if m.headers.get("ce_type") == DEATH_RECORDED and m.headers.get("mdv_journey_id") in set(ids)}
+        applied_at = {j: a for j, _, a in effects}
+        left_at_kill = left_at(on_topic, applied_at, killed_partitions, stopper.killed_at)
+        left_at_term = left_at(on_topic, applied_at, terminated_partitions, stopper.terminated_at)
         kill_takeover, kill_heir = takeover_seconds(effects, partition_of, killed_partitions, KILLED,
                                                     stopper.killed_at)
         term_takeover, term_heir = takeover_seconds(effects, partition_of, terminated_partitions, TERMINATED,
@@ -249,14 +276,15 @@ def test_three_instances_share_the_burst_and_survive_kill_and_term(env, usager, 
             f" applying effects {settle_seconds:.2f} s later",
             f"  burst: {BURST} bereavement declarations over {WORKERS} connections, posted in {burst_seconds:.2f} s",
             f"  {KILLED} SIGKILL once {stopper.applied_at_kill} effects were applied:"
-            f" exit {stopper.killed.exit_status}; it held partitions {sorted(killed_partitions)},"
-            f" taken over after {takeover(kill_takeover, kill_heir)}",
+            f" exit {stopper.killed.exit_status}; it held partitions {sorted(killed_partitions)}"
+            f" ({left_at_kill} declarations of the burst there not applied yet), taken over after"
+            f" {takeover(kill_takeover, kill_heir)}",
             f"  {TERMINATED} SIGTERM once {stopper.applied_at_term} were"
             f" ({since(stopper.killed_at, stopper.terminated_at)} after the kill):"
             f" exit {term.exit_status} {term.seconds:.2f} s after the signal (stop-service"
             f" {term.wall_seconds:.2f} s), last log line {term.last_message!r};"
-            f" it held partitions {sorted(terminated_partitions)},"
-            f" taken over after {takeover(term_takeover, term_heir)}",
+            f" it held partitions {sorted(terminated_partitions)} ({left_at_term} declarations of the burst there"
+            f" not applied yet), taken over after {takeover(term_takeover, term_heir)}",
             "  split of the burst's effects: " + ", ".join(f"{i} {n}" for i, n in split.items()),
             f"  longest gap between two effects during the burst: {longest_gap:.2f} s"
             f" (from {since(stopper.killed_at, gap_at)} after the kill)",
@@ -266,8 +294,20 @@ def test_three_instances_share_the_burst_and_survive_kill_and_term(env, usager, 
         ]
         record_figures(env, lines)
 
-        # The stops hit while there was work left.
-        assert stopper.applied_at_term < BURST, "the burst was applied before the SIGTERM"
+        # Each stopped instance held partitions, and the burst had
+        # declarations on them it had not applied: the stops hit work in flight.
+        assert killed_partitions, f"{KILLED} held no partition of {TOPIC} when it was killed"
+        assert terminated_partitions, f"{TERMINATED} held no partition of {TOPIC} when it was stopped"
+        assert left_at_kill > 0, (f"no declaration of the burst left on {KILLED}'s partitions"
+                                  f" {sorted(killed_partitions)} at the kill")
+        assert left_at_term > 0, (f"no declaration of the burst left on {TERMINATED}'s partitions"
+                                  f" {sorted(terminated_partitions)} at the SIGTERM")
+
+        # Static membership: the partitions waited for the session timeout
+        # before another instance took them.
+        soonest = SESSION_TIMEOUT - HEARTBEAT_INTERVAL
+        assert kill_takeover is not None and kill_takeover >= soonest, (kill_takeover, kill_heir)
+        assert term_takeover is not None and term_takeover >= soonest, (term_takeover, term_heir)
 
         # Every journey complete, the student step done.
         for journey_id in ids:
