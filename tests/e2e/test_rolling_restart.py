@@ -3,11 +3,18 @@ stopped with SIGTERM and started again, one after another (student runs two
 instances, restarted one at a time). Nothing is lost, nothing is stuck,
 nothing happens twice, and every stop is clean.
 
-Declarations posted while the gateway restarts meet a refused connection or
-a 503: the client tries again with the same Idempotency-Key, and each key
-gives exactly one journey. A restarted consumer comes back under the same
-MDV_INSTANCE_ID (static membership) before session.timeout.ms (10 s), so
-its partitions wait for it rather than move.
+Declarations keep being accepted while each consumer instance is down (one
+is posted for sure in each such window, besides the steady stream).
+Declarations posted while the gateway restarts (one for sure) meet a
+refused connection or a 503: the client tries again with the same
+Idempotency-Key, and each key gives exactly one journey. At the end every key is sent once more, as a
+client whose answer was lost would: the replay gives back the first answer,
+the same journey, whichever gateway process answered first. A restarted
+consumer comes back under the same MDV_INSTANCE_ID (static membership)
+before session.timeout.ms (10 s), so its partitions wait for it rather than
+move: each student instance gets back the partitions it had, and the other
+one's assignment does not change meanwhile (their "partitions assigned"
+log lines).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -30,6 +38,8 @@ from mdv_e2e import (
     Stopped,
     bereavement_declaration,
     declaration_for,
+    instance_log,
+    log_records,
     parse_time,
     percentile,
     record_figures,
@@ -37,6 +47,7 @@ from mdv_e2e import (
     summarise,
     unknown_person,
     wait_all_final,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -53,6 +64,51 @@ STUDENT_INSTANCES = 2
 RESTARTS = ["gateway", "identity"] + [f"student-{k}" for k in range(1, STUDENT_INSTANCES + 1)] + [
     "bereavement", "housing", "abroad"]
 START_AFTER = 20  # declarations accepted before the first restart
+SESSION_TIMEOUT = 10.0  # shared/kafka.c's session.timeout.ms
+TOPIC = "mdv.bereavement.events.v1"  # what student consumes
+PARTITIONS = 6  # its partition count (DESIGN.md §4: the default)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def parse_partitions(message: str) -> frozenset[int]:
+    """The partitions of TOPIC in "partitions assigned: topic:0,1 other:2"."""
+    held: set[int] = set()
+    for part in message.split(": ", 1)[1].split():
+        topic, _, numbers = part.rpartition(":")
+        if topic == TOPIC and numbers:
+            held |= {int(n) for n in numbers.split(",")}
+    return frozenset(held)
+
+
+def assignments(env, instance: str, since: dt.datetime | None = None) -> list[tuple[dt.datetime, frozenset[int]]]:
+    """(time, partitions of TOPIC) of each "partitions assigned" log line of
+    an instance (since a time)."""
+    return [(parse_time(r["time"]), parse_partitions(r["message"])) for r in log_records(instance_log(env, instance))
+            if r.get("message", "").startswith("partitions assigned: ")
+            and (since is None or parse_time(r["time"]) >= since)]
+
+
+def held_now(env, instance: str) -> frozenset[int]:
+    """The partitions of TOPIC an instance holds as its log tells: its last
+    "partitions assigned" line, unless a "partitions revoked" came after."""
+    held: frozenset[int] = frozenset()
+    for record in log_records(instance_log(env, instance)):
+        message = record.get("message", "")
+        if message.startswith("partitions revoked"):
+            held = frozenset()
+        elif message.startswith("partitions assigned: "):
+            held = parse_partitions(message)
+    return held
+
+
+def students_settled(env) -> bool:
+    """Every student instance holds some partitions of TOPIC, none twice,
+    all of them held (the group rebalanced after the scale-up)."""
+    held = [held_now(env, f"student-{k}") for k in range(1, STUDENT_INSTANCES + 1)]
+    return all(held) and sum(map(len, held)) == len(frozenset().union(*held)) == PARTITIONS
 
 
 class Declarant:
@@ -64,12 +120,15 @@ class Declarant:
         self.run = uuid.uuid4().hex[:8]
         self.lock = threading.Lock()
         self.answers: dict[str, list[str]] = {}  # key -> journey id of every 202
+        self.bodies: dict[str, dict[str, Any]] = {}  # key -> what was declared
         self.retries = 0
         self.refused = 0  # connection refused / reset
         self.unavailable = 0  # 5xx answers
 
-    def post(self, index: int, body: dict[str, Any]) -> str:
-        key = f"rolling-{self.run}-{index}"
+    def post(self, index: int | str, body: dict[str, Any]) -> str:
+        """Posts one declaration under the key of `index` (or `index` itself,
+        a key already used: a replay); returns the journey id."""
+        key = index if isinstance(index, str) else f"rolling-{self.run}-{index}"
         deadline = time.monotonic() + RETRY_FOR
         while True:
             try:
@@ -80,6 +139,7 @@ class Declarant:
                 journey_id = resp.json()["journey_id"]
                 with self.lock:
                     self.answers.setdefault(key, []).append(journey_id)
+                    self.bodies[key] = body
                 return journey_id
             if resp is not None and resp.status_code < 500:
                 raise AssertionError(f"declaration {key} refused: {resp.status_code} {resp.text[:300]}")
@@ -94,12 +154,31 @@ class Declarant:
             time.sleep(0.2)
 
 
+    def progress(self) -> tuple[int, int]:
+        """(declarations accepted, retries) so far."""
+        with self.lock:
+            return len(self.answers), self.retries
+
+
+@dataclass(frozen=True)
+class Window:
+    """One instance's restart: from the signal to /readyz again."""
+
+    down_at: dt.datetime
+    up_at: dt.datetime
+    accepted: int  # declarations accepted meanwhile
+    retries: int  # declarations retried meanwhile
+
+
 class Restarter(threading.Thread):
     """Restarts every instance in RESTARTS, one after another."""
 
-    def __init__(self, env):
+    def __init__(self, env, declarant: "Declarant", death_date: str):
         super().__init__(name="rolling-restart", daemon=True)
         self.env = env
+        self.declarant = declarant
+        self.death_date = death_date
+        self.windows: dict[str, Window] = {}
         self.go = threading.Event()
         self.cancelled = False
         self.finished = threading.Event()
@@ -116,11 +195,26 @@ class Restarter(threading.Thread):
                 return
             started = time.monotonic()
             for instance in RESTARTS:
-                down = time.monotonic()
+                down, down_at = time.monotonic(), utc_now()
+                accepted, retries = self.declarant.progress()
                 # The last log line is read by stop_instance, before the start appends to the log.
                 self.stops.append(stop_instance(self.env, instance, "TERM"))
+                # One declaration for sure while the instance is down, whatever
+                # the workers' pace: the gateway must take it with a consumer
+                # away; with the gateway away it meets a refused connection
+                # and is retried until the new gateway answers.
+                extra = ThreadPoolExecutor(max_workers=1)
+                posted = extra.submit(self.declarant.post, f"rolling-{self.declarant.run}-while-{instance}-down",
+                                      bereavement_declaration(unknown_person(), "child", death_date=self.death_date))
+                if instance != "gateway":
+                    posted.result()
                 self.env.stack("start-service", instance, timeout=240)  # waits for /readyz
                 self.downtimes[instance] = time.monotonic() - down
+                posted.result()
+                extra.shutdown()
+                accepted_after, retries_after = self.declarant.progress()
+                self.windows[instance] = Window(down_at, utc_now(), accepted_after - accepted,
+                                                retries_after - retries)
             self.seconds = time.monotonic() - started
         except BaseException as exc:  # re-raised by the test
             self.error = exc
@@ -140,9 +234,11 @@ def test_rolling_restart_loses_nothing_and_duplicates_nothing(env, usager, seed,
     counter = itertools.count()
 
     declarant = Declarant(usager)
-    restarter = Restarter(env)
+    restarter = Restarter(env, declarant, death_date)
     try:
         env.stack("scale", "student", str(STUDENT_INSTANCES), timeout=240)
+        wait_until(lambda: students_settled(env), 120, "the student instances sharing the partitions",
+                   interval=0.2)
         restarter.start()
         accepted = itertools.count(1)
 
@@ -179,6 +275,12 @@ def test_rolling_restart_loses_nothing_and_duplicates_nothing(env, usager, seed,
         finals = wait_all_final(usager, ids, FINAL_TIMEOUT, "rolling restart")
         all_final_seconds = time.monotonic() - started
 
+        # Every key once more, after every restart: a client whose answer
+        # was lost tries again.
+        replays_before = declarant.retries
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            list(pool.map(lambda key: declarant.post(key, declarant.bodies[key]), sorted(declarant.answers)))
+
         # Figures, before the assertions so that they survive a failure.
         server = [(parse_time(j["updated_at"]) - parse_time(j["created_at"])).total_seconds()
                   for j in finals.journeys.values()]
@@ -192,6 +294,8 @@ def test_rolling_restart_loses_nothing_and_duplicates_nothing(env, usager, seed,
                 f"{s.instance} {s.seconds:.2f} (exit {s.exit_status})" for s in restarter.stops),
             "  stop + start until /readyz, s: " + ", ".join(
                 f"{i} {d:.2f}" for i, d in restarter.downtimes.items()),
+            "  declarations accepted (retried) while each was down: " + ", ".join(
+                f"{i} {w.accepted} ({w.retries})" for i, w in restarter.windows.items()),
             f"  declaration to completed journey (updated_at - created_at): median {statistics.median(server):.3f} s,"
             f" p95 {percentile(server, 0.95):.3f} s, worst {max(server):.3f} s",
             f"  all {n} journeys final {all_final_seconds:.2f} s after the first declaration"
@@ -206,12 +310,42 @@ def test_rolling_restart_loses_nothing_and_duplicates_nothing(env, usager, seed,
             assert stopped.seconds <= SHUTDOWN_BOUND, stopped
             assert stopped.last_message == "stopped", stopped
 
-        # One journey per Idempotency-Key, whatever the retries; no other journey.
+        # Declarations kept coming: accepted while each consumer was down;
+        # refused or answered 503 while the gateway was, and retried.
+        for instance, window in restarter.windows.items():
+            if instance == "gateway":
+                assert window.retries > 0, f"no declaration met the gateway down: {window}"
+            else:
+                assert window.accepted > 0, f"no declaration accepted while {instance} was down: {window}"
+
+        # One journey per Idempotency-Key, whatever the retries, and the
+        # replay of every key gave back its first journey; no other journey.
         assert n >= BURST
         assert len(declarant.answers) == n
+        assert declarant.retries == replays_before, "a replay was refused or answered 5xx"
         for key, answers in declarant.answers.items():
+            assert len(answers) >= 2, f"{key}: never replayed {answers}"
             assert len(set(answers)) == 1, f"{key}: several journeys {answers}"
         assert sorted(j["id"] for j in usager.all_journeys(limit=100, max_pages=n // 100 + 2)) == ids
+
+        # Static membership: every consumer came back within the session
+        # timeout, and each student instance got back its own partitions
+        # while the other's assignment stayed as it was.
+        for instance in RESTARTS[1:]:
+            assert restarter.downtimes[instance] < SESSION_TIMEOUT, (instance, restarter.downtimes[instance])
+        students = [i for i in RESTARTS if i.startswith("student-")]
+        for instance in students:
+            window = restarter.windows[instance]
+            (other,) = [i for i in students if i != instance]
+            # Its last assignment before the stop: the scale-up may not have
+            # needed a new one (a static member back within the timeout).
+            before = [p for at, p in assignments(env, instance) if at < window.down_at]
+            after = [p for at, p in assignments(env, instance, window.down_at)]
+            assert before and after and after[0] == before[-1], (
+                f"{instance}: partitions {before[-1:]} before its restart, {after[:1]} after")
+            back_at = max(window.up_at, [at for at, _ in assignments(env, instance, window.down_at)][0])
+            moved = [(at, p) for at, p in assignments(env, other, window.down_at) if at <= back_at]
+            assert not moved, f"{other}'s partitions changed while {instance} restarted: {moved}"
 
         # Nothing stuck, nothing failed.
         for journey_id in ids:
