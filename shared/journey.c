@@ -1,4 +1,8 @@
-/* Step reports, and DeathRecorded as every affected service handles it. */
+/* Journey steps as their owners report them (DESIGN.md §3): reports with
+ * a per-step sequence kept in the owner's database, each step's effect
+ * applied once (once per occurrence when several journeys declare the same
+ * thing), and the check of the DeathRecorded contract. The handling of
+ * each event (which effect, which step) lives in the services. */
 #include "mdv/journey.h"
 
 #include <stdio.h>
@@ -9,6 +13,26 @@
 #include "mdv/pg.h"
 #include "mdv/pivot.h"
 #include "mdv/validate.h"
+
+static const char *status_name(mdv_step_status status)
+{
+    switch (status) {
+    case MDV_STEP_DONE:
+        return "done";
+    case MDV_STEP_NOT_APPLICABLE:
+        return "not_applicable";
+    case MDV_STEP_ACTION_REQUIRED:
+        return "action_required";
+    case MDV_STEP_FAILED:
+        return "failed";
+    case MDV_STEP_IN_PROGRESS:
+        return "in_progress";
+    case MDV_STEP_RECEIVED:
+        return "received";
+    default:
+        return "pending";
+    }
+}
 
 int mdv_journey_report(struct mdv_msg *msg, const char *journey_id, const char *code,
                        uint32_t sequence, mdv_step_status status, const char *detail)
@@ -39,12 +63,37 @@ static const char *check_death(const Mdv__Bereavement__V1__DeathRecorded *death)
     return NULL;
 }
 
-static int record_effect(const struct mdv_msg *msg, const char *journey_id, const char *step_code,
-                         const struct mdv_effect *effect)
+/* The next sequence of a step's reports, from the owner's database: a step
+ * may have any number of reports over weeks, and the projection keeps the
+ * highest. */
+static int next_sequence(PGconn *conn, const char *journey_id, const char *code, uint32_t *out)
 {
-    const char *params[] = {journey_id, step_code,
-                            effect->status == MDV_STEP_DONE ? "done" : "not_applicable",
-                            effect->detail, msg->svc->config.instance_id};
+    const char *params[] = {journey_id, code};
+    long last = 0;
+    if (mdv_pg_query_longs(conn,
+                           "INSERT INTO step_sequences (journey_id, code, last) VALUES ($1, $2, 1)"
+                           " ON CONFLICT (journey_id, code)"
+                           " DO UPDATE SET last = step_sequences.last + 1 RETURNING last",
+                           2, params, &last, 1) != 0)
+        return -1;
+    *out = (uint32_t)last;
+    return 0;
+}
+
+int mdv_journey_report_next(struct mdv_msg *msg, const char *journey_id, const char *code,
+                            mdv_step_status status, const char *detail)
+{
+    uint32_t sequence = 0;
+    if (next_sequence(msg->conn, journey_id, code, &sequence) != 0)
+        return -1;
+    return mdv_journey_report(msg, journey_id, code, sequence, status, detail);
+}
+
+int mdv_journey_record_effect(struct mdv_msg *msg, const char *journey_id, const char *step_code,
+                              const struct mdv_effect *effect)
+{
+    const char *params[] = {journey_id, step_code, status_name(effect->status), effect->detail,
+                            msg->svc->config.instance_id};
     return mdv_pg_exec(msg->conn,
                        "INSERT INTO applied_effects (journey_id, effect, status, detail,"
                        " instance_id) VALUES ($1, $2, $3, $4, $5)",
@@ -84,17 +133,33 @@ out:
     return rc;
 }
 
-/* Claims the death for this journey: 1 when this service had not applied
- * it yet, 0 when it had (another declaration of the same death: the
- * insert waits for a concurrent one to commit), -1 on error. */
-static int claim_death(PGconn *conn, const char *pivot_key,
-                       const Mdv__Bereavement__V1__DeathRecorded *death)
+int mdv_death_decode(struct mdv_msg *msg, struct mdv_death *death)
 {
-    const char *params[] = {pivot_key, death->death_date, death->journey_id};
+    memset(death, 0, sizeof(*death));
+    if (mdv_journey_death_decode(msg->rkm->payload, msg->rkm->len, &death->event, death->pivot_key,
+                                 msg->error, sizeof(msg->error)) != 0)
+        return -1;
+    snprintf(death->occurrence, sizeof(death->occurrence), "death|%s|%s", death->pivot_key,
+             death->event->death_date);
+    return 0;
+}
+
+void mdv_death_free(struct mdv_death *death)
+{
+    mdv__bereavement__v1__death_recorded__free_unpacked(death->event, NULL);
+    death->event = NULL;
+}
+
+/* Claims the occurrence for this journey: 1 when this service had not
+ * applied it yet, 0 when it had (the insert waits for a concurrent claim
+ * to commit), -1 on error. */
+static int claim_occurrence(PGconn *conn, const char *occurrence, const char *journey_id)
+{
+    const char *params[] = {occurrence, journey_id};
     PGresult *res = mdv_pg_query(conn,
-                                 "INSERT INTO deaths_applied (pivot_key, death_date, journey_id)"
-                                 " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                                 3, params);
+                                 "INSERT INTO occurrences (occurrence, journey_id) VALUES ($1, $2)"
+                                 " ON CONFLICT DO NOTHING",
+                                 2, params);
     if (!res)
         return -1;
     int claimed = atoi(PQcmdTuples(res)) == 1;
@@ -102,20 +167,20 @@ static int claim_death(PGconn *conn, const char *pivot_key,
     return claimed;
 }
 
-/* A death applied before, for another journey: this one's step tells what
- * was done then, and when. Writes the journey that applied it into first. */
-static int describe_repeat(PGconn *conn, const char *pivot_key, const char *death_date,
-                           const char *step_code, char first[MDV_UUID_LEN], struct mdv_effect *out)
+/* An occurrence applied before, for another journey: this one's step
+ * tells what was done then, and when. Writes that journey into first. */
+static int describe_repeat(PGconn *conn, const char *occurrence, const char *step_code,
+                           char first[MDV_UUID_LEN], struct mdv_effect *out)
 {
-    const char *params[] = {pivot_key, death_date, step_code};
+    const char *params[] = {occurrence, step_code};
     PGresult *res = mdv_pg_query(conn,
-                                 "SELECT d.journey_id, e.status,"
-                                 " to_char(d.applied_at AT TIME ZONE 'Europe/Paris', 'DD/MM/YYYY'),"
+                                 "SELECT o.journey_id, e.status,"
+                                 " to_char(o.applied_at AT TIME ZONE 'Europe/Paris', 'DD/MM/YYYY'),"
                                  " e.detail"
-                                 " FROM deaths_applied d LEFT JOIN applied_effects e"
-                                 "   ON e.journey_id = d.journey_id AND e.effect = $3"
-                                 " WHERE d.pivot_key = $1 AND d.death_date = $2",
-                                 3, params);
+                                 " FROM occurrences o LEFT JOIN applied_effects e"
+                                 "   ON e.journey_id = o.journey_id AND e.effect = $2"
+                                 " WHERE o.occurrence = $1",
+                                 2, params);
     if (!res || PQntuples(res) != 1) {
         PQclear(res);
         return -1;
@@ -133,95 +198,45 @@ static int describe_repeat(PGconn *conn, const char *pivot_key, const char *deat
     return 0;
 }
 
-/* Applies the death once per death, not once per declaration: the first
- * journey applies it and records it in applied_effects; a repeat applies
- * nothing. Sets *report to 0 when this journey had it applied already. */
-static int apply_once(struct mdv_msg *msg, const char *pivot_key,
-                      const Mdv__Bereavement__V1__DeathRecorded *death, const char *step_code,
-                      mdv_death_effect_fn apply, struct mdv_effect *effect, int *report)
+/* Applies the effect once per occurrence (once per journey without one).
+ * Sets *report to 0 when this very journey had it applied already. */
+static int apply_once(struct mdv_msg *msg, const struct mdv_step_work *work, mdv_effect_fn apply,
+                      void *ctx, struct mdv_effect *effect, int *report)
 {
     char first[MDV_UUID_LEN];
-    int claimed = claim_death(msg->conn, pivot_key, death);
     *report = 1;
+    int claimed =
+        work->occurrence ? claim_occurrence(msg->conn, work->occurrence, work->journey_id) : 1;
     if (claimed < 0)
         return -1;
     if (claimed) {
-        if (apply(msg->conn, pivot_key, death->death_date, effect) != 0 ||
-            record_effect(msg, death->journey_id, step_code, effect) != 0)
+        if (apply(msg, ctx, effect) != 0 ||
+            mdv_journey_record_effect(msg, work->journey_id, work->step_code, effect) != 0)
             return -1;
         return 0;
     }
-    if (describe_repeat(msg->conn, pivot_key, death->death_date, step_code, first, effect) != 0)
+    if (describe_repeat(msg->conn, work->occurrence, work->step_code, first, effect) != 0)
         return -1;
-    *report = strcmp(first, death->journey_id) != 0;
-    mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: death applied before (journey %s): nothing applied",
-               step_code, first);
+    *report = strcmp(first, work->journey_id) != 0;
+    mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: applied before (journey %s): nothing applied",
+               work->step_code, first);
     return 0;
 }
 
-/* The step: received, then what was done, in one transaction. */
-static int report_effect(struct mdv_msg *msg, const char *journey_id, const char *step_code,
-                         const struct mdv_effect *effect)
+int mdv_journey_apply_step(struct mdv_msg *msg, const struct mdv_step_work *work,
+                           mdv_effect_fn apply, void *ctx)
 {
-    int rc =
-        mdv_journey_report(msg, journey_id, step_code, 1, MDV_STEP_RECEIVED, "Déclaration reçue");
-    if (rc == 0)
-        rc = mdv_journey_report(msg, journey_id, step_code, 2, effect->status, effect->detail);
-    return rc;
-}
-
-enum mdv_outcome mdv_journey_on_death(struct mdv_msg *msg, const char *step_code,
-                                      mdv_death_effect_fn apply)
-{
-    enum mdv_outcome outcome = MDV_OK;
-    char key[MDV_PIVOT_KEY_LEN], err[256];
     struct mdv_effect effect = {MDV_STEP_NOT_APPLICABLE, MDV_DETAIL_NO_RECORD};
-    Mdv__Bereavement__V1__DeathRecorded *death = NULL;
     int report = 1;
-
-    if (mdv_journey_death_decode(msg->rkm->payload, msg->rkm->len, &death, key, err, sizeof(err)) !=
-        0)
-        return mdv_msg_reject(msg, "%s", err);
-    if (apply_once(msg, key, death, step_code, apply, &effect, &report) != 0 ||
-        (report && report_effect(msg, death->journey_id, step_code, &effect) != 0)) {
-        outcome = mdv_msg_db_failure(msg);
-        goto out;
-    }
-    mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: %s", step_code, effect.detail);
-out:
-    mdv__bereavement__v1__death_recorded__free_unpacked(death, NULL);
-    return outcome;
-}
-
-/* The step and effect of this process (one service per process). */
-static const char *death_step_code;
-static mdv_death_effect_fn death_effect;
-
-static enum mdv_outcome on_death(struct mdv_msg *msg)
-{
-    return mdv_journey_on_death(msg, death_step_code, death_effect);
-}
-
-int mdv_journey_run_death_consumer(const char *service, const char *step_code,
-                                   mdv_death_effect_fn apply)
-{
-    static const char *const topics[] = {"mdv.bereavement.events.v1", NULL};
-    static const struct mdv_event_route routes[] = {
-        {"fr.gouv.mdv.bereavement.death_recorded.v1", on_death},
-        {NULL, NULL},
-    };
-    struct mdv_service svc;
-    char group[64];
-    int rc = 1;
-
-    death_step_code = step_code;
-    death_effect = apply;
-    snprintf(group, sizeof(group), "mdv-%s", service);
-    if (mdv_service_init(&svc, service, NULL) != 0)
-        return 2;
-    if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, NULL, NULL) == 0 &&
-        mdv_service_start_relay(&svc) == 0 && mdv_service_consume(&svc, group, topics, routes) == 0)
-        rc = 0;
-    mdv_service_close(&svc);
-    return rc;
+    if (apply_once(msg, work, apply, ctx, &effect, &report) != 0)
+        return -1;
+    if (!report)
+        return 0;
+    if (mdv_journey_report_next(msg, work->journey_id, work->step_code, MDV_STEP_RECEIVED,
+                                "Déclaration reçue") != 0 ||
+        mdv_journey_report_next(msg, work->journey_id, work->step_code, effect.status,
+                                effect.detail) != 0)
+        return -1;
+    mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: %s", work->step_code, effect.detail);
+    return 0;
 }

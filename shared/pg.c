@@ -321,12 +321,29 @@ static const char outbox_order_schema[] =
     "CREATE TRIGGER outbox_commit_order BEFORE INSERT ON outbox"
     " FOR EACH ROW EXECUTE FUNCTION mdv_outbox_in_commit_order();";
 
+/* What journey.c keeps in every service database: the last sequence of
+ * each step's reports, and the occurrences applied (a death declared by two
+ * relatives is applied once). applied_effects, the exactly-once evidence,
+ * is each reacting service's own migration. */
+#define JOURNEY_STEPS_VERSION "000_mdv_journey_steps"
+static const char journey_steps_schema[] =
+    "CREATE TABLE step_sequences ("
+    "  journey_id uuid NOT NULL,"
+    "  code text NOT NULL,"
+    "  last bigint NOT NULL,"
+    "  PRIMARY KEY (journey_id, code));"
+    "CREATE TABLE occurrences ("
+    "  occurrence text PRIMARY KEY,"
+    "  journey_id uuid NOT NULL,"
+    "  applied_at timestamptz NOT NULL DEFAULT now());";
+
 static const struct {
     const char *version;
     const char *sql;
 } library_migrations[] = {
     {LIBRARY_SCHEMA_VERSION, library_schema},
     {OUTBOX_ORDER_VERSION, outbox_order_schema},
+    {JOURNEY_STEPS_VERSION, journey_steps_schema},
 };
 
 static int apply_library_schema(PGconn *conn)

@@ -444,3 +444,20 @@ void mdv_service_close(struct mdv_service *svc)
         watchdog_stop(&watchdog);
     mdv_info("stopped");
 }
+
+int mdv_service_run(const char *name, const char *const *topics,
+                    const struct mdv_event_route *routes, int (*prepare)(struct mdv_service *svc))
+{
+    struct mdv_service svc;
+    char group[64];
+    int rc = 1;
+
+    snprintf(group, sizeof(group), "mdv-%s", name);
+    if (mdv_service_init(&svc, name, NULL) != 0 || (prepare && prepare(&svc) != 0))
+        return 2;
+    if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, NULL, NULL) == 0 &&
+        mdv_service_start_relay(&svc) == 0 && mdv_service_consume(&svc, group, topics, routes) == 0)
+        rc = 0;
+    mdv_service_close(&svc);
+    return rc;
+}

@@ -1,5 +1,7 @@
-/* Helpers for the services that own journey steps: reporting a step, and
- * the common handling of DeathRecorded by the services it affects. */
+/* Helpers for the services that own journey steps: reporting a step with
+ * its sequence, applying a step's effect once, and the check of the
+ * DeathRecorded contract. Which events a service handles, and what it does
+ * with them, is the service's (its main.c lists its routes). */
 #ifndef MDV_JOURNEY_H
 #define MDV_JOURNEY_H
 
@@ -21,42 +23,69 @@ typedef Mdv__Journey__V1__StepStatus mdv_step_status;
 int mdv_journey_report(struct mdv_msg *msg, const char *journey_id, const char *code,
                        uint32_t sequence, mdv_step_status status, const char *detail) MDV_MUSTCHECK;
 
-/* What a service did with a death. */
+/* Emits a StepReported with the step's next sequence, kept in the
+ * owner's database (step_sequences): reports of a step may come over weeks
+ * and from several messages; the projection keeps the highest. */
+int mdv_journey_report_next(struct mdv_msg *msg, const char *journey_id, const char *code,
+                            mdv_step_status status, const char *detail) MDV_MUSTCHECK;
+
+/* What a service did for one step. */
 struct mdv_effect {
-    mdv_step_status status; /* DONE or NOT_APPLICABLE */
+    mdv_step_status status; /* DONE, NOT_APPLICABLE, ACTION_REQUIRED, FAILED... */
     char detail[256];       /* French, for the usager */
 };
 
-/* Applies the service's effect of a death to the deceased's records,
- * matched on pivot_key; fills out. Returns 0, or -1 on a database failure. */
-typedef int (*mdv_death_effect_fn)(PGconn *conn, const char *pivot_key, const char *death_date,
-                                   struct mdv_effect *out);
+/* Records an effect in applied_effects (one row per journey and step: the
+ * exactly-once evidence the tests count). */
+int mdv_journey_record_effect(struct mdv_msg *msg, const char *journey_id, const char *step_code,
+                              const struct mdv_effect *effect) MDV_MUSTCHECK;
+
+/* One step's work on one message. */
+struct mdv_step_work {
+    const char *journey_id;
+    const char *step_code;
+    /* What happened, when several journeys can declare the same thing (a
+     * death: "death|<pivot key>|<date>"): applied for the first journey
+     * only. NULL: once per journey (the inbox already makes it once per
+     * message). */
+    const char *occurrence;
+};
+
+/* Applies the service's change in the message's transaction; fills out
+ * (it starts as not_applicable, « Aucun dossier à ce nom »). Returns 0, or
+ * -1 on a database failure. */
+typedef int (*mdv_effect_fn)(struct mdv_msg *msg, void *ctx, struct mdv_effect *out);
+
+/* The whole of a step that one event decides: apply the effect once,
+ * record it (applied_effects), report the step received then final. An
+ * occurrence applied before, for another journey, applies nothing and
+ * records nothing; this journey's step says « Déjà pris en compte le … »
+ * with what was done then. Returns 0, or -1 on a database failure. */
+int mdv_journey_apply_step(struct mdv_msg *msg, const struct mdv_step_work *work,
+                           mdv_effect_fn apply, void *ctx) MDV_MUSTCHECK;
 
 /* Decodes a DeathRecorded value and checks it, without a database: on
  * success gives the message (the caller frees it with
  * mdv__bereavement__v1__death_recorded__free_unpacked) and writes the
  * deceased's pivot key; else writes why into err (the message is a dead
- * letter) and returns -1. */
+ * letter) and returns -1. Every service that reacts to a death checks the
+ * contract the same way. */
 int mdv_journey_death_decode(const void *value, size_t len,
                              Mdv__Bereavement__V1__DeathRecorded **out, char key[MDV_PIVOT_KEY_LEN],
                              char *err, size_t errlen) MDV_MUSTCHECK;
 
-/* The whole handling of DeathRecorded by an affected service: decode and
- * check, apply the effect, record it in applied_effects, report the step
- * received then done (or not applicable). A death is applied once: the
- * same person (pivot key) and death date declared again, by another
- * relative, applies nothing and records no effect (the service's
- * deaths_applied table recognises it); that journey's step says « Déjà
- * pris en compte le … » with what was done then. */
-enum mdv_outcome mdv_journey_on_death(struct mdv_msg *msg, const char *step_code,
-                                      mdv_death_effect_fn apply);
+/* A checked DeathRecorded, as the services that react to a death use it. */
+struct mdv_death {
+    Mdv__Bereavement__V1__DeathRecorded *event; /* owned */
+    char pivot_key[MDV_PIVOT_KEY_LEN];          /* the deceased, for matching */
+    char occurrence[MDV_PIVOT_KEY_LEN + 32];    /* "death|<pivot key>|<date>" */
+};
 
-/* The whole process of a service whose part in a bereavement journey is
- * one effect: start up, consume mdv.bereavement.events.v1 as group
- * mdv-<service> applying DeathRecorded, stop on SIGTERM. Returns the exit
- * status. */
-int mdv_journey_run_death_consumer(const char *service, const char *step_code,
-                                   mdv_death_effect_fn apply);
+/* Decodes and checks the message's DeathRecorded; on failure writes why
+ * into msg->error and returns -1 (the message is a dead letter). Free with
+ * mdv_death_free. */
+int mdv_death_decode(struct mdv_msg *msg, struct mdv_death *death) MDV_MUSTCHECK;
+void mdv_death_free(struct mdv_death *death);
 
 #define MDV_DETAIL_NO_RECORD "Aucun dossier à ce nom"
 

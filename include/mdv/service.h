@@ -80,6 +80,14 @@ rd_kafka_t *mdv_service_producer(struct mdv_service *svc);
  * service. */
 void mdv_service_close(struct mdv_service *svc);
 
+/* The whole life of a service with no HTTP routes of its own: start up
+ * (configuration, then prepare when not NULL, e.g. loading rules files;
+ * database; HTTP endpoints; relay), consume topics as group mdv-<name>
+ * with routes until SIGTERM, stop. Returns the exit status: 0, 1 when
+ * something failed, 2 on a bad configuration or rules file. */
+int mdv_service_run(const char *name, const char *const *topics,
+                    const struct mdv_event_route *routes, int (*prepare)(struct mdv_service *svc));
+
 /* Adds an event of this service to the outbox, in the message's
  * transaction: ce_type fr.gouv.mdv.<service>.<event>.v1, on topic
  * mdv.<service>.events.v1, caused by the message. */

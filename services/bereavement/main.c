@@ -10,43 +10,21 @@
 #include "mdv/bereavement/v1/death.pb-c.h"
 #include "mdv/gateway/v1/declarations.pb-c.h"
 #include "mdv/journey.h"
+#include "mdv/plan.h"
 #include "mdv/pg.h"
 #include "mdv/pivot.h"
 #include "messages.h"
-#include "plan.h"
 #include "records.h"
 
 #define STEP_DEATH "bereavement.death_recorded"
 #define STEP_SURVIVOR "bereavement.survivor_pension"
 
-static struct plan *plan;
-
-static time_t parse_time(const char *text)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    if (!strptime(text, "%Y-%m-%dT%H:%M:%S", &tm))
-        return time(NULL);
-    return timegm(&tm);
-}
+static struct mdv_plans *plans;
 
 static int publish_plan(struct mdv_msg *msg, const declaration_t *d)
 {
-    Mdv__Journey__V1__JourneyPlanned planned = MDV__JOURNEY__V1__JOURNEY_PLANNED__INIT;
-    Mdv__Journey__V1__PlannedStep *steps = mdv_xcalloc(plan->count, sizeof(*steps));
-    Mdv__Journey__V1__PlannedStep **ptrs = mdv_xcalloc(plan->count, sizeof(*ptrs));
-    char(*due)[32] = mdv_xcalloc(plan->count, sizeof(*due));
-    char now[MDV_TIME_LEN];
-
-    mdv_time_now(now);
-    plan_to_message(plan, d->journey_id, parse_time(d->submitted_at), &planned, steps, ptrs, due);
-    planned.planned_at = now;
-    int rc = mdv_msg_emit(msg, "journey_planned", "journey", d->journey_id, d->journey_id,
-                          &planned.base);
-    free(steps);
-    free(ptrs);
-    free(due);
-    return rc;
+    const struct mdv_plan *plan = mdv_plans_find(plans, "bereavement");
+    return mdv_plan_publish(msg, plan, d->journey_id, d->submitted_at);
 }
 
 static int publish_death(struct mdv_msg *msg, const declaration_t *d)
@@ -71,21 +49,21 @@ static int offer_survivor_claim(struct mdv_msg *msg, const declaration_t *d, con
 {
     char offered_on[RECORDS_DATE_LEN];
     if (strcmp(d->bereavement->declarant_relationship, "spouse") != 0)
-        return mdv_journey_report(msg, d->journey_id, STEP_SURVIVOR, 1, MDV_STEP_NOT_APPLICABLE,
-                                  "Pas de conjoint survivant déclarant");
+        return mdv_journey_report_next(msg, d->journey_id, STEP_SURVIVOR, MDV_STEP_NOT_APPLICABLE,
+                                       "Pas de conjoint survivant déclarant");
     int offered = records_offer_claim(msg->conn, d->journey_id, d->usager_id, key, offered_on);
     if (offered < 0)
         return -1;
     if (offered)
-        return mdv_journey_report(
-            msg, d->journey_id, STEP_SURVIVOR, 1, MDV_STEP_ACTION_REQUIRED,
+        return mdv_journey_report_next(
+            msg, d->journey_id, STEP_SURVIVOR, MDV_STEP_ACTION_REQUIRED,
             "Demande de pension de réversion pré-remplie : à confirmer par le conjoint survivant");
     char *detail = mdv_xasprintf("Demande de pension de réversion déjà proposée le %s, lors d'une"
                                  " précédente déclaration du décès de cette personne : pas de"
                                  " seconde demande",
                                  offered_on);
     int rc =
-        mdv_journey_report(msg, d->journey_id, STEP_SURVIVOR, 1, MDV_STEP_NOT_APPLICABLE, detail);
+        mdv_journey_report_next(msg, d->journey_id, STEP_SURVIVOR, MDV_STEP_NOT_APPLICABLE, detail);
     free(detail);
     return rc;
 }
@@ -96,10 +74,10 @@ static int report_death_recorded(struct mdv_msg *msg, const declaration_t *d, in
                                  const struct death_first *first)
 {
     if (is_first)
-        return mdv_journey_report(msg, d->journey_id, STEP_DEATH, 1, MDV_STEP_DONE,
-                                  "Décès enregistré à l'état civil");
+        return mdv_journey_report_next(msg, d->journey_id, STEP_DEATH, MDV_STEP_DONE,
+                                       "Décès enregistré à l'état civil");
     char *detail = mdv_xasprintf("Décès déjà enregistré le %s", first->recorded_on);
-    int rc = mdv_journey_report(msg, d->journey_id, STEP_DEATH, 1, MDV_STEP_DONE, detail);
+    int rc = mdv_journey_report_next(msg, d->journey_id, STEP_DEATH, MDV_STEP_DONE, detail);
     free(detail);
     return rc;
 }
@@ -162,8 +140,8 @@ static enum mdv_outcome confirm_survivor_claim(struct mdv_msg *msg,
         mdv_log_at(MDV_LOG_INFO, &msg->log, "no offered claim to confirm: nothing to do");
         return MDV_OK;
     }
-    if (mdv_journey_report(msg, c->journey_id, STEP_SURVIVOR, 2, MDV_STEP_IN_PROGRESS,
-                           "Demande confirmée : transmise aux caisses de retraite") != 0)
+    if (mdv_journey_report_next(msg, c->journey_id, STEP_SURVIVOR, MDV_STEP_IN_PROGRESS,
+                                "Demande confirmée : transmise aux caisses de retraite") != 0)
         return mdv_msg_db_failure(msg);
     mdv_log_at(MDV_LOG_INFO, &msg->log, "survivor claim confirmed");
     return MDV_OK;
@@ -184,6 +162,21 @@ static enum mdv_outcome on_confirmation(struct mdv_msg *msg)
     return outcome;
 }
 
+/* Loads the plans once the configuration names the data folder; a plan
+ * file without the bereavement plan is a bad installation. */
+static int load_plans(struct mdv_service *svc)
+{
+    char *path = mdv_xasprintf("%s/rules/plans.json", svc->config.data_dir);
+    plans = mdv_plans_load(path);
+    free(path);
+    if (plans && !mdv_plans_find(plans, "bereavement")) {
+        fprintf(stderr, "%s/rules/plans.json: no bereavement plan\n", svc->config.data_dir);
+        mdv_plans_free(plans);
+        plans = NULL;
+    }
+    return plans ? 0 : -1;
+}
+
 int main(void)
 {
     static const char *const topics[] = {"mdv.gateway.declarations.v1", NULL};
@@ -192,21 +185,7 @@ int main(void)
         {"fr.gouv.mdv.gateway.step_confirmed.v1", on_confirmation},
         {NULL, NULL},
     };
-    struct mdv_service svc;
-    int rc = 1;
-
-    if (mdv_service_init(&svc, "bereavement", NULL) != 0)
-        return 2;
-    char *plan_path = mdv_xasprintf("%s/rules/plan.json", svc.config.data_dir);
-    plan = plan_load(plan_path);
-    free(plan_path);
-    if (!plan)
-        return 2;
-    if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, NULL, NULL) == 0 &&
-        mdv_service_start_relay(&svc) == 0 &&
-        mdv_service_consume(&svc, "mdv-bereavement", topics, routes) == 0)
-        rc = 0;
-    mdv_service_close(&svc);
-    plan_free(plan);
+    int rc = mdv_service_run("bereavement", topics, routes, load_plans);
+    mdv_plans_free(plans);
     return rc;
 }

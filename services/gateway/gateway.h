@@ -48,6 +48,9 @@ int projection_step_decode(const void *value, size_t len, Mdv__Journey__V1__Step
                            const char **status, char *err, size_t errlen) MDV_MUSTCHECK;
 enum mdv_outcome projection_on_planned(struct mdv_msg *msg);
 enum mdv_outcome projection_on_step(struct mdv_msg *msg);
+int projection_added_decode(const void *value, size_t len, Mdv__Journey__V1__StepsAdded **out,
+                            char *err, size_t errlen);
+enum mdv_outcome projection_on_steps_added(struct mdv_msg *msg);
 
 /* Checks a body; appends {field, message} to errors. */
 typedef void (*gateway_validate_fn)(json_t *body, json_t *errors);

@@ -37,16 +37,21 @@ static const char *const topics[] = {
     "mdv.housing.events.v1",  "mdv.abroad.events.v1",  NULL,
 };
 
-/* Every service's plan and step reports feed the read model. */
+/* Every service's plans, added steps and step reports feed the read
+ * model: any service may own a journey or a step (DESIGN.md §5: a type
+ * that must be seen is routed, or its offset would be stored with nothing
+ * applied). */
+#define PROJECTED(service)                                                                         \
+    {"fr.gouv.mdv." service ".journey_planned.v1", projection_on_planned},                         \
+        {"fr.gouv.mdv." service ".steps_added.v1", projection_on_steps_added},                     \
+    {                                                                                              \
+        "fr.gouv.mdv." service ".step_reported.v1", projection_on_step                             \
+    }
 static const struct mdv_event_route event_routes[] = {
-    {"fr.gouv.mdv.bereavement.journey_planned.v1", projection_on_planned},
-    {"fr.gouv.mdv.identity.step_reported.v1", projection_on_step},
-    {"fr.gouv.mdv.student.step_reported.v1", projection_on_step},
-    {"fr.gouv.mdv.bereavement.step_reported.v1", projection_on_step},
-    {"fr.gouv.mdv.housing.step_reported.v1", projection_on_step},
-    {"fr.gouv.mdv.abroad.step_reported.v1", projection_on_step},
-    {NULL, NULL},
+    PROJECTED("identity"), PROJECTED("student"), PROJECTED("bereavement"),
+    PROJECTED("housing"),  PROJECTED("abroad"),  {NULL, NULL},
 };
+#undef PROJECTED
 
 int gateway_authenticate(struct gateway *gw, const struct mdv_http_request *req,
                          struct mdv_http_response *res, char *sub, size_t sublen)

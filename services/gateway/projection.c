@@ -96,6 +96,65 @@ enum mdv_outcome projection_on_planned(struct mdv_msg *msg)
     return outcome;
 }
 
+/* A step added to a journey already planned goes after the planned ones
+ * (positions from ADDED_POSITION on, in the order they were added); a step
+ * the plan also names keeps the plan's place. */
+#define ADDED_POSITION "1000"
+
+static int add_step(struct mdv_msg *msg, const char *journey_id,
+                    const Mdv__Journey__V1__PlannedStep *step)
+{
+    const char *params[] = {journey_id, step->code, step->administration, step->label,
+                            *step->due_at ? step->due_at : NULL};
+    return mdv_pg_exec(msg->conn,
+                       "INSERT INTO journey_steps (journey_id, code, position, administration,"
+                       " label, due_at) VALUES ($1, $2, " ADDED_POSITION
+                       " + (SELECT count(*) FROM journey_steps"
+                       "    WHERE journey_id = $1 AND position >= " ADDED_POSITION "),"
+                       " $3, $4, $5)"
+                       " ON CONFLICT (journey_id, code) DO UPDATE SET"
+                       " administration = EXCLUDED.administration, label = EXCLUDED.label,"
+                       " due_at = EXCLUDED.due_at,"
+                       " position = coalesce(journey_steps.position, EXCLUDED.position)",
+                       5, params);
+}
+
+int projection_added_decode(const void *value, size_t len, Mdv__Journey__V1__StepsAdded **out,
+                            char *err, size_t errlen)
+{
+    Mdv__Journey__V1__StepsAdded *added = mdv__journey__v1__steps_added__unpack(NULL, len, value);
+
+    *out = NULL;
+    if (!added) {
+        snprintf(err, errlen, "value is not a StepsAdded protobuf");
+        return -1;
+    }
+    int ok = mdv_uuid_valid(added->journey_id) && added->n_steps > 0;
+    for (size_t i = 0; ok && i < added->n_steps; i++)
+        ok = *added->steps[i]->code != '\0';
+    if (!ok) {
+        snprintf(err, errlen, "StepsAdded without journey id, steps or step codes");
+        mdv__journey__v1__steps_added__free_unpacked(added, NULL);
+        return -1;
+    }
+    *out = added;
+    return 0;
+}
+
+enum mdv_outcome projection_on_steps_added(struct mdv_msg *msg)
+{
+    Mdv__Journey__V1__StepsAdded *added = NULL;
+    char err[256];
+    if (projection_added_decode(msg->rkm->payload, msg->rkm->len, &added, err, sizeof(err)) != 0)
+        return mdv_msg_reject(msg, "%s", err);
+    enum mdv_outcome outcome = touch_journey(msg, added->journey_id, 0);
+    for (size_t i = 0; i < added->n_steps && outcome == MDV_OK; i++)
+        if (add_step(msg, added->journey_id, added->steps[i]) != 0)
+            outcome = mdv_msg_db_failure(msg);
+    mdv__journey__v1__steps_added__free_unpacked(added, NULL);
+    return outcome;
+}
+
 /* received_at: the first time the administration said it had the
  * declaration, whatever order the reports came in. */
 static int apply_report(struct mdv_msg *msg, const Mdv__Journey__V1__StepReported *r,

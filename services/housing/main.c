@@ -5,9 +5,16 @@
 #include "mdv/journey.h"
 #include "mdv/pg.h"
 
-static int suspend_files(PGconn *conn, const char *pivot_key, const char *death_date,
-                         struct mdv_effect *out)
+#define STEP_DEATH "housing.files_suspended"
+
+/* The effect of a death on this administration's records of the
+ * deceased (matched on the pivot key). */
+static int suspend_files(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
+    const struct mdv_death *death = ctx;
+    PGconn *conn = msg->conn;
+    const char *pivot_key = death->pivot_key;
+    const char *death_date = death->event->death_date;
     const char *params[] = {pivot_key};
     (void)death_date;
     long counts[2];
@@ -33,7 +40,25 @@ static int suspend_files(PGconn *conn, const char *pivot_key, const char *death_
     return 0;
 }
 
+static enum mdv_outcome on_death(struct mdv_msg *msg)
+{
+    struct mdv_death death;
+    if (mdv_death_decode(msg, &death) != 0)
+        return MDV_PERMANENT;
+    const struct mdv_step_work work = {death.event->journey_id, STEP_DEATH, death.occurrence};
+    enum mdv_outcome outcome = mdv_journey_apply_step(msg, &work, suspend_files, &death) == 0
+                                   ? MDV_OK
+                                   : mdv_msg_db_failure(msg);
+    mdv_death_free(&death);
+    return outcome;
+}
+
 int main(void)
 {
-    return mdv_journey_run_death_consumer("housing", "housing.files_suspended", suspend_files);
+    static const char *const topics[] = {"mdv.bereavement.events.v1", NULL};
+    static const struct mdv_event_route routes[] = {
+        {"fr.gouv.mdv.bereavement.death_recorded.v1", on_death},
+        {NULL, NULL},
+    };
+    return mdv_service_run("housing", topics, routes, NULL);
 }

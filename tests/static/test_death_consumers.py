@@ -1,8 +1,8 @@
-"""Every service that applies deaths through the shared consumer
-(shared/journey.c) creates the tables that consumer writes: applied_effects
-(one row per death applied) and deaths_applied (the key that recognises the
-same death declared twice). A service without them would dead-letter every
-DeathRecorded."""
+"""Every service that applies steps with mdv_journey_apply_step
+(shared/journey.c) creates the applied_effects table it writes (one row per
+journey and step: the exactly-once evidence); the occurrences table (the key
+that recognises the same death declared twice) comes from the library. A
+service without applied_effects would dead-letter every event it handles."""
 
 import re
 from pathlib import Path
@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-TABLES = ("applied_effects", "deaths_applied")
+TABLES = ("applied_effects",)
 
 
 def death_consumers():
     return sorted(p.parent.name for p in (REPO / "services").glob("*/main.c")
-                  if "mdv_journey_run_death_consumer" in p.read_text())
+                  if "mdv_journey_apply_step" in p.read_text())
 
 
 def test_there_are_death_consumers():
