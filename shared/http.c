@@ -46,7 +46,8 @@ struct mdv_http_server {
 struct request_state {
     const char *target; /* as received, inside libmicrohttpd's buffer */
     size_t target_len;  /* up to its first NUL */
-    int target_clean;
+    size_t path_len;    /* up to its '?' (libmicrohttpd makes it a NUL) */
+    int path_clean;
     int head_seen; /* the first call (headers complete) is over */
     int refusal;   /* an HTTP status decided before the body, or 0 */
     char *body;
@@ -237,22 +238,20 @@ static int hex_value(char c)
 /* libmicrohttpd decodes the path in place into a C string and leaves a bad
  * escape as it is: "%00" would cut the path ("/v1/journeys%00/x" reaching
  * the list), "%2F" would become a separator, and a control character or a
- * space has no place in a request target (RFC 9112 §3.2). Each of them is
- * refused before any route is looked at. */
-static int target_is_clean(const char *target)
+ * space has no place in a path (RFC 9112 §3.2). Such a path names no
+ * resource: it is answered 404 before any route is looked at. The query is
+ * left to the handlers, which see each argument's decoded value. */
+static int path_is_clean(const char *target)
 {
-    int in_path = 1;
-    for (const unsigned char *p = (const unsigned char *)target; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)target; *p && *p != '?'; p++) {
         if (*p <= ' ' || *p == 0x7f)
             return 0;
-        if (*p == '?')
-            in_path = 0;
         if (*p != '%')
             continue;
         if (!isxdigit(p[1]) || !isxdigit(p[2]))
             return 0;
         int byte = hex_value((char)p[1]) * 16 + hex_value((char)p[2]);
-        if (byte == 0 || (in_path && byte == '/'))
+        if (byte == 0 || byte == '/')
             return 0;
         p += 2;
     }
@@ -268,7 +267,8 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
     struct request_state *st = mdv_xcalloc(1, sizeof(*st));
     st->target = uri;
     st->target_len = strlen(uri);
-    st->target_clean = target_is_clean(uri);
+    st->path_len = strcspn(uri, "?");
+    st->path_clean = path_is_clean(uri);
     return st;
 }
 
@@ -294,8 +294,10 @@ static int refusal_of_head(const struct mdv_http_server *server, struct MHD_Conn
         return 414;
     if (info && info->header_size > server->limits.head_max)
         return 431;
-    if (!st->target_clean || target_has_raw_nul(st, url, version))
-        return 400;
+    if (!st->path_clean)
+        return 404;
+    if (target_has_raw_nul(st, url, version)) /* in the path: 404; in the query: 400 */
+        return st->path_len < st->target_len ? 400 : 404;
     return 0;
 }
 
@@ -305,8 +307,12 @@ static void refuse(const struct mdv_http_server *server, int status, struct mdv_
     switch (status) {
     case 400:
         mdv_http_problem(res, 400, "bad-request-target", "Adresse de la requête invalide",
-                         "The request target holds a NUL byte, a control character, an encoded "
-                         "slash or a malformed percent-encoding.",
+                         "The query holds a NUL byte.", NULL);
+        break;
+    case 404:
+        mdv_http_problem(res, 404, "not-found", "Ressource introuvable",
+                         "The path holds a NUL byte, a control character, an encoded slash or a "
+                         "malformed percent-encoding: it names no resource.",
                          NULL);
         break;
     case 413:

@@ -150,6 +150,8 @@ static void *watch(void *arg)
     pthread_mutex_lock(&guard->lock);
     while (!guard->stopping) {
         unsigned cut = cut_late_requests(guard, mdv_monotonic_seconds());
+        /* Logged unlocked: the server's threads wait on this lock. */
+        pthread_mutex_unlock(&guard->lock);
         if (cut)
             mdv_http_guard_log("%u connection(s) closed: request not complete within %.0f s", cut,
                                guard->deadline);
@@ -159,7 +161,9 @@ static void *watch(void *arg)
         until.tv_nsec += WATCH_INTERVAL_MS * 1000000L;
         until.tv_sec += until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&guard->wake, &guard->lock, &until);
+        pthread_mutex_lock(&guard->lock);
+        if (!guard->stopping)
+            pthread_cond_timedwait(&guard->wake, &guard->lock, &until);
     }
     pthread_mutex_unlock(&guard->lock);
     return NULL;

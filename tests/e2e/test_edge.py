@@ -1,6 +1,6 @@
 """The gateway's HTTP edge under clients that misbehave: one client holding
-thousands of connections, clients trickling a request, request targets with
-a NUL byte or a bad escape, oversized heads, and what all of it makes the
+thousands of connections, clients trickling a request, paths with a NUL
+byte or a bad escape, oversized heads, and what all of it makes the
 gateway write in its log.
 
 The loopback interface answers from any 127.x.y.z address, so the greedy
@@ -268,10 +268,15 @@ def assert_raw_problem(answer: tuple[int, dict[str, str], bytes], status: int) -
     b"/v1/journeys%0",
     b"/v1/journeys%zz",
     b"/v1/journeys/00000000-0000-4000-8000-000000000000%2Fconfirmations",
-    b"/v1/journeys?cursor=%00abc",
-], ids=["%00", "raw NUL", "truncated escape", "not hex", "encoded slash", "%00 in the query"])
-def test_a_target_with_a_nul_or_a_bad_escape_reaches_no_route(env, usager, target):
-    problem = assert_raw_problem(get_raw(env, target, usager.token), 400)
+], ids=["%00", "raw NUL", "truncated escape", "not hex", "encoded slash"])
+def test_a_path_with_a_nul_or_a_bad_escape_reaches_no_route(env, usager, target):
+    problem = assert_raw_problem(get_raw(env, target, usager.token), 404)
+    assert "names no resource" in problem["detail"], problem
+
+
+def test_a_raw_nul_byte_in_the_query_is_400(env, usager):
+    # It would cut the query short without a trace.
+    problem = assert_raw_problem(get_raw(env, b"/v1/journeys?limit=5\x00&cursor=x", usager.token), 400)
     assert problem["type"] == "urn:mdv:problem:bad-request-target", problem
 
 
