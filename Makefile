@@ -73,6 +73,9 @@ $(BUILD)/bin/mdv-%: $(BUILD)/obj/deploy/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# A tool of more than one file names the others here.
+$(BUILD)/bin/mdv-seed: $(BUILD)/obj/deploy/tools/seed_records.o
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

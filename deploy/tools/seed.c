@@ -1,12 +1,16 @@
 /* mdv-seed: writes synthetic persons into the local stack's service
- * databases (identity, student, housing, abroad) and prints each person as
- * one JSON line: the pivot identity exactly as a declaration carries it, and
- * which services hold a record of them.
+ * databases (identity, student, housing, abroad, bereavement) and prints
+ * each person as one JSON line: the pivot identity exactly as a declaration
+ * carries it, which services hold a record of them, and what those records
+ * say (seed_records.c).
  *
  * Everything printed follows from --seed alone (our own PRNG, never rand()),
  * so a test that names its seed names its persons, and two seeds practically
  * never share a person. Only row UUIDs and document expiry dates (kept in
- * the future) depend on the day of the run. */
+ * the future) depend on the day of the run. The civil identity and
+ * `records` come from one stream, the records' details from a second one,
+ * so that a seed names the same persons, known to the same services, as
+ * before the details existed. */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -22,14 +26,16 @@
 #include "mdv/pg.h"
 #include "mdv/pivot.h"
 #include "mdv/util.h"
+#include "seed.h"
 
 #define MAX_COUNT 100000UL
-#define MAX_GIVEN 3
 #define CONNECT_TIMEOUT_MS 3000
-#define DATE_LEN 11
+/* Any constant apart from 0: it sets the details' stream apart. */
+#define LIFE_STREAM 0x6c69666573747265ULL
 
-enum service { IDENTITY, STUDENT, HOUSING, ABROAD, NSERVICES };
-static const char *const service_names[NSERVICES] = {"identity", "student", "housing", "abroad"};
+/* The databases, in enum service order; `records` names the first four. */
+static const char *const service_names[NDATABASES] = {"identity", "student", "housing", "abroad",
+                                                      "bereavement"};
 #define ALL_SERVICES ((1u << NSERVICES) - 1)
 
 /* Family names are 3-4 of these. Each starts with an ASCII letter, so that
@@ -72,26 +78,6 @@ static const char *const countries[] = {"99109", "99132", "99134", "99127", "991
 static const char *const echelons[] = {"0bis", "1", "2", "3", "4", "5", "6", "7"};
 static const char *const categories[] = {"bleu", "jaune", "violet", "rose"};
 
-struct person {
-    char family_name[64];
-    const char *given_names[MAX_GIVEN];
-    int given_count;
-    const char *sex; /* "M" or "F" */
-    char birth_date[DATE_LEN];
-    const char *birth_place;
-    unsigned records; /* bit (1 << enum service) set when that service knows them */
-    char pivot_key[MDV_PIVOT_KEY_LEN];
-    /* Details of the records, drawn with the rest so that they follow from
-     * the seed too. */
-    char cni_number[16];
-    char passport_number[16];
-    int cni_valid_days, passport_valid_days;
-    const char *bourse_echelon;
-    const char *mpr_category;
-    const char *country_code;
-    char registered_on[DATE_LEN];
-};
-
 struct settings {
     unsigned long count;
     uint64_t seed;
@@ -99,10 +85,6 @@ struct settings {
 };
 
 /* --- PRNG: xoshiro256**, seeded through splitmix64 ------------------------ */
-
-struct rng {
-    uint64_t s[4];
-};
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -114,7 +96,7 @@ static uint64_t splitmix64(uint64_t *x)
 
 /* Neighbouring seeds (tests use base, base+1, ...) land on unrelated
  * streams: splitmix64 scatters them over xoshiro's 2^256 states. */
-static void rng_seed(struct rng *r, uint64_t seed)
+void rng_seed(struct rng *r, uint64_t seed)
 {
     for (int i = 0; i < 4; i++)
         r->s[i] = splitmix64(&seed);
@@ -140,12 +122,10 @@ static uint64_t rng_next(struct rng *r)
 }
 
 /* Uniform in [0, n); the modulo bias (at most n / 2^64) is negligible here. */
-static unsigned rng_below(struct rng *r, size_t n)
+unsigned rng_below(struct rng *r, size_t n)
 {
     return (unsigned)(rng_next(r) % n);
 }
-
-#define PICK(r, table) ((table)[rng_below((r), MDV_ARRAY_LEN(table))])
 
 /* --- Drawing a person ------------------------------------------------------ */
 
@@ -184,7 +164,7 @@ static void draw_particle_name(struct rng *r, int n, char *out, size_t size)
 
 /* Mostly "Garnelou"; now and then "Garne-Loubert" or "d'Armelou", whose
  * hyphen and apostrophe the pivot folding must drop. */
-static void draw_family_name(struct rng *r, char *out, size_t size)
+void draw_family_name(struct rng *r, char *out, size_t size)
 {
     int n = 3 + (int)rng_below(r, 2);
     unsigned style = rng_below(r, 100);
@@ -203,6 +183,11 @@ static void draw_family_name(struct rng *r, char *out, size_t size)
         draw_syllables(r, n, out, size);
         capitalise(out);
     }
+}
+
+const char *draw_given_name(struct rng *r, int female)
+{
+    return female ? PICK(r, female_names) : PICK(r, male_names);
 }
 
 /* 1 to 3 distinct given names of the person's sex, the first being the one
@@ -230,13 +215,13 @@ static void draw_given_names(struct rng *r, struct person *p)
 }
 
 /* Days since 1970-01-01 of a calendar date (timegm is exact for UTC). */
-static long day_number(int year, int month, int day)
+long day_number(int year, int month, int day)
 {
     struct tm tm = {.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day};
     return (long)(timegm(&tm) / 86400);
 }
 
-static void format_day(long days, char out[DATE_LEN])
+void format_day(long days, char out[DATE_LEN])
 {
     time_t t = (time_t)days * 86400;
     struct tm tm;
@@ -244,9 +229,11 @@ static void format_day(long days, char out[DATE_LEN])
     strftime(out, DATE_LEN, "%Y-%m-%d", &tm);
 }
 
-static void draw_day(struct rng *r, long first, long last, char out[DATE_LEN])
+long draw_day(struct rng *r, long first, long last, char out[DATE_LEN])
 {
-    format_day(first + (long)rng_below(r, (size_t)(last - first + 1)), out);
+    long day = first + (long)rng_below(r, (size_t)(last - first + 1));
+    format_day(day, out);
+    return day;
 }
 
 /* A quarter known everywhere, 15% known nowhere (the "Aucun dossier"
@@ -277,7 +264,7 @@ static void draw_details(struct rng *r, struct person *p, long born)
     draw_day(r, adult > since ? adult : since, day_number(2025, 12, 31), p->registered_on);
 }
 
-static int draw_person(struct rng *r, struct person *p)
+static int draw_person(struct rng *r, struct rng *life, struct person *p)
 {
     long first = day_number(1930, 1, 1), last = day_number(2005, 12, 31);
 
@@ -295,109 +282,10 @@ static int draw_person(struct rng *r, struct person *p)
                 p->family_name);
         return -1;
     }
-    return 0;
+    return life_draw(life, p, born);
 }
 
 /* --- Writing the records ------------------------------------------------- */
-
-/* given_names is text[]: every element double-quoted (and \ and " escaped),
- * so a name holding a space, comma or brace stays one element. The caller
- * frees the result. */
-static char *array_literal(const char *const *items, int n)
-{
-    size_t size = 3;
-    for (int i = 0; i < n; i++)
-        size += 2 * strlen(items[i]) + 3;
-    char *out = mdv_xmalloc(size), *w = out;
-    *w++ = '{';
-    for (int i = 0; i < n; i++) {
-        if (i > 0)
-            *w++ = ',';
-        *w++ = '"';
-        for (const char *c = items[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                *w++ = '\\';
-            *w++ = *c;
-        }
-        *w++ = '"';
-    }
-    *w++ = '}';
-    *w = '\0';
-    return out;
-}
-
-/* A date days from now, for documents that must still be valid. */
-static void date_from_now(int days, char out[DATE_LEN])
-{
-    char stamp[MDV_TIME_LEN];
-    mdv_time_plus_days(time(NULL), days, stamp);
-    mdv_strlcpy(out, stamp, DATE_LEN);
-}
-
-static int insert_identity(PGconn *conn, const struct person *p, const char *given)
-{
-    char person_id[MDV_UUID_LEN], cni_id[MDV_UUID_LEN], passport_id[MDV_UUID_LEN];
-    char cni_expiry[DATE_LEN], passport_expiry[DATE_LEN];
-
-    mdv_uuid_new(person_id);
-    mdv_uuid_new(cni_id);
-    mdv_uuid_new(passport_id);
-    date_from_now(p->cni_valid_days, cni_expiry);
-    date_from_now(p->passport_valid_days, passport_expiry);
-    const char *person[] = {person_id,     p->family_name, given,       p->sex,
-                            p->birth_date, p->birth_place, p->pivot_key};
-    const char *documents[] = {cni_id,      person_id,          p->cni_number,  cni_expiry,
-                               passport_id, p->passport_number, passport_expiry};
-    if (mdv_pg_exec(conn,
-                    "INSERT INTO persons (person_id, family_name, given_names, sex, birth_date,"
-                    " birth_place, pivot_key) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    7, person) != 0)
-        return -1;
-    return mdv_pg_exec(conn,
-                       "INSERT INTO identity_documents (document_id, person_id, kind, number,"
-                       " status, expires_on) VALUES ($1, $2, 'cni', $3, 'valid', $4),"
-                       " ($5, $2, 'passport', $6, 'valid', $7)",
-                       7, documents);
-}
-
-static int insert_student(PGconn *conn, const struct person *p, const char *given)
-{
-    char file_id[MDV_UUID_LEN];
-    mdv_uuid_new(file_id);
-    const char *params[] = {file_id, p->family_name, given, p->pivot_key, p->bourse_echelon};
-    return mdv_pg_exec(conn,
-                       "INSERT INTO student_files (file_id, family_name, given_names, pivot_key,"
-                       " status, bourse_echelon) VALUES ($1, $2, $3, $4, 'open', $5)",
-                       5, params);
-}
-
-static int insert_housing(PGconn *conn, const struct person *p, const char *given)
-{
-    char file_id[MDV_UUID_LEN];
-    mdv_uuid_new(file_id);
-    const char *params[] = {file_id, p->family_name, given, p->pivot_key, p->mpr_category};
-    return mdv_pg_exec(conn,
-                       "INSERT INTO mpr_files (file_id, family_name, given_names, pivot_key,"
-                       " category, status) VALUES ($1, $2, $3, $4, $5, 'open')",
-                       5, params);
-}
-
-static int insert_abroad(PGconn *conn, const struct person *p, const char *given)
-{
-    char registration_id[MDV_UUID_LEN];
-    mdv_uuid_new(registration_id);
-    const char *params[] = {registration_id, p->family_name,  given,
-                            p->pivot_key,    p->country_code, p->registered_on};
-    return mdv_pg_exec(conn,
-                       "INSERT INTO registrations (registration_id, family_name, given_names,"
-                       " pivot_key, country_code, status, registered_on)"
-                       " VALUES ($1, $2, $3, $4, $5, 'open', $6)",
-                       6, params);
-}
-
-typedef int (*insert_fn)(PGconn *conn, const struct person *p, const char *given);
-static const insert_fn inserters[NSERVICES] = {insert_identity, insert_student, insert_housing,
-                                               insert_abroad};
 
 /* libpq conninfo values in single quotes, so that no environment value can
  * add a keyword. The caller frees the result. */
@@ -433,18 +321,12 @@ static PGconn *connect_service(const struct settings *s, const char *service)
     return conn;
 }
 
-static int insert_person(PGconn *conns[NSERVICES], const struct person *p)
+static int insert_person(PGconn *conns[NDATABASES], const struct person *p)
 {
-    char *given = array_literal(p->given_names, p->given_count);
-    int rc = 0;
-
-    for (int i = 0; i < NSERVICES && rc == 0; i++)
-        if (p->records & (1u << i))
-            rc = inserters[i](conns[i], p, given);
+    int rc = records_insert(conns, p);
     if (rc != 0)
         fprintf(stderr, "mdv-seed: cannot insert %s %s (see the log line above)\n",
                 p->given_names[0], p->family_name);
-    free(given);
     return rc;
 }
 
@@ -452,10 +334,10 @@ static int insert_person(PGconn *conns[NSERVICES], const struct person *p)
  * each) and a failed run leaves no half-written person in any one database. */
 static int store_persons(const struct settings *s, const struct person *persons)
 {
-    PGconn *conns[NSERVICES] = {NULL};
+    PGconn *conns[NDATABASES] = {NULL};
     int rc = -1;
 
-    for (int i = 0; i < NSERVICES; i++) {
+    for (int i = 0; i < NDATABASES; i++) {
         conns[i] = connect_service(s, service_names[i]);
         if (!conns[i] || mdv_pg_begin(conns[i]) != 0)
             goto out;
@@ -463,7 +345,7 @@ static int store_persons(const struct settings *s, const struct person *persons)
     for (unsigned long k = 0; k < s->count; k++)
         if (insert_person(conns, &persons[k]) != 0)
             goto out;
-    for (int i = 0; i < NSERVICES; i++) {
+    for (int i = 0; i < NDATABASES; i++) {
         if (mdv_pg_commit(conns[i]) != 0) {
             fprintf(stderr, "mdv-seed: commit failed in mdv_%s\n", service_names[i]);
             goto out;
@@ -471,7 +353,7 @@ static int store_persons(const struct settings *s, const struct person *persons)
     }
     rc = 0;
 out:
-    for (int i = 0; i < NSERVICES; i++) {
+    for (int i = 0; i < NDATABASES; i++) {
         if (conns[i])
             mdv_pg_rollback(conns[i]);
         PQfinish(conns[i]);
@@ -497,6 +379,7 @@ static int print_person(const struct person *p)
     json_object_set_new(obj, "birth_date", json_string(p->birth_date));
     json_object_set_new(obj, "birth_place", json_string(p->birth_place));
     json_object_set_new(obj, "records", records);
+    records_json(obj, p);
     char *line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
     int rc = line && printf("%s\n", line) > 0 ? 0 : -1;
     free(line);
@@ -511,8 +394,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: mdv-seed --count N --seed S\n"
                "\n"
                "Adds N synthetic persons, drawn deterministically from S, to the local\n"
-               "stack's databases mdv_identity, mdv_student, mdv_housing and mdv_abroad,\n"
-               "and prints one JSON line per person (pivot identity and records).\n"
+               "stack's databases mdv_identity, mdv_student, mdv_housing, mdv_abroad and\n"
+               "mdv_bereavement, and prints one JSON line per person (pivot identity,\n"
+               "records, and what each record says).\n"
                "\n"
                "Environment: MDV_PG_PORT (required), MDV_PG_HOST (default 127.0.0.1),\n"
                "MDV_PG_USER (default mdv).\n");
@@ -586,10 +470,11 @@ static int read_env(struct settings *s)
 
 static int draw_persons(const struct settings *s, struct person *persons)
 {
-    struct rng r;
+    struct rng r, life;
     rng_seed(&r, s->seed);
+    rng_seed(&life, s->seed ^ LIFE_STREAM);
     for (unsigned long k = 0; k < s->count; k++)
-        if (draw_person(&r, &persons[k]) != 0)
+        if (draw_person(&r, &life, &persons[k]) != 0)
             return -1;
     return 0;
 }
