@@ -101,19 +101,32 @@ def usager(make_usager: Callable[..., Usager]) -> Usager:
 
 
 @pytest.fixture
-def seed(env: StackEnv, request: pytest.FixtureRequest) -> Callable[[int], list[dict[str, Any]]]:
+def next_seed(request: pytest.FixtureRequest) -> Callable[[], int]:
+    """next_seed() -> a seed never used before in this session (for a test
+    that runs mdv-seed itself, e.g. twice with the same seed)."""
+    offset = zlib.crc32(request.node.nodeid.encode()) % 1_000_000 * 16
+
+    def take() -> int:
+        s = 1000 + (SEED_BASE + offset) % ((1 << 31) - 2000)
+        while s in _used_seeds:
+            s += 1
+        _used_seeds.add(s)
+        return s
+
+    return take
+
+
+@pytest.fixture
+def seed(env: StackEnv, request: pytest.FixtureRequest,
+         next_seed: Callable[[], int]) -> Callable[[int], list[dict[str, Any]]]:
     """seed(count) -> `count` new persons written by mdv-seed.
 
     Each call uses a seed of its own, never used before in this session, so
     that the persons of two tests never collide.
     """
-    offset = zlib.crc32(request.node.nodeid.encode()) % 1_000_000 * 16
 
     def run(count: int) -> list[dict[str, Any]]:
-        s = 1000 + (SEED_BASE + offset) % ((1 << 31) - 2000)
-        while s in _used_seeds:
-            s += 1
-        _used_seeds.add(s)
+        s = next_seed()
         request.node.user_properties.append(("mdv-seed", f"--count {count} --seed {s}"))
         return seed_persons(env, count, s)
 

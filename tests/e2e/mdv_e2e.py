@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import os
+import random
 import shlex
 import signal
 import subprocess
@@ -238,6 +239,120 @@ def unknown_person() -> dict[str, Any]:
         "birth_date": "1950-06-15",
         "birth_place": "69123",
     }
+
+
+# --------------------------------------------------------------------------
+# Seeded persons: what each service holds of them (mdv-seed's JSON line:
+# "address", "usage_name", "registration", "student_file", "mpr_file",
+# "survivor_claim", each present only when that service holds it)
+
+
+def pivot_identity(person: dict[str, Any]) -> dict[str, Any]:
+    """The person's pivot identity exactly as the records hold it (the body's
+    `person` of the identity and abroad declarations)."""
+    return {
+        "family_name": person["family_name"],
+        "given_names": list(person["given_names"]),
+        "sex": person["sex"],
+        "birth_date": person["birth_date"],
+        "birth_place": person["birth_place"],
+    }
+
+
+def typed_identity(person: dict[str, Any]) -> dict[str, Any]:
+    """The pivot identity as a usager may type it: family name upper-cased,
+    given names lower-cased, both without accents."""
+    typed = pivot_identity(person)
+    typed["family_name"] = strip_accents(person["family_name"]).upper()
+    typed["given_names"] = [strip_accents(g).lower() for g in person["given_names"]]
+    return typed
+
+
+def knows(person: dict[str, Any], *services: str) -> bool:
+    """True when each of those services (identity, student, housing, abroad)
+    holds a record of the person."""
+    return set(services) <= set(person["records"])
+
+
+def registration_status(person: dict[str, Any]) -> str | None:
+    """"open", "closed", or None when abroad holds no inscription."""
+    registration = person.get("registration")
+    return registration["status"] if registration else None
+
+
+def has_open_registration(person: dict[str, Any]) -> bool:
+    return registration_status(person) == "open"
+
+
+def has_open_claim(person: dict[str, Any]) -> bool:
+    """A surviving spouse's réversion claim, offered or confirmed (only
+    persons known to identity have one)."""
+    claim = person.get("survivor_claim")
+    return claim is not None and claim["status"] in ("offered", "confirmed")
+
+
+# For each new kind, the seeded persons for whom every planned step has
+# something to do (DESIGN.md §3, "The other journeys: plans").
+def does_every_step(kind: str) -> Callable[[dict[str, Any]], bool]:
+    def address_change(p: dict[str, Any]) -> bool:
+        return knows(p, "identity", "student", "housing") and has_open_registration(p) and has_open_claim(p)
+
+    def name_change(p: dict[str, Any]) -> bool:
+        return knows(p, "identity", "student", "housing", "abroad") and has_open_claim(p)
+
+    def identity_document(p: dict[str, Any]) -> bool:
+        return knows(p, "identity")
+
+    def departure_abroad(p: dict[str, Any]) -> bool:
+        return knows(p, "identity", "student", "housing") and not has_open_registration(p)
+
+    def return_to_france(p: dict[str, Any]) -> bool:
+        return knows(p, "identity", "student", "housing") and has_open_registration(p)
+
+    predicates = {f.__name__: f for f in (address_change, name_change, identity_document,
+                                          departure_abroad, return_to_france)}
+    predicate = predicates[kind]
+    predicate.__doc__ = f"does every step of {kind}"
+    return predicate
+
+
+# Addresses in France that the COG accepts (the postcode belongs to the
+# commune), in communes far apart, for the bodies of address_change and
+# return_to_france.
+FRENCH_ADDRESSES = [
+    {"postal_code": "75011", "commune_code": "75056", "city": "Paris"},
+    {"postal_code": "13006", "commune_code": "13055", "city": "Marseille"},
+    {"postal_code": "59000", "commune_code": "59350", "city": "Lille"},
+    {"postal_code": "33000", "commune_code": "33063", "city": "Bordeaux"},
+    {"postal_code": "67000", "commune_code": "67482", "city": "Strasbourg"},
+    {"postal_code": "97400", "commune_code": "97411", "city": "Saint-Denis"},
+]
+
+# Addresses abroad: a country of the COG, a city and its postcode.
+ADDRESSES_ABROAD = {
+    "99401": {"lines": ["1234 rue Saint-Denis"], "city": "Montréal", "postal_code": "H2X 1Y4",
+              "country_code": "99401"},
+    "99132": {"lines": ["12 Cromwell Road"], "city": "London", "postal_code": "SW7 2EU",
+              "country_code": "99132"},
+    "99109": {"lines": ["Leopoldstraße 12"], "city": "München", "postal_code": "80331",
+              "country_code": "99109"},
+}
+
+
+def new_address_in_france(person: dict[str, Any] | None = None, lines: list[str] | None = None) -> dict[str, Any]:
+    """An address in France in another commune than the person's current
+    address (and than their student file's family home)."""
+    avoid = set()
+    if person:
+        for held in (person.get("address"), (person.get("student_file") or {}).get("family_home")):
+            if held:
+                avoid.add(held["commune_code"])
+    choice = next(a for a in FRENCH_ADDRESSES if a["commune_code"] not in avoid)
+    return {"lines": lines or [f"{random.randint(1, 150)} rue des Acacias"], **choice}
+
+
+def address_abroad(country_code: str = "99401") -> dict[str, Any]:
+    return json.loads(json.dumps(ADDRESSES_ABROAD[country_code]))
 
 
 # --------------------------------------------------------------------------
