@@ -3,7 +3,8 @@
  * handler, the rest is the Kafka message value:
  *   0  bereavement, DeclarationSubmitted   3  gateway, JourneyPlanned
  *   1  bereavement, StepConfirmed          4  gateway, StepReported
- *   2  identity/student/housing/abroad, DeathRecorded
+ *   2  identity/student/housing/abroad,    5  gateway, StepsAdded
+ *      DeathRecorded
  *
  * Invariants: a rejection always says why; what a check lets through holds
  * the fields the handler then reads without looking again. */
@@ -15,7 +16,7 @@
 #include "../../services/bereavement/messages.h"
 #include "../../services/gateway/gateway.h"
 
-enum { DECLARATION, CONFIRMATION, DEATH, PLANNED, STEP, HANDLERS };
+enum { DECLARATION, CONFIRMATION, DEATH, PLANNED, STEP, ADDED, HANDLERS };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -101,6 +102,19 @@ static void step(const uint8_t *value, size_t len, char *err, size_t errlen)
     mdv__journey__v1__step_reported__free_unpacked(r, NULL);
 }
 
+static void added(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Journey__V1__StepsAdded *a = NULL;
+    if (projection_added_decode(value, len, &a, err, errlen) != 0) {
+        FUZZ_REQUIRE(!a && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(a->journey_id) && a->n_steps > 0);
+    for (size_t i = 0; i < a->n_steps; i++)
+        FUZZ_REQUIRE(a->steps[i] && *a->steps[i]->code && a->steps[i]->due_at);
+    mdv__journey__v1__steps_added__free_unpacked(a, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static void (*const handlers[HANDLERS])(const uint8_t *, size_t, char *, size_t) = {
@@ -109,6 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         [DEATH] = death,
         [PLANNED] = planned,
         [STEP] = step,
+        [ADDED] = added,
     };
     char err[256] = "";
 

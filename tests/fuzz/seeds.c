@@ -151,6 +151,23 @@ static int plans(void)
     return write_message("planned", 3, &plan.base);
 }
 
+static int added(void)
+{
+    Mdv__Journey__V1__PlannedStep step = MDV__JOURNEY__V1__PLANNED_STEP__INIT;
+    Mdv__Journey__V1__PlannedStep *ptrs[1] = {&step};
+    Mdv__Journey__V1__StepsAdded a = MDV__JOURNEY__V1__STEPS_ADDED__INIT;
+    step.code = "student.bourse_reassessed";
+    step.owner = "student";
+    step.administration = "Crous";
+    step.label = "Réexamen de la bourse";
+    step.due_at = "2026-11-04T09:12:00Z";
+    a.journey_id = JOURNEY;
+    a.n_steps = 1;
+    a.steps = ptrs;
+    a.added_at = "2026-10-04T09:12:03Z";
+    return write_message("steps-added", 5, &a.base);
+}
+
 static int steps(void)
 {
     Mdv__Journey__V1__StepReported r = MDV__JOURNEY__V1__STEP_REPORTED__INIT;
@@ -197,7 +214,7 @@ int main(int argc, char **argv)
         return 2;
     }
     corpus = argv[1];
-    int rc = declarations() | confirmations() | deaths() | plans() | steps();
+    int rc = declarations() | confirmations() | deaths() | plans() | steps() | added();
     rc |= token(argv[2], "token", "Bearer", "mdv");
     rc |= token(argv[2], "token-lower-scheme", "bearer", "mdv");
     rc |= token(argv[2], "token-other-audience", "Bearer", "other");
