@@ -34,6 +34,12 @@ LIB_SRC  := $(wildcard shared/*.c)
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(PB_C:.c=.o)
 LIB      := $(BUILD)/lib/libmdv.a
 BINS     := $(addprefix $(BUILD)/bin/mdv-,$(SERVICES) $(TOOLS))
+# The COG communes with their postcodes, which the gateway checks addresses
+# against (MDV_COG_COMMUNES_FILE): the npm package pinned by
+# deploy/tools/cog/package-lock.json, fetched by npm ci at build time, made
+# into a compact file by deploy/tools/cog/cog.js.
+COG_NPM  := $(BUILD)/cog
+COMMUNES := $(BUILD)/data/communes.tsv
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # Tests of a module against the real servers of the test stack, run by the
@@ -44,7 +50,18 @@ LIVE_BIN := $(patsubst tests/live/%.c,$(BUILD)/tests/live/%,$(LIVE_SRC))
 .PHONY: all up down test unit static e2e fuzz fuzz-test fuzz-seeds clean format format-check
 .SECONDARY:
 
-all: $(BINS)
+all: $(BINS) $(COMMUNES)
+
+$(COG_NPM)/node_modules/.package-lock.json: deploy/tools/cog/package.json \
+                                           deploy/tools/cog/package-lock.json
+	@mkdir -p $(COG_NPM)
+	cp deploy/tools/cog/package.json deploy/tools/cog/package-lock.json $(COG_NPM)/
+	cd $(COG_NPM) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(COMMUNES): deploy/tools/cog/cog.js $(COG_NPM)/node_modules/.package-lock.json
+	@mkdir -p $(dir $@)
+	node deploy/tools/cog/cog.js $(COG_NPM)/node_modules $@
 
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(BUILD)/gen
@@ -79,6 +96,15 @@ $(BUILD)/bin/mdv-seed: $(BUILD)/obj/deploy/tools/seed_records.o
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# The gateway's COG tables, tested on the real files: the module and the
+# communes the build made.
+$(BUILD)/obj/tests/unit/test_cog.o: CFLAGS += -DMDV_TEST_COMMUNES='"$(CURDIR)/$(COMMUNES)"' \
+    -DMDV_TEST_COUNTRIES='"$(CURDIR)/services/gateway/rules/countries.tsv"'
+$(BUILD)/tests/test_cog: $(BUILD)/obj/tests/unit/test_cog.o $(BUILD)/obj/services/gateway/cog.o \
+                         $(LIB) | $(COMMUNES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/live/%: $(BUILD)/obj/tests/live/%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -121,9 +147,14 @@ FUZZ_PB_C   := $(patsubst proto/%.proto,$(FUZZ)/gen/%.pb-c.c,$(PROTOS))
 FUZZ_LIB    := $(FUZZ)/lib/libmdv.a
 FUZZ_BINS   := $(addprefix $(FUZZ)/bin/fuzz-,$(FUZZ_TARGETS))
 # What each target links besides the library, and how.
-FUZZ_SRC_declaration := services/gateway/body.c services/gateway/validation.c \
+# The gateway's body checks and what they use (the COG tables).
+FUZZ_GATEWAY_BODY    := services/gateway/body.c services/gateway/validation.c \
+                        services/gateway/validation_identity.c \
+                        services/gateway/validation_abroad.c services/gateway/address.c \
+                        services/gateway/cog.c
+FUZZ_SRC_declaration := $(FUZZ_GATEWAY_BODY) services/gateway/submission.c \
                         services/bereavement/messages.c
-FUZZ_SRC_confirmation := services/gateway/body.c services/gateway/validation.c
+FUZZ_SRC_confirmation := $(FUZZ_GATEWAY_BODY)
 FUZZ_SRC_protobuf    := services/gateway/projection.c services/bereavement/messages.c
 FUZZ_LINK_cloudevents := -Wl,--wrap=rd_kafka_message_headers
 FUZZ_LINK_declaration := -Wl,--wrap=mdv_http_header

@@ -18,6 +18,8 @@ repo=$(cd "$here/../.." && pwd)
 
 # Debian bookworm package names. Java 17 is the least the Kafka 4.x broker runs on.
 # clang and its runtimes (libFuzzer, sanitizers) build the fuzz targets only.
+# Node.js and npm (has_node below) fetch and convert the COG communes at build
+# time (deploy/tools/cog).
 packages=(
 	build-essential pkg-config
 	librdkafka-dev libpq-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler
@@ -48,12 +50,20 @@ has_java17() {
 	[[ -n $major && $major -ge 17 ]]
 }
 
+# Node.js with npm may come from Debian (nodejs + npm) or from another
+# packaging of Node.js that ships npm itself; any of them will do, and
+# installing Debian's npm beside the latter would conflict.
+has_node() {
+	command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1
+}
+
 install_packages() {
 	local missing=() p
 	for p in "${packages[@]}"; do
 		is_installed "$p" || missing+=("$p")
 	done
 	has_java17 || missing+=(default-jre-headless)
+	has_node || missing+=(nodejs npm)
 	if ((${#missing[@]} == 0)); then
 		log "Debian packages: all present"
 		return 0
@@ -75,6 +85,7 @@ install_packages() {
 	# Debian creates and starts a "main" cluster on port 5432 on install; the
 	# stack runs its own cluster and does not need it, but leaves it alone.
 	has_java17 || die "Java 17 or later still not found after installing default-jre-headless"
+	has_node || die "node and npm still not found after installing nodejs and npm"
 }
 
 # Fetches the broker jars once per Kafka version. The copy goes to a temporary

@@ -588,6 +588,7 @@ svc_env() {
 			MDV_JWT_PUBLIC_KEY_FILE=$STACK/keys/jwt-public.pem
 			MDV_JWT_ISSUER=$JWT_ISSUER
 			MDV_JWT_AUDIENCE=$JWT_AUDIENCE
+			MDV_COG_COMMUNES_FILE=$(dirname "$BIN")/data/communes.tsv
 		EOF
 	fi
 }

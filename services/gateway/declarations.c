@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "gateway.h"
-#include "mdv/gateway/v1/declarations.pb-c.h"
 #include "mdv/outbox.h"
+#include "submission.h"
 
 #define DECLARATIONS_TOPIC "mdv.gateway.declarations.v1"
 
@@ -32,43 +32,20 @@ static void accepted(struct mdv_http_response *res, const char *journey_id)
     mdv_strlcpy(res->location, self, sizeof(res->location));
 }
 
-/* Builds the protobuf from a validated body; strings point into body. */
+/* The owner of the body's kind learns of it from the outbox. */
 static int publish(PGconn *conn, json_t *body, const char *journey_id, const char *usager)
 {
-    Mdv__Gateway__V1__DeclarationSubmitted d = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__INIT;
-    Mdv__Gateway__V1__BereavementDeclaration b = MDV__GATEWAY__V1__BEREAVEMENT_DECLARATION__INIT;
-    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
-    json_t *deceased = json_object_get(body, "deceased");
-    json_t *names = json_object_get(deceased, "given_names");
-    char *given[10];
+    struct submission s;
     char now[MDV_TIME_LEN];
 
-    p.n_given_names = json_array_size(names);
-    for (size_t i = 0; i < p.n_given_names; i++)
-        given[i] = (char *)json_string_value(json_array_get(names, i));
-    p.given_names = given;
-    p.family_name = (char *)json_string_value(json_object_get(deceased, "family_name"));
-    p.sex = (char *)json_string_value(json_object_get(deceased, "sex"));
-    p.birth_date = (char *)json_string_value(json_object_get(deceased, "birth_date"));
-    p.birth_place = (char *)json_string_value(json_object_get(deceased, "birth_place"));
-    b.deceased = &p;
-    b.death_date = (char *)json_string_value(json_object_get(body, "death_date"));
-    b.death_place = (char *)json_string_value(json_object_get(body, "death_place"));
-    b.declarant_relationship =
-        (char *)json_string_value(json_object_get(body, "declarant_relationship"));
     mdv_time_now(now);
-    d.journey_id = (char *)journey_id;
-    d.usager_id = (char *)usager;
-    d.kind = "bereavement";
-    d.submitted_at = now;
-    d.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_BEREAVEMENT;
-    d.bereavement = &b;
+    submission_build(&s, body, journey_id, usager, now);
     struct mdv_outbox_event ev = {
         .topic = DECLARATIONS_TOPIC,
         .aggregatetype = "journey",
         .meta = {"gateway", "fr.gouv.mdv.gateway.declaration_submitted.v1", journey_id, journey_id,
                  NULL},
-        .message = &d.base,
+        .message = &s.message.base,
     };
     return mdv_outbox_add(conn, &ev);
 }
@@ -111,7 +88,7 @@ static void record(PGconn *conn, const struct mdv_http_request *req, json_t *bod
 {
     const char *key = mdv_http_header(req, "Idempotency-Key");
     char journey_id[MDV_UUID_LEN], previous[MDV_UUID_LEN], hash[65] = "";
-    const char *params[] = {journey_id, usager, "bereavement"};
+    const char *params[] = {journey_id, usager, json_string_value(json_object_get(body, "kind"))};
     int claimed = 1;
 
     mdv_uuid_new(journey_id);
@@ -133,7 +110,7 @@ static void record(PGconn *conn, const struct mdv_http_request *req, json_t *bod
                     3, params) != 0 ||
         publish(conn, body, journey_id, usager) != 0 || mdv_pg_commit(conn) != 0)
         goto fail;
-    mdv_info("declaration accepted, journey %s", journey_id);
+    mdv_info("declaration accepted, journey %s (%s)", journey_id, params[2]);
     accepted(res, journey_id);
     return;
 fail:

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cog.h"
 #include "gateway.h"
 #include "mdv/log.h"
 
@@ -14,12 +15,17 @@
 #define MAX_KEY_LEN 255
 
 static const char *jwt_public_key_file, *jwt_issuer, *jwt_audience;
+static const char *cog_communes_file, *cog_countries_file;
 
 static const struct mdv_config_var gateway_vars[] = {
     {"MDV_JWT_PUBLIC_KEY_FILE", NULL, mdv_check_readable_file, &jwt_public_key_file,
      "PEM public key that signs usagers' tokens (ES256 or RS256)"},
     {"MDV_JWT_ISSUER", NULL, NULL, &jwt_issuer, "expected iss of tokens"},
     {"MDV_JWT_AUDIENCE", NULL, NULL, &jwt_audience, "expected aud of tokens"},
+    {"MDV_COG_COMMUNES_FILE", "rules/communes.tsv", NULL, &cog_communes_file,
+     "the COG communes and their postcodes (made by the build); relative to MDV_DATA_DIR"},
+    {"MDV_COG_COUNTRIES_FILE", "rules/countries.tsv", NULL, &cog_countries_file,
+     "the COG countries and territories abroad; relative to MDV_DATA_DIR"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -104,12 +110,34 @@ void gateway_not_found(struct mdv_http_response *res)
                      "No journey with this id among yours.", NULL);
 }
 
+/* The COG tables, before anything connects: a missing or broken file is a
+ * configuration error, named like one. */
+static int load_cog(const char *data_dir)
+{
+    char *communes = cog_communes_file[0] == '/'
+                         ? mdv_xstrdup(cog_communes_file)
+                         : mdv_xasprintf("%s/%s", data_dir, cog_communes_file);
+    char *countries = cog_countries_file[0] == '/'
+                          ? mdv_xstrdup(cog_countries_file)
+                          : mdv_xasprintf("%s/%s", data_dir, cog_countries_file);
+    int rc = cog_load(communes, countries);
+    if (rc != 0)
+        fprintf(stderr,
+                "configuration: MDV_COG_COMMUNES_FILE=\"%s\" or MDV_COG_COUNTRIES_FILE=\"%s\" is"
+                " invalid (see the log above; the communes file is made by make)\n",
+                communes, countries);
+    free(communes);
+    free(countries);
+    return rc;
+}
+
 int main(void)
 {
     static struct gateway gw;
     int rc = 1;
 
-    if (mdv_service_init(&gw.svc, "gateway", gateway_vars) != 0)
+    if (mdv_service_init(&gw.svc, "gateway", gateway_vars) != 0 ||
+        load_cog(gw.svc.config.data_dir) != 0)
         return 2;
     gw.auth = mdv_auth_new(jwt_public_key_file, jwt_issuer, jwt_audience);
     if (!gw.auth)
@@ -122,5 +150,6 @@ int main(void)
     mdv_service_close(&gw.svc);
     mdv_pg_pool_destroy(gw.pool);
     mdv_auth_destroy(gw.auth);
+    cog_unload();
     return rc;
 }

@@ -1,6 +1,11 @@
 /* Validation of request bodies (declarations, confirmations). Every problem
  * is reported, each naming its field, so a usager (or a partner's
- * engineer) fixes them in one go. */
+ * engineer) fixes them in one go. This file holds the dispatch on kind, the
+ * pieces every kind uses (the pivot identity, dates, text), the
+ * bereavement declaration and the confirmation; the other kinds are in
+ * validation_identity.c and validation_abroad.c. */
+#include "validation.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -10,10 +15,20 @@
 #define MAX_GIVEN_NAMES 10
 #define MAX_CODE_LEN 100
 
-static const char *const kinds[] = {"identity", "student", "bereavement", "housing", "abroad"};
+struct kind {
+    const char *name;
+    void (*check)(json_t *body, json_t *errors);
+};
+
+static const struct kind kinds[] = {
+    {"bereavement", bereavement_check},           {"address_change", address_change_check},
+    {"name_change", name_change_check},           {"identity_document", identity_document_check},
+    {"departure_abroad", departure_abroad_check}, {"return_to_france", return_to_france_check},
+};
+
 static const char *const relationships[] = {"spouse", "child", "parent", "sibling", "other"};
 
-static int in_list(const char *value, const char *const *list, size_t n)
+int in_list(const char *value, const char *const *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(value, list[i]) == 0)
@@ -21,13 +36,13 @@ static int in_list(const char *value, const char *const *list, size_t n)
     return 0;
 }
 
-/* Returns the string at key, or NULL after reporting it missing or not a
- * string. */
-static const char *string_field(json_t *obj, const char *key, const char *field, json_t *errors)
+const char *string_field(json_t *obj, const char *key, const char *field, int required,
+                         json_t *errors)
 {
     json_t *v = json_object_get(obj, key);
     if (!v) {
-        mdv_http_field_error(errors, field, "is required");
+        if (required)
+            mdv_http_field_error(errors, field, "is required");
         return NULL;
     }
     if (!json_is_string(v)) {
@@ -37,16 +52,16 @@ static const char *string_field(json_t *obj, const char *key, const char *field,
     return json_string_value(v);
 }
 
-static void check(json_t *errors, const char *field, const char *value,
-                  const char *(*validator)(const char *))
+void check(json_t *errors, const char *field, const char *value,
+           const char *(*validator)(const char *))
 {
     const char *problem = value ? validator(value) : NULL;
     if (problem)
         mdv_http_field_error(errors, field, problem);
 }
 
-static void unknown_fields(json_t *obj, const char *prefix, const char *const *known, size_t n,
-                           json_t *errors)
+void unknown_fields(json_t *obj, const char *prefix, const char *const *known, size_t n,
+                    json_t *errors)
 {
     const char *key;
     json_t *value;
@@ -66,24 +81,59 @@ static void unknown_fields(json_t *obj, const char *prefix, const char *const *k
     }
 }
 
-static void given_names(json_t *deceased, json_t *errors)
+json_t *object_field(json_t *body, const char *key, json_t *errors)
 {
-    json_t *names = json_object_get(deceased, "given_names");
+    json_t *v = json_object_get(body, key);
+    if (json_is_object(v))
+        return v;
+    mdv_http_field_error(errors, key, v ? "must be an object" : "is required");
+    return NULL;
+}
+
+void enum_field(json_t *body, const char *key, const char *const *values, size_t n, json_t *errors)
+{
+    const char *value = string_field(body, key, key, 1, errors);
+    if (!value || in_list(value, values, n))
+        return;
+    char message[160] = "must be one of ";
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(message);
+        snprintf(message + len, sizeof(message) - len, "%s%s", i ? ", " : "", values[i]);
+    }
+    mdv_http_field_error(errors, key, message);
+}
+
+int bool_field(json_t *body, const char *key, int required, int fallback, json_t *errors)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v && !required)
+        return fallback;
+    if (json_is_boolean(v))
+        return json_is_true(v);
+    mdv_http_field_error(errors, key, v ? "must be true or false" : "is required");
+    return -1;
+}
+
+static void given_names(json_t *person, const char *key, json_t *errors)
+{
+    char field[64];
+    json_t *names = json_object_get(person, "given_names");
     size_t i;
     json_t *name;
+
+    snprintf(field, sizeof(field), "%s.given_names", key);
     if (!names) {
-        mdv_http_field_error(errors, "deceased.given_names", "is required");
+        mdv_http_field_error(errors, field, "is required");
         return;
     }
     if (!json_is_array(names) || json_array_size(names) == 0 ||
         json_array_size(names) > MAX_GIVEN_NAMES) {
-        mdv_http_field_error(errors, "deceased.given_names", "must be a list of 1 to 10 names");
+        mdv_http_field_error(errors, field, "must be a list of 1 to 10 names");
         return;
     }
     json_array_foreach(names, i, name)
     {
-        char field[64];
-        snprintf(field, sizeof(field), "deceased.given_names[%zu]", i);
+        snprintf(field, sizeof(field), "%s.given_names[%zu]", key, i);
         if (!json_is_string(name))
             mdv_http_field_error(errors, field, "must be a string");
         else
@@ -91,70 +141,131 @@ static void given_names(json_t *deceased, json_t *errors)
     }
 }
 
-/* Returns the birth date when it is valid, for the death date checks. */
-static const char *deceased(json_t *body, json_t *errors)
+/* The string of person at name, checked by validator, its field "key.name". */
+static const char *person_string(json_t *person, const char *key, const char *name,
+                                 const char *(*validator)(const char *), json_t *errors)
+{
+    char field[64];
+    snprintf(field, sizeof(field), "%s.%s", key, name);
+    const char *value = string_field(person, name, field, 1, errors);
+    check(errors, field, value, validator);
+    return value && !validator(value) ? value : NULL;
+}
+
+const char *person_check(json_t *body, const char *key, json_t *errors)
 {
     static const char *const known[] = {"family_name", "given_names", "sex", "birth_date",
                                         "birth_place"};
-    json_t *d = json_object_get(body, "deceased");
-    if (!json_is_object(d)) {
-        mdv_http_field_error(errors, "deceased", d ? "must be an object" : "is required");
+    char prefix[32];
+    json_t *p = object_field(body, key, errors);
+    if (!p)
         return NULL;
-    }
-    unknown_fields(d, "deceased.", known, MDV_ARRAY_LEN(known), errors);
-    check(errors, "deceased.family_name",
-          string_field(d, "family_name", "deceased.family_name", errors), mdv_validate_name);
-    given_names(d, errors);
-    check(errors, "deceased.sex", string_field(d, "sex", "deceased.sex", errors), mdv_validate_sex);
-    check(errors, "deceased.birth_place",
-          string_field(d, "birth_place", "deceased.birth_place", errors), mdv_validate_cog);
-    const char *birth = string_field(d, "birth_date", "deceased.birth_date", errors);
-    check(errors, "deceased.birth_date", birth, mdv_validate_date);
-    return birth && !mdv_validate_date(birth) ? birth : NULL;
+    snprintf(prefix, sizeof(prefix), "%s.", key);
+    unknown_fields(p, prefix, known, MDV_ARRAY_LEN(known), errors);
+    person_string(p, key, "family_name", mdv_validate_name, errors);
+    given_names(p, key, errors);
+    person_string(p, key, "sex", mdv_validate_sex, errors);
+    /* A birth place is any code the COG ever had, a commune merged since
+     * or a country that no longer exists: only its form is checked. */
+    person_string(p, key, "birth_place", mdv_validate_cog, errors);
+    return person_string(p, key, "birth_date", mdv_validate_date, errors);
 }
 
-static void death(json_t *body, const char *birth, json_t *errors)
+const char *date_field(json_t *body, const char *key, json_t *errors)
+{
+    const char *date = string_field(body, key, key, 1, errors);
+    check(errors, key, date, mdv_validate_date);
+    return date && !mdv_validate_date(date) ? date : NULL;
+}
+
+void date_not_future(const char *field, const char *date, json_t *errors)
 {
     char today[11];
-    const char *date = string_field(body, "death_date", "death_date", errors);
-    check(errors, "death_place", string_field(body, "death_place", "death_place", errors),
-          mdv_validate_cog);
+    mdv_date_today(today);
+    if (date && mdv_date_compare(date, today) > 0)
+        mdv_http_field_error(errors, field, MSG_IN_FUTURE);
+}
+
+void date_not_before(const char *field, const char *date, const char *birth, json_t *errors)
+{
+    if (date && birth && mdv_date_compare(date, birth) < 0)
+        mdv_http_field_error(errors, field, MSG_BEFORE_BIRTH);
+}
+
+/* today moved by years, as YYYY-MM-DD text: 29 February gives a date that
+ * does not exist, which still sorts where it should. */
+static void years_from_today(int years, char out[24])
+{
+    char today[11];
+    int year = 0, month = 1, day = 1;
+    mdv_date_today(today);
+    sscanf(today, "%4d-%2d-%2d", &year, &month, &day);
+    snprintf(out, 24, "%04d-%02d-%02d", year + years, month, day);
+}
+
+void date_within_a_year(const char *field, const char *date, json_t *errors)
+{
+    char earliest[24], latest[24];
     if (!date)
         return;
-    if (mdv_validate_date(date)) {
-        check(errors, "death_date", date, mdv_validate_date);
-        return;
+    years_from_today(-1, earliest);
+    years_from_today(1, latest);
+    if (mdv_date_compare(date, earliest) < 0)
+        mdv_http_field_error(errors, field, MSG_YEAR_PAST);
+    else if (mdv_date_compare(date, latest) > 0)
+        mdv_http_field_error(errors, field, MSG_YEAR_AHEAD);
+}
+
+const char *text_problem(const char *text, size_t max)
+{
+    size_t chars = 0;
+    int blank = 1;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return "must not contain control characters";
+        if (*p != ' ')
+            blank = 0;
+        chars += (*p & 0xC0) != 0x80;
     }
+    if (chars == 0)
+        return "must not be empty";
+    if (chars > max)
+        return max == 100 ? "must be at most 100 characters" : "is too long";
+    return blank ? "must not be blank" : NULL;
+}
+
+void bereavement_check(json_t *body, json_t *errors)
+{
+    static const char *const known[] = {"kind", "deceased", "death_date", "death_place",
+                                        "declarant_relationship"};
+    unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
+    const char *birth = person_check(body, "deceased", errors);
+    check(errors, "death_place", string_field(body, "death_place", "death_place", 1, errors),
+          mdv_validate_cog);
+    const char *death = date_field(body, "death_date", errors);
+    date_not_future("death_date", death, errors);
+    char today[11];
     mdv_date_today(today);
-    if (mdv_date_compare(date, today) > 0)
-        mdv_http_field_error(errors, "death_date", "must not be in the future");
-    else if (birth && mdv_date_compare(date, birth) < 0)
-        mdv_http_field_error(errors, "death_date", "must not be before the birth date");
+    /* One problem per date: a future death is not also "before birth". */
+    if (death && mdv_date_compare(death, today) <= 0)
+        date_not_before("death_date", death, birth, errors);
+    enum_field(body, "declarant_relationship", relationships, MDV_ARRAY_LEN(relationships), errors);
 }
 
 void declaration_validate(json_t *body, json_t *errors)
 {
-    static const char *const known[] = {"kind", "deceased", "death_date", "death_place",
-                                        "declarant_relationship"};
-    const char *kind = string_field(body, "kind", "kind", errors);
+    const char *kind = string_field(body, "kind", "kind", 1, errors);
     if (!kind)
         return;
-    if (!in_list(kind, kinds, MDV_ARRAY_LEN(kinds))) {
-        mdv_http_field_error(errors, "kind",
-                             "must be one of identity, student, bereavement, housing, abroad");
-        return;
+    for (size_t i = 0; i < MDV_ARRAY_LEN(kinds); i++) {
+        if (strcmp(kind, kinds[i].name) == 0) {
+            kinds[i].check(body, errors);
+            return;
+        }
     }
-    if (strcmp(kind, "bereavement") != 0) {
-        mdv_http_field_error(errors, "kind", "only bereavement declarations are accepted so far");
-        return;
-    }
-    unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
-    death(body, deceased(body, errors), errors);
-    const char *rel =
-        string_field(body, "declarant_relationship", "declarant_relationship", errors);
-    if (rel && !in_list(rel, relationships, MDV_ARRAY_LEN(relationships)))
-        mdv_http_field_error(errors, "declarant_relationship",
-                             "must be one of spouse, child, parent, sibling, other");
+    mdv_http_field_error(errors, "kind",
+                         "must be one of bereavement, address_change, name_change,"
+                         " identity_document, departure_abroad, return_to_france");
 }
 
 /* A step code is "<owner>.<what>": lower-case letters, digits, '_' and one

@@ -1,0 +1,143 @@
+/* Building the DeclarationSubmitted of each kind (submission.h). Only a
+ * validated body comes here: every field it reads is present and of its
+ * type, except the optional ones (city, postal_code abroad, study_mobility). */
+#include "submission.h"
+
+#include <string.h>
+
+#include "cog.h"
+
+static char *text(json_t *obj, const char *key)
+{
+    return (char *)json_string_value(json_object_get(obj, key));
+}
+
+static Mdv__Journey__V1__PivotIdentity *person(struct submission *s, json_t *p)
+{
+    json_t *names = json_object_get(p, "given_names");
+    s->person.n_given_names = json_array_size(names);
+    for (size_t i = 0; i < s->person.n_given_names && i < SUBMISSION_MAX_GIVEN_NAMES; i++)
+        s->given_names[i] = (char *)json_string_value(json_array_get(names, i));
+    s->person.given_names = s->given_names;
+    s->person.family_name = text(p, "family_name");
+    s->person.sex = text(p, "sex");
+    s->person.birth_date = text(p, "birth_date");
+    s->person.birth_place = text(p, "birth_place");
+    return &s->person;
+}
+
+/* In France the city defaults to the commune's COG name; abroad there is
+ * no commune, and the country is the COG code. */
+static Mdv__Journey__V1__Address *address(struct submission *s, json_t *a)
+{
+    json_t *lines = json_object_get(a, "lines");
+    s->address.n_lines = json_array_size(lines);
+    for (size_t i = 0; i < s->address.n_lines && i < SUBMISSION_MAX_LINES; i++)
+        s->lines[i] = (char *)json_string_value(json_array_get(lines, i));
+    s->address.lines = s->lines;
+    s->address.postal_code = text(a, "postal_code") ? text(a, "postal_code") : "";
+    s->address.commune_code = text(a, "commune_code") ? text(a, "commune_code") : "";
+    s->address.country_code = text(a, "country_code") ? text(a, "country_code") : "";
+    s->address.city = text(a, "city");
+    if (!s->address.city) {
+        const struct cog_commune *commune = cog_commune_find(s->address.commune_code);
+        s->address.city = commune ? (char *)cog_commune_city(commune) : "";
+    }
+    return &s->address;
+}
+
+static void bereavement(struct submission *s, json_t *body)
+{
+    Mdv__Gateway__V1__BereavementDeclaration *b = &s->bereavement;
+    b->deceased = person(s, json_object_get(body, "deceased"));
+    b->death_date = text(body, "death_date");
+    b->death_place = text(body, "death_place");
+    b->declarant_relationship = text(body, "declarant_relationship");
+    s->message.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_BEREAVEMENT;
+    s->message.bereavement = b;
+}
+
+static void address_change(struct submission *s, json_t *body)
+{
+    Mdv__Gateway__V1__AddressChangeDeclaration *a = &s->address_change;
+    a->person = person(s, json_object_get(body, "person"));
+    a->address = address(s, json_object_get(body, "address"));
+    a->effective_date = text(body, "effective_date");
+    s->message.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_ADDRESS_CHANGE;
+    s->message.address_change = a;
+}
+
+static void name_change(struct submission *s, json_t *body)
+{
+    Mdv__Gateway__V1__NameChangeDeclaration *n = &s->name_change;
+    n->person = person(s, json_object_get(body, "person"));
+    n->name_type = text(body, "name_type");
+    n->new_family_name = text(body, "new_family_name");
+    n->effective_date = text(body, "effective_date");
+    s->message.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_NAME_CHANGE;
+    s->message.name_change = n;
+}
+
+static void identity_document(struct submission *s, json_t *body)
+{
+    Mdv__Gateway__V1__IdentityDocumentDeclaration *d = &s->identity_document;
+    d->person = person(s, json_object_get(body, "person"));
+    d->document_type = text(body, "document_type");
+    d->reason = text(body, "reason");
+    s->message.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_IDENTITY_DOCUMENT;
+    s->message.identity_document = d;
+}
+
+static void departure_abroad(struct submission *s, json_t *body)
+{
+    Mdv__Gateway__V1__DepartureAbroadDeclaration *d = &s->departure_abroad;
+    d->person = person(s, json_object_get(body, "person"));
+    d->address = address(s, json_object_get(body, "address"));
+    d->departure_date = text(body, "departure_date");
+    d->consular_registration = json_is_true(json_object_get(body, "consular_registration"));
+    d->study_mobility = json_is_true(json_object_get(body, "study_mobility"));
+    s->message.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_DEPARTURE_ABROAD;
+    s->message.departure_abroad = d;
+}
+
+static void return_to_france(struct submission *s, json_t *body)
+{
+    Mdv__Gateway__V1__ReturnToFranceDeclaration *r = &s->return_to_france;
+    r->person = person(s, json_object_get(body, "person"));
+    r->address = address(s, json_object_get(body, "address"));
+    r->return_date = text(body, "return_date");
+    s->message.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_RETURN_TO_FRANCE;
+    s->message.return_to_france = r;
+}
+
+static const struct {
+    const char *kind;
+    void (*build)(struct submission *, json_t *);
+} builders[] = {
+    {"bereavement", bereavement},           {"address_change", address_change},
+    {"name_change", name_change},           {"identity_document", identity_document},
+    {"departure_abroad", departure_abroad}, {"return_to_france", return_to_france},
+};
+
+void submission_build(struct submission *s, json_t *body, const char *journey_id,
+                      const char *usager, const char *submitted_at)
+{
+    *s = (struct submission){
+        .message = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__INIT,
+        .bereavement = MDV__GATEWAY__V1__BEREAVEMENT_DECLARATION__INIT,
+        .address_change = MDV__GATEWAY__V1__ADDRESS_CHANGE_DECLARATION__INIT,
+        .name_change = MDV__GATEWAY__V1__NAME_CHANGE_DECLARATION__INIT,
+        .identity_document = MDV__GATEWAY__V1__IDENTITY_DOCUMENT_DECLARATION__INIT,
+        .departure_abroad = MDV__GATEWAY__V1__DEPARTURE_ABROAD_DECLARATION__INIT,
+        .return_to_france = MDV__GATEWAY__V1__RETURN_TO_FRANCE_DECLARATION__INIT,
+        .person = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT,
+        .address = MDV__JOURNEY__V1__ADDRESS__INIT,
+    };
+    s->message.journey_id = (char *)journey_id;
+    s->message.usager_id = (char *)usager;
+    s->message.kind = text(body, "kind");
+    s->message.submitted_at = (char *)submitted_at;
+    for (size_t i = 0; i < sizeof(builders) / sizeof(builders[0]); i++)
+        if (strcmp(s->message.kind, builders[i].kind) == 0)
+            builders[i].build(s, body);
+}
