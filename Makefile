@@ -169,7 +169,9 @@ $(FUZZ)/gen/%.pb-c.o: $(FUZZ)/gen/%.pb-c.c
 
 $(FUZZ)/obj/%.o: %.c $(FUZZ_PB_C:.c=.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_KEYS_DIR='"$(CURDIR)/tests/fuzz/keys"' -MMD -MP -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_KEYS_DIR='"$(CURDIR)/tests/fuzz/keys"' \
+	    -DFUZZ_COG_COMMUNES='"$(CURDIR)/$(COMMUNES)"' \
+	    -DFUZZ_COG_COUNTRIES='"$(CURDIR)/services/gateway/rules/countries.tsv"' -MMD -MP -c -o $@ $<
 
 $(FUZZ_LIB): $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRC)) $(FUZZ_PB_C:.c=.o)
 	@mkdir -p $(dir $@)
@@ -192,10 +194,10 @@ $(BUILD)/tests/fuzz-seeds: $(BUILD)/obj/tests/fuzz/seeds.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-fuzz: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS) $(COMMUNES)
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-fuzz-test: $(FUZZ_BINS)
+fuzz-test: $(FUZZ_BINS) $(COMMUNES)
 	tests/fuzz/run.sh $(FUZZ_TEST_SECONDS) $(FUZZ_TARGETS)
 
 test: all unit static fuzz-test e2e

@@ -7,10 +7,13 @@
  * wrapper below answers "application/json" as a client would.
  *
  * Invariants: a refusal is a 400 or a 422 problem whose errors each name
- * a field; a body with a field the API does not know is refused; and a
- * body the gateway accepts is one the bereavement service accepts too, and
- * whose deceased has a pivot key (else the usager gets 202 and the
- * declaration is dead-lettered downstream). */
+ * a field; a body with a field the API does not know is refused; a
+ * bereavement body the gateway accepts is one the bereavement service
+ * accepts too, and whose deceased has a pivot key (else the usager gets 202
+ * and the declaration is dead-lettered downstream); the DeclarationSubmitted
+ * of any other kind it accepts carries that kind's body, whose person has
+ * a pivot key and whose address is in France (a commune of the COG) or
+ * abroad (a country) as the kind wants. The COG tables are the real ones. */
 #include "fuzz.h"
 
 #include <jansson.h>
@@ -19,7 +22,9 @@
 #include "mdv/pivot.h"
 
 #include "../../services/bereavement/messages.h"
+#include "../../services/gateway/cog.h"
 #include "../../services/gateway/gateway.h"
+#include "../../services/gateway/submission.h"
 
 #define JOURNEY "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7"
 
@@ -36,6 +41,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     fuzz_set_locale();
+    if (cog_load(FUZZ_COG_COMMUNES, FUZZ_COG_COUNTRIES) != 0)
+        abort();
     return 0;
 }
 
@@ -134,6 +141,65 @@ static void check_bereavement_accepts(json_t *body)
     free(packed);
 }
 
+static int has_pivot_key(const Mdv__Journey__V1__PivotIdentity *p)
+{
+    char key[MDV_PIVOT_KEY_LEN];
+    return p && p->n_given_names > 0 &&
+           mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
+                         key) == 0;
+}
+
+/* abroad: a country and no commune; in France: a commune of the COG and
+ * one of its postcodes, and a city (the commune's name when left out). */
+static void check_address(const Mdv__Journey__V1__Address *a, int abroad)
+{
+    FUZZ_REQUIRE(a && a->n_lines >= 1 && a->n_lines <= 3 && a->city && *a->city);
+    if (abroad) {
+        FUZZ_REQUIRE(!*a->commune_code && cog_country_find(a->country_code) &&
+                     strcmp(a->country_code, "99100") != 0);
+        return;
+    }
+    const struct cog_commune *commune = cog_commune_find(a->commune_code);
+    FUZZ_REQUIRE(!*a->country_code && commune && cog_commune_addressable(commune) &&
+                 cog_commune_has_postcode(commune, a->postal_code));
+}
+
+/* The message of another kind, packed and read back as its owner would. */
+static void check_other_kind(json_t *body)
+{
+    struct submission s;
+    submission_build(&s, body, JOURNEY, "usager-fuzz", "2026-01-01T00:00:00Z");
+    size_t len = mdv__gateway__v1__declaration_submitted__get_packed_size(&s.message);
+    uint8_t *packed = mdv_xmalloc(len ? len : 1);
+    mdv__gateway__v1__declaration_submitted__pack(&s.message, packed);
+    declaration_t *d = mdv__gateway__v1__declaration_submitted__unpack(NULL, len, packed);
+    FUZZ_REQUIRE(d && strcmp(d->kind, field(body, "kind")) == 0);
+    switch (d->body_case) {
+    case MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_ADDRESS_CHANGE:
+        FUZZ_REQUIRE(has_pivot_key(d->address_change->person));
+        check_address(d->address_change->address, 0);
+        break;
+    case MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_NAME_CHANGE:
+        FUZZ_REQUIRE(has_pivot_key(d->name_change->person));
+        break;
+    case MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_IDENTITY_DOCUMENT:
+        FUZZ_REQUIRE(has_pivot_key(d->identity_document->person));
+        break;
+    case MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_DEPARTURE_ABROAD:
+        FUZZ_REQUIRE(has_pivot_key(d->departure_abroad->person));
+        check_address(d->departure_abroad->address, 1);
+        break;
+    case MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_RETURN_TO_FRANCE:
+        FUZZ_REQUIRE(has_pivot_key(d->return_to_france->person));
+        check_address(d->return_to_france->address, 0);
+        break;
+    default:
+        FUZZ_REQUIRE(!"an accepted body of no known kind");
+    }
+    mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
+    free(packed);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct mdv_http_request req = {0};
@@ -150,8 +216,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         gateway_read_json(&req, &res, declaration_validate, "Déclaration incomplète ou invalide");
     if (body) {
         FUZZ_REQUIRE(res.json == NULL);
-        check_known_fields(body);
-        check_bereavement_accepts(body);
+        if (strcmp(field(body, "kind"), "bereavement") == 0) {
+            check_known_fields(body);
+            check_bereavement_accepts(body);
+        } else {
+            check_other_kind(body);
+        }
     } else {
         FUZZ_REQUIRE(res.status == 400 || res.status == 422);
         FUZZ_REQUIRE(json_is_object(res.json));

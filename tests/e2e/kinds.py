@@ -1,0 +1,68 @@
+"""Valid declarations of the five kinds of « J'établis mon identité » and
+« Je pars, je vis, je reviens de l'étranger », for the tests that change
+them (test_bad_input_kinds.py) or post them (test_declaration_kinds.py).
+Dates are relative to today, so that they stay inside the windows the
+gateway allows (a year either side of today for a move)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable
+
+from mdv_e2e import unknown_person
+
+KINDS = ("address_change", "name_change", "identity_document", "departure_abroad", "return_to_france")
+
+
+def in_days(n: int) -> str:
+    return (dt.date.today() + dt.timedelta(days=n)).isoformat()
+
+
+def person() -> dict[str, Any]:
+    p = unknown_person()
+    p["birth_date"] = "1988-05-17"
+    return p
+
+
+def address_in_france() -> dict[str, Any]:
+    return {"lines": ["12 rue des Lilas", "Bâtiment B"], "postal_code": "75011", "commune_code": "75056",
+            "city": "Paris"}
+
+
+def address_abroad() -> dict[str, Any]:
+    return {"lines": ["1234 rue Saint-Denis"], "city": "Montréal", "postal_code": "H2X 1Y4",
+            "country_code": "99401"}
+
+
+def address_change(who: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"kind": "address_change", "person": who or person(), "address": address_in_france(),
+            "effective_date": in_days(14)}
+
+
+def name_change(who: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"kind": "name_change", "person": who or person(), "name_type": "usage",
+            "new_family_name": "DUPONT", "effective_date": in_days(-10)}
+
+
+def identity_document(who: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"kind": "identity_document", "person": who or person(), "document_type": "cni",
+            "reason": "renewal"}
+
+
+def departure_abroad(who: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"kind": "departure_abroad", "person": who or person(), "address": address_abroad(),
+            "departure_date": in_days(30), "consular_registration": True, "study_mobility": False}
+
+
+def return_to_france(who: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"kind": "return_to_france", "person": who or person(), "address": address_in_france(),
+            "return_date": in_days(-5)}
+
+
+VALID: dict[str, Callable[..., dict[str, Any]]] = {
+    "address_change": address_change,
+    "name_change": name_change,
+    "identity_document": identity_document,
+    "departure_abroad": departure_abroad,
+    "return_to_france": return_to_france,
+}
