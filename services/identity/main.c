@@ -1,65 +1,105 @@
-/* identity — ANTS and mairies: persons (pivot identity), identity
- * documents. On a death it cancels the deceased's valid CNI and passports
- * and marks the person deceased (step identity.documents_cancelled). */
+/* identity — ANTS and mairies: persons (pivot identity), addresses, noms
+ * d'usage, identity documents and pré-demandes. It owns three journeys
+ * (address_change, name_change, identity_document: the plan first, then
+ * its own steps and the event for the others), and reacts to a death
+ * (documents cancelled) and to a residence abroad starting or ending (the
+ * address recorded). Each event's handling has its own file. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "mdv/journey.h"
-#include "mdv/pg.h"
+#include "identity.h"
 
-#define STEP_DEATH "identity.documents_cancelled"
+static struct mdv_plans *plans;
 
-/* The effect of a death on this administration's records of the
- * deceased (matched on the pivot key). */
-static int cancel_documents(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
+const struct mdv_plan *identity_plan(const char *kind)
 {
-    const struct mdv_death *death = ctx;
-    PGconn *conn = msg->conn;
-    const char *pivot_key = death->pivot_key;
-    const char *death_date = death->event->death_date;
-    const char *params[] = {pivot_key, death_date};
-    long counts[2];
-    if (mdv_pg_query_longs(
-            conn,
-            "WITH person AS (UPDATE persons SET deceased_on = $2"
-            "                WHERE pivot_key = $1 RETURNING person_id),"
-            "     cancelled AS (UPDATE identity_documents SET status = 'cancelled',"
-            "                   cancelled_at = now()"
-            "                   WHERE person_id IN (SELECT person_id FROM person)"
-            "                   AND status = 'valid' RETURNING 1)"
-            " SELECT (SELECT count(*) FROM person), (SELECT count(*) FROM cancelled)",
-            2, params, counts, 2) != 0)
-        return -1;
-    long persons = counts[0], documents = counts[1];
-    if (persons == 0)
-        return 0; /* not applicable: no record */
-    out->status = MDV_STEP_DONE;
-    if (documents == 0)
-        snprintf(out->detail, sizeof(out->detail), "Aucun titre en cours de validité");
-    else
-        snprintf(out->detail, sizeof(out->detail), "%ld titre%s annulé%s", documents,
-                 documents > 1 ? "s" : "", documents > 1 ? "s" : "");
+    return mdv_plans_find(plans, kind);
+}
+
+int identity_report_others(struct mdv_msg *msg, const char *kind, const char *journey_id,
+                           const char *detail)
+{
+    const struct mdv_plan *plan = identity_plan(kind);
+    for (size_t i = 0; i < plan->count; i++)
+        if (strcmp(plan->steps[i].owner, "identity") != 0 &&
+            mdv_journey_report_next(msg, journey_id, plan->steps[i].code, MDV_STEP_NOT_APPLICABLE,
+                                    detail) != 0)
+            return -1;
     return 0;
 }
 
-static enum mdv_outcome on_death(struct mdv_msg *msg)
+static enum mdv_outcome on_declaration(struct mdv_msg *msg)
 {
-    struct mdv_death death;
-    if (mdv_death_decode(msg, &death) != 0)
-        return MDV_PERMANENT;
-    const struct mdv_step_work work = {death.event->journey_id, STEP_DEATH, death.occurrence};
-    enum mdv_outcome outcome = mdv_journey_apply_step(msg, &work, cancel_documents, &death) == 0
-                                   ? MDV_OK
-                                   : mdv_msg_db_failure(msg);
-    mdv_death_free(&death);
+    identity_declaration_t *d = NULL;
+    char err[256];
+    enum mdv_outcome outcome;
+    if (identity_declaration_decode(msg->rkm->payload, msg->rkm->len, &d, err, sizeof(err)) != 0)
+        return mdv_msg_reject(msg, "%s", err);
+    if (!d)
+        return MDV_OK; /* another service's journey */
+    if (strcmp(d->kind, "address_change") == 0)
+        outcome = identity_on_address_change(msg, d);
+    else if (strcmp(d->kind, "name_change") == 0)
+        outcome = identity_on_name_change(msg, d);
+    else
+        outcome = identity_on_document(msg, d);
+    mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
     return outcome;
+}
+
+static enum mdv_outcome on_confirmation(struct mdv_msg *msg)
+{
+    Mdv__Gateway__V1__StepConfirmed *c = NULL;
+    char err[256];
+    enum mdv_outcome outcome = MDV_OK;
+    if (identity_confirmation_decode(msg->rkm->payload, msg->rkm->len, &c, err, sizeof(err)) != 0)
+        return mdv_msg_reject(msg, "%s", err);
+    if (strcmp(c->code, IDENTITY_STEP_APPOINTMENT) == 0)
+        outcome = identity_on_appointment_confirmed(msg, c);
+    /* Other codes: not a step of ours that waits for the usager. */
+    mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
+    return outcome;
+}
+
+/* The plans of the three kinds and the country names, once the
+ * configuration names the data folder; a missing one is a bad
+ * installation. */
+static int load_rules(struct mdv_service *svc)
+{
+    static const char *const kinds[] = {"address_change", "name_change", "identity_document"};
+    char *path = mdv_xasprintf("%s/rules/plans.json", svc->config.data_dir);
+    int rc = -1;
+    plans = mdv_plans_load(path);
+    if (!plans)
+        goto out;
+    for (size_t i = 0; i < MDV_ARRAY_LEN(kinds); i++)
+        if (!mdv_plans_find(plans, kinds[i])) {
+            fprintf(stderr, "%s: no %s plan\n", path, kinds[i]);
+            goto out;
+        }
+    free(path);
+    path = mdv_xasprintf("%s/rules/countries.tsv", svc->config.data_dir);
+    rc = identity_countries_load(path);
+out:
+    free(path);
+    return rc;
 }
 
 int main(void)
 {
-    static const char *const topics[] = {"mdv.bereavement.events.v1", NULL};
+    static const char *const topics[] = {"mdv.gateway.declarations.v1", "mdv.bereavement.events.v1",
+                                         "mdv.abroad.events.v1", NULL};
     static const struct mdv_event_route routes[] = {
-        {"fr.gouv.mdv.bereavement.death_recorded.v1", on_death},
+        {"fr.gouv.mdv.gateway.declaration_submitted.v1", on_declaration},
+        {"fr.gouv.mdv.gateway.step_confirmed.v1", on_confirmation},
+        {"fr.gouv.mdv.bereavement.death_recorded.v1", identity_on_death},
+        {"fr.gouv.mdv.abroad.residence_abroad_started.v1", identity_on_abroad_started},
+        {"fr.gouv.mdv.abroad.residence_abroad_ended.v1", identity_on_abroad_ended},
         {NULL, NULL},
     };
-    return mdv_service_run("identity", topics, routes, NULL);
+    int rc = mdv_service_run("identity", topics, routes, load_rules);
+    mdv_plans_free(plans);
+    identity_countries_free();
+    return rc;
 }

@@ -1,0 +1,134 @@
+/* identity — ANTS and mairies. The pieces of the service shared by its
+ * handlers: the checks of the messages it consumes (no database, so that
+ * the fuzz targets reach them), the register of persons and addresses, the
+ * plans and country names it loads at start, and one handler per event. */
+#ifndef IDENTITY_H
+#define IDENTITY_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "mdv/abroad/v1/abroad.pb-c.h"
+#include "mdv/gateway/v1/declarations.pb-c.h"
+#include "mdv/journey.h"
+#include "mdv/pivot.h"
+#include "mdv/plan.h"
+#include "mdv/service.h"
+#include "mdv/util.h"
+
+typedef Mdv__Gateway__V1__DeclarationSubmitted identity_declaration_t;
+typedef Mdv__Journey__V1__PivotIdentity identity_person_t;
+typedef Mdv__Journey__V1__Address identity_address_t;
+
+#define IDENTITY_STEP_ADDRESS "identity.address_recorded"
+#define IDENTITY_STEP_ADDRESS_ABROAD "identity.address_abroad_recorded"
+#define IDENTITY_STEP_NAME "identity.name_recorded"
+#define IDENTITY_STEP_PREDEMANDE "identity.predemande_recorded"
+#define IDENTITY_STEP_APPOINTMENT "identity.appointment"
+#define IDENTITY_STEP_PRODUCED "identity.document_produced"
+
+/* The owner's answer when the register has no such person. */
+#define IDENTITY_DETAIL_UNKNOWN "Aucune personne à ce nom dans le registre de l'ANTS"
+
+/* ---- messages.c: decoding and checking, without a database ---- */
+
+/* Decodes a DeclarationSubmitted value. Returns 0 and gives, in *out, a
+ * checked declaration of a kind identity owns (address_change, name_change,
+ * identity_document), or 0 with *out NULL for any other kind; on a value
+ * that is not a valid declaration writes why into err and returns -1. The
+ * caller frees *out with mdv__gateway__v1__declaration_submitted__free_unpacked. */
+int identity_declaration_decode(const void *value, size_t len, identity_declaration_t **out,
+                                char *err, size_t errlen) MDV_MUSTCHECK;
+
+/* Decodes a StepConfirmed that names a journey, a usager and a code; else
+ * writes why into err and returns -1. Free *out with
+ * mdv__gateway__v1__step_confirmed__free_unpacked. */
+int identity_confirmation_decode(const void *value, size_t len,
+                                 Mdv__Gateway__V1__StepConfirmed **out, char *err,
+                                 size_t errlen) MDV_MUSTCHECK;
+
+/* Decode and check ResidenceAbroadStarted (an address abroad) and
+ * ResidenceAbroadEnded (an address in France); free *out with the message's
+ * __free_unpacked. */
+int identity_abroad_started_decode(const void *value, size_t len,
+                                   Mdv__Abroad__V1__ResidenceAbroadStarted **out, char *err,
+                                   size_t errlen) MDV_MUSTCHECK;
+int identity_abroad_ended_decode(const void *value, size_t len,
+                                 Mdv__Abroad__V1__ResidenceAbroadEnded **out, char *err,
+                                 size_t errlen) MDV_MUSTCHECK;
+
+/* Why a pivot identity cannot be matched (a short English reason), or
+ * NULL; on NULL writes its matching key. */
+const char *identity_person_problem(const identity_person_t *p, char key[MDV_PIVOT_KEY_LEN]);
+/* Why an address is not a valid one in France, or abroad; NULL when it is. */
+const char *identity_address_france_problem(const identity_address_t *a);
+const char *identity_address_abroad_problem(const identity_address_t *a);
+
+/* ---- records.c: the register, in identity's database ---- */
+
+/* The person as the register holds them. */
+struct identity_person {
+    char person_id[MDV_UUID_LEN];
+    char family_name[512];
+    char usage_name[512]; /* "" when none */
+};
+
+/* Finds the person whose matching key is pivot_key. Returns 1 and fills
+ * out, 0 when the register has nobody of that key, -1 on error. */
+int identity_person_find(PGconn *conn, const char *pivot_key,
+                         struct identity_person *out) MDV_MUSTCHECK;
+
+/* Records a as the person's main address from valid_from (ending the
+ * current one there), recorded by journey_id. Returns 0 or -1. */
+int identity_address_record(PGconn *conn, const char *person_id, const identity_address_t *a,
+                            const char *valid_from, const char *journey_id) MDV_MUSTCHECK;
+
+/* The longest name a detail quotes, in bytes: two fit in a detail. */
+#define IDENTITY_NAME_CLIP 97
+/* Copies at most size-1 bytes of s, never cutting a UTF-8 character (a
+ * detail must stay valid UTF-8 for the journey's database). */
+void identity_clip(char *out, size_t size, const char *s);
+
+/* Writes an ISO date the French way, « 1er décembre 2026 ». */
+void identity_date_french(const char *iso, char *out, size_t outlen);
+
+/* ---- countries.c: the COG's countries, loaded at start ---- */
+
+/* Loads rules/countries.tsv; says what is wrong on stderr and returns -1. */
+int identity_countries_load(const char *path) MDV_MUSTCHECK;
+void identity_countries_free(void);
+/* The country's French name, or the code itself when the list has none. */
+const char *identity_country_name(const char *code);
+
+/* ---- main.c: the plans, loaded at start ---- */
+
+/* The plan of one of identity's kinds (checked at start: never NULL). */
+const struct mdv_plan *identity_plan(const char *kind);
+
+/* ---- one file per event ---- */
+
+/* The reports of the steps a plan gives to other services, when identity
+ * publishes nothing for them to act on: not_applicable with detail. */
+int identity_report_others(struct mdv_msg *msg, const char *kind, const char *journey_id,
+                           const char *detail) MDV_MUSTCHECK;
+
+/* Records the address of the person named by person as their main address
+ * from date, under step_code, once for the journey (received, then done;
+ * unknown is the status when the register has nobody of that name:
+ * MDV_STEP_FAILED for the owner, NOT_APPLICABLE for a reacting step); then
+ * publishes AddressChanged for the other administrations. Sets *found.
+ * Returns 0, or -1 on a database failure. */
+int identity_address_change(struct mdv_msg *msg, const char *journey_id, const char *step_code,
+                            const identity_person_t *person, const identity_address_t *address,
+                            const char *date, mdv_step_status unknown, int *found) MDV_MUSTCHECK;
+
+enum mdv_outcome identity_on_address_change(struct mdv_msg *msg, const identity_declaration_t *d);
+enum mdv_outcome identity_on_name_change(struct mdv_msg *msg, const identity_declaration_t *d);
+enum mdv_outcome identity_on_document(struct mdv_msg *msg, const identity_declaration_t *d);
+enum mdv_outcome identity_on_appointment_confirmed(struct mdv_msg *msg,
+                                                   const Mdv__Gateway__V1__StepConfirmed *c);
+enum mdv_outcome identity_on_abroad_started(struct mdv_msg *msg);
+enum mdv_outcome identity_on_abroad_ended(struct mdv_msg *msg);
+enum mdv_outcome identity_on_death(struct mdv_msg *msg);
+
+#endif
