@@ -155,7 +155,8 @@ FUZZ_GATEWAY_BODY    := services/gateway/body.c services/gateway/validation.c \
 FUZZ_SRC_declaration := $(FUZZ_GATEWAY_BODY) services/gateway/submission.c \
                         services/bereavement/messages.c
 FUZZ_SRC_confirmation := $(FUZZ_GATEWAY_BODY)
-FUZZ_SRC_protobuf    := services/gateway/projection.c services/bereavement/messages.c
+FUZZ_SRC_protobuf    := services/gateway/projection.c services/bereavement/messages.c \
+                        services/identity/messages.c
 FUZZ_LINK_cloudevents := -Wl,--wrap=rd_kafka_message_headers
 FUZZ_LINK_declaration := -Wl,--wrap=mdv_http_header
 FUZZ_LINK_confirmation := -Wl,--wrap=mdv_http_header

@@ -5,6 +5,8 @@
  *   1  bereavement, StepConfirmed          4  gateway, StepReported
  *   2  identity/student/housing/abroad,    5  gateway, StepsAdded
  *      DeathRecorded
+ *   6  identity, DeclarationSubmitted     7  identity, StepConfirmed
+ *   8  identity, ResidenceAbroadStarted   9  identity, ResidenceAbroadEnded
  *
  * Invariants: a rejection always says why; what a check lets through holds
  * the fields the handler then reads without looking again. */
@@ -15,8 +17,21 @@
 
 #include "../../services/bereavement/messages.h"
 #include "../../services/gateway/gateway.h"
+#include "../../services/identity/identity.h"
 
-enum { DECLARATION, CONFIRMATION, DEATH, PLANNED, STEP, ADDED, HANDLERS };
+enum {
+    DECLARATION,
+    CONFIRMATION,
+    DEATH,
+    PLANNED,
+    STEP,
+    ADDED,
+    IDENTITY_DECLARATION,
+    IDENTITY_CONFIRMATION,
+    IDENTITY_STARTED,
+    IDENTITY_ENDED,
+    HANDLERS
+};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -115,6 +130,77 @@ static void added(const uint8_t *value, size_t len, char *err, size_t errlen)
     mdv__journey__v1__steps_added__free_unpacked(a, NULL);
 }
 
+/* What the identity handlers read without looking again: a matchable
+ * person, and the address each of them records. */
+static void identity_person_ok(const Mdv__Journey__V1__PivotIdentity *p)
+{
+    char key[MDV_PIVOT_KEY_LEN];
+    FUZZ_REQUIRE(p && identity_person_problem(p, key) == NULL);
+    FUZZ_REQUIRE(mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date,
+                               p->birth_place, key) == 0);
+}
+
+static void identity_declaration(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    identity_declaration_t *d = NULL;
+    if (identity_declaration_decode(value, len, &d, err, errlen) != 0) {
+        FUZZ_REQUIRE(!d && *err);
+        return;
+    }
+    if (!d)
+        return;
+    FUZZ_REQUIRE(mdv_uuid_valid(d->journey_id) && *d->usager_id);
+    if (d->body_case == MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_ADDRESS_CHANGE) {
+        identity_person_ok(d->address_change->person);
+        FUZZ_REQUIRE(identity_address_france_problem(d->address_change->address) == NULL);
+    } else if (d->body_case == MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_NAME_CHANGE) {
+        identity_person_ok(d->name_change->person);
+        FUZZ_REQUIRE(mdv_pivot_name_problem(d->name_change->new_family_name) == NULL);
+    } else {
+        FUZZ_REQUIRE(d->body_case ==
+                     MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_IDENTITY_DOCUMENT);
+        identity_person_ok(d->identity_document->person);
+    }
+    mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
+}
+
+static void identity_confirmation(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Gateway__V1__StepConfirmed *c = NULL;
+    if (identity_confirmation_decode(value, len, &c, err, errlen) != 0) {
+        FUZZ_REQUIRE(!c && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(c->journey_id) && *c->usager_id && *c->code);
+    mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
+}
+
+static void identity_started(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Abroad__V1__ResidenceAbroadStarted *s = NULL;
+    if (identity_abroad_started_decode(value, len, &s, err, errlen) != 0) {
+        FUZZ_REQUIRE(!s && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(s->journey_id) && mdv_validate_date(s->start_date) == NULL);
+    identity_person_ok(s->person);
+    FUZZ_REQUIRE(identity_address_abroad_problem(s->address) == NULL);
+    mdv__abroad__v1__residence_abroad_started__free_unpacked(s, NULL);
+}
+
+static void identity_ended(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Abroad__V1__ResidenceAbroadEnded *e = NULL;
+    if (identity_abroad_ended_decode(value, len, &e, err, errlen) != 0) {
+        FUZZ_REQUIRE(!e && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(e->journey_id) && mdv_validate_date(e->end_date) == NULL);
+    identity_person_ok(e->person);
+    FUZZ_REQUIRE(identity_address_france_problem(e->address) == NULL);
+    mdv__abroad__v1__residence_abroad_ended__free_unpacked(e, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static void (*const handlers[HANDLERS])(const uint8_t *, size_t, char *, size_t) = {
@@ -124,6 +210,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         [PLANNED] = planned,
         [STEP] = step,
         [ADDED] = added,
+        [IDENTITY_DECLARATION] = identity_declaration,
+        [IDENTITY_CONFIRMATION] = identity_confirmation,
+        [IDENTITY_STARTED] = identity_started,
+        [IDENTITY_ENDED] = identity_ended,
     };
     char err[256] = "";
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mdv/abroad/v1/abroad.pb-c.h"
 #include "mdv/auth.h"
 #include "mdv/bereavement/v1/death.pb-c.h"
 #include "mdv/gateway/v1/declarations.pb-c.h"
@@ -192,6 +193,62 @@ static int steps(void)
     return rc;
 }
 
+/* identity's kinds and the residence abroad it records. */
+static int identity_messages(void)
+{
+    static char *given[] = {"Loïc"};
+    static char *lines[] = {"12 rue des Lilas", "Bâtiment B"};
+    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    Mdv__Journey__V1__Address a = MDV__JOURNEY__V1__ADDRESS__INIT;
+    Mdv__Gateway__V1__AddressChangeDeclaration ac =
+        MDV__GATEWAY__V1__ADDRESS_CHANGE_DECLARATION__INIT;
+    Mdv__Gateway__V1__DeclarationSubmitted d = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__INIT;
+    Mdv__Gateway__V1__StepConfirmed c = MDV__GATEWAY__V1__STEP_CONFIRMED__INIT;
+    Mdv__Abroad__V1__ResidenceAbroadStarted st = MDV__ABROAD__V1__RESIDENCE_ABROAD_STARTED__INIT;
+    Mdv__Abroad__V1__ResidenceAbroadEnded en = MDV__ABROAD__V1__RESIDENCE_ABROAD_ENDED__INIT;
+    int rc = 0;
+    p.family_name = "Le Goff";
+    p.n_given_names = 1;
+    p.given_names = given;
+    p.sex = "M";
+    p.birth_date = "1990-05-01";
+    p.birth_place = "29019";
+    a.n_lines = 2;
+    a.lines = lines;
+    a.postal_code = "75011";
+    a.commune_code = "75056";
+    a.city = "Paris";
+    ac.person = &p;
+    ac.address = &a;
+    ac.effective_date = "2026-12-01";
+    d.journey_id = JOURNEY;
+    d.usager_id = "usager-1";
+    d.kind = "address_change";
+    d.submitted_at = "2026-11-20T09:12:00Z";
+    d.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_ADDRESS_CHANGE;
+    d.address_change = &ac;
+    rc |= write_message("identity-address-change", 6, &d.base);
+    c.journey_id = JOURNEY;
+    c.usager_id = "usager-1";
+    c.code = "identity.appointment";
+    rc |= write_message("identity-appointment", 7, &c.base);
+    en.journey_id = JOURNEY;
+    en.person = &p;
+    en.address = &a;
+    en.end_date = "2026-12-01";
+    rc |= write_message("identity-abroad-ended", 9, &en.base);
+    a.postal_code = "H2X 1Y4";
+    a.commune_code = "";
+    a.city = "Montréal";
+    a.country_code = "99401";
+    st.journey_id = JOURNEY;
+    st.person = &p;
+    st.address = &a;
+    st.start_date = "2026-09-01";
+    rc |= write_message("identity-abroad-started", 8, &st.base);
+    return rc;
+}
+
 static int token(const char *keys, const char *name, const char *scheme, const char *aud)
 {
     char key[1024];
@@ -214,7 +271,8 @@ int main(int argc, char **argv)
         return 2;
     }
     corpus = argv[1];
-    int rc = declarations() | confirmations() | deaths() | plans() | steps() | added();
+    int rc = declarations() | confirmations() | deaths() | plans() | steps() | added() |
+             identity_messages();
     rc |= token(argv[2], "token", "Bearer", "mdv");
     rc |= token(argv[2], "token-lower-scheme", "bearer", "mdv");
     rc |= token(argv[2], "token-other-audience", "Bearer", "other");
