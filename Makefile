@@ -106,6 +106,15 @@ $(BUILD)/tests/test_cog: $(BUILD)/obj/tests/unit/test_cog.o $(BUILD)/obj/service
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS) -lcmocka
 
+# The abroad service's checks and rules, tested on the rules it ships.
+ABROAD_UNIT := consulates dates messages
+$(BUILD)/obj/tests/unit/test_abroad.o: CFLAGS += \
+    -DMDV_TEST_ABROAD_RULES='"$(CURDIR)/services/abroad/rules"'
+$(BUILD)/tests/test_abroad: $(BUILD)/obj/tests/unit/test_abroad.o \
+                            $(patsubst %,$(BUILD)/obj/services/abroad/%.o,$(ABROAD_UNIT)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 $(BUILD)/tests/live/%: $(BUILD)/obj/tests/live/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

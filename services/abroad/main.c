@@ -1,61 +1,84 @@
 /* abroad — MEAE and consulats: inscriptions au Registre des Français
- * établis hors de France. On a death it closes the open inscription. */
+ * établis hors de France. It owns the departure_abroad and
+ * return_to_france journeys (departure.c, return.c), and reacts to
+ * identity's AddressChanged (address.c) and PersonNameChanged (name.c) and
+ * to bereavement's DeathRecorded (death.c). Its rules: the plans of its
+ * journeys and the consular posts (rules/). */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "mdv/journey.h"
-#include "mdv/pg.h"
+#include "abroad.h"
+#include "mdv/plan.h"
 
-#define STEP_DEATH "abroad.registration_closed"
+struct mdv_plans *abroad_plans;
+struct abroad_consulates *abroad_posts;
 
-/* The effect of a death on this administration's records of the
- * deceased (matched on the pivot key). */
-static int close_registration(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
+static enum mdv_outcome on_declaration(struct mdv_msg *msg)
 {
-    const struct mdv_death *death = ctx;
-    PGconn *conn = msg->conn;
-    const char *pivot_key = death->pivot_key;
-    const char *death_date = death->event->death_date;
-    const char *params[] = {pivot_key};
-    (void)death_date;
-    long counts[2];
-    if (mdv_pg_query_longs(
-            conn,
-            "WITH known AS (SELECT 1 FROM registrations WHERE pivot_key = $1),"
-            "     closed AS (UPDATE registrations SET status = 'closed', closed_reason = 'deces',"
-            "                closed_at = now()"
-            "                WHERE pivot_key = $1 AND status = 'open' RETURNING country_code)"
-            " SELECT (SELECT count(*) FROM known), (SELECT count(*) FROM closed)",
-            1, params, counts, 2) != 0)
-        return -1;
-    long known = counts[0], closed = counts[1];
-    if (known == 0)
-        return 0; /* not applicable: no record */
-    out->status = MDV_STEP_DONE;
-    snprintf(out->detail, sizeof(out->detail), "%s",
-             closed ? "Inscription au registre des Français de l'étranger clôturée"
-                    : "Aucune inscription en cours au registre");
-    return 0;
+    abroad_declaration_t *d = NULL;
+    char err[256];
+    enum mdv_outcome outcome = MDV_OK;
+    if (abroad_declaration_decode(msg->rkm->payload, msg->rkm->len, &d, err, sizeof(err)) != 0)
+        return mdv_msg_reject(msg, "%s", err);
+    if (!d)
+        return MDV_OK; /* another service's journey */
+    if (d->body_case == MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_DEPARTURE_ABROAD)
+        outcome = abroad_on_departure(msg, d);
+    else
+        outcome = abroad_on_return(msg, d);
+    mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
+    return outcome;
 }
 
-static enum mdv_outcome on_death(struct mdv_msg *msg)
+static enum mdv_outcome on_confirmation(struct mdv_msg *msg)
 {
-    struct mdv_death death;
-    if (mdv_death_decode(msg, &death) != 0)
-        return MDV_PERMANENT;
-    const struct mdv_step_work work = {death.event->journey_id, STEP_DEATH, death.occurrence};
-    enum mdv_outcome outcome = mdv_journey_apply_step(msg, &work, close_registration, &death) == 0
-                                   ? MDV_OK
-                                   : mdv_msg_db_failure(msg);
-    mdv_death_free(&death);
+    Mdv__Gateway__V1__StepConfirmed *c = NULL;
+    char err[256];
+    enum mdv_outcome outcome = MDV_OK;
+    if (abroad_confirmation_decode(msg->rkm->payload, msg->rkm->len, &c, err, sizeof(err)) != 0)
+        return mdv_msg_reject(msg, "%s", err);
+    if (strcmp(c->code, ABROAD_STEP_REVIEWED) == 0)
+        outcome = abroad_on_review_confirmed(msg, c);
+    /* Other codes: not a step of ours that waits for the usager. */
+    mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
     return outcome;
+}
+
+/* Loads the rules once the configuration names the data folder; a plans
+ * file without both plans is a bad installation. */
+static int load_rules(struct mdv_service *svc)
+{
+    char *plans_path = mdv_xasprintf("%s/rules/plans.json", svc->config.data_dir);
+    char *posts_path = mdv_xasprintf("%s/rules/consulates.json", svc->config.data_dir);
+    int rc = -1;
+    abroad_plans = mdv_plans_load(plans_path);
+    abroad_posts = abroad_consulates_load(posts_path);
+    if (abroad_plans && (!mdv_plans_find(abroad_plans, "departure_abroad") ||
+                         !mdv_plans_find(abroad_plans, "return_to_france")))
+        fprintf(stderr, "%s: departure_abroad and return_to_france must both be planned\n",
+                plans_path);
+    else if (abroad_plans && abroad_posts)
+        rc = 0;
+    free(plans_path);
+    free(posts_path);
+    return rc;
 }
 
 int main(void)
 {
-    static const char *const topics[] = {"mdv.bereavement.events.v1", NULL};
+    static const char *const topics[] = {"mdv.gateway.declarations.v1", "mdv.bereavement.events.v1",
+                                         "mdv.identity.events.v1", NULL};
     static const struct mdv_event_route routes[] = {
-        {"fr.gouv.mdv.bereavement.death_recorded.v1", on_death},
+        {"fr.gouv.mdv.gateway.declaration_submitted.v1", on_declaration},
+        {"fr.gouv.mdv.gateway.step_confirmed.v1", on_confirmation},
+        {"fr.gouv.mdv.bereavement.death_recorded.v1", abroad_on_death},
+        {"fr.gouv.mdv.identity.address_changed.v1", abroad_on_address_changed},
+        {"fr.gouv.mdv.identity.person_name_changed.v1", abroad_on_name_changed},
         {NULL, NULL},
     };
-    return mdv_service_run("abroad", topics, routes, NULL);
+    int rc = mdv_service_run("abroad", topics, routes, load_rules);
+    mdv_plans_free(abroad_plans);
+    abroad_consulates_free(abroad_posts);
+    return rc;
 }
