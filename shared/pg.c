@@ -18,13 +18,30 @@ static __thread char last_sqlstate[6];
 #define MIGRATION_LOCK_KEY "4242001"
 #define OUTBOX_ORDER_LOCK_CLASS "4242002"
 
+/* The server's notices (NOTICE, WARNING, a FATAL before it closes the
+ * connection) go to the JSON log rather than raw to stderr. */
+static void log_notice(void *arg, const char *message)
+{
+    (void)arg;
+    size_t len = strcspn(message, "\n");
+    mdv_info("database said: %.*s", (int)len, message);
+}
+
+static PGconn *connect_logged(const char *dsn)
+{
+    PGconn *conn = PQconnectdb(dsn);
+    if (conn)
+        PQsetNoticeProcessor(conn, log_notice, NULL);
+    return conn;
+}
+
 PGconn *mdv_pg_connect(const char *dsn, long timeout_ms)
 {
     double deadline = mdv_monotonic_seconds() + (double)timeout_ms / 1000.0;
     long backoff_ms = 100;
 
     for (;;) {
-        PGconn *conn = PQconnectdb(dsn);
+        PGconn *conn = connect_logged(dsn);
         if (PQstatus(conn) == CONNECTION_OK)
             return conn;
         mdv_warn("database connection failed: %s", PQerrorMessage(conn));
@@ -52,7 +69,7 @@ int mdv_pg_ensure(PGconn **conn, const char *dsn)
         }
         PQfinish(*conn);
     }
-    *conn = PQconnectdb(dsn);
+    *conn = connect_logged(dsn);
     if (PQstatus(*conn) == CONNECTION_OK)
         return 0;
     mdv_warn("database unreachable: %s", PQerrorMessage(*conn));
@@ -326,16 +343,15 @@ static const char outbox_order_schema[] =
  * relatives is applied once). applied_effects, the exactly-once evidence,
  * is each reacting service's own migration. */
 #define JOURNEY_STEPS_VERSION "000_mdv_journey_steps"
-static const char journey_steps_schema[] =
-    "CREATE TABLE step_sequences ("
-    "  journey_id uuid NOT NULL,"
-    "  code text NOT NULL,"
-    "  last bigint NOT NULL,"
-    "  PRIMARY KEY (journey_id, code));"
-    "CREATE TABLE occurrences ("
-    "  occurrence text PRIMARY KEY,"
-    "  journey_id uuid NOT NULL,"
-    "  applied_at timestamptz NOT NULL DEFAULT now());";
+static const char journey_steps_schema[] = "CREATE TABLE step_sequences ("
+                                           "  journey_id uuid NOT NULL,"
+                                           "  code text NOT NULL,"
+                                           "  last bigint NOT NULL,"
+                                           "  PRIMARY KEY (journey_id, code));"
+                                           "CREATE TABLE occurrences ("
+                                           "  occurrence text PRIMARY KEY,"
+                                           "  journey_id uuid NOT NULL,"
+                                           "  applied_at timestamptz NOT NULL DEFAULT now());";
 
 static const struct {
     const char *version;

@@ -193,6 +193,27 @@ static void test_begin_forgets_the_previous_failure(void **state)
     mdv_pg_rollback(conn);
 }
 
+/* libpq prints the server's notices raw on stderr unless told otherwise:
+ * a service's log must stay one JSON object a line. */
+static void test_server_notices_are_json_log_lines(void **state)
+{
+    PGconn *conn = *state;
+    struct capture c;
+    capture_start(&c);
+    int rc = mdv_pg_exec(conn, "DO $$ BEGIN RAISE NOTICE 'live notice'; END $$", 0, NULL);
+    char *said = capture_end(&c);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(said, "\"message\":\"database said: NOTICE:  live notice\""));
+    for (const char *line = said; *line; line = strchr(line, '\n') + 1) {
+        assert_int_equal(*line, '{');
+        if (!strchr(line, '\n'))
+            break;
+        if (!line[strcspn(line, "\n") + 1])
+            break;
+    }
+    free(said);
+}
+
 int main(void)
 {
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup_table, teardown_table)
@@ -201,6 +222,7 @@ int main(void)
         TEST(test_commit_of_a_good_transaction_succeeds),
         TEST(test_only_failures_the_data_causes_are_permanent),
         TEST(test_begin_forgets_the_previous_failure),
+        TEST(test_server_notices_are_json_log_lines),
     };
 #undef TEST
     return cmocka_run_group_tests_name("pg (live server)", tests, NULL, NULL);
