@@ -162,12 +162,13 @@ FUZZ_GATEWAY_BODY    := services/gateway/body.c services/gateway/validation.c \
                         services/gateway/validation_abroad.c services/gateway/address.c \
                         services/gateway/cog.c
 FUZZ_SRC_declaration := $(FUZZ_GATEWAY_BODY) services/gateway/submission.c \
-                        services/bereavement/messages.c
+                        services/bereavement/messages.c services/identity/messages.c \
+                        services/abroad/messages.c
 FUZZ_SRC_confirmation := $(FUZZ_GATEWAY_BODY)
 FUZZ_SRC_protobuf    := services/gateway/projection.c services/bereavement/messages.c \
-                        services/identity/messages.c
+                        services/identity/messages.c services/abroad/messages.c
 FUZZ_LINK_cloudevents := -Wl,--wrap=rd_kafka_message_headers
-FUZZ_LINK_declaration := -Wl,--wrap=mdv_http_header
+FUZZ_LINK_declaration := -Wl,--wrap=mdv_http_header -Wl,--wrap=mdv_http_field_error
 FUZZ_LINK_confirmation := -Wl,--wrap=mdv_http_header
 
 $(FUZZ)/gen/%.pb-c.c $(FUZZ)/gen/%.pb-c.h: proto/%.proto

@@ -4,16 +4,17 @@
  *
  * The reader asks libmicrohttpd for the Content-Type, which needs a live
  * connection: this target is linked with --wrap=mdv_http_header, and the
- * wrapper below answers "application/json" as a client would.
+ * wrapper below answers "application/json" as a client would. It is linked
+ * with --wrap=mdv_http_field_error too, to count the errors reported.
  *
- * Invariants: a refusal is a 400 or a 422 problem whose errors each name
- * a field; a body with a field the API does not know is refused; a
- * bereavement body the gateway accepts is one the bereavement service
- * accepts too, and whose deceased has a pivot key (else the usager gets 202
- * and the declaration is dead-lettered downstream); the DeclarationSubmitted
- * of any other kind it accepts carries that kind's body, whose person has
- * a pivot key and whose address is in France (a commune of the COG) or
- * abroad (a country) as the kind wants. The COG tables are the real ones. */
+ * Invariants: a refusal is a 400 or a 422 problem that holds every error
+ * reported (none lost on the way), each naming a field; a body with a field the API does not know
+ * is refused; a bereavement body the gateway accepts is one the bereavement service accepts too,
+ * and whose deceased has a pivot key (else the usager gets 202 and the declaration is dead-lettered
+ * downstream); the DeclarationSubmitted of any other kind it accepts carries that kind's body,
+ * whose person has a pivot key and whose address is in France (a commune of the COG) or abroad (a
+ * country) as the kind wants, and that its owner (identity or abroad) accepts. The COG tables are
+ * the real ones. */
 #include "fuzz.h"
 
 #include <jansson.h>
@@ -21,14 +22,26 @@
 
 #include "mdv/pivot.h"
 
+#include "../../services/abroad/abroad.h"
 #include "../../services/bereavement/messages.h"
 #include "../../services/gateway/cog.h"
 #include "../../services/gateway/gateway.h"
 #include "../../services/gateway/submission.h"
+#include "../../services/identity/identity.h"
 
 #define JOURNEY "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7"
 
+static size_t errors_reported;
+
 const char *__wrap_mdv_http_header(const struct mdv_http_request *req, const char *name);
+void __real_mdv_http_field_error(json_t *errors, const char *field, const char *message);
+void __wrap_mdv_http_field_error(json_t *errors, const char *field, const char *message);
+
+void __wrap_mdv_http_field_error(json_t *errors, const char *field, const char *message)
+{
+    errors_reported++;
+    __real_mdv_http_field_error(errors, field, message);
+}
 
 const char *__wrap_mdv_http_header(const struct mdv_http_request *req, const char *name)
 {
@@ -164,6 +177,25 @@ static void check_address(const Mdv__Journey__V1__Address *a, int abroad)
                  cog_commune_has_postcode(commune, a->postal_code));
 }
 
+/* The owner's own decode-and-check of the packed message, as its handler
+ * runs it. */
+static void check_owner_accepts(const uint8_t *packed, size_t len)
+{
+    identity_declaration_t *mine = NULL;
+    abroad_declaration_t *theirs = NULL;
+    char err[256] = "";
+    int identity = identity_declaration_decode(packed, len, &mine, err, sizeof(err));
+    if (identity != 0)
+        fprintf(stderr, "accepted by the gateway, refused by identity: %s\n", err);
+    int abroad = abroad_declaration_decode(packed, len, &theirs, err, sizeof(err));
+    if (abroad != 0)
+        fprintf(stderr, "accepted by the gateway, refused by abroad: %s\n", err);
+    FUZZ_REQUIRE(identity == 0 && abroad == 0);
+    FUZZ_REQUIRE((mine != NULL) + (theirs != NULL) == 1); /* one owner, and only one */
+    mdv__gateway__v1__declaration_submitted__free_unpacked(mine, NULL);
+    mdv__gateway__v1__declaration_submitted__free_unpacked(theirs, NULL);
+}
+
 /* The message of another kind, packed and read back as its owner would. */
 static void check_other_kind(json_t *body)
 {
@@ -197,6 +229,7 @@ static void check_other_kind(json_t *body)
         FUZZ_REQUIRE(!"an accepted body of no known kind");
     }
     mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
+    check_owner_accepts(packed, len);
     free(packed);
 }
 
@@ -212,10 +245,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.path = "/v1/declarations";
     req.body = text; /* NULL: no body at all */
     req.body_len = size;
+    errors_reported = 0;
     json_t *body =
         gateway_read_json(&req, &res, declaration_validate, "Déclaration incomplète ou invalide");
     if (body) {
-        FUZZ_REQUIRE(res.json == NULL);
+        FUZZ_REQUIRE(res.json == NULL && errors_reported == 0);
         if (strcmp(field(body, "kind"), "bereavement") == 0) {
             check_known_fields(body);
             check_bereavement_accepts(body);
@@ -227,6 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_REQUIRE(json_is_object(res.json));
         json_t *errors = json_object_get(res.json, "errors");
         FUZZ_REQUIRE(res.status == 400 || json_array_size(errors) > 0);
+        FUZZ_REQUIRE(json_array_size(errors) == errors_reported);
         check_errors(errors);
         char *dumped = json_dumps(res.json, 0);
         FUZZ_REQUIRE(dumped);

@@ -7,14 +7,19 @@
  *      DeathRecorded
  *   6  identity, DeclarationSubmitted     7  identity, StepConfirmed
  *   8  identity, ResidenceAbroadStarted   9  identity, ResidenceAbroadEnded
+ *  10  abroad, DeclarationSubmitted      11  abroad, StepConfirmed
+ *  12  abroad, AddressChanged            13  abroad, PersonNameChanged
  *
  * Invariants: a rejection always says why; what a check lets through holds
  * the fields the handler then reads without looking again. */
 #include "fuzz.h"
 
+#include <jansson.h>
+
 #include "mdv/journey.h"
 #include "mdv/validate.h"
 
+#include "../../services/abroad/abroad.h"
 #include "../../services/bereavement/messages.h"
 #include "../../services/gateway/gateway.h"
 #include "../../services/identity/identity.h"
@@ -30,6 +35,10 @@ enum {
     IDENTITY_CONFIRMATION,
     IDENTITY_STARTED,
     IDENTITY_ENDED,
+    ABROAD_DECLARATION,
+    ABROAD_CONFIRMATION,
+    ABROAD_ADDRESS,
+    ABROAD_NAME,
     HANDLERS
 };
 
@@ -201,6 +210,91 @@ static void identity_ended(const uint8_t *value, size_t len, char *err, size_t e
     mdv__abroad__v1__residence_abroad_ended__free_unpacked(e, NULL);
 }
 
+/* What the abroad handlers read without looking again: a person with a
+ * matching key and every given name fit for the registre's text[]. */
+static void abroad_person_ok(const Mdv__Journey__V1__PivotIdentity *p)
+{
+    char key[MDV_PIVOT_KEY_LEN];
+    FUZZ_REQUIRE(p && p->n_given_names > 0 && abroad_person_key(p, key) == 0);
+    for (size_t i = 0; i < p->n_given_names; i++)
+        FUZZ_REQUIRE(mdv_validate_name(p->given_names[i]) == NULL);
+}
+
+/* Lines and city end up in the registre's text columns, as JSON too. */
+static void abroad_address_ok(const Mdv__Journey__V1__Address *a)
+{
+    FUZZ_REQUIRE(a && a->n_lines >= 1 && a->n_lines <= 3 && a->city && a->postal_code);
+    char *lines = abroad_lines_json(a);
+    FUZZ_REQUIRE(lines);
+    json_t *parsed = json_loads(lines, 0, NULL);
+    FUZZ_REQUIRE(json_is_array(parsed) && json_array_size(parsed) == a->n_lines);
+    json_decref(parsed);
+    free(lines);
+}
+
+static void abroad_declaration(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    abroad_declaration_t *d = NULL;
+    if (abroad_declaration_decode(value, len, &d, err, errlen) != 0) {
+        FUZZ_REQUIRE(!d && *err);
+        return;
+    }
+    if (!d)
+        return;
+    FUZZ_REQUIRE(mdv_uuid_valid(d->journey_id));
+    if (d->body_case == MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_DEPARTURE_ABROAD) {
+        FUZZ_REQUIRE(strcmp(d->kind, "departure_abroad") == 0);
+        abroad_person_ok(d->departure_abroad->person);
+        abroad_address_ok(d->departure_abroad->address);
+        FUZZ_REQUIRE(mdv_validate_date(d->departure_abroad->departure_date) == NULL);
+    } else {
+        FUZZ_REQUIRE(d->body_case ==
+                     MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_RETURN_TO_FRANCE);
+        FUZZ_REQUIRE(strcmp(d->kind, "return_to_france") == 0);
+        abroad_person_ok(d->return_to_france->person);
+        abroad_address_ok(d->return_to_france->address);
+        FUZZ_REQUIRE(mdv_validate_date(d->return_to_france->return_date) == NULL);
+    }
+    mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
+}
+
+static void abroad_confirmation(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Gateway__V1__StepConfirmed *c = NULL;
+    if (abroad_confirmation_decode(value, len, &c, err, errlen) != 0) {
+        FUZZ_REQUIRE(!c && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(c->journey_id) && *c->usager_id && *c->code);
+    mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
+}
+
+static void abroad_address(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Identity__V1__AddressChanged *a = NULL;
+    if (abroad_address_changed_decode(value, len, &a, err, errlen) != 0) {
+        FUZZ_REQUIRE(!a && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(a->journey_id) && mdv_validate_date(a->effective_date) == NULL);
+    abroad_person_ok(a->person);
+    abroad_address_ok(a->address);
+    mdv__identity__v1__address_changed__free_unpacked(a, NULL);
+}
+
+static void abroad_name(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Identity__V1__PersonNameChanged *n = NULL;
+    if (abroad_name_changed_decode(value, len, &n, err, errlen) != 0) {
+        FUZZ_REQUIRE(!n && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(n->journey_id) && mdv_validate_date(n->effective_date) == NULL);
+    abroad_person_ok(n->previous);
+    abroad_person_ok(n->current);
+    mdv__identity__v1__person_name_changed__free_unpacked(n, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static void (*const handlers[HANDLERS])(const uint8_t *, size_t, char *, size_t) = {
@@ -214,6 +308,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         [IDENTITY_CONFIRMATION] = identity_confirmation,
         [IDENTITY_STARTED] = identity_started,
         [IDENTITY_ENDED] = identity_ended,
+        [ABROAD_DECLARATION] = abroad_declaration,
+        [ABROAD_CONFIRMATION] = abroad_confirmation,
+        [ABROAD_ADDRESS] = abroad_address,
+        [ABROAD_NAME] = abroad_name,
     };
     char err[256] = "";
 

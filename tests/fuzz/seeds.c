@@ -12,6 +12,7 @@
 #include "mdv/auth.h"
 #include "mdv/bereavement/v1/death.pb-c.h"
 #include "mdv/gateway/v1/declarations.pb-c.h"
+#include "mdv/identity/v1/identity.pb-c.h"
 #include "mdv/journey/v1/journey.pb-c.h"
 
 #define JOURNEY "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7"
@@ -249,6 +250,80 @@ static int identity_messages(void)
     return rc;
 }
 
+/* abroad's kinds and identity's events it reacts to. */
+static int abroad_messages(void)
+{
+    static char *given[] = {"Anaïs", "Claire"};
+    static char *lines[] = {"1200 rue Sherbrooke Ouest"};
+    static char *home[] = {"3 place du Marché"};
+    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    Mdv__Journey__V1__PivotIdentity q = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    Mdv__Journey__V1__Address a = MDV__JOURNEY__V1__ADDRESS__INIT;
+    Mdv__Journey__V1__Address f = MDV__JOURNEY__V1__ADDRESS__INIT;
+    Mdv__Gateway__V1__DepartureAbroadDeclaration dep =
+        MDV__GATEWAY__V1__DEPARTURE_ABROAD_DECLARATION__INIT;
+    Mdv__Gateway__V1__ReturnToFranceDeclaration ret =
+        MDV__GATEWAY__V1__RETURN_TO_FRANCE_DECLARATION__INIT;
+    Mdv__Gateway__V1__DeclarationSubmitted d = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__INIT;
+    Mdv__Gateway__V1__StepConfirmed c = MDV__GATEWAY__V1__STEP_CONFIRMED__INIT;
+    Mdv__Identity__V1__AddressChanged ch = MDV__IDENTITY__V1__ADDRESS_CHANGED__INIT;
+    Mdv__Identity__V1__PersonNameChanged nc = MDV__IDENTITY__V1__PERSON_NAME_CHANGED__INIT;
+    int rc = 0;
+    p.family_name = "Martin";
+    p.n_given_names = 2;
+    p.given_names = given;
+    p.sex = "F";
+    p.birth_date = "1985-03-14";
+    p.birth_place = "69123";
+    a.n_lines = 1;
+    a.lines = lines;
+    a.postal_code = "H3A 1E4";
+    a.city = "Montréal";
+    a.country_code = "99401";
+    f.n_lines = 1;
+    f.lines = home;
+    f.postal_code = "13001";
+    f.commune_code = "13055";
+    f.city = "Marseille";
+    dep.person = &p;
+    dep.address = &a;
+    dep.departure_date = "2026-09-01";
+    d.journey_id = JOURNEY;
+    d.usager_id = "usager-2";
+    d.kind = "departure_abroad";
+    d.submitted_at = "2026-08-20T09:12:00Z";
+    d.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_DEPARTURE_ABROAD;
+    d.departure_abroad = &dep;
+    rc |= write_message("abroad-departure", 10, &d.base);
+    ret.person = &p;
+    ret.address = &f;
+    ret.return_date = "2027-06-30";
+    d.kind = "return_to_france";
+    d.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_RETURN_TO_FRANCE;
+    d.return_to_france = &ret;
+    rc |= write_message("abroad-return", 10, &d.base);
+    c.journey_id = JOURNEY;
+    c.usager_id = "usager-2";
+    c.code = "abroad.registration_reviewed";
+    rc |= write_message("abroad-confirmation", 11, &c.base);
+    ch.journey_id = JOURNEY;
+    ch.person = &p;
+    ch.address = &f;
+    ch.effective_date = "2026-12-01";
+    ch.changed_at = "2026-12-01T10:00:00Z";
+    rc |= write_message("abroad-address-changed", 12, &ch.base);
+    q = p;
+    q.family_name = "Martin-Durand";
+    nc.journey_id = JOURNEY;
+    nc.previous = &p;
+    nc.current = &q;
+    nc.usage_name = "Durand";
+    nc.birth_name_changed = 1;
+    nc.effective_date = "2026-12-01";
+    rc |= write_message("abroad-name-changed", 13, &nc.base);
+    return rc;
+}
+
 static int token(const char *keys, const char *name, const char *scheme, const char *aud)
 {
     char key[1024];
@@ -272,7 +347,7 @@ int main(int argc, char **argv)
     }
     corpus = argv[1];
     int rc = declarations() | confirmations() | deaths() | plans() | steps() | added() |
-             identity_messages();
+             identity_messages() | abroad_messages();
     rc |= token(argv[2], "token", "Bearer", "mdv");
     rc |= token(argv[2], "token-lower-scheme", "bearer", "mdv");
     rc |= token(argv[2], "token-other-audience", "Bearer", "other");
