@@ -214,8 +214,9 @@ MALFORMED_CURSORS = [
     ("base64 of a cursor", "MTczMzAwMDAwMDAwMDAwMF8w"),
     ("latin-1 bytes", "%E9%E8"),
     ("invalid utf-8", "%FF%FE"),
-    ("nul byte", f"1%00_{SOME_ID}"),
 ]
+# A NUL byte or a control character in the target (raw or percent-encoded)
+# never reaches the handler: the HTTP edge answers 400 bad-request-target.
 
 
 @pytest.mark.parametrize("cursor", [pytest.param(c, id=i) for i, c in MALFORMED_CURSORS])
