@@ -87,7 +87,7 @@ static const struct cog_commune *commune_check(json_t *address, const char *key,
     }
     if (!cog_commune_addressable(commune)) {
         mdv_http_field_error(errors, field,
-                             "is a former commune (déléguée or associée): use the code of the"
+                             "is a former commune, merged into another: use the code of the"
                              " commune it belongs to");
         return NULL;
     }

@@ -50,7 +50,7 @@ def both(*changes: Change) -> Change:
 
 
 COMMUNE_UNKNOWN = "is not a commune of the INSEE COG"
-FORMER_COMMUNE = "is a former commune (déléguée or associée): use the code of the commune it belongs to"
+FORMER_COMMUNE = "is a former commune, merged into another: use the code of the commune it belongs to"
 POSTCODE_ELSEWHERE = "is not a postcode of the commune (INSEE COG)"
 COUNTRY_FRANCE = "must be a country abroad, not France"
 COUNTRY_UNKNOWN = "is not a country or territory of the INSEE COG"
