@@ -47,7 +47,7 @@ static int offer_closing(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
         "              ORDER BY registered_on DESC LIMIT 1),"
         "     offered AS (INSERT INTO registration_reviews (journey_id, registration_id,"
         "                 effective_date, status)"
-        "                 SELECT $2, registration_id, $3, 'offered' FROM current_reg"
+        "                 SELECT $2::uuid, registration_id, $3::date, 'offered' FROM current_reg"
         "                 ON CONFLICT DO NOTHING RETURNING 1)"
         " SELECT (SELECT count(*) FROM registrations WHERE pivot_key = $1),"
         "        (SELECT country_code FROM current_reg), (SELECT count(*) FROM offered)",

@@ -36,10 +36,11 @@ int abroad_residence_finish(struct mdv_msg *msg, const char *journey_id, const c
 {
     /* The event's outbox row is still there: this transaction wrote it. */
     const char *params[] = {journey_id, event_type, registration_id, country_code};
-    return mdv_pg_exec(msg->conn,
-                       "UPDATE residence_journeys SET registration_id = $3, country_code = $4,"
-                       " event_id = (SELECT id FROM outbox WHERE aggregateid = $1 AND type = $2"
-                       "             ORDER BY seq DESC LIMIT 1)"
-                       " WHERE journey_id = $1",
-                       4, params);
+    return mdv_pg_exec(
+        msg->conn,
+        "UPDATE residence_journeys SET registration_id = $3, country_code = $4,"
+        " event_id = (SELECT id FROM outbox WHERE aggregateid = $1::text AND type = $2"
+        "             ORDER BY seq DESC LIMIT 1)"
+        " WHERE journey_id = $1::uuid",
+        4, params);
 }
