@@ -1,75 +1,38 @@
 /* student — CROUS and établissements: student files and bourses sur
- * critères sociaux. On a death it closes the deceased's own student file and
- * asks for the re-assessment of the bourse of any student whose parent died
- * (an orphan is assessed on their own resources: RULES-REFERENCE.md). */
+ * critères sociaux. It reacts to the other administrations' events (each
+ * in its own file): a death (death.c), a new address (address.c), a new
+ * name (name.c), a residence abroad starting or ending (abroad.c); and it
+ * notes the steps identity's plans give it (mdv/reaction.h), so that the
+ * AddressChanged of a return to France is not acted on twice. */
 #include <stdio.h>
+#include <stdlib.h>
 
-#include "mdv/journey.h"
-#include "mdv/pg.h"
+#include "student.h"
 
-#define STEP_DEATH "student.files_updated"
-
-static void describe(long closed, long reassessed, struct mdv_effect *out)
+/* The barème the distance points come from; a missing or bad file is a
+ * bad installation. */
+static int load_rules(struct mdv_service *svc)
 {
-    if (closed == 0 && reassessed == 0)
-        return; /* not applicable: no record */
-    out->status = MDV_STEP_DONE;
-    if (closed && reassessed)
-        snprintf(out->detail, sizeof(out->detail),
-                 "Dossier étudiant clos ; %ld bourse%s réexaminée%s", reassessed,
-                 reassessed > 1 ? "s" : "", reassessed > 1 ? "s" : "");
-    else if (closed)
-        snprintf(out->detail, sizeof(out->detail), "Dossier étudiant clos");
-    else
-        snprintf(out->detail, sizeof(out->detail), "%ld bourse%s réexaminée%s (décès d'un parent)",
-                 reassessed, reassessed > 1 ? "s" : "", reassessed > 1 ? "s" : "");
-}
-
-/* The effect of a death on this administration's records of the
- * deceased (matched on the pivot key). */
-static int update_files(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
-{
-    const struct mdv_death *death = ctx;
-    PGconn *conn = msg->conn;
-    const char *pivot_key = death->pivot_key;
-    const char *death_date = death->event->death_date;
-    const char *params[] = {pivot_key};
-    (void)death_date;
-    long counts[2];
-    if (mdv_pg_query_longs(
-            conn,
-            "WITH closed AS (UPDATE student_files SET status = 'closed', closed_reason = 'deces',"
-            "                updated_at = now()"
-            "                WHERE pivot_key = $1 AND status = 'open' RETURNING 1),"
-            "     reassessed AS (UPDATE student_files SET reassessment = 'deces_parent',"
-            "                    updated_at = now()"
-            "                    WHERE parent_pivot_key = $1 AND status = 'open' RETURNING 1)"
-            " SELECT (SELECT count(*) FROM closed), (SELECT count(*) FROM reassessed)",
-            1, params, counts, 2) != 0)
-        return -1;
-    describe(counts[0], counts[1], out);
-    return 0;
-}
-
-static enum mdv_outcome on_death(struct mdv_msg *msg)
-{
-    struct mdv_death death;
-    if (mdv_death_decode(msg, &death) != 0)
-        return MDV_PERMANENT;
-    const struct mdv_step_work work = {death.event->journey_id, STEP_DEATH, death.occurrence};
-    enum mdv_outcome outcome = mdv_journey_apply_step(msg, &work, update_files, &death) == 0
-                                   ? MDV_OK
-                                   : mdv_msg_db_failure(msg);
-    mdv_death_free(&death);
-    return outcome;
+    char *path = mdv_xasprintf("%s/rules/distance_points.json", svc->config.data_dir);
+    int rc = student_bareme_load(path);
+    free(path);
+    return rc;
 }
 
 int main(void)
 {
-    static const char *const topics[] = {"mdv.bereavement.events.v1", NULL};
+    static const char *const topics[] = {"mdv.bereavement.events.v1", "mdv.identity.events.v1",
+                                         "mdv.abroad.events.v1", NULL};
     static const struct mdv_event_route routes[] = {
-        {"fr.gouv.mdv.bereavement.death_recorded.v1", on_death},
+        {"fr.gouv.mdv.bereavement.death_recorded.v1", student_on_death},
+        {"fr.gouv.mdv.identity.journey_planned.v1", mdv_reaction_on_plan},
+        {"fr.gouv.mdv.identity.address_changed.v1", student_on_address_changed},
+        {"fr.gouv.mdv.identity.person_name_changed.v1", student_on_name_changed},
+        {"fr.gouv.mdv.abroad.residence_abroad_started.v1", student_on_abroad_started},
+        {"fr.gouv.mdv.abroad.residence_abroad_ended.v1", student_on_abroad_ended},
         {NULL, NULL},
     };
-    return mdv_service_run("student", topics, routes, NULL);
+    int rc = mdv_service_run("student", topics, routes, load_rules);
+    student_bareme_free();
+    return rc;
 }

@@ -1,0 +1,14 @@
+-- The steps the owners' plans give the caisses de retraite, noted from
+-- their journey_planned (shared/reaction.c): an AddressChanged under a
+-- journey whose plan has no bereavement.claim_address_updated (a return to
+-- France) applies nothing and adds no step.
+CREATE TABLE planned_steps (
+    journey_id uuid NOT NULL,
+    code       text NOT NULL,
+    PRIMARY KEY (journey_id, code)
+);
+-- The surviving spouse's family name (the nom de naissance of the
+-- survivor_key, once a PersonNameChanged gave it) and nom d'usage.
+ALTER TABLE survivor_claims
+    ADD COLUMN survivor_family_name text,
+    ADD COLUMN survivor_usage_name text;

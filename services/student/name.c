@@ -1,0 +1,72 @@
+/* PersonNameChanged → student.name_updated (CROUS). The student's files
+ * (found under the previous identity) take the nom d'usage; a changed nom
+ * de naissance also re-keys them, and the files assessed on that person as
+ * a parent, so that the person is found under the new name only. */
+#include <stdio.h>
+#include <string.h>
+
+#include "mdv/pg.h"
+#include "student.h"
+
+typedef Mdv__Identity__V1__PersonNameChanged name_changed_t;
+
+struct name_work {
+    const name_changed_t *m;
+    char previous[MDV_PIVOT_KEY_LEN], current[MDV_PIVOT_KEY_LEN];
+};
+
+static void describe(const name_changed_t *m, long own, struct mdv_effect *out)
+{
+    char name[MDV_REACTION_NAME_CLIP];
+    out->status = MDV_STEP_DONE;
+    if (!own) {
+        snprintf(out->detail, sizeof(out->detail),
+                 "Nom du parent mis à jour dans le dossier étudiant de son enfant");
+    } else if (m->birth_name_changed) {
+        mdv_reaction_clip(name, sizeof(name), m->current->family_name);
+        snprintf(out->detail, sizeof(out->detail), "Nom mis à jour dans le dossier étudiant : %s",
+                 name);
+    } else if (*m->usage_name) {
+        mdv_reaction_clip(name, sizeof(name), m->usage_name);
+        snprintf(out->detail, sizeof(out->detail),
+                 "Nom d'usage enregistré dans le dossier étudiant : %s", name);
+    } else {
+        snprintf(out->detail, sizeof(out->detail), "Nom d'usage retiré du dossier étudiant");
+    }
+}
+
+/* The effect, for mdv_journey_apply_step. */
+static int update_names(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
+{
+    const struct name_work *w = ctx;
+    const char *params[] = {w->previous, w->current, w->m->current->family_name,
+                            w->m->usage_name};
+    long counts[2];
+    if (mdv_pg_query_longs(
+            msg->conn,
+            "WITH own AS (UPDATE student_files SET family_name = $3, pivot_key = $2,"
+            "             usage_name = NULLIF($4, ''), updated_at = now()"
+            "             WHERE pivot_key = $1 RETURNING 1),"
+            "     parent AS (UPDATE student_files SET parent_pivot_key = $2, updated_at = now()"
+            "             WHERE parent_pivot_key = $1 AND $1 <> $2 RETURNING 1)"
+            " SELECT (SELECT count(*) FROM own), (SELECT count(*) FROM parent)",
+            4, params, counts, 2) != 0)
+        return -1;
+    if (counts[0] + counts[1] > 0)
+        describe(w->m, counts[0], out);
+    return 0; /* else not applicable: no record */
+}
+
+enum mdv_outcome student_on_name_changed(struct mdv_msg *msg)
+{
+    struct name_work w;
+    name_changed_t *m = NULL;
+    if (mdv_reaction_name_decode(msg->rkm->payload, msg->rkm->len, &m, w.previous, w.current,
+                                 msg->error, sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    w.m = m;
+    const struct mdv_step_work work = {m->journey_id, STUDENT_STEP_NAME, NULL};
+    int rc = mdv_journey_apply_step(msg, &work, update_names, &w);
+    mdv__identity__v1__person_name_changed__free_unpacked(m, NULL);
+    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+}

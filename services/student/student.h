@@ -1,0 +1,51 @@
+/* student — CROUS and établissements. The pieces its handlers share: the
+ * barème the distance points and the échelon come from (loaded at start),
+ * and one handler per event, each in its own file. The checks of the
+ * messages are the reacting services' shared ones (mdv/reaction.h). */
+#ifndef STUDENT_H
+#define STUDENT_H
+
+#include <libpq-fe.h>
+
+#include "mdv/journey.h"
+#include "mdv/reaction.h"
+#include "mdv/service.h"
+
+#define STUDENT_STEP_DEATH "student.files_updated"
+#define STUDENT_STEP_ADDRESS "student.address_updated"
+#define STUDENT_STEP_NAME "student.name_updated"
+#define STUDENT_STEP_MOBILITY "student.mobility_reviewed"
+
+/* ---- bareme.c: rules/distance_points.json ---- */
+
+/* Loads and checks the file; says what is wrong on stderr and returns -1. */
+int student_bareme_load(const char *path) MDV_MUSTCHECK;
+void student_bareme_free(void);
+/* Great-circle distance in whole km between the centres of two communes;
+ * -1 when the file has no centre for one of them. */
+int student_distance_km(const char *commune_a, const char *commune_b);
+/* Points de charge for a distance from the family home. */
+int student_distance_points(int km);
+/* The échelon (« 0bis », « 1 »… « 7 ») for resources at points de charge,
+ * or NULL when the resources are above the 0bis ceiling (no bourse). */
+const char *student_echelon(long resources, long points);
+
+/* ---- address.c ---- */
+
+/* Moves the family home of the person's open file, when the family home is
+ * their own address, to the commune and postcode given, and re-computes
+ * the distance points and the échelon. Writes what changed for the usager
+ * (« échelon inchangé », « échelon 3 → 4 »). Returns 1 when the person has
+ * an open file, 0 when not, -1 on a database error. */
+int student_move_home(PGconn *conn, const char *pivot_key, const Mdv__Journey__V1__Address *a,
+                      char *change, size_t changelen) MDV_MUSTCHECK;
+
+/* ---- one file per event ---- */
+
+enum mdv_outcome student_on_death(struct mdv_msg *msg);
+enum mdv_outcome student_on_address_changed(struct mdv_msg *msg);
+enum mdv_outcome student_on_name_changed(struct mdv_msg *msg);
+enum mdv_outcome student_on_abroad_started(struct mdv_msg *msg);
+enum mdv_outcome student_on_abroad_ended(struct mdv_msg *msg);
+
+#endif

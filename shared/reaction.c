@@ -1,0 +1,301 @@
+/* The checks and the plan test every reacting service shares (see
+ * include/mdv/reaction.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdv/pg.h"
+#include "mdv/reaction.h"
+#include "mdv/validate.h"
+
+#define LINE_MAX_CHARS 100
+#define LINES_MAX 3
+
+/* Characters, not bytes: the gateway counts what the usager typed. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static const char *person_problem(const Mdv__Journey__V1__PivotIdentity *p,
+                                  char key[MDV_PIVOT_KEY_LEN])
+{
+    if (!p || p->n_given_names == 0)
+        return "person or its given_names missing";
+    if (mdv_validate_name(p->family_name) || mdv_validate_name(p->given_names[0]) ||
+        mdv_validate_sex(p->sex) || mdv_validate_date(p->birth_date) ||
+        mdv_validate_cog(p->birth_place))
+        return "person identity invalid";
+    if (mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
+                      key) != 0)
+        return "person identity cannot be normalised";
+    return NULL;
+}
+
+static const char *lines_problem(const Mdv__Journey__V1__Address *a)
+{
+    if (a->n_lines == 0 || a->n_lines > LINES_MAX)
+        return "address.lines must hold 1 to 3 lines";
+    for (size_t i = 0; i < a->n_lines; i++)
+        if (!*a->lines[i] || utf8_chars(a->lines[i]) > LINE_MAX_CHARS)
+            return "address.lines: a line is empty or too long";
+    return NULL;
+}
+
+const char *mdv_reaction_address_problem(const Mdv__Journey__V1__Address *a)
+{
+    if (!a)
+        return "address missing";
+    const char *problem = lines_problem(a);
+    if (problem)
+        return problem;
+    if (mdv_validate_cog(a->commune_code) || strncmp(a->commune_code, "99", 2) == 0)
+        return "address.commune_code is not a commune";
+    if (strlen(a->postal_code) != 5 || strspn(a->postal_code, "0123456789") != 5)
+        return "address.postal_code is not a French postcode";
+    if (*a->country_code && strcmp(a->country_code, "99100") != 0)
+        return "address.country_code is not France";
+    if (!*a->city)
+        return "address.city missing";
+    return NULL;
+}
+
+static const char *abroad_address_problem(const Mdv__Journey__V1__Address *a)
+{
+    if (!a)
+        return "address missing";
+    const char *problem = lines_problem(a);
+    if (problem)
+        return problem;
+    if (mdv_validate_cog(a->country_code) || strncmp(a->country_code, "99", 2) != 0 ||
+        strcmp(a->country_code, "99100") == 0)
+        return "address.country_code is not a country abroad";
+    return *a->city ? NULL : "address.city missing";
+}
+
+/* Writes "<what> invalid: <problem>" and says whether there was one. */
+static int invalid(const char *what, const char *problem, char *err, size_t errlen)
+{
+    if (!problem)
+        return 0;
+    snprintf(err, errlen, "%s invalid: %s", what, problem);
+    return 1;
+}
+
+int mdv_reaction_address_decode(const void *value, size_t len,
+                                Mdv__Identity__V1__AddressChanged **out,
+                                char key[MDV_PIVOT_KEY_LEN], char *err, size_t errlen)
+{
+    Mdv__Identity__V1__AddressChanged *m =
+        mdv__identity__v1__address_changed__unpack(NULL, len, value);
+    const char *problem = NULL;
+
+    *out = NULL;
+    if (!m) {
+        snprintf(err, errlen, "value is not an AddressChanged protobuf");
+        return -1;
+    }
+    if (!mdv_uuid_valid(m->journey_id))
+        problem = "journey_id is not a UUID";
+    if (!problem)
+        problem = person_problem(m->person, key);
+    if (!problem)
+        problem = mdv_reaction_address_problem(m->address);
+    if (!problem && mdv_validate_date(m->effective_date))
+        problem = "effective_date is not a date";
+    if (invalid("AddressChanged", problem, err, errlen)) {
+        mdv__identity__v1__address_changed__free_unpacked(m, NULL);
+        return -1;
+    }
+    *out = m;
+    return 0;
+}
+
+int mdv_reaction_name_decode(const void *value, size_t len,
+                             Mdv__Identity__V1__PersonNameChanged **out,
+                             char previous[MDV_PIVOT_KEY_LEN], char current[MDV_PIVOT_KEY_LEN],
+                             char *err, size_t errlen)
+{
+    Mdv__Identity__V1__PersonNameChanged *m =
+        mdv__identity__v1__person_name_changed__unpack(NULL, len, value);
+    const char *problem = NULL;
+
+    *out = NULL;
+    if (!m) {
+        snprintf(err, errlen, "value is not a PersonNameChanged protobuf");
+        return -1;
+    }
+    if (!mdv_uuid_valid(m->journey_id))
+        problem = "journey_id is not a UUID";
+    if (!problem)
+        problem = person_problem(m->previous, previous);
+    if (!problem)
+        problem = person_problem(m->current, current);
+    /* Only a nom de naissance changes the matching key (a new one may
+     * still fold to the same key). */
+    if (!problem && !m->birth_name_changed && strcmp(previous, current) != 0)
+        problem = "a nom d'usage changes the matching key";
+    if (!problem && *m->usage_name && mdv_validate_name(m->usage_name))
+        problem = "usage_name invalid";
+    if (!problem && mdv_validate_date(m->effective_date))
+        problem = "effective_date is not a date";
+    if (invalid("PersonNameChanged", problem, err, errlen)) {
+        mdv__identity__v1__person_name_changed__free_unpacked(m, NULL);
+        return -1;
+    }
+    *out = m;
+    return 0;
+}
+
+int mdv_reaction_abroad_started_decode(const void *value, size_t len,
+                                       Mdv__Abroad__V1__ResidenceAbroadStarted **out,
+                                       char key[MDV_PIVOT_KEY_LEN], char *err, size_t errlen)
+{
+    Mdv__Abroad__V1__ResidenceAbroadStarted *m =
+        mdv__abroad__v1__residence_abroad_started__unpack(NULL, len, value);
+    const char *problem = NULL;
+
+    *out = NULL;
+    if (!m) {
+        snprintf(err, errlen, "value is not a ResidenceAbroadStarted protobuf");
+        return -1;
+    }
+    if (!mdv_uuid_valid(m->journey_id))
+        problem = "journey_id is not a UUID";
+    if (!problem)
+        problem = person_problem(m->person, key);
+    if (!problem)
+        problem = abroad_address_problem(m->address);
+    if (!problem && mdv_validate_date(m->start_date))
+        problem = "start_date is not a date";
+    if (invalid("ResidenceAbroadStarted", problem, err, errlen)) {
+        mdv__abroad__v1__residence_abroad_started__free_unpacked(m, NULL);
+        return -1;
+    }
+    *out = m;
+    return 0;
+}
+
+int mdv_reaction_abroad_ended_decode(const void *value, size_t len,
+                                     Mdv__Abroad__V1__ResidenceAbroadEnded **out,
+                                     char key[MDV_PIVOT_KEY_LEN], char *err, size_t errlen)
+{
+    Mdv__Abroad__V1__ResidenceAbroadEnded *m =
+        mdv__abroad__v1__residence_abroad_ended__unpack(NULL, len, value);
+    const char *problem = NULL;
+
+    *out = NULL;
+    if (!m) {
+        snprintf(err, errlen, "value is not a ResidenceAbroadEnded protobuf");
+        return -1;
+    }
+    if (!mdv_uuid_valid(m->journey_id))
+        problem = "journey_id is not a UUID";
+    if (!problem)
+        problem = person_problem(m->person, key);
+    if (!problem)
+        problem = mdv_reaction_address_problem(m->address);
+    if (!problem && mdv_validate_date(m->end_date))
+        problem = "end_date is not a date";
+    if (invalid("ResidenceAbroadEnded", problem, err, errlen)) {
+        mdv__abroad__v1__residence_abroad_ended__free_unpacked(m, NULL);
+        return -1;
+    }
+    *out = m;
+    return 0;
+}
+
+int mdv_reaction_plan_decode(const void *value, size_t len, Mdv__Journey__V1__JourneyPlanned **out,
+                             char *err, size_t errlen)
+{
+    Mdv__Journey__V1__JourneyPlanned *m =
+        mdv__journey__v1__journey_planned__unpack(NULL, len, value);
+    const char *problem = NULL;
+
+    *out = NULL;
+    if (!m) {
+        snprintf(err, errlen, "value is not a JourneyPlanned protobuf");
+        return -1;
+    }
+    if (!mdv_uuid_valid(m->journey_id))
+        problem = "journey_id is not a UUID";
+    for (size_t i = 0; !problem && i < m->n_steps; i++)
+        if (!*m->steps[i]->code || !*m->steps[i]->owner)
+            problem = "a step without code or owner";
+    if (invalid("JourneyPlanned", problem, err, errlen)) {
+        mdv__journey__v1__journey_planned__free_unpacked(m, NULL);
+        return -1;
+    }
+    *out = m;
+    return 0;
+}
+
+static int note_steps(struct mdv_msg *msg, const Mdv__Journey__V1__JourneyPlanned *plan)
+{
+    for (size_t i = 0; i < plan->n_steps; i++) {
+        if (strcmp(plan->steps[i]->owner, msg->svc->name) != 0)
+            continue;
+        const char *params[] = {plan->journey_id, plan->steps[i]->code};
+        if (mdv_pg_exec(msg->conn,
+                        "INSERT INTO planned_steps (journey_id, code) VALUES ($1, $2)"
+                        " ON CONFLICT DO NOTHING",
+                        2, params) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+enum mdv_outcome mdv_reaction_on_plan(struct mdv_msg *msg)
+{
+    Mdv__Journey__V1__JourneyPlanned *plan = NULL;
+    if (mdv_reaction_plan_decode(msg->rkm->payload, msg->rkm->len, &plan, msg->error,
+                                 sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    enum mdv_outcome outcome = note_steps(msg, plan) == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+    mdv__journey__v1__journey_planned__free_unpacked(plan, NULL);
+    return outcome;
+}
+
+int mdv_reaction_planned(struct mdv_msg *msg, const char *journey_id, const char *code)
+{
+    const char *params[] = {journey_id, code};
+    long n = 0;
+    if (mdv_pg_query_longs(msg->conn,
+                           "SELECT count(*) FROM planned_steps WHERE journey_id = $1 AND code = $2",
+                           2, params, &n, 1) != 0)
+        return -1;
+    return n > 0;
+}
+
+int mdv_reaction_skip_unplanned(struct mdv_msg *msg, const char *journey_id, const char *code)
+{
+    const char *params[] = {msg->ev.causation_id};
+    long n = 0;
+    if (*msg->ev.causation_id &&
+        mdv_pg_query_longs(msg->conn, "SELECT count(*) FROM inbox WHERE ce_id = $1", 1, params,
+                           &n, 1) != 0)
+        return -1;
+    if (n > 0)
+        mdv_log_at(MDV_LOG_INFO, &msg->log,
+                   "%s: Déjà pris en compte (journey %s: its cause %s was applied here)", code,
+                   journey_id, msg->ev.causation_id);
+    else
+        mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: not in the plan of journey %s: nothing to do",
+                   code, journey_id);
+    return 0;
+}
+
+void mdv_reaction_clip(char *out, size_t size, const char *s)
+{
+    size_t n = strlen(s);
+    if (n >= size) {
+        n = size - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--; /* s[n] would continue the character cut before it */
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
