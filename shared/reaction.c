@@ -275,8 +275,8 @@ int mdv_reaction_skip_unplanned(struct mdv_msg *msg, const char *journey_id, con
     const char *params[] = {msg->ev.causation_id};
     long n = 0;
     if (*msg->ev.causation_id &&
-        mdv_pg_query_longs(msg->conn, "SELECT count(*) FROM inbox WHERE ce_id = $1", 1, params,
-                           &n, 1) != 0)
+        mdv_pg_query_longs(msg->conn, "SELECT count(*) FROM inbox WHERE ce_id = $1", 1, params, &n,
+                           1) != 0)
         return -1;
     if (n > 0)
         mdv_log_at(MDV_LOG_INFO, &msg->log,

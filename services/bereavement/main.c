@@ -2,7 +2,9 @@
  * bereavement journey: on a declaration it records the death, publishes the
  * plan, DeathRecorded for the other administrations, and its own two steps
  * (death recorded; pension de réversion offered to a surviving spouse). A
- * death declared again by another relative is recognised (records.c). */
+ * death declared again by another relative is recognised (records.c). It
+ * also keeps a survivor claim's address and name up to date from identity's
+ * events (identity_events.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,8 @@
 #include "mdv/plan.h"
 #include "mdv/pg.h"
 #include "mdv/pivot.h"
+#include "identity_events.h"
+#include "mdv/reaction.h"
 #include "messages.h"
 #include "records.h"
 
@@ -179,10 +183,14 @@ static int load_plans(struct mdv_service *svc)
 
 int main(void)
 {
-    static const char *const topics[] = {"mdv.gateway.declarations.v1", NULL};
+    static const char *const topics[] = {"mdv.gateway.declarations.v1", "mdv.identity.events.v1",
+                                         NULL};
     static const struct mdv_event_route routes[] = {
         {"fr.gouv.mdv.gateway.declaration_submitted.v1", on_declaration},
         {"fr.gouv.mdv.gateway.step_confirmed.v1", on_confirmation},
+        {"fr.gouv.mdv.identity.journey_planned.v1", mdv_reaction_on_plan},
+        {"fr.gouv.mdv.identity.address_changed.v1", bereavement_on_address_changed},
+        {"fr.gouv.mdv.identity.person_name_changed.v1", bereavement_on_name_changed},
         {NULL, NULL},
     };
     int rc = mdv_service_run("bereavement", topics, routes, load_plans);

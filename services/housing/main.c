@@ -1,63 +1,24 @@
-/* housing — Anah / France Rénov': MaPrimeRénov' files. On a death it
- * suspends the deceased's open files until the heirs take them over. */
-#include <stdio.h>
-
-#include "mdv/journey.h"
-#include "mdv/pg.h"
-
-#define STEP_DEATH "housing.files_suspended"
-
-/* The effect of a death on this administration's records of the
- * deceased (matched on the pivot key). */
-static int suspend_files(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
-{
-    const struct mdv_death *death = ctx;
-    PGconn *conn = msg->conn;
-    const char *pivot_key = death->pivot_key;
-    const char *death_date = death->event->death_date;
-    const char *params[] = {pivot_key};
-    (void)death_date;
-    long counts[2];
-    if (mdv_pg_query_longs(
-            conn,
-            "WITH known AS (SELECT 1 FROM mpr_files WHERE pivot_key = $1),"
-            "     suspended AS (UPDATE mpr_files SET status = 'suspended',"
-            "                   suspended_reason = 'deces', updated_at = now()"
-            "                   WHERE pivot_key = $1 AND status = 'open' RETURNING 1)"
-            " SELECT (SELECT count(*) FROM known), (SELECT count(*) FROM suspended)",
-            1, params, counts, 2) != 0)
-        return -1;
-    long known = counts[0], suspended = counts[1];
-    if (known == 0)
-        return 0; /* not applicable: no record */
-    out->status = MDV_STEP_DONE;
-    if (suspended == 0)
-        snprintf(out->detail, sizeof(out->detail), "Aucun dossier MaPrimeRénov' en cours");
-    else
-        snprintf(out->detail, sizeof(out->detail),
-                 "%ld dossier%s MaPrimeRénov' suspendu%s dans l'attente des héritiers", suspended,
-                 suspended > 1 ? "s" : "", suspended > 1 ? "s" : "");
-    return 0;
-}
-
-static enum mdv_outcome on_death(struct mdv_msg *msg)
-{
-    struct mdv_death death;
-    if (mdv_death_decode(msg, &death) != 0)
-        return MDV_PERMANENT;
-    const struct mdv_step_work work = {death.event->journey_id, STEP_DEATH, death.occurrence};
-    enum mdv_outcome outcome = mdv_journey_apply_step(msg, &work, suspend_files, &death) == 0
-                                   ? MDV_OK
-                                   : mdv_msg_db_failure(msg);
-    mdv_death_free(&death);
-    return outcome;
-}
+/* housing — Anah / France Rénov': MaPrimeRénov' files. It reacts to the
+ * other administrations' events (each in its own file): a death
+ * (death.c), a new address and the usager's answer to it (address.c), a
+ * new name (name.c), a residence abroad starting or ending (abroad.c); and
+ * it notes the steps identity's plans give it (mdv/reaction.h), so that
+ * the AddressChanged of a return to France is not acted on twice. */
+#include "housing.h"
 
 int main(void)
 {
-    static const char *const topics[] = {"mdv.bereavement.events.v1", NULL};
+    static const char *const topics[] = {"mdv.bereavement.events.v1", "mdv.identity.events.v1",
+                                         "mdv.abroad.events.v1", "mdv.gateway.declarations.v1",
+                                         NULL};
     static const struct mdv_event_route routes[] = {
-        {"fr.gouv.mdv.bereavement.death_recorded.v1", on_death},
+        {"fr.gouv.mdv.bereavement.death_recorded.v1", housing_on_death},
+        {"fr.gouv.mdv.identity.journey_planned.v1", mdv_reaction_on_plan},
+        {"fr.gouv.mdv.identity.address_changed.v1", housing_on_address_changed},
+        {"fr.gouv.mdv.gateway.step_confirmed.v1", housing_on_confirmation},
+        {"fr.gouv.mdv.identity.person_name_changed.v1", housing_on_name_changed},
+        {"fr.gouv.mdv.abroad.residence_abroad_started.v1", housing_on_abroad_started},
+        {"fr.gouv.mdv.abroad.residence_abroad_ended.v1", housing_on_abroad_ended},
         {NULL, NULL},
     };
     return mdv_service_run("housing", topics, routes, NULL);

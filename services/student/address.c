@@ -18,8 +18,8 @@ typedef Mdv__Identity__V1__AddressChanged address_changed_t;
 
 struct file {
     char file_id[MDV_UUID_LEN];
-    int home_is_student; /* the family home is the student's own address */
-    char study[16];      /* commune of the place of study, "" when unknown */
+    int home_is_student;          /* the family home is the student's own address */
+    char study[16];               /* commune of the place of study, "" when unknown */
     long other_points, resources; /* -1 when unknown */
     char echelon[8];              /* "" when no bourse */
 };
@@ -71,8 +71,13 @@ static int record_home(PGconn *conn, const struct file *f, const Mdv__Journey__V
     *echelon = *recomputed ? student_echelon(f->resources,
                                              student_distance_points(distance) + f->other_points)
                            : NULL;
-    const char *params[] = {f->file_id,  a->postal_code, a->commune_code, km[0] ? km : NULL,
-                            points[0] ? points : NULL, *recomputed ? "t" : "f", *echelon};
+    const char *params[] = {f->file_id,
+                            a->postal_code,
+                            a->commune_code,
+                            km[0] ? km : NULL,
+                            points[0] ? points : NULL,
+                            *recomputed ? "t" : "f",
+                            *echelon};
     return mdv_pg_exec(conn,
                        "UPDATE student_files SET home_postal_code = $2, home_commune_code = $3,"
                        " distance_km = coalesce($4::int, distance_km),"

@@ -41,9 +41,8 @@ static int load_bands(const json_t *bands)
     json_array_foreach(bands, i, band)
     {
         json_int_t from = 0, points = 0;
-        if (json_unpack(band, "{s:I, s:I}", "from_km", &from, "points", &points) != 0 ||
-            from < 0 || points < 0 || points > 4 ||
-            (i > 0 && from >= bareme.bands[i - 1].from_km))
+        if (json_unpack(band, "{s:I, s:I}", "from_km", &from, "points", &points) != 0 || from < 0 ||
+            points < 0 || points > 4 || (i > 0 && from >= bareme.bands[i - 1].from_km))
             return -1; /* bands listed from the farthest */
         bareme.bands[i].from_km = (int)from;
         bareme.bands[i].points = (int)points;
@@ -69,7 +68,8 @@ static int load_ceilings(const json_t *echelons, const json_t *rows)
             const json_t *v = json_array_get(row, e);
             bareme.ceilings[p][e] = json_is_integer(v) ? (long)json_integer_value(v) : -1;
             /* Higher échelons have lower ceilings. */
-            if (bareme.ceilings[p][e] < 0 || (e > 0 && bareme.ceilings[p][e] >= bareme.ceilings[p][e - 1]))
+            if (bareme.ceilings[p][e] < 0 ||
+                (e > 0 && bareme.ceilings[p][e] >= bareme.ceilings[p][e - 1]))
                 return -1;
         }
     }
@@ -109,7 +109,8 @@ int student_bareme_load(const char *path)
     if (json_unpack(bareme.root, "{s:{s:o}, s:{s:o, s:o}, s:{s:o}}", "distance_bands", "bands",
                     &bands, "ceilings", "echelons", &echelons, "by_points", &rows, "communes",
                     "centres", &centres) != 0 ||
-        load_bands(bands) != 0 || load_ceilings(echelons, rows) != 0 || load_centres(centres) != 0) {
+        load_bands(bands) != 0 || load_ceilings(echelons, rows) != 0 ||
+        load_centres(centres) != 0) {
         fprintf(stderr, "%s: distance_bands, ceilings or communes missing or invalid\n", path);
         student_bareme_free();
         return -1;

@@ -39,8 +39,7 @@ static void describe(const name_changed_t *m, long own, struct mdv_effect *out)
 static int update_names(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
     const struct name_work *w = ctx;
-    const char *params[] = {w->previous, w->current, w->m->current->family_name,
-                            w->m->usage_name};
+    const char *params[] = {w->previous, w->current, w->m->current->family_name, w->m->usage_name};
     long counts[2];
     if (mdv_pg_query_longs(
             msg->conn,

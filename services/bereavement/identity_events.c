@@ -1,0 +1,137 @@
+/* AddressChanged and PersonNameChanged, as the caisses de retraite see
+ * them: a surviving spouse's open claim (offered or confirmed, found on
+ * survivor_key) gets the new address, or the new name (a changed nom de
+ * naissance re-keys the claim, so the survivor is found under the new name
+ * only). An AddressChanged under a journey whose plan has no
+ * bereavement.claim_address_updated (a return to France, which abroad
+ * owns) applies nothing and reports nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "identity_events.h"
+#include "mdv/journey.h"
+#include "mdv/pg.h"
+#include "mdv/reaction.h"
+
+typedef Mdv__Identity__V1__AddressChanged address_changed_t;
+typedef Mdv__Identity__V1__PersonNameChanged name_changed_t;
+
+struct address_work {
+    const address_changed_t *m;
+    char key[MDV_PIVOT_KEY_LEN];
+};
+
+struct name_work {
+    const name_changed_t *m;
+    char previous[MDV_PIVOT_KEY_LEN], current[MDV_PIVOT_KEY_LEN];
+};
+
+/* The lines as one text; the query splits them again (a line holds no
+ * newline: the gateway takes printable text only). */
+static char *joined_lines(const Mdv__Journey__V1__Address *a)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < a->n_lines; i++)
+        len += strlen(a->lines[i]) + 1;
+    char *out = mdv_xmalloc(len);
+    out[0] = '\0';
+    for (size_t i = 0; i < a->n_lines; i++) {
+        if (i)
+            strcat(out, "\n");
+        strcat(out, a->lines[i]);
+    }
+    return out;
+}
+
+static int update_claim_address(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
+{
+    const struct address_work *w = ctx;
+    const Mdv__Journey__V1__Address *a = w->m->address;
+    char *lines = joined_lines(a);
+    const char *params[] = {w->key, lines, a->postal_code, a->commune_code, a->city};
+    long n = 0;
+    int rc = mdv_pg_query_longs(
+        msg->conn,
+        "WITH updated AS (UPDATE survivor_claims SET address_lines = string_to_array($2, E'\\n'),"
+        "      address_postal_code = $3, address_commune_code = $4, address_city = $5,"
+        "      address_updated_at = now()"
+        "      WHERE survivor_key = $1 AND status IN ('offered', 'confirmed') RETURNING 1)"
+        " SELECT count(*) FROM updated",
+        5, params, &n, 1);
+    free(lines);
+    if (rc != 0)
+        return -1;
+    if (n > 0) {
+        out->status = MDV_STEP_DONE;
+        snprintf(out->detail, sizeof(out->detail),
+                 "Adresse de la demande de pension de réversion mise à jour");
+    } else {
+        snprintf(out->detail, sizeof(out->detail),
+                 "Aucune demande de pension de réversion en cours");
+    }
+    return 0;
+}
+
+enum mdv_outcome bereavement_on_address_changed(struct mdv_msg *msg)
+{
+    struct address_work w;
+    address_changed_t *m = NULL;
+    if (mdv_reaction_address_decode(msg->rkm->payload, msg->rkm->len, &m, w.key, msg->error,
+                                    sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    w.m = m;
+    const char *code = BEREAVEMENT_STEP_CLAIM_ADDRESS;
+    const struct mdv_step_work work = {m->journey_id, code, NULL};
+    int planned = mdv_reaction_planned(msg, m->journey_id, code);
+    int rc = planned < 0 ? -1
+             : planned   ? mdv_journey_apply_step(msg, &work, update_claim_address, &w)
+                         : mdv_reaction_skip_unplanned(msg, m->journey_id, code);
+    mdv__identity__v1__address_changed__free_unpacked(m, NULL);
+    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+}
+
+static int update_claim_name(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
+{
+    const struct name_work *w = ctx;
+    const name_changed_t *m = w->m;
+    const char *params[] = {w->previous, w->current, m->current->family_name, m->usage_name};
+    long n = 0;
+    char name[MDV_REACTION_NAME_CLIP];
+    if (mdv_pg_query_longs(msg->conn,
+                           "WITH updated AS (UPDATE survivor_claims SET survivor_key = $2,"
+                           "      survivor_family_name = $3, survivor_usage_name = NULLIF($4, '')"
+                           "      WHERE survivor_key = $1 RETURNING 1)"
+                           " SELECT count(*) FROM updated",
+                           4, params, &n, 1) != 0)
+        return -1;
+    if (n == 0)
+        return 0; /* not applicable: no record */
+    out->status = MDV_STEP_DONE;
+    mdv_reaction_clip(name, sizeof(name),
+                      m->birth_name_changed ? m->current->family_name : m->usage_name);
+    if (m->birth_name_changed)
+        snprintf(out->detail, sizeof(out->detail),
+                 "Nom mis à jour dans la demande de pension de réversion : %s", name);
+    else if (*name)
+        snprintf(out->detail, sizeof(out->detail),
+                 "Nom d'usage enregistré dans la demande de pension de réversion : %s", name);
+    else
+        snprintf(out->detail, sizeof(out->detail),
+                 "Nom d'usage retiré de la demande de pension de réversion");
+    return 0;
+}
+
+enum mdv_outcome bereavement_on_name_changed(struct mdv_msg *msg)
+{
+    struct name_work w;
+    name_changed_t *m = NULL;
+    if (mdv_reaction_name_decode(msg->rkm->payload, msg->rkm->len, &m, w.previous, w.current,
+                                 msg->error, sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    w.m = m;
+    const struct mdv_step_work work = {m->journey_id, BEREAVEMENT_STEP_NAME, NULL};
+    int rc = mdv_journey_apply_step(msg, &work, update_claim_name, &w);
+    mdv__identity__v1__person_name_changed__free_unpacked(m, NULL);
+    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+}

@@ -1,0 +1,180 @@
+/* AddressChanged → housing.residence_reviewed (Anah). A MaPrimeRénov'
+ * file is for the applicant's main residence: an open file whose dwelling
+ * is not the new address is for the dwelling left. The usager is asked
+ * (action_required) and confirms the withdrawal (StepConfirmed of this
+ * step: the files withdrawn, « Dossier retiré »); a file the usager keeps
+ * is simply not confirmed, and stays open. The AddressChanged of a
+ * return_to_france journey (its plan gives housing.files_reviewed, done on
+ * ResidenceAbroadEnded) applies nothing and reports nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "housing.h"
+#include "mdv/pg.h"
+
+#define DETAIL_REVIEW                                                                              \
+    "Ce logement n'est plus votre résidence principale : confirmez le retrait du dossier ou "     \
+    "gardez-le"
+
+typedef Mdv__Identity__V1__AddressChanged address_changed_t;
+
+struct address_work {
+    const address_changed_t *m;
+    char key[MDV_PIVOT_KEY_LEN];
+};
+
+/* The address's lines as one text, the way the query compares them. */
+static char *joined_lines(const Mdv__Journey__V1__Address *a)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < a->n_lines; i++)
+        len += strlen(a->lines[i]) + 1;
+    char *out = mdv_xmalloc(len);
+    out[0] = '\0';
+    for (size_t i = 0; i < a->n_lines; i++) {
+        if (i)
+            strcat(out, "\n");
+        strcat(out, a->lines[i]);
+    }
+    return out;
+}
+
+/* Notes the review of the person's open files for another dwelling:
+ * counts[0] the person's files, counts[1] those under review. */
+static int note_review(PGconn *conn, const struct address_work *w, long counts[2])
+{
+    const Mdv__Journey__V1__Address *a = w->m->address;
+    char *lines = joined_lines(a);
+    const char *params[] = {w->key, a->postal_code, a->commune_code, lines, w->m->journey_id};
+    int rc = mdv_pg_query_longs(
+        conn,
+        "WITH left_behind AS (SELECT file_id FROM mpr_files WHERE pivot_key = $1"
+        "      AND status = 'open' AND dwelling_commune_code IS NOT NULL"
+        "      AND (dwelling_postal_code, dwelling_commune_code,"
+        "           array_to_string(dwelling_lines, E'\\n')) IS DISTINCT FROM ($2, $3, $4)),"
+        "  review AS (INSERT INTO residence_reviews (journey_id, file_ids, status)"
+        "      SELECT $5, array_agg(file_id), 'pending' FROM left_behind"
+        "      HAVING count(*) > 0 ON CONFLICT DO NOTHING RETURNING cardinality(file_ids))"
+        " SELECT (SELECT count(*) FROM mpr_files WHERE pivot_key = $1),"
+        "        coalesce((SELECT * FROM review), 0)",
+        5, params, counts, 2);
+    free(lines);
+    return rc;
+}
+
+/* The effect, for mdv_journey_apply_step. */
+static int review_files(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
+{
+    long counts[2];
+    if (note_review(msg->conn, ctx, counts) != 0)
+        return -1;
+    if (counts[0] == 0)
+        return 0; /* not applicable: no record */
+    if (counts[1] == 0) {
+        snprintf(out->detail, sizeof(out->detail),
+                 "Aucun dossier MaPrimeRénov' en cours pour le logement quitté");
+        return 0; /* not applicable */
+    }
+    out->status = MDV_STEP_ACTION_REQUIRED;
+    if (counts[1] == 1)
+        snprintf(out->detail, sizeof(out->detail), "%s", DETAIL_REVIEW);
+    else
+        snprintf(out->detail, sizeof(out->detail), "%s (%ld dossiers)", DETAIL_REVIEW, counts[1]);
+    return 0;
+}
+
+enum mdv_outcome housing_on_address_changed(struct mdv_msg *msg)
+{
+    struct address_work w;
+    address_changed_t *m = NULL;
+    if (mdv_reaction_address_decode(msg->rkm->payload, msg->rkm->len, &m, w.key, msg->error,
+                                    sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    w.m = m;
+    const struct mdv_step_work work = {m->journey_id, HOUSING_STEP_RESIDENCE, NULL};
+    int planned = mdv_reaction_planned(msg, m->journey_id, HOUSING_STEP_RESIDENCE);
+    int rc = planned < 0 ? -1
+             : planned   ? mdv_journey_apply_step(msg, &work, review_files, &w)
+                         : mdv_reaction_skip_unplanned(msg, m->journey_id, HOUSING_STEP_RESIDENCE);
+    mdv__identity__v1__address_changed__free_unpacked(m, NULL);
+    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+}
+
+/* The usager confirmed: the files under review are withdrawn. The step's
+ * applied_effects row (one per journey and step) takes the outcome.
+ * Returns the number withdrawn, 0 when nothing waited, -1 on error. */
+static long withdraw(PGconn *conn, const char *journey_id, struct mdv_effect *out)
+{
+    const char *params[] = {journey_id};
+    long n = -1;
+    if (mdv_pg_query_longs(
+            conn,
+            "WITH decided AS (UPDATE residence_reviews SET status = 'withdrawn',"
+            "      decided_at = now() WHERE journey_id = $1 AND status = 'pending'"
+            "      RETURNING file_ids),"
+            "  withdrawn AS (UPDATE mpr_files SET status = 'withdrawn', withdrawn_at = now(),"
+            "      updated_at = now() WHERE file_id = ANY ((SELECT file_ids FROM decided)::uuid[])"
+            "      AND status = 'open' RETURNING 1)"
+            " SELECT CASE WHEN EXISTS (SELECT 1 FROM decided)"
+            "             THEN (SELECT count(*) FROM withdrawn) + 1 ELSE 0 END",
+            1, params, &n, 1) != 0)
+        return -1;
+    if (n == 0)
+        return 0;
+    n -= 1; /* files withdrawn; a file closed meanwhile is not */
+    out->status = MDV_STEP_DONE;
+    if (n == 1)
+        snprintf(out->detail, sizeof(out->detail), "Dossier retiré");
+    else
+        snprintf(out->detail, sizeof(out->detail), "%ld dossiers retirés", n);
+    const char *update[] = {journey_id, HOUSING_STEP_RESIDENCE, "done", out->detail};
+    if (mdv_pg_exec(conn,
+                    "UPDATE applied_effects SET status = $3, detail = $4"
+                    " WHERE journey_id = $1 AND effect = $2",
+                    4, update) != 0)
+        return -1;
+    return 1;
+}
+
+enum mdv_outcome housing_on_confirmation(struct mdv_msg *msg)
+{
+    Mdv__Gateway__V1__StepConfirmed *c = NULL;
+    struct mdv_effect effect = {MDV_STEP_DONE, ""};
+    if (housing_confirmation_decode(msg->rkm->payload, msg->rkm->len, &c, msg->error,
+                                    sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    enum mdv_outcome outcome = MDV_OK;
+    if (strcmp(c->code, HOUSING_STEP_RESIDENCE) == 0) {
+        long done = withdraw(msg->conn, c->journey_id, &effect);
+        if (done < 0 ||
+            (done > 0 && mdv_journey_report_next(msg, c->journey_id, HOUSING_STEP_RESIDENCE,
+                                                 effect.status, effect.detail) != 0))
+            outcome = mdv_msg_db_failure(msg);
+        else if (done == 0)
+            mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: nothing waits for a confirmation",
+                       HOUSING_STEP_RESIDENCE);
+    }
+    /* Other codes: not a step of ours that waits for the usager. */
+    mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
+    return outcome;
+}
+
+int housing_confirmation_decode(const void *value, size_t len,
+                                Mdv__Gateway__V1__StepConfirmed **out, char *err, size_t errlen)
+{
+    Mdv__Gateway__V1__StepConfirmed *c = mdv__gateway__v1__step_confirmed__unpack(NULL, len, value);
+
+    *out = NULL;
+    if (!c) {
+        snprintf(err, errlen, "value is not a StepConfirmed protobuf");
+        return -1;
+    }
+    if (!mdv_uuid_valid(c->journey_id) || !*c->usager_id || !*c->code) {
+        snprintf(err, errlen, "StepConfirmed without journey id, usager or code");
+        mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
