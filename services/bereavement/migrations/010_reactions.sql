@@ -12,3 +12,9 @@ CREATE TABLE planned_steps (
 ALTER TABLE survivor_claims
     ADD COLUMN survivor_family_name text,
     ADD COLUMN survivor_usage_name text;
+-- One row per step applied on another service's event (a claim's address
+-- or name): the exactly-once evidence (shared/journey.c).
+CREATE TABLE applied_effects (
+    id bigserial PRIMARY KEY, journey_id uuid NOT NULL, effect text NOT NULL,
+    status text NOT NULL, detail text NOT NULL, instance_id text,
+    applied_at timestamptz NOT NULL DEFAULT now());
