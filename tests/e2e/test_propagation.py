@@ -1,0 +1,312 @@
+"""The propagation matrix (DESIGN.md §3) as student, housing and bereavement
+live it: each row's event reaches the service, which acts once on its own
+records, reports its step (final status and detail, through the public
+API) and writes one applied_effects row per journey and step. The return
+to France's AddressChanged, caused by the ResidenceAbroadEnded these
+services acted on, adds no second step and applies nothing twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Any
+
+import pytest
+
+from mdv_e2e import (
+    REPO_ROOT,
+    end_offsets,
+    has_open_claim,
+    identity_person_id,
+    knows,
+    new_address_in_france,
+    pivot_identity,
+    random_letters,
+    read_topic,
+    steps_by_code,
+    wait_until,
+)
+
+BAREME = json.loads((REPO_ROOT / "services" / "student" / "rules" / "distance_points.json").read_text())
+IDENTITY_TOPIC = "mdv.identity.events.v1"
+RESIDENCE_REVIEW = ("Ce logement n'est plus votre résidence principale : confirmez le retrait du"
+                    " dossier ou gardez-le")
+
+
+def in_days(n: int) -> str:
+    return (dt.date.today() + dt.timedelta(days=n)).isoformat()
+
+
+def effects(db, service: str, journey_id: str) -> list[tuple[str, str, str]]:
+    return db(service).execute(
+        "SELECT effect, status, detail FROM applied_effects WHERE journey_id = %s ORDER BY effect",
+        (journey_id,)).fetchall()
+
+
+def assert_once(db, service: str, journey_id: str, code: str) -> tuple[str, str]:
+    rows = [(s, d) for e, s, d in effects(db, service, journey_id) if e == code]
+    assert len(rows) == 1, f"{service}: {len(rows)} applied_effects rows for {code} of {journey_id}"
+    return rows[0]
+
+
+def wait_step(usager, journey_id: str, code: str, statuses=("done", "not_applicable", "action_required",
+                                                          "failed")) -> dict[str, Any]:
+    journey = usager.wait_journey(
+        journey_id, until=lambda j: steps_by_code(j).get(code, {}).get("status") in statuses)
+    return steps_by_code(journey)[code]
+
+
+def student_file(db, person_key: str) -> dict[str, Any]:
+    row = db("student").execute(
+        "SELECT file_id::text, pivot_key, family_name, usage_name, home_commune_code, home_postal_code,"
+        " distance_km, distance_points, bourse_echelon, bourse_status FROM student_files"
+        " WHERE pivot_key = %s AND status = 'open'", (person_key,)).fetchone()
+    assert row, f"no open student file for {person_key}"
+    keys = ("file_id", "pivot_key", "family_name", "usage_name", "home_commune_code", "home_postal_code",
+            "distance_km", "distance_points", "bourse_echelon", "bourse_status")
+    return dict(zip(keys, row))
+
+
+def pivot_key_of(db, person: dict[str, Any]) -> str:
+    person_id = identity_person_id(db("identity"), person)
+    return db("identity").execute("SELECT pivot_key FROM persons WHERE person_id = %s",
+                                  (person_id,)).fetchone()[0]
+
+
+# --- The barème, computed here from the rules file the service loads -------
+
+
+def centre(code: str) -> tuple[float, float]:
+    (c,) = [c for c in BAREME["communes"]["centres"] if c["code"] == code]
+    return c["lat"], c["lon"]
+
+
+def distance_km(a: str, b: str) -> int:
+    (lat1, lon1), (lat2, lon2) = centre(a), centre(b)
+    rad = math.pi / 180
+    h = (math.sin((lat2 - lat1) * rad / 2) ** 2
+         + math.cos(lat1 * rad) * math.cos(lat2 * rad) * math.sin((lon2 - lon1) * rad / 2) ** 2)
+    return round(2 * 6371.0 * math.asin(math.sqrt(h)))
+
+
+def distance_points(km: int) -> int:
+    return next(b["points"] for b in BAREME["distance_bands"]["bands"] if km >= b["from_km"])
+
+
+def echelon(resources: int, points: int) -> str | None:
+    row = BAREME["ceilings"]["by_points"][min(points, 17)]
+    fitting = [e for e, ceiling in zip(BAREME["ceilings"]["echelons"], row) if resources <= ceiling]
+    return fitting[-1] if fitting else None
+
+
+# --- AddressChanged --------------------------------------------------------
+
+
+def own_home_student(p: dict[str, Any]) -> bool:
+    f = p.get("student_file")
+    return (knows(p, "identity", "student") and f is not None and f["home_of"] == "student"
+            and f["resources"] is not None)
+
+
+def test_address_changed_moves_the_family_home_and_recomputes_the_echelon(usager, find_persons, db):
+    """AddressChanged → student.address_updated: the family home moves, the
+    distance points and the échelon follow the barème."""
+    # Persons whose new échelon differs and persons whose does not: both details.
+    changed = lambda p: own_home_student(p) and expected_after_move(p)[2] != p["student_file"]["bourse_echelon"]  # noqa: E731
+    same = lambda p: own_home_student(p) and expected_after_move(p)[2] == p["student_file"]["bourse_echelon"]  # noqa: E731
+    for predicate in (changed, same):
+        (person,) = find_persons(predicate)
+        key = pivot_key_of(db, person)
+        address, km, new_echelon = expected_after_move(person)
+        journey_id = usager.declare_ok({"kind": "address_change", "person": pivot_identity(person),
+                                        "address": address, "effective_date": in_days(3)})
+        step = wait_step(usager, journey_id, "student.address_updated")
+        before = person["student_file"]["bourse_echelon"]
+        expected = ("échelon inchangé" if new_echelon == before else
+                    f"échelon {before} → {new_echelon or 'sans bourse (ressources supérieures au plafond)'}")
+        assert step["status"] == "done", step
+        assert step["detail"] == f"Dossier étudiant mis à jour : {expected}"
+        f = student_file(db, key)
+        assert (f["home_commune_code"], f["home_postal_code"]) == (address["commune_code"], address["postal_code"])
+        assert (f["distance_km"], f["distance_points"], f["bourse_echelon"]) == (km, distance_points(km), new_echelon)
+        assert assert_once(db, "student", journey_id, "student.address_updated")[0] == "done"
+
+
+def expected_after_move(person: dict[str, Any]) -> tuple[dict[str, Any], int, str | None]:
+    """The address the test moves the person to, the new distance and échelon."""
+    f = person["student_file"]
+    address = new_address_in_france(person)
+    km = distance_km(address["commune_code"], f["study_commune_code"])
+    return address, km, echelon(f["resources"], distance_points(km) + f["other_points"])
+
+
+def test_address_changed_for_a_student_with_no_file_is_not_applicable(usager, find_persons, db):
+    (person,) = find_persons(lambda p: knows(p, "identity") and not knows(p, "student"))
+    journey_id = usager.declare_ok({"kind": "address_change", "person": pivot_identity(person),
+                                    "address": new_address_in_france(person), "effective_date": in_days(1)})
+    step = wait_step(usager, journey_id, "student.address_updated")
+    assert (step["status"], step["detail"]) == ("not_applicable", "Aucun dossier à ce nom")
+    assert_once(db, "student", journey_id, "student.address_updated")
+
+
+def test_address_changed_asks_about_the_dwelling_left_and_the_confirmation_withdraws_it(usager, find_persons, db):
+    """AddressChanged → housing.residence_reviewed: action_required, then the
+    usager's confirmation withdraws the file."""
+    (person,) = find_persons(lambda p: knows(p, "identity", "housing") and p.get("mpr_file") is not None)
+    key = pivot_key_of(db, person)
+    journey_id = usager.declare_ok({"kind": "address_change", "person": pivot_identity(person),
+                                    "address": new_address_in_france(person), "effective_date": in_days(2)})
+    step = wait_step(usager, journey_id, "housing.residence_reviewed")
+    assert (step["status"], step["detail"]) == ("action_required", RESIDENCE_REVIEW)
+    (status,) = db("housing").execute("SELECT status FROM mpr_files WHERE pivot_key = %s", (key,)).fetchone()
+    assert status == "open", "the file is withdrawn only once the usager confirms"
+
+    resp = usager.request("POST", f"/v1/journeys/{journey_id}/confirmations",
+                          json={"step": "housing.residence_reviewed"})
+    assert resp.status_code == 202, resp.text
+    step = wait_step(usager, journey_id, "housing.residence_reviewed", statuses=("done",))
+    assert step["detail"] == "Dossier retiré"
+    status, withdrawn_at = db("housing").execute(
+        "SELECT status, withdrawn_at FROM mpr_files WHERE pivot_key = %s", (key,)).fetchone()
+    assert status == "withdrawn" and withdrawn_at is not None
+    assert assert_once(db, "housing", journey_id, "housing.residence_reviewed") == ("done", "Dossier retiré")
+
+
+def test_address_changed_updates_the_survivor_claim(usager, find_persons, db):
+    """AddressChanged → bereavement.claim_address_updated."""
+    (person,) = find_persons(lambda p: knows(p, "identity") and has_open_claim(p))
+    key = pivot_key_of(db, person)
+    address = new_address_in_france(person, lines=[f"{random_letters(6)} avenue des Tilleuls", "Bâtiment C"])
+    journey_id = usager.declare_ok({"kind": "address_change", "person": pivot_identity(person),
+                                    "address": address, "effective_date": in_days(5)})
+    step = wait_step(usager, journey_id, "bereavement.claim_address_updated")
+    assert (step["status"], step["detail"]) == ("done", "Adresse de la demande de pension de réversion mise à jour")
+    row = db("bereavement").execute(
+        "SELECT address_lines, address_postal_code, address_commune_code, address_city FROM survivor_claims"
+        " WHERE survivor_key = %s", (key,)).fetchone()
+    assert row == (address["lines"], address["postal_code"], address["commune_code"], address["city"])
+    assert_once(db, "bereavement", journey_id, "bereavement.claim_address_updated")
+
+
+# --- PersonNameChanged -----------------------------------------------------
+
+
+def test_a_nom_de_naissance_re_keys_student_housing_and_bereavement(usager, find_persons, db):
+    """PersonNameChanged (birth) → <service>.name_updated, each record found
+    under the new name only."""
+    (person,) = find_persons(lambda p: knows(p, "identity", "student", "housing") and has_open_claim(p))
+    old_key = pivot_key_of(db, person)
+    new_name = "NOUVEAU" + random_letters(8).upper()
+    journey_id = usager.declare_ok({"kind": "name_change", "person": pivot_identity(person), "name_type": "birth",
+                                    "new_family_name": new_name, "effective_date": in_days(-3)})
+    expected = {
+        "student.name_updated": f"Nom mis à jour dans le dossier étudiant : {new_name}",
+        "housing.name_updated": f"Nom mis à jour dans le dossier MaPrimeRénov' : {new_name}",
+        "bereavement.name_updated": f"Nom mis à jour dans la demande de pension de réversion : {new_name}",
+    }
+    for code, detail in expected.items():
+        step = wait_step(usager, journey_id, code)
+        assert (step["status"], step["detail"]) == ("done", detail), code
+        assert_once(db, code.split(".")[0], journey_id, code)
+    new_key = new_name + old_key[old_key.index("|"):]
+    for service, table, column in (("student", "student_files", "pivot_key"), ("housing", "mpr_files", "pivot_key"),
+                                   ("bereavement", "survivor_claims", "survivor_key")):
+        count = lambda k: db(service).execute(  # noqa: E731
+            f"SELECT count(*) FROM {table} WHERE {column} = %s", (k,)).fetchone()[0]
+        assert count(old_key) == 0, f"{service} still finds the person under the old name"
+        assert count(new_key) >= 1, f"{service} does not find the person under the new name"
+    assert student_file(db, new_key)["family_name"] == new_name
+
+
+def test_a_nom_d_usage_is_recorded_without_re_keying(usager, find_persons, db):
+    """PersonNameChanged (usage) → <service>.name_updated, same matching key."""
+    (person,) = find_persons(lambda p: knows(p, "identity", "student", "housing"))
+    key = pivot_key_of(db, person)
+    usage = "USAGE" + random_letters(6).upper()
+    journey_id = usager.declare_ok({"kind": "name_change", "person": pivot_identity(person), "name_type": "usage",
+                                    "new_family_name": usage, "effective_date": in_days(-1)})
+    for code, where in (("student.name_updated", "le dossier étudiant"),
+                        ("housing.name_updated", "le dossier MaPrimeRénov'")):
+        step = wait_step(usager, journey_id, code)
+        assert (step["status"], step["detail"]) == ("done", f"Nom d'usage enregistré dans {where} : {usage}")
+    assert student_file(db, key)["usage_name"] == usage
+    (held,) = db("housing").execute("SELECT usage_name FROM mpr_files WHERE pivot_key = %s", (key,)).fetchone()
+    assert held == usage
+    step = wait_step(usager, journey_id, "bereavement.name_updated")
+    assert step["status"] in ("done", "not_applicable")
+    for service in ("student", "housing", "bereavement"):
+        assert_once(db, service, journey_id, f"{service}.name_updated")
+
+
+# --- ResidenceAbroadStarted / Ended ----------------------------------------
+
+
+def departure(person: dict[str, Any], study_mobility: bool) -> dict[str, Any]:
+    return {"kind": "departure_abroad", "person": pivot_identity(person),
+            "address": {"lines": ["1234 rue Saint-Denis"], "city": "Montréal", "postal_code": "H2X 1Y4",
+                        "country_code": "99401"},
+            "departure_date": in_days(-20), "consular_registration": False, "study_mobility": study_mobility}
+
+
+def test_a_study_mobility_keeps_the_bourse(usager, find_persons, db):
+    (person,) = find_persons(lambda p: knows(p, "identity", "student"))
+    journey_id = usager.declare_ok(departure(person, study_mobility=True))
+    step = wait_step(usager, journey_id, "student.mobility_reviewed")
+    assert (step["status"], step["detail"]) == ("done", "Bourse maintenue pendant la mobilité")
+    assert student_file(db, pivot_key_of(db, person))["bourse_status"] == "active"
+    assert_once(db, "student", journey_id, "student.mobility_reviewed")
+
+
+def identity_address_changed(env, start: dict[int, int], journey_id: str) -> dict[str, str]:
+    """The headers of identity's AddressChanged for the journey, once it is on the topic."""
+    def find():
+        for m in read_topic(env.kafka_brokers, IDENTITY_TOPIC, start):
+            if (m.headers.get("ce_type") == "fr.gouv.mdv.identity.address_changed.v1"
+                    and m.headers.get("mdv_journey_id") == journey_id):
+                return m.headers
+        return None
+    return wait_until(find, 60, f"identity's AddressChanged of {journey_id}", interval=0.5)
+
+
+def test_departure_suspends_and_return_resumes_without_acting_twice(env, usager, find_persons, db):
+    """ResidenceAbroadStarted → bourse suspended, files suspended; Ended →
+    resumed; the return's AddressChanged (caused by that Ended) reaches
+    student, housing and bereavement and adds no step, applies nothing."""
+    (person,) = find_persons(lambda p: knows(p, "identity", "student", "housing") and p.get("mpr_file") is not None
+                             and p["mpr_file"]["dwelling"]["commune_code"] == p["address"]["commune_code"])
+    key = pivot_key_of(db, person)
+    gone = usager.declare_ok(departure(person, study_mobility=False))
+    student = wait_step(usager, gone, "student.mobility_reviewed")
+    housing = wait_step(usager, gone, "housing.files_reviewed")
+    assert (student["status"], student["detail"]) == ("done", "Bourse suspendue : résidence hors de France")
+    assert (housing["status"], housing["detail"]) == (
+        "done", "1 dossier suspendu : le logement n'est plus la résidence principale")
+    assert student_file(db, key)["bourse_status"] == "suspended"
+
+    # Back to the dwelling of the MaPrimeRénov' file.
+    dwelling = person["mpr_file"]["dwelling"]
+    home = {k: dwelling[k] for k in ("lines", "postal_code", "commune_code", "city")}
+    start = end_offsets(env.kafka_brokers, IDENTITY_TOPIC)
+    back = usager.declare_ok({"kind": "return_to_france", "person": pivot_identity(person), "address": home,
+                              "return_date": in_days(-2)})
+    student = wait_step(usager, back, "student.mobility_reviewed")
+    housing = wait_step(usager, back, "housing.files_reviewed")
+    assert student["status"] == "done" and student["detail"].startswith("Bourse rétablie"), student
+    assert (housing["status"], housing["detail"]) == (
+        "done", "1 dossier repris : le logement est à nouveau la résidence principale")
+    assert student_file(db, key)["bourse_status"] == "active"
+
+    # identity's AddressChanged of the return, caused by abroad's Ended.
+    headers = identity_address_changed(env, start, back)
+    for service in ("student", "housing", "bereavement"):
+        wait_until(lambda: db(service).execute("SELECT 1 FROM inbox WHERE ce_id = %s",
+                                               (headers["ce_id"],)).fetchone(),
+                   60, f"{service} to consume the return's AddressChanged")
+    journey = usager.journey(back)
+    codes = set(steps_by_code(journey))
+    for code in ("student.address_updated", "housing.residence_reviewed", "bereavement.claim_address_updated"):
+        assert code not in codes, f"the return journey got a second step {code}"
+    assert [e for e, _, _ in effects(db, "student", back)] == ["student.mobility_reviewed"]
+    assert [e for e, _, _ in effects(db, "housing", back)] == ["housing.files_reviewed"]
+    assert effects(db, "bereavement", back) == []
