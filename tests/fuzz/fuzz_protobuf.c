@@ -9,6 +9,11 @@
  *   8  identity, ResidenceAbroadStarted   9  identity, ResidenceAbroadEnded
  *  10  abroad, DeclarationSubmitted      11  abroad, StepConfirmed
  *  12  abroad, AddressChanged            13  abroad, PersonNameChanged
+ *  14  student/housing/bereavement,      15  student/housing/bereavement,
+ *      AddressChanged                        PersonNameChanged
+ *  16  student/housing,                  17  student/housing,
+ *      ResidenceAbroadStarted                ResidenceAbroadEnded
+ *  18  student/housing/bereavement, JourneyPlanned (the steps they note)
  *
  * Invariants: a rejection always says why; what a check lets through holds
  * the fields the handler then reads without looking again. */
@@ -17,6 +22,7 @@
 #include <jansson.h>
 
 #include "mdv/journey.h"
+#include "mdv/reaction.h"
 #include "mdv/validate.h"
 
 #include "../../services/abroad/abroad.h"
@@ -39,6 +45,11 @@ enum {
     ABROAD_CONFIRMATION,
     ABROAD_ADDRESS,
     ABROAD_NAME,
+    REACTION_ADDRESS,
+    REACTION_NAME,
+    REACTION_STARTED,
+    REACTION_ENDED,
+    REACTION_PLAN,
     HANDLERS
 };
 
@@ -295,6 +306,86 @@ static void abroad_name(const uint8_t *value, size_t len, char *err, size_t errl
     mdv__identity__v1__person_name_changed__free_unpacked(n, NULL);
 }
 
+/* What the reacting services read without looking again: a key that is
+ * the person's, and an address in France. */
+static void reaction_person_ok(const Mdv__Journey__V1__PivotIdentity *p, const char *key)
+{
+    char again[MDV_PIVOT_KEY_LEN];
+    FUZZ_REQUIRE(p && p->n_given_names > 0 &&
+                 mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date,
+                               p->birth_place, again) == 0 &&
+                 strcmp(again, key) == 0);
+}
+
+static void reaction_address(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Identity__V1__AddressChanged *a = NULL;
+    char key[MDV_PIVOT_KEY_LEN];
+    if (mdv_reaction_address_decode(value, len, &a, key, err, errlen) != 0) {
+        FUZZ_REQUIRE(!a && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(a->journey_id) && mdv_validate_date(a->effective_date) == NULL);
+    reaction_person_ok(a->person, key);
+    FUZZ_REQUIRE(mdv_reaction_address_problem(a->address) == NULL);
+    mdv__identity__v1__address_changed__free_unpacked(a, NULL);
+}
+
+static void reaction_name(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Identity__V1__PersonNameChanged *n = NULL;
+    char previous[MDV_PIVOT_KEY_LEN], current[MDV_PIVOT_KEY_LEN];
+    if (mdv_reaction_name_decode(value, len, &n, previous, current, err, errlen) != 0) {
+        FUZZ_REQUIRE(!n && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(n->journey_id) && n->usage_name);
+    reaction_person_ok(n->previous, previous);
+    reaction_person_ok(n->current, current);
+    FUZZ_REQUIRE(n->birth_name_changed || strcmp(previous, current) == 0);
+    mdv__identity__v1__person_name_changed__free_unpacked(n, NULL);
+}
+
+static void reaction_started(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Abroad__V1__ResidenceAbroadStarted *s = NULL;
+    char key[MDV_PIVOT_KEY_LEN];
+    if (mdv_reaction_abroad_started_decode(value, len, &s, key, err, errlen) != 0) {
+        FUZZ_REQUIRE(!s && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(s->journey_id) && s->address);
+    reaction_person_ok(s->person, key);
+    mdv__abroad__v1__residence_abroad_started__free_unpacked(s, NULL);
+}
+
+static void reaction_ended(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Abroad__V1__ResidenceAbroadEnded *e = NULL;
+    char key[MDV_PIVOT_KEY_LEN];
+    if (mdv_reaction_abroad_ended_decode(value, len, &e, key, err, errlen) != 0) {
+        FUZZ_REQUIRE(!e && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(e->journey_id));
+    reaction_person_ok(e->person, key);
+    FUZZ_REQUIRE(mdv_reaction_address_problem(e->address) == NULL);
+    mdv__abroad__v1__residence_abroad_ended__free_unpacked(e, NULL);
+}
+
+static void reaction_plan(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Journey__V1__JourneyPlanned *p = NULL;
+    if (mdv_reaction_plan_decode(value, len, &p, err, errlen) != 0) {
+        FUZZ_REQUIRE(!p && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(p->journey_id));
+    for (size_t i = 0; i < p->n_steps; i++)
+        FUZZ_REQUIRE(*p->steps[i]->code && *p->steps[i]->owner);
+    mdv__journey__v1__journey_planned__free_unpacked(p, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static void (*const handlers[HANDLERS])(const uint8_t *, size_t, char *, size_t) = {
@@ -312,6 +403,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         [ABROAD_CONFIRMATION] = abroad_confirmation,
         [ABROAD_ADDRESS] = abroad_address,
         [ABROAD_NAME] = abroad_name,
+        [REACTION_ADDRESS] = reaction_address,
+        [REACTION_NAME] = reaction_name,
+        [REACTION_STARTED] = reaction_started,
+        [REACTION_ENDED] = reaction_ended,
+        [REACTION_PLAN] = reaction_plan,
     };
     char err[256] = "";
 

@@ -150,7 +150,8 @@ static int plans(void)
     plan.n_steps = 3;
     plan.steps = ptrs;
     plan.planned_at = "2026-10-04T09:12:01Z";
-    return write_message("planned", 3, &plan.base);
+    return write_message("planned", 3, &plan.base) |
+           write_message("reaction-planned", 18, &plan.base);
 }
 
 static int added(void)
@@ -238,6 +239,7 @@ static int identity_messages(void)
     en.address = &a;
     en.end_date = "2026-12-01";
     rc |= write_message("identity-abroad-ended", 9, &en.base);
+    rc |= write_message("reaction-abroad-ended", 17, &en.base);
     a.postal_code = "H2X 1Y4";
     a.commune_code = "";
     a.city = "Montréal";
@@ -247,6 +249,7 @@ static int identity_messages(void)
     st.address = &a;
     st.start_date = "2026-09-01";
     rc |= write_message("identity-abroad-started", 8, &st.base);
+    rc |= write_message("reaction-abroad-started", 16, &st.base);
     return rc;
 }
 
@@ -321,6 +324,9 @@ static int abroad_messages(void)
     nc.birth_name_changed = 1;
     nc.effective_date = "2026-12-01";
     rc |= write_message("abroad-name-changed", 13, &nc.base);
+    /* The same events as student, housing and bereavement check them. */
+    rc |= write_message("reaction-address-changed", 14, &ch.base);
+    rc |= write_message("reaction-name-changed", 15, &nc.base);
     return rc;
 }
 
