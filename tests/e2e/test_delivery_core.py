@@ -212,19 +212,24 @@ def test_one_keys_events_reach_kafka_in_the_order_their_transactions_committed(e
     first = psycopg.connect(env.dsn("abroad"))
     second = psycopg.connect(env.dsn("abroad"))
     commits: list[bytes] = []
+    # Each commit and its note in one critical section: the order of the
+    # notes is the order of the commits.
+    noting = threading.Lock()
     try:
         insert_probe(first, key, b"first-writer")
 
         def second_writer() -> None:
             insert_probe(second, key, b"second-writer")
-            second.commit()
-            commits.append(b"second-writer")
+            with noting:
+                second.commit()
+                commits.append(b"second-writer")
 
         writer = threading.Thread(target=second_writer)
         writer.start()
         writer.join(timeout=1.5)  # free to commit before the first, if nothing stops it
-        first.commit()
-        commits.append(b"first-writer")
+        with noting:
+            first.commit()
+            commits.append(b"first-writer")
         writer.join(timeout=30)
         assert not writer.is_alive()
     finally:
