@@ -327,3 +327,89 @@ def test_identity_document_of_a_person_the_register_does_not_know(usager, db):
     }
     assert db("identity").execute("SELECT count(*) FROM predemandes WHERE journey_id::text = %s",
                                   (journey_id,)).fetchone()[0] == 0
+
+
+# --------------------------------------------------------------------------
+# The journeys abroad (owned by abroad): identity's steps
+
+
+ABROAD_TOPIC = "mdv.abroad.events.v1"
+RESIDENCE_ENDED = "fr.gouv.mdv.abroad.residence_abroad_ended.v1"
+DEPARTURE_STEPS = ["abroad.registration_opened", STEP_ADDRESS_ABROAD, "student.mobility_reviewed",
+                   "housing.files_reviewed"]
+RETURN_STEPS = ["abroad.registration_closed", STEP_ADDRESS, "student.mobility_reviewed",
+                "housing.files_reviewed"]
+
+
+def departure(person: dict[str, Any], date: str) -> dict[str, Any]:
+    return {"kind": "departure_abroad", "person": person, "address": address_abroad("99401"),
+            "departure_date": date, "consular_registration": True, "study_mobility": False}
+
+
+def test_departure_abroad_records_the_address_abroad(usager, find_persons, db):
+    (person,) = find_persons(known_in_france)
+    person_id = person_row(db, person)[0]
+    date = days_ago(4)
+    journey_id = usager.declare_ok(departure(typed_identity(person), date))
+
+    step = wait_steps(usager, journey_id, [STEP_ADDRESS_ABROAD])[STEP_ADDRESS_ABROAD]
+    assert step["status"] == "done", step
+    assert step["detail"] == "Adresse à l'étranger enregistrée (Canada)"
+    abroad = address_abroad("99401")
+    current = [a for a in addresses(db, person_id) if a[6] is None]
+    assert current == [(abroad["lines"], abroad["postal_code"], None, abroad["city"], "99401", date, None,
+                        journey_id)], current
+    assert identity_effects(db, journey_id) == {STEP_ADDRESS_ABROAD: ("done", step["detail"])}
+
+
+def test_departure_abroad_of_a_person_the_register_does_not_know(usager, db):
+    journey_id = usager.declare_ok(departure(unknown_person(), days_ago(1)))
+    step = wait_steps(usager, journey_id, [STEP_ADDRESS_ABROAD])[STEP_ADDRESS_ABROAD]
+    assert step["status"] == "not_applicable" and step["detail"] == "Aucun dossier à ce nom", step
+    assert identity_effects(db, journey_id) == {STEP_ADDRESS_ABROAD: ("not_applicable", step["detail"])}
+    assert db("identity").execute("SELECT count(*) FROM addresses WHERE journey_id::text = %s",
+                                  (journey_id,)).fetchone()[0] == 0
+
+
+def test_return_to_france_records_the_address_and_tells_it_as_caused_by_the_return(
+        env, usager, find_persons, db):
+    (person,) = find_persons(lambda p: knows(p, "identity"))
+    person_id = person_row(db, person)[0]
+    identity_start = end_offsets(env.kafka_brokers, IDENTITY_TOPIC)
+    abroad_start = end_offsets(env.kafka_brokers, ABROAD_TOPIC)
+    address = new_address_in_france(person)
+    date = days_ago(2)
+
+    journey_id = usager.declare_ok({"kind": "return_to_france", "person": typed_identity(person),
+                                    "address": address, "return_date": date})
+    step = wait_steps(usager, journey_id, [STEP_ADDRESS])[STEP_ADDRESS]
+    assert step["status"] == "done", step
+    assert step["detail"] == f"Adresse enregistrée à compter du {french_date(date)}"
+    current = [a for a in addresses(db, person_id) if a[6] is None]
+    assert current == [(address["lines"], address["postal_code"], address["commune_code"], address["city"],
+                        "99100", date, None, journey_id)], current
+    assert identity_effects(db, journey_id) == {STEP_ADDRESS: ("done", step["detail"])}
+
+    # AddressChanged under the return journey, caused by abroad's
+    # ResidenceAbroadEnded: the services that acted on the return know it.
+    (changed,) = identity_events(env, db, journey_id, identity_start, ADDRESS_CHANGED)
+    (ended,) = [m for m in read_topic(env.kafka_brokers, ABROAD_TOPIC, abroad_start)
+                if m.headers.get("ce_type") == RESIDENCE_ENDED and m.headers.get("mdv_journey_id") == journey_id]
+    assert changed.headers["mdv_causation_id"] == ended.headers["ce_id"]
+    assert changed.headers["ce_subject"] == journey_id
+
+
+@pytest.mark.xfail(strict=True, reason="student and housing do not react to ResidenceAbroadStarted/Ended"
+                                       " yet: their steps stay pending")
+@pytest.mark.parametrize("kind", ["departure_abroad", "return_to_france"])
+def test_journeys_abroad_complete_with_identity_s_step(usager, find_persons, kind):
+    (person,) = find_persons(known_in_france)
+    if kind == "departure_abroad":
+        body, codes = departure(typed_identity(person), days_ago(3)), DEPARTURE_STEPS
+    else:
+        body = {"kind": kind, "person": typed_identity(person), "address": new_address_in_france(person),
+                "return_date": days_ago(3)}
+        codes = RETURN_STEPS
+    journey_id = usager.declare_ok(body)
+    steps = wait_steps(usager, journey_id, codes)
+    assert all(steps[c]["status"] in FINAL for c in codes), steps
