@@ -1,0 +1,246 @@
+/* Unit tests of shared/reaction.c: the checks student, housing and
+ * bereavement run on identity's and abroad's events before they touch
+ * their databases. What passes holds a matchable person and an address of
+ * the right side of the border; anything else is a dead letter, with its
+ * reason. */
+#include "unit.h"
+
+#include <locale.h>
+
+#include "mdv/reaction.h"
+
+#define JOURNEY "7d0c8f4e-5b7a-4c1e-9a51-3f1a2b6c9d10"
+
+static char *given[] = {"Jeanne", "Marie"};
+static char *lines[] = {"12 rue des Lilas"};
+
+static int set_utf8_locale(void **state)
+{
+    (void)state;
+    return setlocale(LC_CTYPE, "C.UTF-8") ? 0 : -1;
+}
+
+static Mdv__Journey__V1__PivotIdentity person(const char *family_name)
+{
+    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    p.family_name = (char *)family_name;
+    p.n_given_names = 2;
+    p.given_names = given;
+    p.sex = "F";
+    p.birth_date = "1988-05-17";
+    p.birth_place = "75056";
+    return p;
+}
+
+static Mdv__Journey__V1__Address france(void)
+{
+    Mdv__Journey__V1__Address a = MDV__JOURNEY__V1__ADDRESS__INIT;
+    a.n_lines = 1;
+    a.lines = lines;
+    a.postal_code = "75011";
+    a.commune_code = "75056";
+    a.city = "Paris";
+    return a;
+}
+
+/* Packs m into buf; returns its length. */
+static size_t pack(const ProtobufCMessage *m, uint8_t *buf, size_t size)
+{
+    size_t len = protobuf_c_message_get_packed_size(m);
+    assert_true(len <= size);
+    return protobuf_c_message_pack(m, buf);
+}
+
+enum breakage {
+    NONE,
+    BAD_JOURNEY,
+    NO_PERSON,
+    BAD_BIRTH_DATE,
+    ABROAD_ADDRESS,
+    BAD_POSTCODE,
+    NO_CITY,
+    NO_LINE,
+    BAD_DATE
+};
+
+static int address_changed_accepted(enum breakage b, char *err, size_t errlen)
+{
+    Mdv__Journey__V1__PivotIdentity p = person("Martin");
+    Mdv__Journey__V1__Address a = france();
+    Mdv__Identity__V1__AddressChanged m = MDV__IDENTITY__V1__ADDRESS_CHANGED__INIT;
+    Mdv__Identity__V1__AddressChanged *out = NULL;
+    char key[MDV_PIVOT_KEY_LEN];
+    uint8_t buf[1024];
+    m.journey_id = b == BAD_JOURNEY ? "not-a-uuid" : JOURNEY;
+    m.person = b == NO_PERSON ? NULL : &p;
+    p.birth_date = b == BAD_BIRTH_DATE ? "1988-02-30" : p.birth_date;
+    a.commune_code = b == ABROAD_ADDRESS ? "" : a.commune_code;
+    a.country_code = b == ABROAD_ADDRESS ? "99401" : a.country_code;
+    a.postal_code = b == BAD_POSTCODE ? "H2X 1Y4" : a.postal_code;
+    a.city = b == NO_CITY ? "" : a.city;
+    a.n_lines = b == NO_LINE ? 0 : a.n_lines;
+    m.address = &a;
+    m.effective_date = b == BAD_DATE ? "2026-13-01" : "2026-12-01";
+    size_t len = pack(&m.base, buf, sizeof(buf));
+    err[0] = '\0';
+    int rc = mdv_reaction_address_decode(buf, len, &out, key, err, errlen);
+    if (rc == 0) {
+        assert_string_equal(key, "MARTIN|JEANNE|F|1988-05-17|75056");
+        mdv__identity__v1__address_changed__free_unpacked(out, NULL);
+    } else {
+        assert_null(out);
+    }
+    return rc == 0;
+}
+
+static void test_address_changed_is_accepted_only_whole_and_in_france(void **state)
+{
+    (void)state;
+    static const struct {
+        enum breakage b;
+        const char *reason; /* in err when refused, NULL when accepted */
+    } rows[] = {
+        {NONE, NULL},
+        {BAD_JOURNEY, "journey_id"},
+        {NO_PERSON, "person"},
+        {BAD_BIRTH_DATE, "person identity invalid"},
+        {ABROAD_ADDRESS, "address.commune_code"},
+        {BAD_POSTCODE, "address.postal_code"},
+        {NO_CITY, "address.city"},
+        {NO_LINE, "address.lines"},
+        {BAD_DATE, "effective_date"},
+    };
+    int failures = 0;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char err[256];
+        int accepted = address_changed_accepted(rows[i].b, err, sizeof(err));
+        if (accepted != (rows[i].reason == NULL) ||
+            (rows[i].reason && !strstr(err, rows[i].reason)))
+            ROW_FAILED(failures, "row %zu: accepted=%d err=\"%s\", expected %s", i, accepted, err,
+                       rows[i].reason ? rows[i].reason : "accepted");
+    }
+    assert_int_equal(failures, 0);
+}
+
+static void test_undecodable_bytes_are_refused_with_a_reason(void **state)
+{
+    (void)state;
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
+    char key[MDV_PIVOT_KEY_LEN], previous[MDV_PIVOT_KEY_LEN], current[MDV_PIVOT_KEY_LEN], err[256];
+    Mdv__Identity__V1__AddressChanged *a = NULL;
+    Mdv__Identity__V1__PersonNameChanged *n = NULL;
+    Mdv__Abroad__V1__ResidenceAbroadStarted *s = NULL;
+    Mdv__Abroad__V1__ResidenceAbroadEnded *e = NULL;
+    Mdv__Journey__V1__JourneyPlanned *p = NULL;
+    err[0] = '\0';
+    assert_int_equal(mdv_reaction_address_decode(junk, sizeof(junk), &a, key, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "not an AddressChanged"));
+    assert_int_equal(
+        mdv_reaction_name_decode(junk, sizeof(junk), &n, previous, current, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not a PersonNameChanged"));
+    assert_int_equal(
+        mdv_reaction_abroad_started_decode(junk, sizeof(junk), &s, key, err, sizeof(err)), -1);
+    assert_int_equal(
+        mdv_reaction_abroad_ended_decode(junk, sizeof(junk), &e, key, err, sizeof(err)), -1);
+    assert_int_equal(mdv_reaction_plan_decode(junk, sizeof(junk), &p, err, sizeof(err)), -1);
+    assert_true(!a && !n && !s && !e && !p);
+}
+
+static int name_changed(const char *previous_name, const char *current_name, int birth,
+                        char previous[MDV_PIVOT_KEY_LEN], char current[MDV_PIVOT_KEY_LEN])
+{
+    Mdv__Journey__V1__PivotIdentity p = person(previous_name), c = person(current_name);
+    Mdv__Identity__V1__PersonNameChanged m = MDV__IDENTITY__V1__PERSON_NAME_CHANGED__INIT;
+    Mdv__Identity__V1__PersonNameChanged *out = NULL;
+    uint8_t buf[1024];
+    char err[256];
+    m.journey_id = JOURNEY;
+    m.previous = &p;
+    m.current = &c;
+    m.usage_name = birth ? "" : "Durand";
+    m.birth_name_changed = birth;
+    m.effective_date = "2026-11-20";
+    size_t len = pack(&m.base, buf, sizeof(buf));
+    int rc = mdv_reaction_name_decode(buf, len, &out, previous, current, err, sizeof(err));
+    mdv__identity__v1__person_name_changed__free_unpacked(out, NULL);
+    return rc;
+}
+
+static void test_a_nom_de_naissance_gives_both_keys_a_nom_d_usage_keeps_the_key(void **state)
+{
+    (void)state;
+    char previous[MDV_PIVOT_KEY_LEN], current[MDV_PIVOT_KEY_LEN];
+    assert_int_equal(name_changed("Martin", "Dupont", 1, previous, current), 0);
+    assert_string_equal(previous, "MARTIN|JEANNE|F|1988-05-17|75056");
+    assert_string_equal(current, "DUPONT|JEANNE|F|1988-05-17|75056");
+    assert_int_equal(name_changed("Martin", "Martin", 0, previous, current), 0);
+    assert_string_equal(previous, current);
+    /* A nom d'usage must not move the matching key. */
+    assert_int_equal(name_changed("Martin", "Dupont", 0, previous, current), -1);
+}
+
+static void test_a_residence_abroad_starts_abroad_and_ends_in_france(void **state)
+{
+    (void)state;
+    static char *abroad_lines[] = {"1234 rue Saint-Denis"};
+    Mdv__Journey__V1__PivotIdentity p = person("Martin");
+    Mdv__Journey__V1__Address fr = france(), ca = MDV__JOURNEY__V1__ADDRESS__INIT;
+    Mdv__Abroad__V1__ResidenceAbroadStarted s = MDV__ABROAD__V1__RESIDENCE_ABROAD_STARTED__INIT;
+    Mdv__Abroad__V1__ResidenceAbroadEnded e = MDV__ABROAD__V1__RESIDENCE_ABROAD_ENDED__INIT;
+    Mdv__Abroad__V1__ResidenceAbroadStarted *s_out = NULL;
+    Mdv__Abroad__V1__ResidenceAbroadEnded *e_out = NULL;
+    char key[MDV_PIVOT_KEY_LEN], err[256];
+    uint8_t buf[1024];
+    ca.n_lines = 1;
+    ca.lines = abroad_lines;
+    ca.postal_code = "H2X 1Y4";
+    ca.city = "Montréal";
+    ca.country_code = "99401";
+    s.journey_id = e.journey_id = JOURNEY;
+    s.person = e.person = &p;
+    s.start_date = e.end_date = "2026-09-01";
+    struct {
+        Mdv__Journey__V1__Address *address;
+        int started_ok, ended_ok;
+    } rows[] = {{&ca, 1, 0}, {&fr, 0, 1}};
+    int failures = 0;
+    for (size_t i = 0; i < 2; i++) {
+        s.address = e.address = rows[i].address;
+        size_t len = pack(&s.base, buf, sizeof(buf));
+        int started = mdv_reaction_abroad_started_decode(buf, len, &s_out, key, err, sizeof(err));
+        len = pack(&e.base, buf, sizeof(buf));
+        int ended = mdv_reaction_abroad_ended_decode(buf, len, &e_out, key, err, sizeof(err));
+        if ((started == 0) != rows[i].started_ok || (ended == 0) != rows[i].ended_ok)
+            ROW_FAILED(failures, "row %zu: started %d, ended %d", i, started, ended);
+        mdv__abroad__v1__residence_abroad_started__free_unpacked(s_out, NULL);
+        mdv__abroad__v1__residence_abroad_ended__free_unpacked(e_out, NULL);
+        s_out = NULL;
+        e_out = NULL;
+    }
+    assert_int_equal(failures, 0);
+}
+
+static void test_clip_never_cuts_a_character(void **state)
+{
+    (void)state;
+    char out[4];
+    mdv_reaction_clip(out, sizeof(out), "AÉÉ"); /* A, then two 2-byte letters */
+    assert_string_equal(out, "AÉ");
+    mdv_reaction_clip(out, sizeof(out), "ÉÉ");
+    assert_string_equal(out, "É");
+    mdv_reaction_clip(out, sizeof(out), "AB");
+    assert_string_equal(out, "AB");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_address_changed_is_accepted_only_whole_and_in_france),
+        cmocka_unit_test(test_undecodable_bytes_are_refused_with_a_reason),
+        cmocka_unit_test(test_a_nom_de_naissance_gives_both_keys_a_nom_d_usage_keeps_the_key),
+        cmocka_unit_test(test_a_residence_abroad_starts_abroad_and_ends_in_france),
+        cmocka_unit_test(test_clip_never_cuts_a_character),
+    };
+    return cmocka_run_group_tests_name("reaction", tests, set_utf8_locale, NULL);
+}
