@@ -32,6 +32,11 @@ static int text_ok(const char *s, size_t max, int may_be_empty)
         size_t n = mbrtowc(&c, s, left, &state);
         if (n == (size_t)-1 || n == (size_t)-2 || n == 0 || iswcntrl((wint_t)c) || ++count > max)
             return 0;
+        /* glibc decodes the old 5- and 6-byte forms and surrogates, which
+         * are no Unicode text: JSON and PostgreSQL refuse them. */
+        if ((unsigned long)c > 0x10FFFF ||
+            ((unsigned long)c >= 0xD800 && (unsigned long)c <= 0xDFFF))
+            return 0;
         s += n;
         left -= n;
     }

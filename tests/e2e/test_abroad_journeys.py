@@ -60,7 +60,6 @@ RETURN_PLAN = {
 # The countries' names as abroad's rules give them.
 COUNTRIES = json.loads((Path(__file__).resolve().parents[2] / "services" / "abroad" / "rules"
                         / "consulates.json").read_text(encoding="utf-8"))["countries"]
-REPO = Path(__file__).resolve().parents[2]
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
           "octobre", "novembre", "décembre"]
 
@@ -336,18 +335,9 @@ def test_a_nom_dusage_is_written_on_the_inscription(usager, find_persons, db):
 
 
 # --------------------------------------------------------------------------
-# The whole journeys, once every service reports its step
+# The whole journeys: every service reports its step
 
 
-def reacts_to_residence_abroad(service: str) -> bool:
-    """The service's sources route abroad's ResidenceAbroadStarted."""
-    return any("residence_abroad_started" in p.read_text(encoding="utf-8")
-               for p in (REPO / "services" / service).glob("*.c"))
-
-
-@pytest.mark.xfail(not (reacts_to_residence_abroad("student") and reacts_to_residence_abroad("housing")),
-                   strict=True, reason="student.mobility_reviewed and housing.files_reviewed are not reported"
-                   " yet: student and housing do not consume abroad's events")
 @pytest.mark.parametrize("kind", ["departure_abroad", "return_to_france"])
 def test_the_whole_journey_completes(usager, find_persons, env, kind):
     (person,) = find_persons(does_every_step(kind))

@@ -186,6 +186,8 @@ static void test_departure_declarations_are_checked(void **state)
         MDV__GATEWAY__V1__DEPARTURE_ABROAD_DECLARATION__INIT;
     Mdv__Gateway__V1__DeclarationSubmitted d = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__INIT;
     char bad_utf8[] = "rue \xC3(";
+    char past_unicode[] = "3\xF5\x8F\x93\x9E rue du Marché";
+    char surrogate[] = "rue \xED\xA0\x80";
     (void)state;
     person(&p);
     address_abroad(&a);
@@ -210,6 +212,10 @@ static void test_departure_declarations_are_checked(void **state)
     assert_int_equal(decode_declaration(&d.base), -1);
     a.city = "Montréal";
     lines[0] = bad_utf8;
+    assert_int_equal(decode_declaration(&d.base), -1);
+    lines[0] = past_unicode; /* decodes in glibc, but is no Unicode */
+    assert_int_equal(decode_declaration(&d.base), -1);
+    lines[0] = surrogate;
     assert_int_equal(decode_declaration(&d.base), -1);
     lines[0] = "1200 rue Sherbrooke Ouest";
     b.departure_date = "2026-02-30";
