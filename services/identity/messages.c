@@ -2,6 +2,7 @@
  * does before it touches the database. A message that fails here can never
  * be applied and is a dead letter; what passes holds every field the
  * handlers read. */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +46,16 @@ const char *identity_person_problem(const identity_person_t *p, char key[MDV_PIV
     return NULL;
 }
 
+/* Text the register stores as JSON and in PostgreSQL: valid UTF-8 with
+ * no surrogate and nothing past U+10FFFF, which protobuf-c does not check
+ * (jansson does). */
+static int storable(const char *s)
+{
+    json_t *text = json_string(s);
+    json_decref(text);
+    return text != NULL;
+}
+
 static const char *lines_problem(const identity_address_t *a)
 {
     if (a->n_lines == 0 || a->n_lines > LINES_MAX)
@@ -52,6 +63,11 @@ static const char *lines_problem(const identity_address_t *a)
     for (size_t i = 0; i < a->n_lines; i++)
         if (!*a->lines[i] || utf8_chars(a->lines[i]) > LINE_MAX_CHARS)
             return "address.lines: a line is empty or too long";
+    for (size_t i = 0; i < a->n_lines; i++)
+        if (!storable(a->lines[i]))
+            return "address.lines: a line is not valid UTF-8";
+    if (!storable(a->city) || !storable(a->postal_code))
+        return "address.city or address.postal_code is not valid UTF-8";
     return NULL;
 }
 

@@ -172,7 +172,14 @@ static void identity_declaration(const uint8_t *value, size_t len, char *err, si
     FUZZ_REQUIRE(mdv_uuid_valid(d->journey_id) && *d->usager_id);
     if (d->body_case == MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_ADDRESS_CHANGE) {
         identity_person_ok(d->address_change->person);
-        FUZZ_REQUIRE(identity_address_france_problem(d->address_change->address) == NULL);
+        const Mdv__Journey__V1__Address *a = d->address_change->address;
+        FUZZ_REQUIRE(identity_address_france_problem(a) == NULL);
+        /* The register stores the lines through JSON: each must encode. */
+        for (size_t i = 0; i < a->n_lines; i++) {
+            json_t *line = json_string(a->lines[i]);
+            FUZZ_REQUIRE(line != NULL);
+            json_decref(line);
+        }
     } else if (d->body_case == MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_NAME_CHANGE) {
         identity_person_ok(d->name_change->person);
         FUZZ_REQUIRE(mdv_pivot_name_problem(d->name_change->new_family_name) == NULL);

@@ -230,6 +230,9 @@ static int identity_messages(void)
     d.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_ADDRESS_CHANGE;
     d.address_change = &ac;
     rc |= write_message("identity-address-change", 6, &d.base);
+    lines[1] = "B\xed\xa0\x80"; /* a surrogate: not storable text */
+    rc |= write_message("identity-address-surrogate", 6, &d.base);
+    lines[1] = "Bâtiment B";
     c.journey_id = JOURNEY;
     c.usager_id = "usager-1";
     c.code = "identity.appointment";
