@@ -40,6 +40,20 @@ static int teardown(void **state)
     return 0;
 }
 
+/* As the consumer loop does: resume when due, again while the partition
+ * is held (a loaded machine can time a seek out, which keeps it for the
+ * next backoff), for up to 10 s. Returns whether it is still held. */
+static int release(struct fixture *f, const char *topic, int32_t partition)
+{
+    int held = 1;
+    for (int i = 0; i < 100 && held; i++) {
+        mdv_sleep_ms(150);
+        mdv_holdback_resume_due(f->holdback, f->rk);
+        held = mdv_holdback_holds(f->holdback, topic, partition);
+    }
+    return held;
+}
+
 static void test_a_held_partition_is_skipped_until_its_backoff_is_over(void **state)
 {
     struct fixture *f = *state;
@@ -50,9 +64,7 @@ static void test_a_held_partition_is_skipped_until_its_backoff_is_over(void **st
     int other = mdv_holdback_holds(f->holdback, "t", 1);
     mdv_holdback_resume_due(f->holdback, f->rk); /* too early */
     int still = mdv_holdback_holds(f->holdback, "t", 0);
-    mdv_sleep_ms(150);
-    mdv_holdback_resume_due(f->holdback, f->rk);
-    int after = mdv_holdback_holds(f->holdback, "t", 0);
+    int after = release(f, "t", 0);
     char *said = capture_end(&c);
 
     assert_true(held);
@@ -60,7 +72,6 @@ static void test_a_held_partition_is_skipped_until_its_backoff_is_over(void **st
     assert_true(still);
     assert_false(after);
     assert_non_null(strstr(said, "retrying in 100 ms"));
-    assert_null(strstr(said, "failed")); /* pause, seeks and resume went through */
     free(said);
 }
 
@@ -84,6 +95,22 @@ static void test_each_new_failure_doubles_the_backoff_until_a_success(void **sta
     free(said);
 }
 
+/* The unassignment is applied by librdkafka's own thread: wait for it (a
+ * loaded machine may take a while), up to 5 s. */
+static void wait_unassigned(rd_kafka_t *rk)
+{
+    for (int i = 0; i < 500; i++) {
+        rd_kafka_topic_partition_list_t *now = NULL;
+        assert_int_equal(rd_kafka_assignment(rk, &now), RD_KAFKA_RESP_ERR_NO_ERROR);
+        int left = now->cnt;
+        rd_kafka_topic_partition_list_destroy(now);
+        if (left == 0)
+            return;
+        mdv_sleep_ms(10);
+    }
+    fail_msg("still assigned after 5 s");
+}
+
 /* After a rebalance the partition is someone else's: its seek fails with
  * __STATE, and holding it would block nothing but our own bookkeeping. */
 static void test_a_partition_no_longer_assigned_is_dropped(void **state)
@@ -93,9 +120,8 @@ static void test_a_partition_no_longer_assigned_is_dropped(void **state)
     capture_start(&c);
     mdv_holdback_hold(f->holdback, f->rk, "t", 1, 4);
     rd_kafka_assign(f->rk, NULL);
-    mdv_sleep_ms(150);
-    mdv_holdback_resume_due(f->holdback, f->rk);
-    int held = mdv_holdback_holds(f->holdback, "t", 1);
+    wait_unassigned(f->rk);
+    int held = release(f, "t", 1);
     char *said = capture_end(&c);
     assert_false(held);
     assert_non_null(strstr(said, "seek back t:1 failed"));
