@@ -39,7 +39,8 @@ static int step_status(PGconn *conn, const char *journey_id, const char *usager,
     return found;
 }
 
-static int publish(PGconn *conn, const char *journey_id, const char *usager, const char *code)
+static int publish(PGconn *conn, const char *journey_id, const char *usager, const char *code,
+                   const char *choice)
 {
     Mdv__Gateway__V1__StepConfirmed confirmed = MDV__GATEWAY__V1__STEP_CONFIRMED__INIT;
     char now[MDV_TIME_LEN];
@@ -48,6 +49,7 @@ static int publish(PGconn *conn, const char *journey_id, const char *usager, con
     confirmed.usager_id = (char *)usager;
     confirmed.code = (char *)code;
     confirmed.confirmed_at = now;
+    confirmed.choice = (char *)(choice ? choice : "");
     struct mdv_outbox_event ev = {
         .topic = DECLARATIONS_TOPIC,
         .aggregatetype = "journey",
@@ -145,7 +147,7 @@ static void answer_unclaimed(struct mdv_http_response *res, enum previous previo
 /* The transaction: the claim and StepConfirmed commit together, so one
  * request publishes; any other is answered from what it found. */
 static void confirm_waiting(PGconn *conn, const char *const params[4], const char *status,
-                            struct mdv_http_response *res)
+                            const char *choice, struct mdv_http_response *res)
 {
     const char *journey_id = params[0], *code = params[1], *usager = params[2];
     enum previous previous = PREVIOUS_NONE;
@@ -163,7 +165,7 @@ static void confirm_waiting(PGconn *conn, const char *const params[4], const cha
         answer_unclaimed(res, previous, status, journey_id, code);
         return;
     }
-    if (publish(conn, journey_id, usager, code) != 0 || mdv_pg_commit(conn) != 0)
+    if (publish(conn, journey_id, usager, code, choice) != 0 || mdv_pg_commit(conn) != 0)
         goto fail;
     mdv_info("step %s of journey %s confirmed by the usager", code, journey_id);
     accepted(res, journey_id, code);
@@ -175,7 +177,7 @@ fail:
 
 /* Checks the journey is the caller's and has the step, then confirms. */
 static void confirm(PGconn *conn, const char *journey_id, const char *usager, const char *code,
-                    const char *key, struct mdv_http_response *res)
+                    const char *choice, const char *key, struct mdv_http_response *res)
 {
     const char *params[] = {journey_id, code, usager, key};
     char status[32];
@@ -190,7 +192,7 @@ static void confirm(PGconn *conn, const char *journey_id, const char *usager, co
     } else if (found < 0) {
         gateway_unavailable(res);
     } else {
-        confirm_waiting(conn, params, status, res);
+        confirm_waiting(conn, params, status, choice, res);
     }
 }
 
@@ -213,8 +215,8 @@ void confirmations_post(const struct mdv_http_request *req, struct mdv_http_resp
         return;
     PGconn *conn = mdv_pg_pool_get(gw->pool);
     if (conn) {
-        confirm(conn, req->param, usager, json_string_value(json_object_get(body, "step")), key,
-                res);
+        confirm(conn, req->param, usager, json_string_value(json_object_get(body, "step")),
+                json_string_value(json_object_get(body, "choice")), key, res);
         mdv_pg_pool_put(gw->pool, conn);
     } else {
         gateway_unavailable(res);

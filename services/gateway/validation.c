@@ -284,9 +284,24 @@ static int code_is_valid(const char *code)
     return dots == 1 && code[0] != '.' && code[n - 1] != '.';
 }
 
+/* The steps that ask the usager to choose, and what they may answer. */
+#define CHOICE_STEP "housing.residence_reviewed"
+
+static void check_choice(json_t *step, json_t *choice, json_t *errors)
+{
+    static const char *const choices[] = {"withdraw", "keep"};
+    if (!choice)
+        return; /* a plain confirmation: the step's first choice */
+    if (!json_is_string(choice) ||
+        !in_list(json_string_value(choice), choices, MDV_ARRAY_LEN(choices)))
+        mdv_http_field_error(errors, "choice", "must be withdraw or keep");
+    else if (!json_is_string(step) || strcmp(json_string_value(step), CHOICE_STEP) != 0)
+        mdv_http_field_error(errors, "choice", "only housing.residence_reviewed offers a choice");
+}
+
 void confirmation_validate(json_t *body, json_t *errors)
 {
-    static const char *const known[] = {"step"};
+    static const char *const known[] = {"step", "choice"};
     json_t *step = json_object_get(body, "step");
     unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
     if (!step)
@@ -294,4 +309,5 @@ void confirmation_validate(json_t *body, json_t *errors)
     else if (!json_is_string(step) || !code_is_valid(json_string_value(step)))
         mdv_http_field_error(errors, "step",
                              "must be a step code such as bereavement.survivor_pension");
+    check_choice(step, json_object_get(body, "choice"), errors);
 }

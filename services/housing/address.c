@@ -1,9 +1,9 @@
 /* AddressChanged → housing.residence_reviewed (Anah). A MaPrimeRénov'
  * file is for the applicant's main residence: an open file whose dwelling
  * is not the new address is for the dwelling left. The usager is asked
- * (action_required) and confirms the withdrawal (StepConfirmed of this
- * step: the files withdrawn, « Dossier retiré »); a file the usager keeps
- * is simply not confirmed, and stays open. The AddressChanged of a
+ * (action_required) and answers with StepConfirmed of this step: the
+ * files withdrawn (choice "withdraw", the default: « Dossier retiré »), or
+ * kept open (choice "keep": « Dossier conservé à votre demande »). The AddressChanged of a
  * return_to_france journey (its plan gives housing.files_reviewed, done on
  * ResidenceAbroadEnded) applies nothing and reports nothing. */
 #include <stdio.h>
@@ -137,6 +137,32 @@ static long withdraw(PGconn *conn, const char *journey_id, struct mdv_effect *ou
     return 1;
 }
 
+/* The usager keeps the files: the review is closed, the files stay open.
+ * Returns 1 when a review waited, 0 when nothing did, -1 on error. */
+static long keep(PGconn *conn, const char *journey_id, struct mdv_effect *out)
+{
+    const char *params[] = {journey_id};
+    long n = -1;
+    if (mdv_pg_query_longs(conn,
+                           "WITH decided AS (UPDATE residence_reviews SET status = 'kept',"
+                           "      decided_at = now() WHERE journey_id = $1 AND status = 'pending'"
+                           "      RETURNING 1)"
+                           " SELECT count(*) FROM decided",
+                           1, params, &n, 1) != 0)
+        return -1;
+    if (n == 0)
+        return 0;
+    out->status = MDV_STEP_DONE;
+    snprintf(out->detail, sizeof(out->detail), "Dossier conservé à votre demande");
+    const char *update[] = {journey_id, HOUSING_STEP_RESIDENCE, "done", out->detail};
+    if (mdv_pg_exec(conn,
+                    "UPDATE applied_effects SET status = $3, detail = $4"
+                    " WHERE journey_id = $1 AND effect = $2",
+                    4, update) != 0)
+        return -1;
+    return 1;
+}
+
 enum mdv_outcome housing_on_confirmation(struct mdv_msg *msg)
 {
     Mdv__Gateway__V1__StepConfirmed *c = NULL;
@@ -146,7 +172,8 @@ enum mdv_outcome housing_on_confirmation(struct mdv_msg *msg)
         return MDV_PERMANENT;
     enum mdv_outcome outcome = MDV_OK;
     if (strcmp(c->code, HOUSING_STEP_RESIDENCE) == 0) {
-        long done = withdraw(msg->conn, c->journey_id, &effect);
+        long done = strcmp(c->choice, "keep") == 0 ? keep(msg->conn, c->journey_id, &effect)
+                                                   : withdraw(msg->conn, c->journey_id, &effect);
         if (done < 0 ||
             (done > 0 && mdv_journey_report_next(msg, c->journey_id, HOUSING_STEP_RESIDENCE,
                                                  effect.status, effect.detail) != 0))
@@ -170,8 +197,10 @@ int housing_confirmation_decode(const void *value, size_t len,
         snprintf(err, errlen, "value is not a StepConfirmed protobuf");
         return -1;
     }
-    if (!mdv_uuid_valid(c->journey_id) || !*c->usager_id || !*c->code) {
-        snprintf(err, errlen, "StepConfirmed without journey id, usager or code");
+    if (!mdv_uuid_valid(c->journey_id) || !*c->usager_id || !*c->code ||
+        (*c->choice && strcmp(c->choice, "withdraw") != 0 && strcmp(c->choice, "keep") != 0)) {
+        snprintf(err, errlen,
+                 "StepConfirmed without journey id, usager or code, or with an unknown choice");
         mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
         return -1;
     }

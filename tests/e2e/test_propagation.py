@@ -173,6 +173,38 @@ def test_address_changed_asks_about_the_dwelling_left_and_the_confirmation_withd
     assert assert_once(db, "housing", journey_id, "housing.residence_reviewed") == ("done", "Dossier retiré")
 
 
+def test_the_usager_may_keep_the_file_of_the_dwelling_left(usager, find_persons, db):
+    """The other answer to housing.residence_reviewed: the usager keeps the
+    file (choice keep); it stays open, the step says so, once."""
+    (person,) = find_persons(lambda p: knows(p, "identity", "housing") and p.get("mpr_file") is not None)
+    key = pivot_key_of(db, person)
+    journey_id = usager.declare_ok({"kind": "address_change", "person": pivot_identity(person),
+                                    "address": new_address_in_france(person), "effective_date": in_days(2)})
+    step = wait_step(usager, journey_id, "housing.residence_reviewed")
+    assert step["status"] == "action_required", step
+    resp = usager.request("POST", f"/v1/journeys/{journey_id}/confirmations",
+                          json={"step": "housing.residence_reviewed", "choice": "keep"})
+    assert resp.status_code == 202, resp.text
+    step = wait_step(usager, journey_id, "housing.residence_reviewed", statuses=("done",))
+    assert step["detail"] == "Dossier conservé à votre demande"
+    (status,) = db("housing").execute("SELECT status FROM mpr_files WHERE pivot_key = %s", (key,)).fetchone()
+    assert status == "open"
+    assert assert_once(db, "housing", journey_id, "housing.residence_reviewed") == (
+        "done", "Dossier conservé à votre demande")
+
+
+def test_a_choice_is_refused_for_a_step_that_offers_none(usager, find_persons):
+    (person,) = find_persons(lambda p: knows(p, "identity"))
+    journey_id = usager.declare_ok({"kind": "address_change", "person": pivot_identity(person),
+                                    "address": new_address_in_france(person), "effective_date": in_days(2)})
+    for body, message in (({"step": "identity.address_recorded", "choice": "keep"},
+                           "only housing.residence_reviewed offers a choice"),
+                          ({"step": "housing.residence_reviewed", "choice": "maybe"}, "must be withdraw or keep")):
+        resp = usager.request("POST", f"/v1/journeys/{journey_id}/confirmations", json=body)
+        assert resp.status_code == 422, resp.text
+        assert {"field": "choice", "message": message} in resp.json()["errors"]
+
+
 def test_address_changed_updates_the_survivor_claim(usager, find_persons, db):
     """AddressChanged → bereavement.claim_address_updated."""
     (person,) = find_persons(lambda p: knows(p, "identity") and has_open_claim(p))
