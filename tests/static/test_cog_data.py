@@ -68,3 +68,13 @@ def test_the_countries_file_says_its_source_and_has_every_current_state():
     # Taïwan, Sahara occidental...), France among them.
     assert len(current_states) >= 195, len(current_states)
     assert len({r[0] for r in rows}) == len(rows), "a code twice"
+
+
+def test_every_copy_of_the_countries_file_is_the_same():
+    """identity names countries in its details from its own copy of the
+    gateway's COG list: the two must not drift apart."""
+    copies = sorted((REPO / "services").glob("*/rules/countries.tsv"))
+    assert len(copies) >= 2, copies
+    reference = copies[0].read_bytes()
+    differing = [str(p.relative_to(REPO)) for p in copies[1:] if p.read_bytes() != reference]
+    assert not differing, f"{differing} differ from {copies[0].relative_to(REPO)}"
