@@ -35,6 +35,16 @@ static const char *person_problem(const Mdv__Journey__V1__PivotIdentity *p,
     return NULL;
 }
 
+/* Text stored as JSON and in PostgreSQL: valid UTF-8 with no surrogate
+ * and nothing past U+10FFFF, which protobuf-c does not check (jansson
+ * does). */
+static int storable(const char *s)
+{
+    json_t *text = json_string(s);
+    json_decref(text);
+    return text != NULL;
+}
+
 static const char *lines_problem(const Mdv__Journey__V1__Address *a)
 {
     if (a->n_lines == 0 || a->n_lines > LINES_MAX)
@@ -42,6 +52,11 @@ static const char *lines_problem(const Mdv__Journey__V1__Address *a)
     for (size_t i = 0; i < a->n_lines; i++)
         if (!*a->lines[i] || utf8_chars(a->lines[i]) > LINE_MAX_CHARS)
             return "address.lines: a line is empty or too long";
+    for (size_t i = 0; i < a->n_lines; i++)
+        if (!storable(a->lines[i]))
+            return "address.lines: a line is not valid UTF-8";
+    if (!storable(a->city) || !storable(a->postal_code))
+        return "address.city or address.postal_code is not valid UTF-8";
     return NULL;
 }
 

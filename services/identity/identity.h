@@ -85,9 +85,6 @@ int identity_address_record(PGconn *conn, const char *person_id, const identity_
 
 /* The longest name a detail quotes, in bytes: two fit in a detail. */
 #define IDENTITY_NAME_CLIP 97
-/* Copies at most size-1 bytes of s, never cutting a UTF-8 character (a
- * detail must stay valid UTF-8 for the journey's database). */
-void identity_clip(char *out, size_t size, const char *s);
 
 /* Writes an ISO date the French way, « 1er décembre 2026 ». */
 void identity_date_french(const char *iso, char *out, size_t outlen);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "identity.h"
+#include "mdv/reaction.h"
 #include "mdv/validate.h"
 
 #define LINE_MAX_CHARS 100
@@ -73,20 +74,7 @@ static const char *lines_problem(const identity_address_t *a)
 
 const char *identity_address_france_problem(const identity_address_t *a)
 {
-    if (!a)
-        return "address missing";
-    const char *problem = lines_problem(a);
-    if (problem)
-        return problem;
-    if (mdv_validate_cog(a->commune_code) || strncmp(a->commune_code, "99", 2) == 0)
-        return "address.commune_code is not a commune";
-    if (strlen(a->postal_code) != 5 || strspn(a->postal_code, "0123456789") != 5)
-        return "address.postal_code is not a French postcode";
-    if (*a->country_code && strcmp(a->country_code, "99100") != 0)
-        return "address.country_code is not France";
-    if (!*a->city)
-        return "address.city missing";
-    return NULL;
+    return mdv_reaction_address_problem(a); /* every reader of an address in France checks it so */
 }
 
 const char *identity_address_abroad_problem(const identity_address_t *a)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "identity.h"
+#include "mdv/reaction.h"
 #include "mdv/identity/v1/identity.pb-c.h"
 #include "mdv/pg.h"
 
@@ -33,7 +34,7 @@ static int record_usage_name(PGconn *conn, const struct identity_person *person,
         0)
         return -1;
     char shown[IDENTITY_NAME_CLIP];
-    identity_clip(shown, sizeof(shown), name);
+    mdv_reaction_clip(shown, sizeof(shown), name);
     out->status = MDV_STEP_DONE;
     snprintf(out->detail, sizeof(out->detail), "Nom d'usage enregistré : %s", shown);
     return 0;
@@ -56,8 +57,8 @@ static int record_birth_name(PGconn *conn, const struct identity_person *person,
                     params) != 0)
         return -1;
     char before[IDENTITY_NAME_CLIP], after[IDENTITY_NAME_CLIP];
-    identity_clip(before, sizeof(before), person->family_name);
-    identity_clip(after, sizeof(after), b->new_family_name);
+    mdv_reaction_clip(before, sizeof(before), person->family_name);
+    mdv_reaction_clip(after, sizeof(after), b->new_family_name);
     out->status = MDV_STEP_DONE;
     snprintf(out->detail, sizeof(out->detail),
              "Nom de naissance modifié : %s devient %s (loi du 2 mars 2022)", before, after);

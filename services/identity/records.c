@@ -92,15 +92,3 @@ void identity_date_french(const char *iso, char *out, size_t outlen)
     else
         snprintf(out, outlen, "%d %s %d", day, months[month - 1], year);
 }
-
-void identity_clip(char *out, size_t size, const char *s)
-{
-    size_t n = strlen(s);
-    if (n >= size) {
-        n = size - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--; /* s[n] would continue the character cut before it */
-    }
-    memcpy(out, s, n);
-    out[n] = '\0';
-}
