@@ -14,9 +14,15 @@
 #include "mdv/pivot.h"
 #include "mdv/validate.h"
 
-static const char *status_name(mdv_step_status status)
+const char *mdv_step_status_name(mdv_step_status status)
 {
     switch (status) {
+    case MDV_STEP_PENDING:
+        return "pending";
+    case MDV_STEP_RECEIVED:
+        return "received";
+    case MDV_STEP_IN_PROGRESS:
+        return "in_progress";
     case MDV_STEP_DONE:
         return "done";
     case MDV_STEP_NOT_APPLICABLE:
@@ -25,12 +31,8 @@ static const char *status_name(mdv_step_status status)
         return "action_required";
     case MDV_STEP_FAILED:
         return "failed";
-    case MDV_STEP_IN_PROGRESS:
-        return "in_progress";
-    case MDV_STEP_RECEIVED:
-        return "received";
     default:
-        return "pending";
+        return NULL;
     }
 }
 
@@ -92,7 +94,8 @@ int mdv_journey_report_next(struct mdv_msg *msg, const char *journey_id, const c
 int mdv_journey_record_effect(struct mdv_msg *msg, const char *journey_id, const char *step_code,
                               const struct mdv_effect *effect)
 {
-    const char *params[] = {journey_id, step_code, status_name(effect->status), effect->detail,
+    const char *status = mdv_step_status_name(effect->status);
+    const char *params[] = {journey_id, step_code, status ? status : "pending", effect->detail,
                             msg->svc->config.instance_id};
     return mdv_pg_exec(msg->conn,
                        "INSERT INTO applied_effects (journey_id, effect, status, detail,"

@@ -19,6 +19,10 @@ typedef Mdv__Journey__V1__StepStatus mdv_step_status;
 #define MDV_STEP_ACTION_REQUIRED MDV__JOURNEY__V1__STEP_STATUS__STEP_STATUS_ACTION_REQUIRED
 #define MDV_STEP_FAILED MDV__JOURNEY__V1__STEP_STATUS__STEP_STATUS_FAILED
 
+/* The status as the API and the databases write it ("done"...), or NULL
+ * for a value the contract does not define. */
+const char *mdv_step_status_name(mdv_step_status status);
+
 /* Emits a StepReported (in the message's transaction). */
 int mdv_journey_report(struct mdv_msg *msg, const char *journey_id, const char *code,
                        uint32_t sequence, mdv_step_status status, const char *detail) MDV_MUSTCHECK;

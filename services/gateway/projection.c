@@ -8,28 +8,6 @@
 #include "gateway.h"
 #include "mdv/journey.h"
 
-static const char *status_name(mdv_step_status status)
-{
-    switch (status) {
-    case MDV_STEP_PENDING:
-        return "pending";
-    case MDV_STEP_RECEIVED:
-        return "received";
-    case MDV_STEP_IN_PROGRESS:
-        return "in_progress";
-    case MDV_STEP_DONE:
-        return "done";
-    case MDV_STEP_NOT_APPLICABLE:
-        return "not_applicable";
-    case MDV_STEP_ACTION_REQUIRED:
-        return "action_required";
-    case MDV_STEP_FAILED:
-        return "failed";
-    default:
-        return NULL;
-    }
-}
-
 /* A journey unknown here was not declared through this gateway. */
 static enum mdv_outcome touch_journey(struct mdv_msg *msg, const char *journey_id, int planned)
 {
@@ -189,7 +167,7 @@ int projection_step_decode(const void *value, size_t len, Mdv__Journey__V1__Step
         snprintf(err, errlen, "value is not a StepReported protobuf");
         return -1;
     }
-    *status = status_name(report->status);
+    *status = mdv_step_status_name(report->status);
     if (!mdv_uuid_valid(report->journey_id) || !*report->code || *status == NULL ||
         report->sequence == 0) {
         snprintf(err, errlen, "StepReported without journey id, code, status or sequence");
