@@ -115,6 +115,14 @@ $(BUILD)/tests/test_abroad: $(BUILD)/obj/tests/unit/test_abroad.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# The bourse engine, tested on the rules the student service ships.
+$(BUILD)/obj/tests/unit/test_grant.o: CFLAGS += \
+    -DMDV_TEST_STUDENT_RULES='"$(CURDIR)/services/student/rules"'
+$(BUILD)/tests/test_grant: $(BUILD)/obj/tests/unit/test_grant.o \
+                           $(BUILD)/obj/services/student/grant.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 $(BUILD)/tests/live/%: $(BUILD)/obj/tests/live/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
