@@ -23,7 +23,7 @@ PKGS     := rdkafka libpq libmicrohttpd libprotobuf-c jansson libjwt libcrypto u
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
-            -Iinclude -I$(BUILD)/gen $(SANFLAGS) $(shell pkg-config --cflags $(PKGS))
+            -Iinclude -Iservices -I$(BUILD)/gen $(SANFLAGS) $(shell pkg-config --cflags $(PKGS))
 LDFLAGS  += $(SANFLAGS)
 LDLIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
@@ -78,9 +78,26 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-# A service is every .c file of services/<name>/ linked with the library.
+# The contracts (DESIGN.md §5): a producer's services/<producer>/contract.c
+# decodes and checks the events it publishes, and each consumer is linked
+# with the contracts of the producers whose events it handles; the library
+# knows no service. CONTRACTS_<consumer> := <producer>...
+CONTRACTS_gateway     :=
+CONTRACTS_identity    := bereavement
+CONTRACTS_student     := bereavement
+CONTRACTS_bereavement :=
+CONTRACTS_housing     := bereavement
+CONTRACTS_abroad      := bereavement
+# contract_src(consumer): the contract files that consumer compiles in.
+contract_src = $(patsubst %,services/%/contract.c,$(CONTRACTS_$(1)))
+
+# A service is every .c file of services/<name>/ (but its own contract.c,
+# which is for its consumers) and the contracts it consumes, linked with
+# the library.
+service_src = $(filter-out services/$(1)/contract.c,$(wildcard services/$(1)/*.c)) \
+              $(call contract_src,$(1))
 define service_rule
-$(BUILD)/bin/mdv-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard services/$(1)/*.c)) $(LIB)
+$(BUILD)/bin/mdv-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(call service_src,$(1))) $(LIB)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
@@ -157,7 +174,7 @@ FUZZ_TARGETS      ?= declaration confirmation cloudevents protobuf jwt
 FUZZ_SECONDS      ?= 600
 FUZZ_TEST_SECONDS ?= 5
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -Wshadow -Iinclude \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -Wshadow -Iinclude -Iservices \
                -I$(FUZZ)/gen $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
                $(shell pkg-config --cflags $(PKGS))
 FUZZ_PB_C   := $(patsubst proto/%.proto,$(FUZZ)/gen/%.pb-c.c,$(PROTOS))
@@ -174,7 +191,8 @@ FUZZ_SRC_declaration := $(FUZZ_GATEWAY_BODY) services/gateway/submission.c \
                         services/abroad/messages.c
 FUZZ_SRC_confirmation := $(FUZZ_GATEWAY_BODY)
 FUZZ_SRC_protobuf    := services/gateway/projection.c services/bereavement/messages.c \
-                        services/identity/messages.c services/abroad/messages.c
+                        services/identity/messages.c services/abroad/messages.c \
+                        services/bereavement/contract.c
 FUZZ_LINK_cloudevents := -Wl,--wrap=rd_kafka_message_headers
 FUZZ_LINK_declaration := -Wl,--wrap=mdv_http_header -Wl,--wrap=mdv_http_field_error
 FUZZ_LINK_confirmation := -Wl,--wrap=mdv_http_header

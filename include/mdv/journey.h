@@ -1,13 +1,12 @@
 /* Helpers for the services that own journey steps: reporting a step with
- * its sequence, applying a step's effect once, and the check of the
- * DeathRecorded contract. Which events a service handles, and what it does
- * with them, is the service's (its main.c lists its routes). */
+ * its sequence and applying a step's effect once. Which events a service
+ * handles, and what it does with them, is the service's (its main.c lists
+ * its routes); an event's decode and check is its producer's contract
+ * (services/<producer>/contract.h). */
 #ifndef MDV_JOURNEY_H
 #define MDV_JOURNEY_H
 
-#include "mdv/bereavement/v1/death.pb-c.h"
 #include "mdv/journey/v1/journey.pb-c.h"
-#include "mdv/pivot.h"
 #include "mdv/service.h"
 
 typedef Mdv__Journey__V1__StepStatus mdv_step_status;
@@ -67,29 +66,6 @@ typedef int (*mdv_effect_fn)(struct mdv_msg *msg, void *ctx, struct mdv_effect *
  * with what was done then. Returns 0, or -1 on a database failure. */
 int mdv_journey_apply_step(struct mdv_msg *msg, const struct mdv_step_work *work,
                            mdv_effect_fn apply, void *ctx) MDV_MUSTCHECK;
-
-/* Decodes a DeathRecorded value and checks it, without a database: on
- * success gives the message (the caller frees it with
- * mdv__bereavement__v1__death_recorded__free_unpacked) and writes the
- * deceased's pivot key; else writes why into err (the message is a dead
- * letter) and returns -1. Every service that reacts to a death checks the
- * contract the same way. */
-int mdv_journey_death_decode(const void *value, size_t len,
-                             Mdv__Bereavement__V1__DeathRecorded **out, char key[MDV_PIVOT_KEY_LEN],
-                             char *err, size_t errlen) MDV_MUSTCHECK;
-
-/* A checked DeathRecorded, as the services that react to a death use it. */
-struct mdv_death {
-    Mdv__Bereavement__V1__DeathRecorded *event; /* owned */
-    char pivot_key[MDV_PIVOT_KEY_LEN];          /* the deceased, for matching */
-    char occurrence[MDV_PIVOT_KEY_LEN + 32];    /* "death|<pivot key>|<date>" */
-};
-
-/* Decodes and checks the message's DeathRecorded; on failure writes why
- * into msg->error and returns -1 (the message is a dead letter). Free with
- * mdv_death_free. */
-int mdv_death_decode(struct mdv_msg *msg, struct mdv_death *death) MDV_MUSTCHECK;
-void mdv_death_free(struct mdv_death *death);
 
 #define MDV_DETAIL_NO_RECORD "Aucun dossier à ce nom"
 

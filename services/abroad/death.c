@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "mdv/journey.h"
+#include "bereavement/contract.h"
 #include "mdv/pg.h"
 
 /* The effect of a death on this administration's records of the

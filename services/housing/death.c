@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "housing.h"
+#include "bereavement/contract.h"
 #include "mdv/pg.h"
 
 /* The effect of a death on this administration's records of the

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "identity.h"
+#include "bereavement/contract.h"
 #include "mdv/pg.h"
 
 #define STEP_DEATH "identity.documents_cancelled"

@@ -4,6 +4,7 @@
  * RULES-REFERENCE.md). */
 #include <stdio.h>
 
+#include "bereavement/contract.h"
 #include "mdv/pg.h"
 #include "student.h"
 

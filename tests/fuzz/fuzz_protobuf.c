@@ -26,6 +26,7 @@
 #include "mdv/validate.h"
 
 #include "../../services/abroad/abroad.h"
+#include "../../services/bereavement/contract.h"
 #include "../../services/bereavement/messages.h"
 #include "../../services/gateway/gateway.h"
 #include "../../services/identity/identity.h"
@@ -101,7 +102,7 @@ static void death(const uint8_t *value, size_t len, char *err, size_t errlen)
 {
     Mdv__Bereavement__V1__DeathRecorded *d = NULL;
     char key[MDV_PIVOT_KEY_LEN];
-    if (mdv_journey_death_decode(value, len, &d, key, err, errlen) != 0) {
+    if (mdv_bereavement_death_decode(value, len, &d, key, err, errlen) != 0) {
         FUZZ_REQUIRE(!d && *err);
         return;
     }

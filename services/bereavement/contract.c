@@ -1,0 +1,71 @@
+/* The decode and check of DeathRecorded (see contract.h), compiled into
+ * each service that reacts to a death. */
+#include "contract.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mdv/validate.h"
+
+/* A DeathRecorded that passes these checks can be applied. */
+static const char *check_death(const Mdv__Bereavement__V1__DeathRecorded *death)
+{
+    const Mdv__Journey__V1__PivotIdentity *p = death->deceased;
+    if (!mdv_uuid_valid(death->journey_id))
+        return "journey_id is not a UUID";
+    if (!p || p->n_given_names == 0)
+        return "deceased or deceased.given_names missing";
+    if (mdv_validate_date(p->birth_date) || mdv_validate_date(death->death_date))
+        return "birth_date or death_date is not a date";
+    return NULL;
+}
+
+int mdv_bereavement_death_decode(const void *value, size_t len,
+                                 Mdv__Bereavement__V1__DeathRecorded **out,
+                                 char key[MDV_PIVOT_KEY_LEN], char *err, size_t errlen)
+{
+    Mdv__Bereavement__V1__DeathRecorded *death =
+        mdv__bereavement__v1__death_recorded__unpack(NULL, len, value);
+    const char *problem = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (!death) {
+        snprintf(err, errlen, "value is not a DeathRecorded protobuf");
+        goto out;
+    }
+    problem = check_death(death);
+    if (problem) {
+        snprintf(err, errlen, "DeathRecorded invalid: %s", problem);
+        goto out;
+    }
+    const Mdv__Journey__V1__PivotIdentity *p = death->deceased;
+    if (mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
+                      key) != 0) {
+        snprintf(err, errlen, "deceased identity cannot be normalised");
+        goto out;
+    }
+    *out = death;
+    death = NULL;
+    rc = 0;
+out:
+    mdv__bereavement__v1__death_recorded__free_unpacked(death, NULL);
+    return rc;
+}
+
+int mdv_death_decode(struct mdv_msg *msg, struct mdv_death *death)
+{
+    memset(death, 0, sizeof(*death));
+    if (mdv_bereavement_death_decode(msg->rkm->payload, msg->rkm->len, &death->event,
+                                     death->pivot_key, msg->error, sizeof(msg->error)) != 0)
+        return -1;
+    snprintf(death->occurrence, sizeof(death->occurrence), "death|%s|%s", death->pivot_key,
+             death->event->death_date);
+    return 0;
+}
+
+void mdv_death_free(struct mdv_death *death)
+{
+    mdv__bereavement__v1__death_recorded__free_unpacked(death->event, NULL);
+    death->event = NULL;
+}
