@@ -5,7 +5,9 @@
  * (identity.appointment), then the title in production
  * (identity.document_produced). No producing partner exists yet: that step
  * stays in_progress, due 21 days after the rendez-vous (the ANTS counts its
- * délai from the recueil, not from the pré-demande). */
+ * délai from the recueil, not from the pré-demande). A pré-demande for a
+ * title declared lost or stolen invalidates the valid title of that type
+ * on record, as the ANTS does on a déclaration de perte ou de vol. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,49 @@ static int insert_predemande(PGconn *conn, const char *person_id,
     return -1;
 }
 
+/* Invalidates the person's valid titles of the pré-demande's type when it
+ * declares them lost or stolen. Returns how many, -1 on error. */
+static long invalidate_declared(PGconn *conn, const char *person_id,
+                                const Mdv__Gateway__V1__IdentityDocumentDeclaration *b,
+                                const char *number)
+{
+    const char *params[] = {person_id, b->document_type, b->reason, number};
+    long n = 0;
+    if (strcmp(b->reason, "loss") != 0 && strcmp(b->reason, "theft") != 0)
+        return 0;
+    if (mdv_pg_query_longs(conn,
+                           "WITH invalidated AS (UPDATE identity_documents"
+                           "      SET status = 'invalidated', invalidated_reason = $3,"
+                           "      invalidated_at = now(), invalidated_by = $4"
+                           "      WHERE person_id = $1 AND kind = $2 AND status = 'valid'"
+                           "      RETURNING 1)"
+                           " SELECT count(*) FROM invalidated",
+                           4, params, &n, 1) != 0)
+        return -1;
+    return n;
+}
+
+/* What the pré-demande did to the title declared lost or stolen, after
+ * « ; »: « votre ancienne carte d'identité est invalidée (déclarée
+ * perdue) », or that none was on record. "" for a first request or a
+ * renewal. */
+static void invalidation_text(const Mdv__Gateway__V1__IdentityDocumentDeclaration *b, long n,
+                              char *out, size_t size)
+{
+    int cni = strcmp(b->document_type, "cni") == 0;
+    int theft = strcmp(b->reason, "theft") == 0;
+    out[0] = '\0';
+    if (!theft && strcmp(b->reason, "loss") != 0)
+        return;
+    if (n == 0)
+        snprintf(out, size, " ; aucun%s %s valide enregistré%s à invalider", cni ? "e" : "",
+                 cni ? "carte d'identité" : "passeport", cni ? "e" : "");
+    else
+        snprintf(out, size, " ; votre ancien%s %s est invalidé%s (déclaré%s %s%s)", cni ? "ne" : "",
+                 cni ? "carte d'identité" : "passeport", cni ? "e" : "", cni ? "e" : "",
+                 theft ? "volé" : "perdu", cni ? "e" : "");
+}
+
 /* The effect on the register, for mdv_journey_apply_step. */
 static int record_predemande(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
@@ -89,13 +134,18 @@ static int record_predemande(struct mdv_msg *msg, void *ctx, struct mdv_effect *
     int with_address = insert_predemande(msg->conn, person.person_id, b, w->d->journey_id, number);
     if (with_address < 0)
         return -1;
+    long invalidated = invalidate_declared(msg->conn, person.person_id, b, number);
+    if (invalidated < 0)
+        return -1;
+    char old_title[128];
+    invalidation_text(b, invalidated, old_title, sizeof(old_title));
     out->status = MDV_STEP_DONE;
     snprintf(out->detail, sizeof(out->detail),
              with_address ? "Pré-demande n° %s : état civil et adresse repris du registre, rien à"
-                            " ressaisir"
+                            " ressaisir%s"
                           : "Pré-demande n° %s : état civil repris du registre ; aucune adresse"
-                            " enregistrée, à indiquer en mairie",
-             number);
+                            " enregistrée, à indiquer en mairie%s",
+             number, old_title);
     return 0;
 }
 

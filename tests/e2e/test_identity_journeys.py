@@ -310,6 +310,73 @@ def test_predemande_from_the_register_then_rendez_vous_then_production(usager, f
                                   " WHERE journey_id::text = %s", (journey_id,)).fetchone() == (True,)
 
 
+def titles(db, person_id: str) -> dict[str, list[tuple]]:
+    """kind -> [(status, invalidated_reason, invalidated_by)] of the person's titles."""
+    rows = db("identity").execute(
+        "SELECT kind, status, invalidated_reason, invalidated_by FROM identity_documents"
+        " WHERE person_id::text = %s ORDER BY kind, number", (person_id,)).fetchall()
+    out: dict[str, list[tuple]] = {}
+    for kind, *rest in rows:
+        out.setdefault(kind, []).append(tuple(rest))
+    return out
+
+
+def predemande_of(usager, journey_id: str) -> tuple[str, str]:
+    step = wait_steps(usager, journey_id, [STEP_PREDEMANDE])[STEP_PREDEMANDE]
+    assert step["status"] == "done", step
+    match = re.match(r"Pré-demande n° (PD-\d{4}-[0-9A-F]{8}) : état civil et adresse repris du"
+                     r" registre, rien à ressaisir", step["detail"])
+    assert match, step["detail"]
+    return match.group(1), step["detail"]
+
+
+@pytest.mark.parametrize("document_type, reason, told", [
+    ("cni", "loss", "votre ancienne carte d'identité est invalidée (déclarée perdue)"),
+    ("passport", "theft", "votre ancien passeport est invalidé (déclaré volé)"),
+])
+def test_a_title_declared_lost_or_stolen_is_invalidated_once_at_the_predemande(
+        usager, find_persons, db, document_type, reason, told):
+    """identity_document for a loss or a theft: the valid title of that type
+    is invalidated in the register (the other type is left valid), the
+    pré-demande says so; a second declaration finds nothing left to
+    invalidate."""
+    (person,) = find_persons(known_in_france)
+    person_id = person_row(db, person)[0]
+    other = "passport" if document_type == "cni" else "cni"
+    before = titles(db, person_id)
+    assert [s for s, _, _ in before[document_type]] == ["valid"], before
+
+    journey_id = usager.declare_ok({"kind": "identity_document", "person": typed_identity(person),
+                                    "document_type": document_type, "reason": reason})
+    number, detail = predemande_of(usager, journey_id)
+    assert detail.endswith(f" ; {told}"), detail
+    after = titles(db, person_id)
+    assert after[document_type] == [("invalidated", reason, number)], after
+    assert after[other] == before[other], "the title of the other type is left as it was"
+    assert identity_effects(db, journey_id)[STEP_PREDEMANDE] == ("done", detail)
+
+    # Declared again: nothing valid of that type is left, nothing changes.
+    again = usager.declare_ok({"kind": "identity_document", "person": typed_identity(person),
+                               "document_type": document_type, "reason": reason})
+    _, detail = predemande_of(usager, again)
+    none = ("aucune carte d'identité valide enregistrée à invalider" if document_type == "cni"
+            else "aucun passeport valide enregistré à invalider")
+    assert detail.endswith(f" ; {none}"), detail
+    assert titles(db, person_id) == after
+
+
+@pytest.mark.parametrize("reason", ["first", "renewal"])
+def test_a_first_request_or_a_renewal_invalidates_nothing(usager, find_persons, db, reason):
+    (person,) = find_persons(known_in_france)
+    person_id = person_row(db, person)[0]
+    before = titles(db, person_id)
+    journey_id = usager.declare_ok({"kind": "identity_document", "person": typed_identity(person),
+                                    "document_type": "cni", "reason": reason})
+    _, detail = predemande_of(usager, journey_id)
+    assert detail.endswith("rien à ressaisir"), detail
+    assert titles(db, person_id) == before
+
+
 def test_identity_document_of_a_person_the_register_does_not_know(usager, db):
     journey_id = usager.declare_ok({"kind": "identity_document", "person": unknown_person(),
                                     "document_type": "cni", "reason": "loss"})
