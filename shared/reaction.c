@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mdv/log.h"
 #include "mdv/pg.h"
+#include "mdv/plan.h"
 #include "mdv/reaction.h"
 #include "mdv/validate.h"
 
@@ -301,6 +303,52 @@ int mdv_reaction_skip_unplanned(struct mdv_msg *msg, const char *journey_id, con
         mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: not in the plan of journey %s: nothing to do",
                    code, journey_id);
     return 0;
+}
+
+#define ADDED_KIND "added"
+
+/* The steps this service may add, read once at start. */
+static struct mdv_plans *added_plans;
+
+int mdv_reaction_added_load(struct mdv_service *svc)
+{
+    char *path = mdv_xasprintf("%s/rules/steps_added.json", svc->config.data_dir);
+    int rc = -1;
+    mdv_plans_free(added_plans);
+    added_plans = mdv_plans_load(path);
+    if (added_plans && !mdv_plans_find(added_plans, ADDED_KIND))
+        fprintf(stderr, "%s: no plan of kind \"" ADDED_KIND "\"\n", path);
+    else if (added_plans)
+        rc = 0;
+    free(path);
+    return rc;
+}
+
+void mdv_reaction_added_free(void)
+{
+    mdv_plans_free(added_plans);
+    added_plans = NULL;
+}
+
+int mdv_reaction_apply_unplanned(struct mdv_msg *msg, const struct mdv_step_work *work,
+                                 mdv_pending_fn pending, mdv_effect_fn apply, void *ctx)
+{
+    const char *codes[] = {work->step_code};
+    int todo = pending(msg, ctx);
+    if (todo < 0)
+        return -1;
+    if (!todo)
+        return mdv_reaction_skip_unplanned(msg, work->journey_id, work->step_code);
+    const struct mdv_plan *plan = added_plans ? mdv_plans_find(added_plans, ADDED_KIND) : NULL;
+    if (!plan) {
+        mdv_error("%s: rules/steps_added.json was not loaded", work->step_code);
+        return -1;
+    }
+    mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: not in the plan of journey %s, but due here: added",
+               work->step_code, work->journey_id);
+    if (mdv_plan_add_steps(msg, plan, work->journey_id, codes, 1, NULL) != 0)
+        return -1;
+    return mdv_journey_apply_step(msg, work, apply, ctx);
 }
 
 void mdv_reaction_clip(char *out, size_t size, const char *s)

@@ -19,6 +19,7 @@
 
 #include "mdv/abroad/v1/abroad.pb-c.h"
 #include "mdv/identity/v1/identity.pb-c.h"
+#include "mdv/journey.h"
 #include "mdv/journey/v1/journey.pb-c.h"
 #include "mdv/pivot.h"
 #include "mdv/service.h"
@@ -70,6 +71,28 @@ int mdv_reaction_planned(struct mdv_msg *msg, const char *journey_id,
  * which. Returns 0, or -1 on a database error. */
 int mdv_reaction_skip_unplanned(struct mdv_msg *msg, const char *journey_id,
                                 const char *code) MDV_MUSTCHECK;
+
+/* An event under a journey whose plan has no step for this service can
+ * still concern its records: the AddressChanged of a return to France
+ * reaches a survivor claim, or a MaPrimeRénov' file for another dwelling,
+ * that the return's own steps did not touch. Such a step is added to the
+ * journey (steps_added) with its administration, label and délai from the
+ * service's rules/steps_added.json (the plans format, one plan of kind
+ * "added": every step this service may add), loaded at start. */
+int mdv_reaction_added_load(struct mdv_service *svc) MDV_MUSTCHECK;
+void mdv_reaction_added_free(void);
+
+/* Tells whether the service has something to do for the unplanned step:
+ * 1 yes, 0 no, -1 on a database error. */
+typedef int (*mdv_pending_fn)(struct mdv_msg *msg, void *ctx);
+
+/* For an event whose journey's plan has no work->step_code: when pending
+ * says there is something to do, adds the step to the journey and applies
+ * it (mdv_journey_apply_step: once, recorded, reported); otherwise
+ * mdv_reaction_skip_unplanned. Returns 0, or -1 on a database error. */
+int mdv_reaction_apply_unplanned(struct mdv_msg *msg, const struct mdv_step_work *work,
+                                 mdv_pending_fn pending, mdv_effect_fn apply,
+                                 void *ctx) MDV_MUSTCHECK;
 
 /* The longest name a detail quotes, in bytes. */
 #define MDV_REACTION_NAME_CLIP 120

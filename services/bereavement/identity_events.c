@@ -4,7 +4,8 @@
  * naissance re-keys the claim, so the survivor is found under the new name
  * only). An AddressChanged under a journey whose plan has no
  * bereavement.claim_address_updated (a return to France, which abroad
- * owns) applies nothing and reports nothing. */
+ * owns) still reaches an open claim: the step is added to that journey;
+ * with no open claim it applies nothing and reports nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,20 @@ static int update_claim_address(struct mdv_msg *msg, void *ctx, struct mdv_effec
     return 0;
 }
 
+/* An open claim of the person: the unplanned step has something to do. */
+static int has_open_claim(struct mdv_msg *msg, void *ctx)
+{
+    const struct address_work *w = ctx;
+    const char *params[] = {w->key};
+    long n = 0;
+    if (mdv_pg_query_longs(msg->conn,
+                           "SELECT count(*) FROM survivor_claims"
+                           " WHERE survivor_key = $1 AND status IN ('offered', 'confirmed')",
+                           1, params, &n, 1) != 0)
+        return -1;
+    return n > 0;
+}
+
 enum mdv_outcome bereavement_on_address_changed(struct mdv_msg *msg)
 {
     struct address_work w;
@@ -86,7 +101,8 @@ enum mdv_outcome bereavement_on_address_changed(struct mdv_msg *msg)
     int planned = mdv_reaction_planned(msg, m->journey_id, code);
     int rc = planned < 0 ? -1
              : planned   ? mdv_journey_apply_step(msg, &work, update_claim_address, &w)
-                         : mdv_reaction_skip_unplanned(msg, m->journey_id, code);
+                         : mdv_reaction_apply_unplanned(msg, &work, has_open_claim,
+                                                        update_claim_address, &w);
     mdv__identity__v1__address_changed__free_unpacked(m, NULL);
     return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
 }

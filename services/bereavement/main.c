@@ -178,7 +178,7 @@ static int load_plans(struct mdv_service *svc)
         mdv_plans_free(plans);
         plans = NULL;
     }
-    return plans ? 0 : -1;
+    return plans && mdv_reaction_added_load(svc) == 0 ? 0 : -1;
 }
 
 int main(void)
@@ -195,5 +195,6 @@ int main(void)
     };
     int rc = mdv_service_run("bereavement", topics, routes, load_plans);
     mdv_plans_free(plans);
+    mdv_reaction_added_free();
     return rc;
 }

@@ -5,7 +5,10 @@
  * files withdrawn (choice "withdraw", the default: « Dossier retiré »), or
  * kept open (choice "keep": « Dossier conservé à votre demande »). The AddressChanged of a
  * return_to_france journey (its plan gives housing.files_reviewed, done on
- * ResidenceAbroadEnded) applies nothing and reports nothing. */
+ * ResidenceAbroadEnded, which resumes the files suspended for the stay
+ * abroad) adds this step to the journey when a file still open is for
+ * another dwelling than the address back in France; otherwise it applies
+ * nothing and reports nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,12 @@ static char *joined_lines(const Mdv__Journey__V1__Address *a)
     return out;
 }
 
+#define LEFT_BEHIND                                                                                \
+    "SELECT file_id FROM mpr_files WHERE pivot_key = $1"                                           \
+    "      AND status = 'open' AND dwelling_commune_code IS NOT NULL"                              \
+    "      AND (dwelling_postal_code, dwelling_commune_code,"                                      \
+    "           array_to_string(dwelling_lines, E'\\n')) IS DISTINCT FROM ($2, $3, $4)"
+
 /* Notes the review of the person's open files for another dwelling:
  * counts[0] the person's files, counts[1] those under review. */
 static int note_review(PGconn *conn, const struct address_work *w, long counts[2])
@@ -49,10 +58,7 @@ static int note_review(PGconn *conn, const struct address_work *w, long counts[2
     const char *params[] = {w->key, a->postal_code, a->commune_code, lines, w->m->journey_id};
     int rc = mdv_pg_query_longs(
         conn,
-        "WITH left_behind AS (SELECT file_id FROM mpr_files WHERE pivot_key = $1"
-        "      AND status = 'open' AND dwelling_commune_code IS NOT NULL"
-        "      AND (dwelling_postal_code, dwelling_commune_code,"
-        "           array_to_string(dwelling_lines, E'\\n')) IS DISTINCT FROM ($2, $3, $4)),"
+        "WITH left_behind AS (" LEFT_BEHIND "),"
         "  review AS (INSERT INTO residence_reviews (journey_id, file_ids, status)"
         "      SELECT $5, array_agg(file_id), 'pending' FROM left_behind"
         "      HAVING count(*) > 0 ON CONFLICT DO NOTHING RETURNING cardinality(file_ids))"
@@ -61,6 +67,21 @@ static int note_review(PGconn *conn, const struct address_work *w, long counts[2
         5, params, counts, 2);
     free(lines);
     return rc;
+}
+
+/* An open file for another dwelling: the unplanned step has something to
+ * do. */
+static int has_left_behind(struct mdv_msg *msg, void *ctx)
+{
+    const struct address_work *w = ctx;
+    const Mdv__Journey__V1__Address *a = w->m->address;
+    char *lines = joined_lines(a);
+    const char *params[] = {w->key, a->postal_code, a->commune_code, lines};
+    long n = 0;
+    int rc =
+        mdv_pg_query_longs(msg->conn, "SELECT count(*) FROM (" LEFT_BEHIND ") f", 4, params, &n, 1);
+    free(lines);
+    return rc != 0 ? -1 : n > 0;
 }
 
 /* The effect, for mdv_journey_apply_step. */
@@ -95,8 +116,9 @@ enum mdv_outcome housing_on_address_changed(struct mdv_msg *msg)
     const struct mdv_step_work work = {m->journey_id, HOUSING_STEP_RESIDENCE, NULL};
     int planned = mdv_reaction_planned(msg, m->journey_id, HOUSING_STEP_RESIDENCE);
     int rc = planned < 0 ? -1
-             : planned   ? mdv_journey_apply_step(msg, &work, review_files, &w)
-                         : mdv_reaction_skip_unplanned(msg, m->journey_id, HOUSING_STEP_RESIDENCE);
+             : planned
+                 ? mdv_journey_apply_step(msg, &work, review_files, &w)
+                 : mdv_reaction_apply_unplanned(msg, &work, has_left_behind, review_files, &w);
     mdv__identity__v1__address_changed__free_unpacked(m, NULL);
     return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
 }

@@ -3,7 +3,8 @@
  * (death.c), a new address and the usager's answer to it (address.c), a
  * new name (name.c), a residence abroad starting or ending (abroad.c); and
  * it notes the steps identity's plans give it (mdv/reaction.h), so that
- * the AddressChanged of a return to France is not acted on twice. */
+ * the AddressChanged of a return to France is not acted on twice (the
+ * step it may add to such a journey is in rules/steps_added.json). */
 #include "housing.h"
 
 int main(void)
@@ -21,5 +22,7 @@ int main(void)
         {"fr.gouv.mdv.abroad.residence_abroad_ended.v1", housing_on_abroad_ended},
         {NULL, NULL},
     };
-    return mdv_service_run("housing", topics, routes, NULL);
+    int rc = mdv_service_run("housing", topics, routes, mdv_reaction_added_load);
+    mdv_reaction_added_free();
+    return rc;
 }

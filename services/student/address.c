@@ -2,11 +2,16 @@
  * family home is their own address, the open file moves with it: the
  * distance to the place of study and its points de charge are computed
  * again, and with them the échelon (the usager is told whether it
- * changed). When the family home is the parents', the student's own move
- * changes nothing in the assessment. The AddressChanged of a
+ * changed). When the family home is a parent's (home_of 'parent', the
+ * parent named by parent_pivot_key, whose resources the bourse was
+ * assessed on), the student's own move changes nothing in the assessment,
+ * and that parent's move moves the child's family home: the same
+ * re-computation, told to the parent. The AddressChanged of a
  * return_to_france journey (identity's, caused by the ResidenceAbroadEnded
  * this service acted on: its plan gives student.mobility_reviewed, not
- * this step) applies nothing and reports nothing. */
+ * this step) moves nothing twice: the returning person's own file moved
+ * then; only the files of their children, which the return did not touch,
+ * move, and the step is added to that journey. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,33 +29,38 @@ struct file {
     char echelon[8];              /* "" when no bourse */
 };
 
-static long number_or(const PGresult *res, int col, long absent)
+#define FILE_COLUMNS                                                                               \
+    "SELECT file_id, home_of IS DISTINCT FROM 'parent', coalesce(study_commune_code, ''),"         \
+    " other_points, resources, coalesce(bourse_echelon, '') FROM student_files"
+/* The files whose family home is the parent's home: a file of the parent
+ * themself is their own (a student who is also a parent). */
+#define CHILDREN_WHERE                                                                             \
+    " WHERE parent_pivot_key = $1 AND pivot_key <> $1 AND home_of = 'parent' AND status = 'open'"
+
+static void file_read(const PGresult *res, int row, struct file *f)
 {
-    return PQgetisnull(res, 0, col) ? absent : atol(PQgetvalue(res, 0, col));
+    mdv_strlcpy(f->file_id, PQgetvalue(res, row, 0), sizeof(f->file_id));
+    f->home_is_student = strcmp(PQgetvalue(res, row, 1), "t") == 0;
+    mdv_strlcpy(f->study, PQgetvalue(res, row, 2), sizeof(f->study));
+    f->other_points = PQgetisnull(res, row, 3) ? -1 : atol(PQgetvalue(res, row, 3));
+    f->resources = PQgetisnull(res, row, 4) ? -1 : atol(PQgetvalue(res, row, 4));
+    mdv_strlcpy(f->echelon, PQgetvalue(res, row, 5), sizeof(f->echelon));
 }
 
 /* The person's open file, locked: 1, or 0 when none, -1 on error. */
 static int open_file(PGconn *conn, const char *pivot_key, struct file *f)
 {
     const char *params[] = {pivot_key};
-    PGresult *res = mdv_pg_query(conn,
-                                 "SELECT file_id, home_of IS DISTINCT FROM 'parent',"
-                                 " coalesce(study_commune_code, ''), other_points, resources,"
-                                 " coalesce(bourse_echelon, '')"
-                                 " FROM student_files WHERE pivot_key = $1 AND status = 'open'"
-                                 " ORDER BY updated_at DESC, file_id LIMIT 1 FOR UPDATE",
-                                 1, params);
+    PGresult *res =
+        mdv_pg_query(conn,
+                     FILE_COLUMNS " WHERE pivot_key = $1 AND status = 'open'"
+                                  " ORDER BY updated_at DESC, file_id LIMIT 1 FOR UPDATE",
+                     1, params);
     if (!res)
         return -1;
     int found = PQntuples(res) == 1;
-    if (found) {
-        mdv_strlcpy(f->file_id, PQgetvalue(res, 0, 0), sizeof(f->file_id));
-        f->home_is_student = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-        mdv_strlcpy(f->study, PQgetvalue(res, 0, 2), sizeof(f->study));
-        f->other_points = number_or(res, 3, -1);
-        f->resources = number_or(res, 4, -1);
-        mdv_strlcpy(f->echelon, PQgetvalue(res, 0, 5), sizeof(f->echelon));
-    }
+    if (found)
+        file_read(res, 0, f);
     PQclear(res);
     return found;
 }
@@ -87,54 +97,157 @@ static int record_home(PGconn *conn, const struct file *f, const Mdv__Journey__V
                        7, params);
 }
 
+/* Moves f's family home to a and writes what changed for the usager. */
+static int move_file(PGconn *conn, const struct file *f, const Mdv__Journey__V1__Address *a,
+                     char *change, size_t changelen)
+{
+    const char *echelon = NULL;
+    int recomputed = 0;
+    if (record_home(conn, f, a, &echelon, &recomputed) != 0)
+        return -1;
+    snprintf(change, changelen, "échelon inchangé");
+    if (recomputed && strcmp(echelon ? echelon : "", f->echelon) != 0)
+        snprintf(change, changelen, "échelon %s → %s", f->echelon[0] ? f->echelon : "sans bourse",
+                 echelon ? echelon : "sans bourse (ressources supérieures au plafond)");
+    return 0;
+}
+
 int student_move_home(PGconn *conn, const char *pivot_key, const Mdv__Journey__V1__Address *a,
                       char *change, size_t changelen)
 {
     struct file f;
-    const char *echelon = NULL;
-    int recomputed = 0;
     int found = open_file(conn, pivot_key, &f);
     if (found <= 0)
         return found;
     snprintf(change, changelen, "échelon inchangé");
     if (!f.home_is_student)
         return 1; /* the parents' home stays the family home */
-    if (record_home(conn, &f, a, &echelon, &recomputed) != 0)
-        return -1;
-    if (recomputed && strcmp(echelon ? echelon : "", f.echelon) != 0)
-        snprintf(change, changelen, "échelon %s → %s", f.echelon[0] ? f.echelon : "sans bourse",
-                 echelon ? echelon : "sans bourse (ressources supérieures au plafond)");
-    return 1;
+    return move_file(conn, &f, a, change, changelen) == 0 ? 1 : -1;
 }
 
-/* The effect, for mdv_journey_apply_step. */
+/* The open files whose family home is this parent's, locked; NULL on
+ * error. The caller clears the result. */
+static PGresult *children_files(PGconn *conn, const char *parent_key)
+{
+    const char *params[] = {parent_key};
+    return mdv_pg_query(conn, FILE_COLUMNS CHILDREN_WHERE " ORDER BY file_id FOR UPDATE", 1,
+                        params);
+}
+
+long student_move_children(PGconn *conn, const char *parent_key, const Mdv__Journey__V1__Address *a,
+                           char *change, size_t changelen)
+{
+    PGresult *res = children_files(conn, parent_key);
+    if (!res)
+        return -1;
+    long n = PQntuples(res);
+    change[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        struct file f;
+        char one[96];
+        file_read(res, i, &f);
+        if (move_file(conn, &f, a, one, sizeof(one)) != 0) {
+            PQclear(res);
+            return -1;
+        }
+        /* Several children: each file's change, in file order. */
+        size_t used = strlen(change);
+        snprintf(change + used, changelen - used, "%s%s", i ? ", " : "", one);
+    }
+    PQclear(res);
+    return n;
+}
+
+long student_children_count(PGconn *conn, const char *parent_key)
+{
+    const char *params[] = {parent_key};
+    long n = 0;
+    if (mdv_pg_query_longs(conn, "SELECT count(*) FROM student_files" CHILDREN_WHERE, 1, params, &n,
+                           1) != 0)
+        return -1;
+    return n;
+}
+
+/* What the parent is told of their children's files, after the own
+ * file's detail (own[0] when the parent has one): « Dossier étudiant de
+ * votre enfant mis à jour : échelon 3 → 4 ». */
+static void children_detail(char *out, size_t size, const char *own, long n, const char *change)
+{
+    const char *sep = own[0] ? " ; d" : "D";
+    if (n == 1)
+        snprintf(out, size, "%s%sossier étudiant de votre enfant mis à jour : %s", own, sep,
+                 change);
+    else
+        snprintf(out, size, "%s%sossiers étudiants de vos %ld enfants mis à jour : %s", own, sep, n,
+                 change);
+}
+
+struct address_work {
+    const address_changed_t *m;
+    char key[MDV_PIVOT_KEY_LEN];
+};
+
+/* The children's files moved with the parent, after own (the detail of
+ * the parent's own file, "" when none). Returns 0 or -1. */
+static int update_children(struct mdv_msg *msg, const struct address_work *w, const char *own,
+                           struct mdv_effect *out)
+{
+    char change[160];
+    long n = student_move_children(msg->conn, w->key, w->m->address, change, sizeof(change));
+    if (n < 0)
+        return -1;
+    if (n > 0) {
+        out->status = MDV_STEP_DONE;
+        children_detail(out->detail, sizeof(out->detail), own, n, change);
+    } else if (own[0]) {
+        out->status = MDV_STEP_DONE;
+        mdv_strlcpy(out->detail, own, sizeof(out->detail));
+    }
+    return 0; /* neither: not applicable, no open file */
+}
+
+/* The effect, for mdv_journey_apply_step: the person's own file, and the
+ * files whose family home is theirs as a parent. */
 static int update_file(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
-    const address_changed_t *m = ctx;
-    char key[MDV_PIVOT_KEY_LEN], change[160];
-    if (mdv_pivot_key(m->person->family_name, m->person->given_names[0], m->person->sex,
-                      m->person->birth_date, m->person->birth_place, key) != 0)
-        return -1; /* checked when decoded */
-    int found = student_move_home(msg->conn, key, m->address, change, sizeof(change));
-    if (found <= 0)
-        return found; /* not applicable: no open file */
-    out->status = MDV_STEP_DONE;
-    snprintf(out->detail, sizeof(out->detail), "Dossier étudiant mis à jour : %s", change);
-    return 0;
+    const struct address_work *w = ctx;
+    char change[160], own[200] = "";
+    int found = student_move_home(msg->conn, w->key, w->m->address, change, sizeof(change));
+    if (found < 0)
+        return -1;
+    if (found)
+        snprintf(own, sizeof(own), "Dossier étudiant mis à jour : %s", change);
+    return update_children(msg, w, own, out);
+}
+
+/* The effect when the step was not planned (a return: the own file moved
+ * on ResidenceAbroadEnded): the children's files only. */
+static int update_children_only(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
+{
+    return update_children(msg, ctx, "", out);
+}
+
+static int has_children(struct mdv_msg *msg, void *ctx)
+{
+    const struct address_work *w = ctx;
+    long n = student_children_count(msg->conn, w->key);
+    return n < 0 ? -1 : n > 0;
 }
 
 enum mdv_outcome student_on_address_changed(struct mdv_msg *msg)
 {
+    struct address_work w;
     address_changed_t *m = NULL;
-    char key[MDV_PIVOT_KEY_LEN];
-    if (mdv_reaction_address_decode(msg->rkm->payload, msg->rkm->len, &m, key, msg->error,
+    if (mdv_reaction_address_decode(msg->rkm->payload, msg->rkm->len, &m, w.key, msg->error,
                                     sizeof(msg->error)) != 0)
         return MDV_PERMANENT;
+    w.m = m;
     const struct mdv_step_work work = {m->journey_id, STUDENT_STEP_ADDRESS, NULL};
     int planned = mdv_reaction_planned(msg, m->journey_id, STUDENT_STEP_ADDRESS);
     int rc = planned < 0 ? -1
-             : planned   ? mdv_journey_apply_step(msg, &work, update_file, m)
-                         : mdv_reaction_skip_unplanned(msg, m->journey_id, STUDENT_STEP_ADDRESS);
+             : planned
+                 ? mdv_journey_apply_step(msg, &work, update_file, &w)
+                 : mdv_reaction_apply_unplanned(msg, &work, has_children, update_children_only, &w);
     mdv__identity__v1__address_changed__free_unpacked(m, NULL);
     return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
 }

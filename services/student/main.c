@@ -16,7 +16,7 @@ static int load_rules(struct mdv_service *svc)
     char *path = mdv_xasprintf("%s/rules/distance_points.json", svc->config.data_dir);
     int rc = student_bareme_load(path);
     free(path);
-    return rc;
+    return rc == 0 ? mdv_reaction_added_load(svc) : -1;
 }
 
 int main(void)
@@ -34,5 +34,6 @@ int main(void)
     };
     int rc = mdv_service_run("student", topics, routes, load_rules);
     student_bareme_free();
+    mdv_reaction_added_free();
     return rc;
 }

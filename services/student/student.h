@@ -40,6 +40,15 @@ const char *student_echelon(long resources, long points);
 int student_move_home(PGconn *conn, const char *pivot_key, const Mdv__Journey__V1__Address *a,
                       char *change, size_t changelen) MDV_MUSTCHECK;
 
+/* Moves the family home of the open files whose family home is the
+ * parent's (home_of 'parent', parent_pivot_key) to a, re-computing each
+ * one's distance points and échelon; writes each file's change, in file
+ * order. Returns how many, -1 on a database error. */
+long student_move_children(PGconn *conn, const char *parent_key, const Mdv__Journey__V1__Address *a,
+                           char *change, size_t changelen) MDV_MUSTCHECK;
+/* How many such files the parent has (not locked), -1 on error. */
+long student_children_count(PGconn *conn, const char *parent_key) MDV_MUSTCHECK;
+
 /* ---- one file per event ---- */
 
 enum mdv_outcome student_on_death(struct mdv_msg *msg);

@@ -333,7 +333,7 @@ def predemande_of(usager, journey_id: str) -> tuple[str, str]:
 @pytest.mark.parametrize("document_type, reason, told", [
     ("cni", "loss", "votre ancienne carte d'identité est invalidée (déclarée perdue)"),
     ("passport", "theft", "votre ancien passeport est invalidé (déclaré volé)"),
-])
+], ids=["cni-loss", "passport-theft"])
 def test_a_title_declared_lost_or_stolen_is_invalidated_once_at_the_predemande(
         usager, find_persons, db, document_type, reason, told):
     """identity_document for a loss or a theft: the valid title of that type
