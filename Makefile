@@ -185,7 +185,8 @@ FUZZ_BINS   := $(addprefix $(FUZZ)/bin/fuzz-,$(FUZZ_TARGETS))
 FUZZ_GATEWAY_BODY    := services/gateway/body.c services/gateway/validation.c \
                         services/gateway/validation_identity.c \
                         services/gateway/validation_abroad.c services/gateway/address.c \
-                        services/gateway/cog.c
+                        services/gateway/cog.c services/gateway/validation_renovation.c \
+                        services/gateway/renovation_items.c
 FUZZ_SRC_declaration := $(FUZZ_GATEWAY_BODY) services/gateway/submission.c \
                         services/bereavement/messages.c services/identity/messages.c \
                         services/abroad/messages.c
@@ -208,7 +209,9 @@ $(FUZZ)/obj/%.o: %.c $(FUZZ_PB_C:.c=.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_KEYS_DIR='"$(CURDIR)/tests/fuzz/keys"' \
 	    -DFUZZ_COG_COMMUNES='"$(CURDIR)/$(COMMUNES)"' \
-	    -DFUZZ_COG_COUNTRIES='"$(CURDIR)/services/gateway/rules/countries.tsv"' -MMD -MP -c -o $@ $<
+	    -DFUZZ_COG_COUNTRIES='"$(CURDIR)/services/gateway/rules/countries.tsv"' \
+	    -DFUZZ_RENOVATION_RULES='"$(CURDIR)/services/gateway/rules/maprimerenov.json"' \
+	    -MMD -MP -c -o $@ $<
 
 $(FUZZ_LIB): $(patsubst %.c,$(FUZZ)/obj/%.o,$(LIB_SRC)) $(FUZZ_PB_C:.c=.o)
 	@mkdir -p $(dir $@)

@@ -9,13 +9,14 @@
 
 #include "cog.h"
 #include "gateway.h"
+#include "renovation_items.h"
 #include "mdv/log.h"
 
 #define POOL_SIZE 4
 #define MAX_KEY_LEN 255
 
 static const char *jwt_public_key_file, *jwt_issuer, *jwt_audience;
-static const char *cog_communes_file, *cog_countries_file;
+static const char *cog_communes_file, *cog_countries_file, *renovation_file;
 
 static const struct mdv_config_var gateway_vars[] = {
     {"MDV_JWT_PUBLIC_KEY_FILE", NULL, mdv_check_readable_file, &jwt_public_key_file,
@@ -26,6 +27,8 @@ static const struct mdv_config_var gateway_vars[] = {
      "the COG communes and their postcodes (made by the build); relative to MDV_DATA_DIR"},
     {"MDV_COG_COUNTRIES_FILE", "rules/countries.tsv", NULL, &cog_countries_file,
      "the COG countries and territories abroad; relative to MDV_DATA_DIR"},
+    {"MDV_RENOVATION_RULES_FILE", "rules/maprimerenov.json", NULL, &renovation_file,
+     "housing's MaPrimeRénov' barème, for its work items; relative to MDV_DATA_DIR"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -131,13 +134,25 @@ static int load_cog(const char *data_dir)
     return rc;
 }
 
+/* The work items a renovation_grant may list: the barème's. */
+static int load_renovation(const char *data_dir)
+{
+    char *path = renovation_file[0] == '/' ? mdv_xstrdup(renovation_file)
+                                           : mdv_xasprintf("%s/%s", data_dir, renovation_file);
+    int rc = renovation_items_load(path);
+    if (rc != 0)
+        fprintf(stderr, "configuration: MDV_RENOVATION_RULES_FILE=\"%s\" is invalid\n", path);
+    free(path);
+    return rc;
+}
+
 int main(void)
 {
     static struct gateway gw;
     int rc = 1;
 
     if (mdv_service_init(&gw.svc, "gateway", gateway_vars) != 0 ||
-        load_cog(gw.svc.config.data_dir) != 0)
+        load_cog(gw.svc.config.data_dir) != 0 || load_renovation(gw.svc.config.data_dir) != 0)
         return 2;
     gw.auth = mdv_auth_new(jwt_public_key_file, jwt_issuer, jwt_audience);
     if (!gw.auth)
@@ -151,5 +166,6 @@ int main(void)
     mdv_pg_pool_destroy(gw.pool);
     mdv_auth_destroy(gw.auth);
     cog_unload();
+    renovation_items_unload();
     return rc;
 }

@@ -110,6 +110,41 @@ static void return_to_france(struct submission *s, json_t *body)
     s->message.return_to_france = r;
 }
 
+/* A per-unit item travels with surface_m2 0 (the contract's "none"). */
+static void work_items(struct submission *s, json_t *list)
+{
+    Mdv__Gateway__V1__RenovationGrantDeclaration *r = &s->renovation_grant;
+    r->n_items = json_array_size(list);
+    for (size_t i = 0; i < r->n_items && i < SUBMISSION_MAX_WORK_ITEMS; i++) {
+        json_t *item = json_array_get(list, i);
+        Mdv__Gateway__V1__RenovationWorkItem *w = &s->work_items[i];
+        *w = (Mdv__Gateway__V1__RenovationWorkItem)MDV__GATEWAY__V1__RENOVATION_WORK_ITEM__INIT;
+        w->code = text(item, "code");
+        w->surface_m2 = (uint32_t)json_integer_value(json_object_get(item, "surface_m2"));
+        w->cost_eur = (uint64_t)json_integer_value(json_object_get(item, "cost_eur"));
+        s->work_item_list[i] = w;
+    }
+    r->items = s->work_item_list;
+}
+
+static void renovation_grant(struct submission *s, json_t *body)
+{
+    Mdv__Gateway__V1__RenovationGrantDeclaration *r = &s->renovation_grant;
+    *r = (Mdv__Gateway__V1__RenovationGrantDeclaration)
+        MDV__GATEWAY__V1__RENOVATION_GRANT_DECLARATION__INIT;
+    r->person = person(s, json_object_get(body, "person"));
+    r->dwelling = address(s, json_object_get(body, "dwelling"));
+    r->construction_year = (uint32_t)json_integer_value(json_object_get(body, "construction_year"));
+    r->main_residence = json_is_true(json_object_get(body, "main_residence"));
+    r->owner_occupier = json_is_true(json_object_get(body, "owner_occupier"));
+    r->household_size = (uint32_t)json_integer_value(json_object_get(body, "household_size"));
+    r->reference_tax_income_eur =
+        (uint64_t)json_integer_value(json_object_get(body, "reference_tax_income_eur"));
+    work_items(s, json_object_get(body, "items"));
+    s->message.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_RENOVATION_GRANT;
+    s->message.renovation_grant = r;
+}
+
 static const struct {
     const char *kind;
     void (*build)(struct submission *, json_t *);
@@ -117,6 +152,7 @@ static const struct {
     {"bereavement", bereavement},           {"address_change", address_change},
     {"name_change", name_change},           {"identity_document", identity_document},
     {"departure_abroad", departure_abroad}, {"return_to_france", return_to_france},
+    {"renovation_grant", renovation_grant},
 };
 
 void submission_build(struct submission *s, json_t *body, const char *journey_id,

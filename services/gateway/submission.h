@@ -9,6 +9,7 @@
 
 #define SUBMISSION_MAX_GIVEN_NAMES 10
 #define SUBMISSION_MAX_LINES 3
+#define SUBMISSION_MAX_WORK_ITEMS 10
 
 /* Everything one message is made of, without allocation: the caller keeps
  * it (and the body its strings point into) until the message is packed. */
@@ -20,6 +21,9 @@ struct submission {
     Mdv__Gateway__V1__IdentityDocumentDeclaration identity_document;
     Mdv__Gateway__V1__DepartureAbroadDeclaration departure_abroad;
     Mdv__Gateway__V1__ReturnToFranceDeclaration return_to_france;
+    Mdv__Gateway__V1__RenovationGrantDeclaration renovation_grant;
+    Mdv__Gateway__V1__RenovationWorkItem work_items[SUBMISSION_MAX_WORK_ITEMS];
+    Mdv__Gateway__V1__RenovationWorkItem *work_item_list[SUBMISSION_MAX_WORK_ITEMS];
     Mdv__Journey__V1__PivotIdentity person;
     Mdv__Journey__V1__Address address;
     char *given_names[SUBMISSION_MAX_GIVEN_NAMES];

@@ -24,6 +24,7 @@ static const struct kind kinds[] = {
     {"bereavement", bereavement_check},           {"address_change", address_change_check},
     {"name_change", name_change_check},           {"identity_document", identity_document_check},
     {"departure_abroad", departure_abroad_check}, {"return_to_france", return_to_france_check},
+    {"renovation_grant", renovation_grant_check},
 };
 
 static const char *const relationships[] = {"spouse", "child", "parent", "sibling", "other"};
@@ -263,9 +264,13 @@ void declaration_validate(json_t *body, json_t *errors)
             return;
         }
     }
-    mdv_http_field_error(errors, "kind",
-                         "must be one of bereavement, address_change, name_change,"
-                         " identity_document, departure_abroad, return_to_france");
+    /* The kinds listed from the table, so that a new kind is one line. */
+    char message[512] = "must be one of ";
+    for (size_t i = 0; i < MDV_ARRAY_LEN(kinds); i++) {
+        size_t len = strlen(message);
+        snprintf(message + len, sizeof(message) - len, "%s%s", i ? ", " : "", kinds[i].name);
+    }
+    mdv_http_field_error(errors, "kind", message);
 }
 
 /* A step code is "<owner>.<what>": lower-case letters, digits, '_' and one

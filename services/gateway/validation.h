@@ -59,5 +59,7 @@ void name_change_check(json_t *body, json_t *errors);
 void identity_document_check(json_t *body, json_t *errors);
 void departure_abroad_check(json_t *body, json_t *errors);
 void return_to_france_check(json_t *body, json_t *errors);
+/* validation_renovation.c */
+void renovation_grant_check(json_t *body, json_t *errors);
 
 #endif

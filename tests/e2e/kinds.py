@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 from mdv_e2e import unknown_person
 
-KINDS = ("address_change", "name_change", "identity_document", "departure_abroad", "return_to_france")
+KINDS = ("address_change", "name_change", "identity_document", "departure_abroad", "return_to_france",
+         "renovation_grant")
 
 
 def in_days(n: int) -> str:
@@ -59,10 +60,21 @@ def return_to_france(who: dict[str, Any] | None = None) -> dict[str, Any]:
             "return_date": in_days(-5)}
 
 
+def renovation_grant(who: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A MaPrimeRénov' application that is eligible: an owner-occupier's
+    main residence built long ago, one heat pump and a wall insulation."""
+    return {"kind": "renovation_grant", "person": who or person(), "dwelling": address_in_france(),
+            "construction_year": 1975, "main_residence": True, "owner_occupier": True,
+            "household_size": 2, "reference_tax_income_eur": 30000,
+            "items": [{"code": "air_water_heat_pump", "cost_eur": 12000},
+                      {"code": "external_wall_insulation", "surface_m2": 60, "cost_eur": 9000}]}
+
+
 VALID: dict[str, Callable[..., dict[str, Any]]] = {
     "address_change": address_change,
     "name_change": name_change,
     "identity_document": identity_document,
     "departure_abroad": departure_abroad,
     "return_to_france": return_to_france,
+    "renovation_grant": renovation_grant,
 }

@@ -8,6 +8,7 @@ change's doing."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from typing import Any, Callable
 
 import pytest
@@ -37,7 +38,7 @@ def drop(path: str) -> Change:
         *parents, last = path.split(".")
         node: Any = body
         for part in parents:
-            node = node[part]
+            node = node[int(part)] if isinstance(node, list) else node[part]
         del node[last]
     return change
 
@@ -56,31 +57,36 @@ COUNTRY_FRANCE = "must be a country abroad, not France"
 COUNTRY_UNKNOWN = "is not a country or territory of the INSEE COG"
 COUNTRY_ENDED = "is a country that no longer exists"
 
-# Mistakes of an address in France, for every kind that has one.
-FRANCE_ADDRESS_CASES = [
-    ("commune not in the COG", put("address.commune_code", "75000"), "address.commune_code", COMMUNE_UNKNOWN),
-    ("commune code of a country", put("address.commune_code", "99401"), "address.commune_code", COMMUNE_UNKNOWN),
-    ("commune code malformed", put("address.commune_code", "7505"), "address.commune_code", None),
-    ("commune associée", both(put("address.commune_code", "01120"), put("address.postal_code", "01290")),
-     "address.commune_code", FORMER_COMMUNE),
-    ("postcode of another commune", put("address.postal_code", "69001"), "address.postal_code", POSTCODE_ELSEWHERE),
-    ("postcode of another arrondissement",
-     both(put("address.commune_code", "75111"), put("address.postal_code", "75012")),
-     "address.postal_code", POSTCODE_ELSEWHERE),
-    ("postcode of 4 digits", put("address.postal_code", "7501"), "address.postal_code", None),
-    ("postcode missing", drop("address.postal_code"), "address.postal_code", "is required"),
-    ("no lines", put("address.lines", []), "address.lines", None),
-    ("four lines", put("address.lines", ["a", "b", "c", "d"]), "address.lines", None),
-    ("blank line", put("address.lines.0", "   "), "address.lines[0]", "must not be blank"),
-    ("empty line", put("address.lines.0", ""), "address.lines[0]", None),
-    ("line of 101 characters", put("address.lines.0", "é" * 101), "address.lines[0]", None),
-    ("line with a newline", put("address.lines.0", "12 rue\ndes Lilas"), "address.lines[0]", None),
-    ("line not a string", put("address.lines.0", 12), "address.lines[0]", None),
-    ("country in a French address", put("address.country_code", "99100"), "address.country_code",
-     "is not a known field"),
-    ("unknown address field", put("address.floor", 3), "address.floor", "is not a known field"),
-    ("address not an object", put("address", "12 rue des Lilas"), "address", None),
-]
+# Mistakes of an address in France, for every kind that has one (at key:
+# "address", or a renovation's "dwelling").
+def france_address_cases(key: str = "address") -> list[tuple[str, Change, str, str | None]]:
+    return [
+        ("commune not in the COG", put(f"{key}.commune_code", "75000"), f"{key}.commune_code", COMMUNE_UNKNOWN),
+        ("commune code of a country", put(f"{key}.commune_code", "99401"), f"{key}.commune_code", COMMUNE_UNKNOWN),
+        ("commune code malformed", put(f"{key}.commune_code", "7505"), f"{key}.commune_code", None),
+        ("commune associée", both(put(f"{key}.commune_code", "01120"), put(f"{key}.postal_code", "01290")),
+         f"{key}.commune_code", FORMER_COMMUNE),
+        ("postcode of another commune", put(f"{key}.postal_code", "69001"), f"{key}.postal_code", POSTCODE_ELSEWHERE),
+        ("postcode of another arrondissement",
+         both(put(f"{key}.commune_code", "75111"), put(f"{key}.postal_code", "75012")),
+         f"{key}.postal_code", POSTCODE_ELSEWHERE),
+        ("postcode of 4 digits", put(f"{key}.postal_code", "7501"), f"{key}.postal_code", None),
+        ("postcode missing", drop(f"{key}.postal_code"), f"{key}.postal_code", "is required"),
+        ("no lines", put(f"{key}.lines", []), f"{key}.lines", None),
+        ("four lines", put(f"{key}.lines", ["a", "b", "c", "d"]), f"{key}.lines", None),
+        ("blank line", put(f"{key}.lines.0", "   "), f"{key}.lines[0]", "must not be blank"),
+        ("empty line", put(f"{key}.lines.0", ""), f"{key}.lines[0]", None),
+        ("line of 101 characters", put(f"{key}.lines.0", "é" * 101), f"{key}.lines[0]", None),
+        ("line with a newline", put(f"{key}.lines.0", "12 rue\ndes Lilas"), f"{key}.lines[0]", None),
+        ("line not a string", put(f"{key}.lines.0", 12), f"{key}.lines[0]", None),
+        ("country in a French address", put(f"{key}.country_code", "99100"), f"{key}.country_code",
+         "is not a known field"),
+        ("unknown address field", put(f"{key}.floor", 3), f"{key}.floor", "is not a known field"),
+        ("address not an object", put(key, "12 rue des Lilas"), key, None),
+    ]
+
+
+FRANCE_ADDRESS_CASES = france_address_cases()
 
 ABROAD_ADDRESS_CASES = [
     ("France as the country abroad", put("address.country_code", "99100"), "address.country_code", COUNTRY_FRANCE),
@@ -154,6 +160,39 @@ CASES: dict[str, list[tuple[str, Change, str, str | None]]] = {
     "return_to_france": FRANCE_ADDRESS_CASES + PERSON_CASES + window_cases("return_date") + [
         ("abroad address for a return", put("address.country_code", "99401"), "address.country_code",
          "is not a known field"),
+    ],
+    "renovation_grant": france_address_cases("dwelling") + PERSON_CASES + [
+        ("dwelling missing", drop("dwelling"), "dwelling", "is required"),
+        ("an address instead of the dwelling", both(drop("dwelling"), put("address", {})), "address",
+         "is not a known field"),
+        ("built in the future", put("construction_year", dt.date.today().year + 1), "construction_year",
+         "must not be in the future"),
+        ("construction year as text", put("construction_year", "1975"), "construction_year", None),
+        ("construction year absurd", put("construction_year", 975), "construction_year", None),
+        ("construction year missing", drop("construction_year"), "construction_year", "is required"),
+        ("main residence missing", drop("main_residence"), "main_residence", "is required"),
+        ("owner occupier as text", put("owner_occupier", "oui"), "owner_occupier", None),
+        ("household of nobody", put("household_size", 0), "household_size", None),
+        ("household absurd", put("household_size", 250), "household_size", None),
+        ("negative income", put("reference_tax_income_eur", -1), "reference_tax_income_eur", None),
+        ("income in cents", put("reference_tax_income_eur", 30000.5), "reference_tax_income_eur", None),
+        ("income absurd", put("reference_tax_income_eur", 10**12), "reference_tax_income_eur", None),
+        ("no work item", put("items", []), "items", None),
+        ("items not a list", put("items", {"code": "air_water_heat_pump"}), "items", None),
+        ("eleven work items", put("items", [{"code": "air_water_heat_pump", "cost_eur": 1}] * 11), "items", None),
+        ("unknown work item", put("items.0.code", "jacuzzi"), "items[0].code", "is not a work item of the barème"),
+        ("work item listed twice", put("items.1", {"code": "air_water_heat_pump", "cost_eur": 9000}),
+         "items[1].code", "is listed twice: one entry per work item"),
+        ("surface for a heat pump", put("items.0.surface_m2", 10), "items[0].surface_m2",
+         "must not be given for an item priced per unit"),
+        ("no surface for an insulation", drop("items.1.surface_m2"), "items[1].surface_m2", "is required"),
+        ("surface of nothing", put("items.1.surface_m2", 0), "items[1].surface_m2", None),
+        ("surface absurd", put("items.1.surface_m2", 100000), "items[1].surface_m2", None),
+        ("negative cost", put("items.0.cost_eur", -12000), "items[0].cost_eur", None),
+        ("cost absurd", put("items.0.cost_eur", 5 * 10**9), "items[0].cost_eur", None),
+        ("cost missing", drop("items.0.cost_eur"), "items[0].cost_eur", "is required"),
+        ("unknown work item field", put("items.0.brand", "Atlantic"), "items[0].brand", "is not a known field"),
+        ("work item not an object", put("items.0", "air_water_heat_pump"), "items[0]", None),
     ],
 }
 

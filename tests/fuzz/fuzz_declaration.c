@@ -25,6 +25,7 @@
 #include "../../services/abroad/abroad.h"
 #include "../../services/bereavement/messages.h"
 #include "../../services/gateway/cog.h"
+#include "../../services/gateway/renovation_items.h"
 #include "../../services/gateway/gateway.h"
 #include "../../services/gateway/submission.h"
 #include "../../services/identity/identity.h"
@@ -54,7 +55,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     fuzz_set_locale();
-    if (cog_load(FUZZ_COG_COMMUNES, FUZZ_COG_COUNTRIES) != 0)
+    if (cog_load(FUZZ_COG_COMMUNES, FUZZ_COG_COUNTRIES) != 0 ||
+        renovation_items_load(FUZZ_RENOVATION_RULES) != 0)
         abort();
     return 0;
 }
