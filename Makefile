@@ -47,7 +47,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 LIVE_SRC := $(wildcard tests/live/test_*.c)
 LIVE_BIN := $(patsubst tests/live/%.c,$(BUILD)/tests/live/%,$(LIVE_SRC))
 
-.PHONY: all up down test unit static e2e fuzz fuzz-test fuzz-seeds clean format format-check
+.PHONY: all up down test unit static openfisca e2e fuzz fuzz-test fuzz-seeds clean format format-check
 .SECONDARY:
 
 all: $(BINS) $(COMMUNES)
@@ -165,6 +165,18 @@ e2e: all $(LIVE_BIN)
 static:
 	PYTHONDONTWRITEBYTECODE=1 "$$(tests/venv.sh)/bin/pytest" -q tests/static
 
+# The bourse engine held against openfisca-france on generated households
+# (tests/openfisca): the engine as a JSON-lines filter, and a venv of its
+# own (openfisca-core pins an older pytest than the end-to-end suite).
+GRANT_DRIVER := $(BUILD)/tests/openfisca/grant_driver
+$(GRANT_DRIVER): $(BUILD)/obj/tests/openfisca/grant_driver.o $(BUILD)/obj/services/student/grant.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+openfisca: $(GRANT_DRIVER)
+	MDV_GRANT_DRIVER=$(CURDIR)/$(GRANT_DRIVER) PYTHONDONTWRITEBYTECODE=1 \
+	    "$$(tests/venv.sh openfisca)/bin/pytest" -q tests/openfisca
+
 # Fuzzing with libFuzzer: clang only, built apart into build/fuzz (never
 # part of the gcc build), under ASan + UBSan. make test runs each target a
 # few seconds; make fuzz as long as FUZZ_SECONDS says.
@@ -240,7 +252,7 @@ fuzz: $(FUZZ_BINS) $(COMMUNES)
 fuzz-test: $(FUZZ_BINS) $(COMMUNES)
 	tests/fuzz/run.sh $(FUZZ_TEST_SECONDS) $(FUZZ_TARGETS)
 
-test: all unit static fuzz-test e2e
+test: all unit static openfisca fuzz-test e2e
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')

@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
-# Makes sure the Python environment of the tests (build/venv-e2e, pinned by
-# tests/e2e/requirements.txt) exists and is current; prints its path.
-# Shared by the static checks and the end-to-end run.
+# Makes sure a Python environment of the tests exists and is current;
+# prints its path. tests/venv.sh [SUITE]:
+#   e2e (the default)  build/venv-e2e, pinned by tests/e2e/requirements.txt;
+#                      shared by the static checks and the end-to-end run
+#   openfisca          build/venv-openfisca, pinned by
+#                      tests/openfisca/requirements.txt (the bourse
+#                      cross-check; openfisca-core pins an older pytest)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-venv="$repo/build/venv-e2e"
-requirements="$repo/tests/e2e/requirements.txt"
+suite=${1:-e2e}
+case "$suite" in
+e2e | openfisca) ;;
+*)
+    printf 'usage: %s [e2e|openfisca]\n' "$0" >&2
+    exit 2
+    ;;
+esac
+venv="$repo/build/venv-$suite"
+requirements="$repo/tests/$suite/requirements.txt"
 
 if [[ ! -x "$venv/bin/python" ]]; then
     printf 'venv: creating %s\n' "$venv" >&2
