@@ -84,12 +84,14 @@ $(LIB): $(LIB_OBJ)
 # knows no service. CONTRACTS_<consumer> := <producer>...
 CONTRACTS_gateway     :=
 CONTRACTS_identity    := bereavement
-CONTRACTS_student     := bereavement
-CONTRACTS_bereavement :=
-CONTRACTS_housing     := bereavement
+CONTRACTS_student     := bereavement identity abroad
+CONTRACTS_bereavement := identity
+CONTRACTS_housing     := bereavement identity abroad
 CONTRACTS_abroad      := bereavement
-# contract_src(consumer): the contract files that consumer compiles in.
+# contract_src(consumer): the contract files that consumer compiles in;
+# contract_obj(producers): the objects of those producers' contracts.
 contract_src = $(patsubst %,services/%/contract.c,$(CONTRACTS_$(1)))
+contract_obj = $(patsubst %,$(BUILD)/obj/services/%/contract.o,$(1))
 
 # A service is every .c file of services/<name>/ (but its own contract.c,
 # which is for its consumers) and the contracts it consumes, linked with
@@ -137,6 +139,12 @@ $(BUILD)/obj/tests/unit/test_grant.o: CFLAGS += \
     -DMDV_TEST_STUDENT_RULES='"$(CURDIR)/services/student/rules"'
 $(BUILD)/tests/test_grant: $(BUILD)/obj/tests/unit/test_grant.o \
                            $(BUILD)/obj/services/student/grant.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# The producers' contracts, tested as their consumers link them.
+$(BUILD)/tests/test_reaction: $(BUILD)/obj/tests/unit/test_reaction.o \
+                              $(call contract_obj,identity abroad) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -205,7 +213,8 @@ FUZZ_SRC_declaration := $(FUZZ_GATEWAY_BODY) services/gateway/submission.c \
 FUZZ_SRC_confirmation := $(FUZZ_GATEWAY_BODY)
 FUZZ_SRC_protobuf    := services/gateway/projection.c services/bereavement/messages.c \
                         services/identity/messages.c services/abroad/messages.c \
-                        services/bereavement/contract.c
+                        services/bereavement/contract.c services/identity/contract.c \
+                        services/abroad/contract.c
 FUZZ_LINK_cloudevents := -Wl,--wrap=rd_kafka_message_headers
 FUZZ_LINK_declaration := -Wl,--wrap=mdv_http_header -Wl,--wrap=mdv_http_field_error
 FUZZ_LINK_confirmation := -Wl,--wrap=mdv_http_header

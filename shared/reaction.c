@@ -1,5 +1,5 @@
-/* The checks and the plan test every reacting service shares (see
- * include/mdv/reaction.h). */
+/* The checks of the journey contracts and the plan test every reacting
+ * service shares (see include/mdv/reaction.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +22,8 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
-static const char *person_problem(const Mdv__Journey__V1__PivotIdentity *p,
-                                  char key[MDV_PIVOT_KEY_LEN])
+const char *mdv_reaction_person_problem(const Mdv__Journey__V1__PivotIdentity *p,
+                                        char key[MDV_PIVOT_KEY_LEN])
 {
     if (!p || p->n_given_names == 0)
         return "person or its given_names missing";
@@ -80,7 +80,7 @@ const char *mdv_reaction_address_problem(const Mdv__Journey__V1__Address *a)
     return NULL;
 }
 
-static const char *abroad_address_problem(const Mdv__Journey__V1__Address *a)
+const char *mdv_reaction_foreign_address_problem(const Mdv__Journey__V1__Address *a)
 {
     if (!a)
         return "address missing";
@@ -100,129 +100,6 @@ static int invalid(const char *what, const char *problem, char *err, size_t errl
         return 0;
     snprintf(err, errlen, "%s invalid: %s", what, problem);
     return 1;
-}
-
-int mdv_reaction_address_decode(const void *value, size_t len,
-                                Mdv__Identity__V1__AddressChanged **out,
-                                char key[MDV_PIVOT_KEY_LEN], char *err, size_t errlen)
-{
-    Mdv__Identity__V1__AddressChanged *m =
-        mdv__identity__v1__address_changed__unpack(NULL, len, value);
-    const char *problem = NULL;
-
-    *out = NULL;
-    if (!m) {
-        snprintf(err, errlen, "value is not an AddressChanged protobuf");
-        return -1;
-    }
-    if (!mdv_uuid_valid(m->journey_id))
-        problem = "journey_id is not a UUID";
-    if (!problem)
-        problem = person_problem(m->person, key);
-    if (!problem)
-        problem = mdv_reaction_address_problem(m->address);
-    if (!problem && mdv_validate_date(m->effective_date))
-        problem = "effective_date is not a date";
-    if (invalid("AddressChanged", problem, err, errlen)) {
-        mdv__identity__v1__address_changed__free_unpacked(m, NULL);
-        return -1;
-    }
-    *out = m;
-    return 0;
-}
-
-int mdv_reaction_name_decode(const void *value, size_t len,
-                             Mdv__Identity__V1__PersonNameChanged **out,
-                             char previous[MDV_PIVOT_KEY_LEN], char current[MDV_PIVOT_KEY_LEN],
-                             char *err, size_t errlen)
-{
-    Mdv__Identity__V1__PersonNameChanged *m =
-        mdv__identity__v1__person_name_changed__unpack(NULL, len, value);
-    const char *problem = NULL;
-
-    *out = NULL;
-    if (!m) {
-        snprintf(err, errlen, "value is not a PersonNameChanged protobuf");
-        return -1;
-    }
-    if (!mdv_uuid_valid(m->journey_id))
-        problem = "journey_id is not a UUID";
-    if (!problem)
-        problem = person_problem(m->previous, previous);
-    if (!problem)
-        problem = person_problem(m->current, current);
-    /* Only a nom de naissance changes the matching key (a new one may
-     * still fold to the same key). */
-    if (!problem && !m->birth_name_changed && strcmp(previous, current) != 0)
-        problem = "a nom d'usage changes the matching key";
-    if (!problem && *m->usage_name && mdv_validate_name(m->usage_name))
-        problem = "usage_name invalid";
-    if (!problem && mdv_validate_date(m->effective_date))
-        problem = "effective_date is not a date";
-    if (invalid("PersonNameChanged", problem, err, errlen)) {
-        mdv__identity__v1__person_name_changed__free_unpacked(m, NULL);
-        return -1;
-    }
-    *out = m;
-    return 0;
-}
-
-int mdv_reaction_abroad_started_decode(const void *value, size_t len,
-                                       Mdv__Abroad__V1__ResidenceAbroadStarted **out,
-                                       char key[MDV_PIVOT_KEY_LEN], char *err, size_t errlen)
-{
-    Mdv__Abroad__V1__ResidenceAbroadStarted *m =
-        mdv__abroad__v1__residence_abroad_started__unpack(NULL, len, value);
-    const char *problem = NULL;
-
-    *out = NULL;
-    if (!m) {
-        snprintf(err, errlen, "value is not a ResidenceAbroadStarted protobuf");
-        return -1;
-    }
-    if (!mdv_uuid_valid(m->journey_id))
-        problem = "journey_id is not a UUID";
-    if (!problem)
-        problem = person_problem(m->person, key);
-    if (!problem)
-        problem = abroad_address_problem(m->address);
-    if (!problem && mdv_validate_date(m->start_date))
-        problem = "start_date is not a date";
-    if (invalid("ResidenceAbroadStarted", problem, err, errlen)) {
-        mdv__abroad__v1__residence_abroad_started__free_unpacked(m, NULL);
-        return -1;
-    }
-    *out = m;
-    return 0;
-}
-
-int mdv_reaction_abroad_ended_decode(const void *value, size_t len,
-                                     Mdv__Abroad__V1__ResidenceAbroadEnded **out,
-                                     char key[MDV_PIVOT_KEY_LEN], char *err, size_t errlen)
-{
-    Mdv__Abroad__V1__ResidenceAbroadEnded *m =
-        mdv__abroad__v1__residence_abroad_ended__unpack(NULL, len, value);
-    const char *problem = NULL;
-
-    *out = NULL;
-    if (!m) {
-        snprintf(err, errlen, "value is not a ResidenceAbroadEnded protobuf");
-        return -1;
-    }
-    if (!mdv_uuid_valid(m->journey_id))
-        problem = "journey_id is not a UUID";
-    if (!problem)
-        problem = person_problem(m->person, key);
-    if (!problem)
-        problem = mdv_reaction_address_problem(m->address);
-    if (!problem && mdv_validate_date(m->end_date))
-        problem = "end_date is not a date";
-    if (invalid("ResidenceAbroadEnded", problem, err, errlen)) {
-        mdv__abroad__v1__residence_abroad_ended__free_unpacked(m, NULL);
-        return -1;
-    }
-    *out = m;
-    return 0;
 }
 
 int mdv_reaction_plan_decode(const void *value, size_t len, Mdv__Journey__V1__JourneyPlanned **out,

@@ -1,59 +1,43 @@
-/* What the services that react to another service's events share
- * (student, housing, bereavement): the checks of AddressChanged,
- * PersonNameChanged and ResidenceAbroadStarted / Ended, without a database
- * (the fuzz targets reach them), and the plan test that keeps a service
- * from reporting a step that the journey's plan does not give it.
+/* What the services that react to another service's events share: the
+ * checks of the journey contracts (mdv.journey.v1: a pivot identity, an
+ * address, a plan), without a database (the fuzz targets reach them), on
+ * which each producer's contract (services/<producer>/contract.c) builds,
+ * and the plan test that keeps a service from reporting a step that the
+ * journey's plan does not give it.
  *
  * An event can reach a service under a journey whose plan has no step for
- * it: identity publishes the AddressChanged of a return_to_france journey
- * (caused by abroad's ResidenceAbroadEnded), and a service that already
- * acted on the ResidenceAbroadEnded must not act twice nor add a step. The
- * owner's journey_planned travels on the same topic and partition as its
- * events (key = journey id), before them: a service that notes the steps
- * planned for it (planned_steps, in its own database) knows, whatever the
- * order between topics, whether an event of that owner is its step. */
+ * it: the owner of one journey may publish an event that another
+ * service's journey caused, and a service that already acted on that
+ * cause must not act twice nor add a step. The owner's journey_planned
+ * travels on the same topic and partition as its events (key = journey
+ * id), before them: a service that notes the steps planned for it
+ * (planned_steps, in its own database) knows, whatever the order between
+ * topics, whether an event of that owner is its step. */
 #ifndef MDV_REACTION_H
 #define MDV_REACTION_H
 
 #include <stddef.h>
 
-#include "mdv/abroad/v1/abroad.pb-c.h"
-#include "mdv/identity/v1/identity.pb-c.h"
 #include "mdv/journey.h"
 #include "mdv/journey/v1/journey.pb-c.h"
 #include "mdv/pivot.h"
 #include "mdv/service.h"
 
-/* Each decoder: on success gives the checked message in *out (free it with
- * the message's __free_unpacked) and writes the person's matching key; on
- * a value that is not a valid message writes why into err and returns -1
- * (a dead letter). */
-int mdv_reaction_address_decode(const void *value, size_t len,
-                                Mdv__Identity__V1__AddressChanged **out,
-                                char key[MDV_PIVOT_KEY_LEN], char *err,
-                                size_t errlen) MDV_MUSTCHECK;
-/* Writes the key of the previous identity (the records hold it) and of the
- * current one (the same unless birth_name_changed). */
-int mdv_reaction_name_decode(const void *value, size_t len,
-                             Mdv__Identity__V1__PersonNameChanged **out,
-                             char previous[MDV_PIVOT_KEY_LEN], char current[MDV_PIVOT_KEY_LEN],
-                             char *err, size_t errlen) MDV_MUSTCHECK;
-int mdv_reaction_abroad_started_decode(const void *value, size_t len,
-                                       Mdv__Abroad__V1__ResidenceAbroadStarted **out,
-                                       char key[MDV_PIVOT_KEY_LEN], char *err,
-                                       size_t errlen) MDV_MUSTCHECK;
-int mdv_reaction_abroad_ended_decode(const void *value, size_t len,
-                                     Mdv__Abroad__V1__ResidenceAbroadEnded **out,
-                                     char key[MDV_PIVOT_KEY_LEN], char *err,
-                                     size_t errlen) MDV_MUSTCHECK;
 /* A JourneyPlanned with a journey id and steps that each name a code and
  * an owner. */
 int mdv_reaction_plan_decode(const void *value, size_t len, Mdv__Journey__V1__JourneyPlanned **out,
                              char *err, size_t errlen) MDV_MUSTCHECK;
 
+/* Why a pivot identity cannot be matched (a short English reason), or
+ * NULL; on NULL writes its matching key. */
+const char *mdv_reaction_person_problem(const Mdv__Journey__V1__PivotIdentity *p,
+                                        char key[MDV_PIVOT_KEY_LEN]);
 /* Why an address is not one in France (lines, commune, postcode, city), or
  * NULL. */
 const char *mdv_reaction_address_problem(const Mdv__Journey__V1__Address *a);
+/* Why an address is not one abroad (lines, a country other than France,
+ * city), or NULL. */
+const char *mdv_reaction_foreign_address_problem(const Mdv__Journey__V1__Address *a);
 
 /* The handler of an owner's journey_planned: notes in planned_steps the
  * steps whose owner is this service (msg->svc->name). */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity/contract.h"
 #include "identity_events.h"
 #include "mdv/journey.h"
 #include "mdv/pg.h"
@@ -92,8 +93,8 @@ enum mdv_outcome bereavement_on_address_changed(struct mdv_msg *msg)
 {
     struct address_work w;
     address_changed_t *m = NULL;
-    if (mdv_reaction_address_decode(msg->rkm->payload, msg->rkm->len, &m, w.key, msg->error,
-                                    sizeof(msg->error)) != 0)
+    if (mdv_identity_address_changed_decode(msg->rkm->payload, msg->rkm->len, &m, w.key, msg->error,
+                                            sizeof(msg->error)) != 0)
         return MDV_PERMANENT;
     w.m = m;
     const char *code = BEREAVEMENT_STEP_CLAIM_ADDRESS;
@@ -142,8 +143,8 @@ enum mdv_outcome bereavement_on_name_changed(struct mdv_msg *msg)
 {
     struct name_work w;
     name_changed_t *m = NULL;
-    if (mdv_reaction_name_decode(msg->rkm->payload, msg->rkm->len, &m, w.previous, w.current,
-                                 msg->error, sizeof(msg->error)) != 0)
+    if (mdv_identity_name_changed_decode(msg->rkm->payload, msg->rkm->len, &m, w.previous,
+                                         w.current, msg->error, sizeof(msg->error)) != 0)
         return MDV_PERMANENT;
     w.m = m;
     const struct mdv_step_work work = {m->journey_id, BEREAVEMENT_STEP_NAME, NULL};

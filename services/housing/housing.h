@@ -1,13 +1,15 @@
 /* housing — Anah / France Rénov'. The pieces its handlers share: the check
  * of the confirmations it consumes (no database, for the fuzz targets) and
  * one handler per event, each in its own file. The checks of the other
- * services' events are the reacting services' shared ones
- * (mdv/reaction.h). */
+ * services' events are their producers' contracts
+ * (services/<producer>/contract.h). */
 #ifndef HOUSING_H
 #define HOUSING_H
 
 #include <stddef.h>
 
+#include "abroad/contract.h"
+#include "identity/contract.h"
 #include "mdv/gateway/v1/declarations.pb-c.h"
 #include "mdv/journey.h"
 #include "mdv/reaction.h"

@@ -79,8 +79,8 @@ enum mdv_outcome student_on_abroad_started(struct mdv_msg *msg)
 {
     struct abroad_work w;
     started_t *s = NULL;
-    if (mdv_reaction_abroad_started_decode(msg->rkm->payload, msg->rkm->len, &s, w.key, msg->error,
-                                           sizeof(msg->error)) != 0)
+    if (mdv_abroad_started_decode(msg->rkm->payload, msg->rkm->len, &s, w.key, msg->error,
+                                  sizeof(msg->error)) != 0)
         return MDV_PERMANENT;
     w.m = s;
     const struct mdv_step_work work = {s->journey_id, STUDENT_STEP_MOBILITY, NULL};
@@ -93,8 +93,8 @@ enum mdv_outcome student_on_abroad_ended(struct mdv_msg *msg)
 {
     struct abroad_work w;
     ended_t *e = NULL;
-    if (mdv_reaction_abroad_ended_decode(msg->rkm->payload, msg->rkm->len, &e, w.key, msg->error,
-                                         sizeof(msg->error)) != 0)
+    if (mdv_abroad_ended_decode(msg->rkm->payload, msg->rkm->len, &e, w.key, msg->error,
+                                sizeof(msg->error)) != 0)
         return MDV_PERMANENT;
     w.m = e;
     const struct mdv_step_work work = {e->journey_id, STUDENT_STEP_MOBILITY, NULL};

@@ -238,8 +238,8 @@ enum mdv_outcome student_on_address_changed(struct mdv_msg *msg)
 {
     struct address_work w;
     address_changed_t *m = NULL;
-    if (mdv_reaction_address_decode(msg->rkm->payload, msg->rkm->len, &m, w.key, msg->error,
-                                    sizeof(msg->error)) != 0)
+    if (mdv_identity_address_changed_decode(msg->rkm->payload, msg->rkm->len, &m, w.key, msg->error,
+                                            sizeof(msg->error)) != 0)
         return MDV_PERMANENT;
     w.m = m;
     const struct mdv_step_work work = {m->journey_id, STUDENT_STEP_ADDRESS, NULL};

@@ -60,8 +60,8 @@ enum mdv_outcome student_on_name_changed(struct mdv_msg *msg)
 {
     struct name_work w;
     name_changed_t *m = NULL;
-    if (mdv_reaction_name_decode(msg->rkm->payload, msg->rkm->len, &m, w.previous, w.current,
-                                 msg->error, sizeof(msg->error)) != 0)
+    if (mdv_identity_name_changed_decode(msg->rkm->payload, msg->rkm->len, &m, w.previous,
+                                         w.current, msg->error, sizeof(msg->error)) != 0)
         return MDV_PERMANENT;
     w.m = m;
     const struct mdv_step_work work = {m->journey_id, STUDENT_STEP_NAME, NULL};

@@ -1,12 +1,14 @@
 /* student — CROUS and établissements. The pieces its handlers share: the
  * barème the distance points and the échelon come from (loaded at start),
  * and one handler per event, each in its own file. The checks of the
- * messages are the reacting services' shared ones (mdv/reaction.h). */
+ * messages are their producers' contracts (services/<producer>/contract.h). */
 #ifndef STUDENT_H
 #define STUDENT_H
 
 #include <libpq-fe.h>
 
+#include "abroad/contract.h"
+#include "identity/contract.h"
 #include "mdv/journey.h"
 #include "mdv/reaction.h"
 #include "mdv/service.h"

@@ -26,9 +26,11 @@
 #include "mdv/validate.h"
 
 #include "../../services/abroad/abroad.h"
+#include "../../services/abroad/contract.h"
 #include "../../services/bereavement/contract.h"
 #include "../../services/bereavement/messages.h"
 #include "../../services/gateway/gateway.h"
+#include "../../services/identity/contract.h"
 #include "../../services/identity/identity.h"
 
 enum {
@@ -329,7 +331,7 @@ static void reaction_address(const uint8_t *value, size_t len, char *err, size_t
 {
     Mdv__Identity__V1__AddressChanged *a = NULL;
     char key[MDV_PIVOT_KEY_LEN];
-    if (mdv_reaction_address_decode(value, len, &a, key, err, errlen) != 0) {
+    if (mdv_identity_address_changed_decode(value, len, &a, key, err, errlen) != 0) {
         FUZZ_REQUIRE(!a && *err);
         return;
     }
@@ -343,7 +345,7 @@ static void reaction_name(const uint8_t *value, size_t len, char *err, size_t er
 {
     Mdv__Identity__V1__PersonNameChanged *n = NULL;
     char previous[MDV_PIVOT_KEY_LEN], current[MDV_PIVOT_KEY_LEN];
-    if (mdv_reaction_name_decode(value, len, &n, previous, current, err, errlen) != 0) {
+    if (mdv_identity_name_changed_decode(value, len, &n, previous, current, err, errlen) != 0) {
         FUZZ_REQUIRE(!n && *err);
         return;
     }
@@ -358,7 +360,7 @@ static void reaction_started(const uint8_t *value, size_t len, char *err, size_t
 {
     Mdv__Abroad__V1__ResidenceAbroadStarted *s = NULL;
     char key[MDV_PIVOT_KEY_LEN];
-    if (mdv_reaction_abroad_started_decode(value, len, &s, key, err, errlen) != 0) {
+    if (mdv_abroad_started_decode(value, len, &s, key, err, errlen) != 0) {
         FUZZ_REQUIRE(!s && *err);
         return;
     }
@@ -371,7 +373,7 @@ static void reaction_ended(const uint8_t *value, size_t len, char *err, size_t e
 {
     Mdv__Abroad__V1__ResidenceAbroadEnded *e = NULL;
     char key[MDV_PIVOT_KEY_LEN];
-    if (mdv_reaction_abroad_ended_decode(value, len, &e, key, err, errlen) != 0) {
+    if (mdv_abroad_ended_decode(value, len, &e, key, err, errlen) != 0) {
         FUZZ_REQUIRE(!e && *err);
         return;
     }

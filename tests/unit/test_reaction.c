@@ -1,12 +1,15 @@
-/* Unit tests of shared/reaction.c: the checks student, housing and
- * bereavement run on identity's and abroad's events before they touch
- * their databases. What passes holds a matchable person and an address of
- * the right side of the border; anything else is a dead letter, with its
- * reason. */
+/* Unit tests of identity's and abroad's contracts
+ * (services/identity/contract.c, services/abroad/contract.c) on the checks
+ * of shared/reaction.c: what student, housing and bereavement run on those
+ * events before they touch their databases. What passes holds a matchable
+ * person and an address of the right side of the border; anything else is
+ * a dead letter, with its reason. */
 #include "unit.h"
 
 #include <locale.h>
 
+#include "abroad/contract.h"
+#include "identity/contract.h"
 #include "mdv/reaction.h"
 
 #define JOURNEY "7d0c8f4e-5b7a-4c1e-9a51-3f1a2b6c9d10"
@@ -83,7 +86,7 @@ static int address_changed_accepted(enum breakage b, char *err, size_t errlen)
     m.effective_date = b == BAD_DATE ? "2026-13-01" : "2026-12-01";
     size_t len = pack(&m.base, buf, sizeof(buf));
     err[0] = '\0';
-    int rc = mdv_reaction_address_decode(buf, len, &out, key, err, errlen);
+    int rc = mdv_identity_address_changed_decode(buf, len, &out, key, err, errlen);
     if (rc == 0) {
         assert_string_equal(key, "MARTIN|JEANNE|F|1988-05-17|75056");
         mdv__identity__v1__address_changed__free_unpacked(out, NULL);
@@ -133,16 +136,15 @@ static void test_undecodable_bytes_are_refused_with_a_reason(void **state)
     Mdv__Abroad__V1__ResidenceAbroadEnded *e = NULL;
     Mdv__Journey__V1__JourneyPlanned *p = NULL;
     err[0] = '\0';
-    assert_int_equal(mdv_reaction_address_decode(junk, sizeof(junk), &a, key, err, sizeof(err)),
-                     -1);
+    assert_int_equal(
+        mdv_identity_address_changed_decode(junk, sizeof(junk), &a, key, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "not an AddressChanged"));
-    assert_int_equal(
-        mdv_reaction_name_decode(junk, sizeof(junk), &n, previous, current, err, sizeof(err)), -1);
+    assert_int_equal(mdv_identity_name_changed_decode(junk, sizeof(junk), &n, previous, current,
+                                                      err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "not a PersonNameChanged"));
-    assert_int_equal(
-        mdv_reaction_abroad_started_decode(junk, sizeof(junk), &s, key, err, sizeof(err)), -1);
-    assert_int_equal(
-        mdv_reaction_abroad_ended_decode(junk, sizeof(junk), &e, key, err, sizeof(err)), -1);
+    assert_int_equal(mdv_abroad_started_decode(junk, sizeof(junk), &s, key, err, sizeof(err)), -1);
+    assert_int_equal(mdv_abroad_ended_decode(junk, sizeof(junk), &e, key, err, sizeof(err)), -1);
     assert_int_equal(mdv_reaction_plan_decode(junk, sizeof(junk), &p, err, sizeof(err)), -1);
     assert_true(!a && !n && !s && !e && !p);
 }
@@ -162,7 +164,7 @@ static int name_changed(const char *previous_name, const char *current_name, int
     m.birth_name_changed = birth;
     m.effective_date = "2026-11-20";
     size_t len = pack(&m.base, buf, sizeof(buf));
-    int rc = mdv_reaction_name_decode(buf, len, &out, previous, current, err, sizeof(err));
+    int rc = mdv_identity_name_changed_decode(buf, len, &out, previous, current, err, sizeof(err));
     mdv__identity__v1__person_name_changed__free_unpacked(out, NULL);
     return rc;
 }
@@ -208,9 +210,9 @@ static void test_a_residence_abroad_starts_abroad_and_ends_in_france(void **stat
     for (size_t i = 0; i < 2; i++) {
         s.address = e.address = rows[i].address;
         size_t len = pack(&s.base, buf, sizeof(buf));
-        int started = mdv_reaction_abroad_started_decode(buf, len, &s_out, key, err, sizeof(err));
+        int started = mdv_abroad_started_decode(buf, len, &s_out, key, err, sizeof(err));
         len = pack(&e.base, buf, sizeof(buf));
-        int ended = mdv_reaction_abroad_ended_decode(buf, len, &e_out, key, err, sizeof(err));
+        int ended = mdv_abroad_ended_decode(buf, len, &e_out, key, err, sizeof(err));
         if ((started == 0) != rows[i].started_ok || (ended == 0) != rows[i].ended_ok)
             ROW_FAILED(failures, "row %zu: started %d, ended %d", i, started, ended);
         mdv__abroad__v1__residence_abroad_started__free_unpacked(s_out, NULL);
