@@ -57,7 +57,7 @@ int mdv_reaction_skip_unplanned(struct mdv_msg *msg, const char *journey_id,
                                 const char *code) MDV_MUSTCHECK;
 
 /* An event under a journey whose plan has no step for this service can
- * still concern its records: the AddressChanged of a return to France
+ * still concern its records: the new address of a return to France
  * reaches a survivor claim, or a MaPrimeRénov' file for another dwelling,
  * that the return's own steps did not touch. Such a step is added to the
  * journey (steps_added) with its administration, label and délai from the
