@@ -1,80 +1,28 @@
-/* The barème of the bourse sur critères sociaux as the CROUS applies it to
- * a new family home: distance bands → points de charge, resource ceilings
- * by points and échelon, and the centres of the communes the distance is
- * measured between (rules/distance_points.json, each part with its
- * source; RULES-REFERENCE.md). */
+/* What the CROUS needs to re-assess a file on a new family home: the
+ * centres of the communes the distance is measured between
+ * (rules/communes.json), and the distance points and échelon of the
+ * latest academic year of the barème (grant.c, rules/bourse.json: the one
+ * copy of its tables). */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "mdv/util.h"
+#include "grant.h"
 #include "student.h"
 
-#define ECHELONS 8
-#define POINTS_ROWS 18
-#define BANDS_MAX 8
 #define CENTRES_MAX 256
 #define EARTH_RADIUS_KM 6371.0
 
 static struct {
     json_t *root; /* owns the strings below */
     struct {
-        int from_km, points;
-    } bands[BANDS_MAX];
-    size_t n_bands;
-    const char *echelons[ECHELONS];
-    long ceilings[POINTS_ROWS][ECHELONS];
-    struct {
         const char *code;
         double lat, lon;
     } centres[CENTRES_MAX];
     size_t n_centres;
 } bareme;
-
-static int load_bands(const json_t *bands)
-{
-    size_t i;
-    json_t *band;
-    if (!json_is_array(bands) || json_array_size(bands) == 0 || json_array_size(bands) > BANDS_MAX)
-        return -1;
-    json_array_foreach(bands, i, band)
-    {
-        json_int_t from = 0, points = 0;
-        if (json_unpack(band, "{s:I, s:I}", "from_km", &from, "points", &points) != 0 || from < 0 ||
-            points < 0 || points > 4 || (i > 0 && from >= bareme.bands[i - 1].from_km))
-            return -1; /* bands listed from the farthest */
-        bareme.bands[i].from_km = (int)from;
-        bareme.bands[i].points = (int)points;
-    }
-    bareme.n_bands = i;
-    return bareme.bands[i - 1].from_km == 0 ? 0 : -1;
-}
-
-static int load_ceilings(const json_t *echelons, const json_t *rows)
-{
-    if (json_array_size(echelons) != ECHELONS || json_array_size(rows) != POINTS_ROWS)
-        return -1;
-    for (size_t e = 0; e < ECHELONS; e++) {
-        bareme.echelons[e] = json_string_value(json_array_get(echelons, e));
-        if (!bareme.echelons[e])
-            return -1;
-    }
-    for (size_t p = 0; p < POINTS_ROWS; p++) {
-        const json_t *row = json_array_get(rows, p);
-        if (json_array_size(row) != ECHELONS)
-            return -1;
-        for (size_t e = 0; e < ECHELONS; e++) {
-            const json_t *v = json_array_get(row, e);
-            bareme.ceilings[p][e] = json_is_integer(v) ? (long)json_integer_value(v) : -1;
-            /* Higher échelons have lower ceilings. */
-            if (bareme.ceilings[p][e] < 0 ||
-                (e > 0 && bareme.ceilings[p][e] >= bareme.ceilings[p][e - 1]))
-                return -1;
-        }
-    }
-    return 0;
-}
 
 static int load_centres(const json_t *centres)
 {
@@ -100,18 +48,15 @@ static int load_centres(const json_t *centres)
 int student_bareme_load(const char *path)
 {
     json_error_t error;
-    json_t *bands = NULL, *echelons = NULL, *rows = NULL, *centres = NULL;
+    json_t *centres = NULL;
     bareme.root = json_load_file(path, 0, &error);
     if (!bareme.root) {
         fprintf(stderr, "%s:%d: %s\n", path, error.line, error.text);
         return -1;
     }
-    if (json_unpack(bareme.root, "{s:{s:o}, s:{s:o, s:o}, s:{s:o}}", "distance_bands", "bands",
-                    &bands, "ceilings", "echelons", &echelons, "by_points", &rows, "communes",
-                    "centres", &centres) != 0 ||
-        load_bands(bands) != 0 || load_ceilings(echelons, rows) != 0 ||
+    if (json_unpack(bareme.root, "{s:{s:o}}", "communes", "centres", &centres) != 0 ||
         load_centres(centres) != 0) {
-        fprintf(stderr, "%s: distance_bands, ceilings or communes missing or invalid\n", path);
+        fprintf(stderr, "%s: communes missing or invalid\n", path);
         student_bareme_free();
         return -1;
     }
@@ -149,21 +94,12 @@ int student_distance_km(const char *commune_a, const char *commune_b)
 
 int student_distance_points(int km)
 {
-    for (size_t i = 0; i < bareme.n_bands; i++)
-        if (km >= bareme.bands[i].from_km)
-            return bareme.bands[i].points;
-    return 0;
+    return mdv_grant_distance_points(mdv_grant_latest_year(), km < 0 ? 0 : (unsigned)km);
 }
 
 const char *student_echelon(long resources, long points)
 {
-    if (points < 0)
-        points = 0;
-    if (points >= POINTS_ROWS)
-        points = POINTS_ROWS - 1;
-    const char *echelon = NULL;
-    for (size_t e = 0; e < ECHELONS; e++)
-        if (resources <= bareme.ceilings[points][e])
-            echelon = bareme.echelons[e]; /* the highest échelon whose ceiling holds */
-    return echelon;
+    int echelon = mdv_grant_echelon(mdv_grant_latest_year(), resources < 0 ? 0 : resources,
+                                    points < 0 ? 0 : (unsigned)points);
+    return echelon >= 0 ? mdv_grant_echelon_name(echelon) : NULL;
 }

@@ -7,15 +7,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "grant.h"
 #include "student.h"
 
-/* The barème the distance points come from; a missing or bad file is a
- * bad installation. */
+/* The barème of the bourse (every academic year it has) and the centres
+ * of the communes distances are measured between; a missing or bad file
+ * is a bad installation. */
 static int load_rules(struct mdv_service *svc)
 {
-    char *path = mdv_xasprintf("%s/rules/distance_points.json", svc->config.data_dir);
-    int rc = student_bareme_load(path);
+    char err[512];
+    char *dir = mdv_xasprintf("%s/rules", svc->config.data_dir);
+    char *path = mdv_xasprintf("%s/communes.json", dir);
+    int rc = mdv_grant_rules_load(dir, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err);
+    else
+        rc = student_bareme_load(path);
     free(path);
+    free(dir);
     return rc == 0 ? mdv_reaction_added_load(svc) : -1;
 }
 
@@ -35,5 +44,6 @@ int main(void)
     int rc = mdv_service_run("student", topics, routes, load_rules);
     student_bareme_free();
     mdv_reaction_added_free();
+    mdv_grant_rules_free();
     return rc;
 }

@@ -18,15 +18,16 @@
 #define STUDENT_STEP_NAME "student.name_updated"
 #define STUDENT_STEP_MOBILITY "student.mobility_reviewed"
 
-/* ---- bareme.c: rules/distance_points.json ---- */
+/* ---- bareme.c: rules/communes.json, and grant.c's latest year ---- */
 
-/* Loads and checks the file; says what is wrong on stderr and returns -1. */
+/* Loads and checks the communes file; says what is wrong on stderr and
+ * returns -1. */
 int student_bareme_load(const char *path) MDV_MUSTCHECK;
 void student_bareme_free(void);
 /* Great-circle distance in whole km between the centres of two communes;
  * -1 when the file has no centre for one of them. */
 int student_distance_km(const char *commune_a, const char *commune_b);
-/* Points de charge for a distance from the family home. */
+/* Points de charge for a distance from the family home (latest year). */
 int student_distance_points(int km);
 /* The échelon (« 0bis », « 1 »… « 7 ») for resources at points de charge,
  * or NULL when the resources are above the 0bis ceiling (no bourse). */

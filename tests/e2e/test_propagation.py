@@ -28,7 +28,10 @@ from mdv_e2e import (
     wait_until,
 )
 
-BAREME = json.loads((REPO_ROOT / "services" / "student" / "rules" / "distance_points.json").read_text())
+RULES = REPO_ROOT / "services" / "student" / "rules"
+COMMUNES = json.loads((RULES / "communes.json").read_text())
+BAREME = max(json.loads((RULES / "bourse.json").read_text())["academic_years"],
+             key=lambda y: y["academic_year"])
 IDENTITY_TOPIC = "mdv.identity.events.v1"
 RESIDENCE_REVIEW = ("Ce logement n'est plus votre résidence principale : confirmez le retrait du"
                     " dossier ou gardez-le")
@@ -78,7 +81,7 @@ def pivot_key_of(db, person: dict[str, Any]) -> str:
 
 
 def centre(code: str) -> tuple[float, float]:
-    (c,) = [c for c in BAREME["communes"]["centres"] if c["code"] == code]
+    (c,) = [c for c in COMMUNES["communes"]["centres"] if c["code"] == code]
     return c["lat"], c["lon"]
 
 
@@ -91,11 +94,12 @@ def distance_km(a: str, b: str) -> int:
 
 
 def distance_points(km: int) -> int:
-    return next(b["points"] for b in BAREME["distance_bands"]["bands"] if km >= b["from_km"])
+    return next(b["points"] for b in BAREME["points_de_charge"]["distance_bands"]["bands"] if km >= b["from_km"])
 
 
 def echelon(resources: int, points: int) -> str | None:
-    row = BAREME["ceilings"]["by_points"][min(points, 17)]
+    rows = BAREME["ceilings"]["by_points"]
+    row = rows[min(points, len(rows) - 1)]
     fitting = [e for e, ceiling in zip(BAREME["ceilings"]["echelons"], row) if resources <= ceiling]
     return fitting[-1] if fitting else None
 
