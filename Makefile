@@ -206,7 +206,7 @@ FUZZ_GATEWAY_BODY    := services/gateway/body.c services/gateway/validation.c \
                         services/gateway/validation_identity.c \
                         services/gateway/validation_abroad.c services/gateway/address.c \
                         services/gateway/cog.c services/gateway/validation_renovation.c \
-                        services/gateway/renovation_items.c
+                        services/gateway/renovation_items.c services/gateway/validation_student.c
 FUZZ_SRC_declaration := $(FUZZ_GATEWAY_BODY) services/gateway/submission.c \
                         services/bereavement/messages.c services/identity/messages.c \
                         services/abroad/messages.c

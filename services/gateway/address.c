@@ -68,11 +68,10 @@ static int is_digits(const char *s, size_t n)
 
 /* The commune at commune_code, or NULL after reporting why it cannot be
  * an address's. */
-static const struct cog_commune *commune_check(json_t *address, const char *key, json_t *errors)
+static const struct cog_commune *commune_at(json_t *obj, const char *name, const char *field,
+                                            json_t *errors)
 {
-    char field[64];
-    field_name(field, sizeof(field), key, "commune_code");
-    const char *code = string_field(address, "commune_code", field, 1, errors);
+    const char *code = string_field(obj, name, field, 1, errors);
     if (!code)
         return NULL;
     const char *problem = mdv_validate_cog(code);
@@ -92,6 +91,18 @@ static const struct cog_commune *commune_check(json_t *address, const char *key,
         return NULL;
     }
     return commune;
+}
+
+static const struct cog_commune *commune_check(json_t *address, const char *key, json_t *errors)
+{
+    char field[64];
+    field_name(field, sizeof(field), key, "commune_code");
+    return commune_at(address, "commune_code", field, errors);
+}
+
+int commune_code_check(json_t *obj, const char *name, const char *field, json_t *errors)
+{
+    return commune_at(obj, name, field, errors) ? 0 : -1;
 }
 
 void address_france_check(json_t *body, const char *key, json_t *errors)

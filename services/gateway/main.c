@@ -11,12 +11,13 @@
 #include "gateway.h"
 #include "renovation_items.h"
 #include "mdv/log.h"
+#include "validation.h"
 
 #define POOL_SIZE 4
 #define MAX_KEY_LEN 255
 
 static const char *jwt_public_key_file, *jwt_issuer, *jwt_audience;
-static const char *cog_communes_file, *cog_countries_file, *renovation_file;
+static const char *cog_communes_file, *cog_countries_file, *renovation_file, *bourse_rules_file;
 
 static const struct mdv_config_var gateway_vars[] = {
     {"MDV_JWT_PUBLIC_KEY_FILE", NULL, mdv_check_readable_file, &jwt_public_key_file,
@@ -29,6 +30,9 @@ static const struct mdv_config_var gateway_vars[] = {
      "the COG countries and territories abroad; relative to MDV_DATA_DIR"},
     {"MDV_RENOVATION_RULES_FILE", "rules/maprimerenov.json", NULL, &renovation_file,
      "housing's MaPrimeRénov' barème, for its work items; relative to MDV_DATA_DIR"},
+    {"MDV_BOURSE_RULES_FILE", "rules/bourse.json", NULL, &bourse_rules_file,
+     "the student service's barème (services/student/rules/bourse.json), for its academic"
+     " years; relative to MDV_DATA_DIR"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -146,13 +150,27 @@ static int load_renovation(const char *data_dir)
     return rc;
 }
 
+/* The academic years a dossier social étudiant may name: the student
+ * service's own barème file, read here too. */
+static int load_bourse_years(const char *data_dir)
+{
+    char *path = bourse_rules_file[0] == '/' ? mdv_xstrdup(bourse_rules_file)
+                                             : mdv_xasprintf("%s/%s", data_dir, bourse_rules_file);
+    int rc = student_years_load(path);
+    if (rc != 0)
+        fprintf(stderr, "configuration: MDV_BOURSE_RULES_FILE=\"%s\" is invalid\n", path);
+    free(path);
+    return rc;
+}
+
 int main(void)
 {
     static struct gateway gw;
     int rc = 1;
 
     if (mdv_service_init(&gw.svc, "gateway", gateway_vars) != 0 ||
-        load_cog(gw.svc.config.data_dir) != 0 || load_renovation(gw.svc.config.data_dir) != 0)
+        load_cog(gw.svc.config.data_dir) != 0 || load_renovation(gw.svc.config.data_dir) != 0 ||
+        load_bourse_years(gw.svc.config.data_dir) != 0)
         return 2;
     gw.auth = mdv_auth_new(jwt_public_key_file, jwt_issuer, jwt_audience);
     if (!gw.auth)

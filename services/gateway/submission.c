@@ -12,18 +12,26 @@ static char *text(json_t *obj, const char *key)
     return (char *)json_string_value(json_object_get(obj, key));
 }
 
+/* out from p, its given names in names (SUBMISSION_MAX_GIVEN_NAMES). */
+static Mdv__Journey__V1__PivotIdentity *pivot(Mdv__Journey__V1__PivotIdentity *out, char **names,
+                                              json_t *p)
+{
+    json_t *list = json_object_get(p, "given_names");
+    *out = (Mdv__Journey__V1__PivotIdentity)MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    out->n_given_names = json_array_size(list);
+    for (size_t i = 0; i < out->n_given_names && i < SUBMISSION_MAX_GIVEN_NAMES; i++)
+        names[i] = (char *)json_string_value(json_array_get(list, i));
+    out->given_names = names;
+    out->family_name = text(p, "family_name");
+    out->sex = text(p, "sex");
+    out->birth_date = text(p, "birth_date");
+    out->birth_place = text(p, "birth_place");
+    return out;
+}
+
 static Mdv__Journey__V1__PivotIdentity *person(struct submission *s, json_t *p)
 {
-    json_t *names = json_object_get(p, "given_names");
-    s->person.n_given_names = json_array_size(names);
-    for (size_t i = 0; i < s->person.n_given_names && i < SUBMISSION_MAX_GIVEN_NAMES; i++)
-        s->given_names[i] = (char *)json_string_value(json_array_get(names, i));
-    s->person.given_names = s->given_names;
-    s->person.family_name = text(p, "family_name");
-    s->person.sex = text(p, "sex");
-    s->person.birth_date = text(p, "birth_date");
-    s->person.birth_place = text(p, "birth_place");
-    return &s->person;
+    return pivot(&s->person, s->given_names, p);
 }
 
 /* In France the city defaults to the commune's COG name; abroad there is
@@ -145,6 +153,35 @@ static void renovation_grant(struct submission *s, json_t *body)
     s->message.renovation_grant = r;
 }
 
+static uint64_t whole(json_t *body, const char *key)
+{
+    json_int_t v = json_integer_value(json_object_get(body, key));
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+static void student_grant(struct submission *s, json_t *body)
+{
+    Mdv__Gateway__V1__StudentGrantDeclaration *g = &s->student_grant;
+    json_t *parents = json_object_get(body, "parents");
+    g->person = person(s, json_object_get(body, "person"));
+    g->academic_year = text(body, "academic_year");
+    g->institution = text(body, "institution");
+    g->study_commune_code = text(body, "study_commune_code");
+    g->parents_income_eur = whole(body, "parents_income_eur");
+    g->children_at_charge = (uint32_t)whole(body, "children_at_charge");
+    g->children_in_higher_education = (uint32_t)whole(body, "children_in_higher_education");
+    g->family_home_distance_km = (uint32_t)whole(body, "family_home_distance_km");
+    g->disability = json_is_true(json_object_get(body, "disability"));
+    g->carer = json_is_true(json_object_get(body, "carer"));
+    g->housing_wanted = json_is_true(json_object_get(body, "housing_wanted"));
+    for (size_t i = 0; i < json_array_size(parents) && i < SUBMISSION_MAX_PARENTS; i++)
+        s->parent_list[g->n_parents++] =
+            pivot(&s->parents[i], s->parent_given_names[i], json_array_get(parents, i));
+    g->parents = s->parent_list;
+    s->message.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_STUDENT_GRANT;
+    s->message.student_grant = g;
+}
+
 static const struct {
     const char *kind;
     void (*build)(struct submission *, json_t *);
@@ -152,7 +189,7 @@ static const struct {
     {"bereavement", bereavement},           {"address_change", address_change},
     {"name_change", name_change},           {"identity_document", identity_document},
     {"departure_abroad", departure_abroad}, {"return_to_france", return_to_france},
-    {"renovation_grant", renovation_grant},
+    {"renovation_grant", renovation_grant}, {"student_grant", student_grant},
 };
 
 void submission_build(struct submission *s, json_t *body, const char *journey_id,
@@ -166,6 +203,7 @@ void submission_build(struct submission *s, json_t *body, const char *journey_id
         .identity_document = MDV__GATEWAY__V1__IDENTITY_DOCUMENT_DECLARATION__INIT,
         .departure_abroad = MDV__GATEWAY__V1__DEPARTURE_ABROAD_DECLARATION__INIT,
         .return_to_france = MDV__GATEWAY__V1__RETURN_TO_FRANCE_DECLARATION__INIT,
+        .student_grant = MDV__GATEWAY__V1__STUDENT_GRANT_DECLARATION__INIT,
         .person = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT,
         .address = MDV__JOURNEY__V1__ADDRESS__INIT,
     };

@@ -10,6 +10,7 @@
 #define SUBMISSION_MAX_GIVEN_NAMES 10
 #define SUBMISSION_MAX_LINES 3
 #define SUBMISSION_MAX_WORK_ITEMS 10
+#define SUBMISSION_MAX_PARENTS 2
 
 /* Everything one message is made of, without allocation: the caller keeps
  * it (and the body its strings point into) until the message is packed. */
@@ -24,10 +25,15 @@ struct submission {
     Mdv__Gateway__V1__RenovationGrantDeclaration renovation_grant;
     Mdv__Gateway__V1__RenovationWorkItem work_items[SUBMISSION_MAX_WORK_ITEMS];
     Mdv__Gateway__V1__RenovationWorkItem *work_item_list[SUBMISSION_MAX_WORK_ITEMS];
+    Mdv__Gateway__V1__StudentGrantDeclaration student_grant;
     Mdv__Journey__V1__PivotIdentity person;
     Mdv__Journey__V1__Address address;
     char *given_names[SUBMISSION_MAX_GIVEN_NAMES];
     char *lines[SUBMISSION_MAX_LINES];
+    /* A student's parents (student_grant). */
+    Mdv__Journey__V1__PivotIdentity parents[SUBMISSION_MAX_PARENTS];
+    Mdv__Journey__V1__PivotIdentity *parent_list[SUBMISSION_MAX_PARENTS];
+    char *parent_given_names[SUBMISSION_MAX_PARENTS][SUBMISSION_MAX_GIVEN_NAMES];
 };
 
 /* Fills s from a body declaration_validate accepted. The strings point

@@ -24,7 +24,7 @@ static const struct kind kinds[] = {
     {"bereavement", bereavement_check},           {"address_change", address_change_check},
     {"name_change", name_change_check},           {"identity_document", identity_document_check},
     {"departure_abroad", departure_abroad_check}, {"return_to_france", return_to_france_check},
-    {"renovation_grant", renovation_grant_check},
+    {"renovation_grant", renovation_grant_check}, {"student_grant", student_grant_check},
 };
 
 static const char *const relationships[] = {"spouse", "child", "parent", "sibling", "other"};
@@ -155,12 +155,15 @@ static const char *person_string(json_t *person, const char *key, const char *na
 
 const char *person_check(json_t *body, const char *key, json_t *errors)
 {
+    json_t *p = object_field(body, key, errors);
+    return p ? person_object_check(p, key, errors) : NULL;
+}
+
+const char *person_object_check(json_t *p, const char *key, json_t *errors)
+{
     static const char *const known[] = {"family_name", "given_names", "sex", "birth_date",
                                         "birth_place"};
     char prefix[32];
-    json_t *p = object_field(body, key, errors);
-    if (!p)
-        return NULL;
     snprintf(prefix, sizeof(prefix), "%s.", key);
     unknown_fields(p, prefix, known, MDV_ARRAY_LEN(known), errors);
     person_string(p, key, "family_name", mdv_validate_name, errors);

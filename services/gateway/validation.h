@@ -37,6 +37,9 @@ int bool_field(json_t *body, const char *key, int required, int fallback, json_t
 /* The pivot identity at key ("deceased", "person"). Returns its birth
  * date when that is valid, for the checks of later dates, else NULL. */
 const char *person_check(json_t *body, const char *key, json_t *errors);
+/* The same for a pivot identity p that is not at a key of its own (an
+ * entry of a list), its fields named "key.family_name"... */
+const char *person_object_check(json_t *p, const char *key, json_t *errors);
 /* A date at key that must be valid; NULL (reported) when it is not. */
 const char *date_field(json_t *body, const char *key, json_t *errors);
 /* date (valid) is not in the future / not before birth (NULL: unknown). */
@@ -52,6 +55,9 @@ const char *text_problem(const char *text, size_t max);
  * COG, not France), at key of body. */
 void address_france_check(json_t *body, const char *key, json_t *errors);
 void address_abroad_check(json_t *body, const char *key, json_t *errors);
+/* A commune code at obj's name, field naming it: a commune an address can
+ * name (INSEE COG). Returns 0 when it is one, after reporting it else. */
+int commune_code_check(json_t *obj, const char *name, const char *field, json_t *errors);
 
 void bereavement_check(json_t *body, json_t *errors);
 void address_change_check(json_t *body, json_t *errors);
@@ -61,5 +67,11 @@ void departure_abroad_check(json_t *body, json_t *errors);
 void return_to_france_check(json_t *body, json_t *errors);
 /* validation_renovation.c */
 void renovation_grant_check(json_t *body, json_t *errors);
+void student_grant_check(json_t *body, json_t *errors);
+
+/* The academic years of the student service's barème (validation_student.c):
+ * read from its rules file at start, the one copy of the data. Says what
+ * is wrong on stderr and returns -1. */
+int student_years_load(const char *path);
 
 #endif

@@ -1,5 +1,6 @@
 """Valid declarations of the five kinds of « J'établis mon identité » and
-« Je pars, je vis, je reviens de l'étranger », for the tests that change
+« Je pars, je vis, je reviens de l'étranger », and of « Je deviens
+étudiant », for the tests that change
 them (test_bad_input_kinds.py) or post them (test_declaration_kinds.py).
 Dates are relative to today, so that they stay inside the windows the
 gateway allows (a year either side of today for a move)."""
@@ -12,7 +13,7 @@ from typing import Any, Callable
 from mdv_e2e import unknown_person
 
 KINDS = ("address_change", "name_change", "identity_document", "departure_abroad", "return_to_france",
-         "renovation_grant")
+         "renovation_grant", "student_grant")
 
 
 def in_days(n: int) -> str:
@@ -70,6 +71,16 @@ def renovation_grant(who: dict[str, Any] | None = None) -> dict[str, Any]:
                       {"code": "external_wall_insulation", "surface_m2": 60, "cost_eur": 9000}]}
 
 
+def student_grant(who: dict[str, Any] | None = None) -> dict[str, Any]:
+    parent = unknown_person()
+    parent["birth_date"] = "1970-09-01"
+    return {"kind": "student_grant", "person": who or person(), "academic_year": "2025-2026",
+            "institution": "Université Lumière Lyon 2", "study_commune_code": "69123",
+            "parents_income_eur": 21000, "children_at_charge": 1, "children_in_higher_education": 0,
+            "family_home_distance_km": 120, "disability": False, "carer": False, "housing_wanted": True,
+            "parents": [parent]}
+
+
 VALID: dict[str, Callable[..., dict[str, Any]]] = {
     "address_change": address_change,
     "name_change": name_change,
@@ -77,4 +88,5 @@ VALID: dict[str, Callable[..., dict[str, Any]]] = {
     "departure_abroad": departure_abroad,
     "return_to_france": return_to_france,
     "renovation_grant": renovation_grant,
+    "student_grant": student_grant,
 }

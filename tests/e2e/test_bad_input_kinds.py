@@ -56,6 +56,7 @@ POSTCODE_ELSEWHERE = "is not a postcode of the commune (INSEE COG)"
 COUNTRY_FRANCE = "must be a country abroad, not France"
 COUNTRY_UNKNOWN = "is not a country or territory of the INSEE COG"
 COUNTRY_ENDED = "is a country that no longer exists"
+NOT_A_YEAR = "is not an academic year of the barème"
 
 # Mistakes of an address in France, for every kind that has one (at key:
 # "address", or a renovation's "dwelling").
@@ -193,6 +194,38 @@ CASES: dict[str, list[tuple[str, Change, str, str | None]]] = {
         ("cost missing", drop("items.0.cost_eur"), "items[0].cost_eur", "is required"),
         ("unknown work item field", put("items.0.brand", "Atlantic"), "items[0].brand", "is not a known field"),
         ("work item not an object", put("items.0", "air_water_heat_pump"), "items[0]", None),
+    ],
+    "student_grant": PERSON_CASES + [
+        ("academic year not in the barème", put("academic_year", "2024-2025"), "academic_year", NOT_A_YEAR),
+        ("academic year malformed", put("academic_year", "2025"), "academic_year", NOT_A_YEAR),
+        ("academic year missing", drop("academic_year"), "academic_year", "is required"),
+        ("institution blank", put("institution", "   "), "institution", "must not be blank"),
+        ("institution of 101 characters", put("institution", "é" * 101), "institution", None),
+        ("institution missing", drop("institution"), "institution", "is required"),
+        ("place of study not in the COG", put("study_commune_code", "75000"), "study_commune_code", COMMUNE_UNKNOWN),
+        ("place of study a former commune", put("study_commune_code", "01120"), "study_commune_code",
+         FORMER_COMMUNE),
+        ("place of study a country", put("study_commune_code", "99401"), "study_commune_code", COMMUNE_UNKNOWN),
+        ("income negative", put("parents_income_eur", -1), "parents_income_eur", None),
+        ("income absurd", put("parents_income_eur", 10_000_001), "parents_income_eur", None),
+        ("income with cents", put("parents_income_eur", 21000.5), "parents_income_eur", None),
+        ("income as a string", put("parents_income_eur", "21000"), "parents_income_eur", None),
+        ("income missing", drop("parents_income_eur"), "parents_income_eur", "is required"),
+        ("children negative", put("children_at_charge", -1), "children_at_charge", None),
+        ("children absurd", put("children_at_charge", 21), "children_at_charge", None),
+        ("students as a string", put("children_in_higher_education", "2"), "children_in_higher_education", None),
+        ("distance beyond the antipodes", put("family_home_distance_km", 20001), "family_home_distance_km", None),
+        ("distance negative", put("family_home_distance_km", -5), "family_home_distance_km", None),
+        ("disability as a word", put("disability", "oui"), "disability", None),
+        ("housing wish missing", drop("housing_wanted"), "housing_wanted", "is required"),
+        ("three parents", put("parents", [VALID["student_grant"]()["parents"][0]] * 3), "parents", None),
+        ("parents not a list", put("parents", {}), "parents", None),
+        ("parent's name with digits", put("parents.0.family_name", "PET1T"), "parents[0].family_name", None),
+        ("parent born in the future", put("parents.0.birth_date", in_days(3)), "parents[0].birth_date",
+         "must not be in the future"),
+        ("unknown parent field", put("parents.0.income", 3), "parents[0].income", "is not a known field"),
+        ("parent not an object", put("parents.0", "PETIT Marc"), "parents[0]", None),
+        ("outre-mer declared", put("overseas", True), "overseas", "is not a known field"),
     ],
 }
 
