@@ -148,6 +148,14 @@ $(BUILD)/tests/test_reaction: $(BUILD)/obj/tests/unit/test_reaction.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# The MaPrimeRénov' engine, tested on the barème the housing service ships.
+$(BUILD)/obj/tests/unit/test_renovation.o: CFLAGS += \
+    -DMDV_TEST_HOUSING_RULES='"$(CURDIR)/services/housing/rules"'
+$(BUILD)/tests/test_renovation: $(BUILD)/obj/tests/unit/test_renovation.o \
+                                $(BUILD)/obj/services/housing/bareme.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 $(BUILD)/tests/live/%: $(BUILD)/obj/tests/live/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

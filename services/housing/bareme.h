@@ -23,10 +23,12 @@ enum housing_category {
 
 struct housing_bareme;
 
-/* Loads and checks the file; says what is wrong on stderr (the file and
- * the line of a syntax error, the table and the entry of a wrong value)
- * and returns NULL. Free with housing_bareme_free. */
-struct housing_bareme *housing_bareme_load(const char *path) MDV_MUSTCHECK;
+/* Loads and checks the file; on a problem writes into err what is wrong
+ * (the file and the line of a syntax error, the file, the table and the
+ * entry of a wrong value) and returns NULL. Free with
+ * housing_bareme_free. */
+struct housing_bareme *housing_bareme_load(const char *path, char *err,
+                                           size_t errlen) MDV_MUSTCHECK;
 void housing_bareme_free(struct housing_bareme *b);
 
 /* "bleu", "jaune", "violet", "rose". */
