@@ -83,7 +83,7 @@ $(LIB): $(LIB_OBJ)
 # with the contracts of the producers whose events it handles; the library
 # knows no service. CONTRACTS_<consumer> := <producer>...
 CONTRACTS_gateway     :=
-CONTRACTS_identity    := bereavement
+CONTRACTS_identity    := bereavement housing
 CONTRACTS_student     := bereavement identity abroad
 CONTRACTS_bereavement := identity
 CONTRACTS_housing     := bereavement identity abroad
@@ -156,6 +156,12 @@ $(BUILD)/tests/test_renovation: $(BUILD)/obj/tests/unit/test_renovation.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# identity's comparison of a dwelling with the recorded address.
+$(BUILD)/tests/test_residence: $(BUILD)/obj/tests/unit/test_residence.o \
+                               $(BUILD)/obj/services/identity/residence.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 $(BUILD)/tests/live/%: $(BUILD)/obj/tests/live/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
@@ -217,7 +223,7 @@ FUZZ_GATEWAY_BODY    := services/gateway/body.c services/gateway/validation.c \
                         services/gateway/renovation_items.c services/gateway/validation_student.c
 FUZZ_SRC_declaration := $(FUZZ_GATEWAY_BODY) services/gateway/submission.c \
                         services/bereavement/messages.c services/identity/messages.c \
-                        services/abroad/messages.c
+                        services/abroad/messages.c services/housing/declaration.c
 FUZZ_SRC_confirmation := $(FUZZ_GATEWAY_BODY)
 FUZZ_SRC_protobuf    := services/gateway/projection.c services/bereavement/messages.c \
                         services/identity/messages.c services/abroad/messages.c \

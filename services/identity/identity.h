@@ -26,6 +26,7 @@ typedef Mdv__Journey__V1__Address identity_address_t;
 #define IDENTITY_STEP_PREDEMANDE "identity.predemande_recorded"
 #define IDENTITY_STEP_APPOINTMENT "identity.appointment"
 #define IDENTITY_STEP_PRODUCED "identity.document_produced"
+#define IDENTITY_STEP_RESIDENCE "identity.residence_verified"
 
 /* The owner's answer when the register has no such person. */
 #define IDENTITY_DETAIL_UNKNOWN "Aucune personne à ce nom dans le registre de l'ANTS"
@@ -89,6 +90,17 @@ int identity_address_record(PGconn *conn, const char *person_id, const identity_
 /* Writes an ISO date the French way, « 1er décembre 2026 ». */
 void identity_date_french(const char *iso, char *out, size_t outlen);
 
+/* ---- residence.c: a dwelling against the register, without a database ---- */
+
+/* Writes text folded for comparing addresses: upper-case letters and
+ * digits, accents folded as the matching key folds them, every run of
+ * other characters one space, none at either end. */
+void identity_address_fold(const char *text, char *out, size_t size);
+/* 1 when the declared dwelling is the recorded address (its lines joined
+ * by any separator, its postcode and commune), compared folded, else 0. */
+int identity_address_same(const identity_address_t *dwelling, const char *lines,
+                          const char *postal_code, const char *commune_code);
+
 /* ---- countries.c: the COG's countries, loaded at start ---- */
 
 /* Loads rules/countries.tsv; says what is wrong on stderr and returns -1. */
@@ -127,5 +139,10 @@ enum mdv_outcome identity_on_appointment_confirmed(struct mdv_msg *msg,
 enum mdv_outcome identity_on_abroad_started(struct mdv_msg *msg);
 enum mdv_outcome identity_on_abroad_ended(struct mdv_msg *msg);
 enum mdv_outcome identity_on_death(struct mdv_msg *msg);
+/* renovation.c: housing's RenovationGrantRequested, and the usager's
+ * confirmation that they sent a proof of residence. */
+enum mdv_outcome identity_on_renovation_requested(struct mdv_msg *msg);
+enum mdv_outcome identity_on_residence_confirmed(struct mdv_msg *msg,
+                                                 const Mdv__Gateway__V1__StepConfirmed *c);
 
 #endif

@@ -57,6 +57,8 @@ static enum mdv_outcome on_confirmation(struct mdv_msg *msg)
         return mdv_msg_reject(msg, "%s", err);
     if (strcmp(c->code, IDENTITY_STEP_APPOINTMENT) == 0)
         outcome = identity_on_appointment_confirmed(msg, c);
+    else if (strcmp(c->code, IDENTITY_STEP_RESIDENCE) == 0)
+        outcome = identity_on_residence_confirmed(msg, c);
     /* Other codes: not a step of ours that waits for the usager. */
     mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
     return outcome;
@@ -89,13 +91,14 @@ out:
 int main(void)
 {
     static const char *const topics[] = {"mdv.gateway.declarations.v1", "mdv.bereavement.events.v1",
-                                         "mdv.abroad.events.v1", NULL};
+                                         "mdv.abroad.events.v1", "mdv.housing.events.v1", NULL};
     static const struct mdv_event_route routes[] = {
         {"fr.gouv.mdv.gateway.declaration_submitted.v1", on_declaration},
         {"fr.gouv.mdv.gateway.step_confirmed.v1", on_confirmation},
         {"fr.gouv.mdv.bereavement.death_recorded.v1", identity_on_death},
         {"fr.gouv.mdv.abroad.residence_abroad_started.v1", identity_on_abroad_started},
         {"fr.gouv.mdv.abroad.residence_abroad_ended.v1", identity_on_abroad_ended},
+        {"fr.gouv.mdv.housing.renovation_grant_requested.v1", identity_on_renovation_requested},
         {NULL, NULL},
     };
     int rc = mdv_service_run("identity", topics, routes, load_rules);

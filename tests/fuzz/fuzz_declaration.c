@@ -13,7 +13,7 @@
  * and whose deceased has a pivot key (else the usager gets 202 and the declaration is dead-lettered
  * downstream); the DeclarationSubmitted of any other kind it accepts carries that kind's body,
  * whose person has a pivot key and whose address is in France (a commune of the COG) or abroad (a
- * country) as the kind wants, and that its owner (identity or abroad) accepts. The COG tables are
+ * country) as the kind wants, and that its owner (identity, abroad or housing) accepts. The COG tables are
  * the real ones. */
 #include "fuzz.h"
 
@@ -28,6 +28,7 @@
 #include "../../services/gateway/renovation_items.h"
 #include "../../services/gateway/gateway.h"
 #include "../../services/gateway/submission.h"
+#include "../../services/housing/housing.h"
 #include "../../services/identity/identity.h"
 
 #define JOURNEY "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7"
@@ -192,10 +193,17 @@ static void check_owner_accepts(const uint8_t *packed, size_t len)
     int abroad = abroad_declaration_decode(packed, len, &theirs, err, sizeof(err));
     if (abroad != 0)
         fprintf(stderr, "accepted by the gateway, refused by abroad: %s\n", err);
-    FUZZ_REQUIRE(identity == 0 && abroad == 0);
-    FUZZ_REQUIRE((mine != NULL) + (theirs != NULL) == 1); /* one owner, and only one */
+    housing_declaration_t *anah = NULL;
+    char key[MDV_PIVOT_KEY_LEN];
+    int housing = housing_declaration_decode(packed, len, &anah, key, err, sizeof(err));
+    if (housing != 0)
+        fprintf(stderr, "accepted by the gateway, refused by housing: %s\n", err);
+    FUZZ_REQUIRE(identity == 0 && abroad == 0 && housing == 0);
+    /* one owner, and only one */
+    FUZZ_REQUIRE((mine != NULL) + (theirs != NULL) + (anah != NULL) == 1);
     mdv__gateway__v1__declaration_submitted__free_unpacked(mine, NULL);
     mdv__gateway__v1__declaration_submitted__free_unpacked(theirs, NULL);
+    mdv__gateway__v1__declaration_submitted__free_unpacked(anah, NULL);
 }
 
 /* The message of another kind, packed and read back as its owner would. */
@@ -226,6 +234,10 @@ static void check_other_kind(json_t *body)
     case MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_RETURN_TO_FRANCE:
         FUZZ_REQUIRE(has_pivot_key(d->return_to_france->person));
         check_address(d->return_to_france->address, 0);
+        break;
+    case MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_RENOVATION_GRANT:
+        FUZZ_REQUIRE(has_pivot_key(d->renovation_grant->person));
+        check_address(d->renovation_grant->dwelling, 0);
         break;
     default:
         FUZZ_REQUIRE(!"an accepted body of no known kind");
