@@ -23,8 +23,10 @@ from mdv_e2e import (
     end_offsets,
     knows,
     new_address_in_france,
+    parse_time,
     pivot_identity,
     read_topic,
+    record_figures,
     steps_by_code,
     unknown_person,
     wait_until,
@@ -275,3 +277,18 @@ def test_a_later_address_change_away_from_the_dwelling_reaches_the_new_file(db, 
     assert resp.status_code == 202, resp.text
     wait_steps(usager, move, ["housing.residence_reviewed"], statuses={"done"})
     assert file_row(db, renovation)[1] == "withdrawn"
+
+
+def test_on_a_warm_stack_how_long_to_the_last_final_step(env, usager, find_persons):
+    """A warm-up application, then one measured: journey updated_at -
+    created_at once its three steps are final (the residence verified)."""
+    persons = find_persons(at_home_in_france, n=4)
+    timings = []
+    for index, person in enumerate(persons):
+        journey = usager.wait_journey(usager.declare_ok(application(pivot_identity(person), home_of(person))),
+                                      expected_steps=3)
+        assert journey["status"] == "completed", journey
+        if index:
+            timings.append((parse_time(journey["updated_at"]) - parse_time(journey["created_at"])).total_seconds())
+    record_figures(env, ["[renovation_warm] renovation_grant, declaration to last final step on a warm stack: "
+                         + ", ".join(f"{t * 1000:.0f} ms" for t in timings)])
