@@ -341,7 +341,14 @@ def test_a_nom_dusage_is_written_on_the_inscription(usager, find_persons, db):
 @pytest.mark.parametrize("kind", ["departure_abroad", "return_to_france"])
 def test_the_whole_journey_completes(usager, find_persons, env, kind):
     (person,) = find_persons(does_every_step(kind))
-    body = departure(typed_identity(person)) if kind == "departure_abroad" else return_home(typed_identity(person))
+    if kind == "departure_abroad":
+        body = departure(typed_identity(person))
+    else:
+        # Back to the dwelling of the MaPrimeRénov' file: no file is left
+        # for another dwelling, nothing waits for the usager.
+        body = return_home(typed_identity(person))
+        dwelling = person["mpr_file"]["dwelling"]
+        body["address"] = {k: dwelling[k] for k in ("lines", "postal_code", "commune_code", "city")}
     started = time.monotonic()
     journey_id = usager.declare_ok(body)
     journey = usager.wait_journey(journey_id, expected_steps=4, timeout=30)

@@ -80,7 +80,9 @@ def test_each_kind_on_a_warm_stack_how_long_to_the_last_final_step(env, usager, 
     for index, (kind, person) in enumerate(chosen):
         body, steps, _ = KINDS[kind]
         journey = wait_final(usager, usager.declare_ok(body(person)), kind, 60)
-        assert len(journey["steps"]) == steps, summarise(journey)
+        # A return may get a step added after its plan's (an address that
+        # reaches a survivor claim or a file the return did not touch).
+        assert len(journey["steps"]) >= steps, summarise(journey)
         if index % 2:  # the second of each kind: the stack is warm for it
             seconds[kind] = journey_seconds(journey)
     record_figures(env, ["[kinds_warm] declaration to last final step, one declaration on a warm stack: "
@@ -142,7 +144,7 @@ def test_a_mixed_burst_survives_a_sigkill_of_student_with_each_effect_once(env, 
     assert len(applied) < len(accepted), "student had applied everything accepted before the kill"
     for journey_id, kind in posted:
         journey = finals[journey_id]
-        assert len(journey["steps"]) == KINDS[kind][1], summarise(journey)
+        assert len(journey["steps"]) >= KINDS[kind][1], summarise(journey)
         assert counts.get((journey_id, KINDS[kind][2])) == 1, (
             f"{kind} {journey_id}: {counts.get((journey_id, KINDS[kind][2]))} student effects")
     assert all(n == 1 for n in counts.values()), {k: n for k, n in counts.items() if n != 1}

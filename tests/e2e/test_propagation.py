@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from mdv_e2e import (
+    FRENCH_ADDRESSES,
     REPO_ROOT,
     end_offsets,
     has_open_claim,
@@ -110,7 +111,7 @@ def echelon(resources: int, points: int) -> str | None:
 def own_home_student(p: dict[str, Any]) -> bool:
     f = p.get("student_file")
     return (knows(p, "identity", "student") and f is not None and f["home_of"] == "student"
-            and f["resources"] is not None)
+            and f["resources"] is not None and "child_student_file" not in p)
 
 
 def test_address_changed_moves_the_family_home_and_recomputes_the_echelon(usager, find_persons, db):
@@ -309,8 +310,10 @@ def test_departure_suspends_and_return_resumes_without_acting_twice(env, usager,
     """ResidenceAbroadStarted → bourse suspended, files suspended; Ended →
     resumed; the return's AddressChanged (caused by that Ended) reaches
     student, housing and bereavement and adds no step, applies nothing."""
+    # Nothing the return leaves undone: no survivor claim, no child's file.
     (person,) = find_persons(lambda p: knows(p, "identity", "student", "housing") and p.get("mpr_file") is not None
-                             and p["mpr_file"]["dwelling"]["commune_code"] == p["address"]["commune_code"])
+                             and p["mpr_file"]["dwelling"]["commune_code"] == p["address"]["commune_code"]
+                             and not has_open_claim(p) and "child_student_file" not in p)
     key = pivot_key_of(db, person)
     gone = usager.declare_ok(departure(person, study_mobility=False))
     student = wait_step(usager, gone, "student.mobility_reviewed")
@@ -346,3 +349,148 @@ def test_departure_suspends_and_return_resumes_without_acting_twice(env, usager,
     assert [e for e, _, _ in effects(db, "student", back)] == ["student.mobility_reviewed"]
     assert [e for e, _, _ in effects(db, "housing", back)] == ["housing.files_reviewed"]
     assert effects(db, "bereavement", back) == []
+
+
+# --- The return's AddressChanged: what the return itself did not do ------
+
+
+def return_home(person: dict[str, Any], address: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "return_to_france", "person": pivot_identity(person), "address": address,
+            "return_date": in_days(-2)}
+
+
+def wait_consumed(db, services, headers: dict[str, str]) -> None:
+    for service in services:
+        wait_until(lambda: db(service).execute("SELECT 1 FROM inbox WHERE ce_id = %s",
+                                               (headers["ce_id"],)).fetchone(),
+                   60, f"{service} to consume the return's AddressChanged")
+
+
+def assert_added_after_the_plan(journey: dict[str, Any], codes: list[str]) -> None:
+    """The return's plan first (abroad's four steps), then the steps added,
+    each with its administration, label and délai."""
+    steps = journey["steps"]
+    assert [s["code"] for s in steps[:4]] == ["abroad.registration_closed", "identity.address_recorded",
+                                               "student.mobility_reviewed", "housing.files_reviewed"], steps
+    assert sorted(s["code"] for s in steps[4:]) == sorted(codes), steps
+    for step in steps[4:]:
+        assert step["administration"] and step["label"] and step["due_at"], step
+
+
+def test_the_return_s_address_reaches_the_claim_and_the_file_the_return_left(env, usager, find_persons, db):
+    """identity's AddressChanged of a return_to_france (caused by abroad's
+    ResidenceAbroadEnded): bereavement updates the open survivor claim's
+    address and housing asks about the open MaPrimeRénov' file of the
+    dwelling left, each adding its step to the return journey, once;
+    student, which moved nothing of a child's here, adds no step."""
+    (person,) = find_persons(lambda p: knows(p, "identity", "housing") and p.get("mpr_file") is not None
+                             and has_open_claim(p) and "child_student_file" not in p)
+    key = pivot_key_of(db, person)
+    address = new_address_in_france(person)
+    start = end_offsets(env.kafka_brokers, IDENTITY_TOPIC)
+    back = usager.declare_ok(return_home(person, address))
+
+    claim = wait_step(usager, back, "bereavement.claim_address_updated")
+    assert (claim["status"], claim["detail"]) == ("done", "Adresse de la demande de pension de réversion mise à jour")
+    row = db("bereavement").execute(
+        "SELECT address_lines, address_postal_code, address_commune_code, address_city FROM survivor_claims"
+        " WHERE survivor_key = %s", (key,)).fetchone()
+    assert row == (address["lines"], address["postal_code"], address["commune_code"], address["city"])
+
+    review = wait_step(usager, back, "housing.residence_reviewed")
+    assert (review["status"], review["detail"]) == ("action_required", RESIDENCE_REVIEW)
+    resp = usager.request("POST", f"/v1/journeys/{back}/confirmations", json={"step": "housing.residence_reviewed"})
+    assert resp.status_code == 202, resp.text
+    review = wait_step(usager, back, "housing.residence_reviewed", statuses=("done",))
+    assert review["detail"] == "Dossier retiré"
+    (status,) = db("housing").execute("SELECT status FROM mpr_files WHERE pivot_key = %s", (key,)).fetchone()
+    assert status == "withdrawn"
+
+    headers = identity_address_changed(env, start, back)
+    wait_consumed(db, ("student", "housing", "bereavement"), headers)
+    journey = usager.journey(back)
+    assert_added_after_the_plan(journey, ["bereavement.claim_address_updated", "housing.residence_reviewed"])
+    assert effects(db, "bereavement", back) == [("bereavement.claim_address_updated", "done", claim["detail"])]
+    assert assert_once(db, "housing", back, "housing.residence_reviewed") == ("done", "Dossier retiré")
+    assert "student.address_updated" not in [e for e, _, _ in effects(db, "student", back)]
+
+
+# --- A parent's move and the child's student file --------------------------
+
+
+def with_child_file(p: dict[str, Any]) -> bool:
+    """known to identity, the parent whose address is a child's family home"""
+    return knows(p, "identity") and "child_student_file" in p
+
+
+def change_text(before: str | None, after: str | None) -> str:
+    if after == before:
+        return "échelon inchangé"
+    return f"échelon {before or 'sans bourse'} → {after or 'sans bourse (ressources supérieures au plafond)'}"
+
+
+def expected_for_file(f: dict[str, Any], commune_code: str) -> tuple[int, str | None, str]:
+    """The distance, the échelon and the change once the family home is in commune_code."""
+    km = distance_km(commune_code, f["study_commune_code"])
+    new = echelon(f["resources"], distance_points(km) + f["other_points"])
+    return km, new, change_text(f["bourse_echelon"], new)
+
+
+def child_file_row(db, parent_key: str) -> tuple:
+    return db("student").execute(
+        "SELECT home_of, home_commune_code, home_postal_code, distance_km, distance_points, bourse_echelon"
+        " FROM student_files WHERE parent_pivot_key = %s AND pivot_key <> %s AND status = 'open'",
+        (parent_key, parent_key)).fetchone()
+
+
+def address_away_from(person: dict[str, Any]) -> dict[str, Any]:
+    """An address in another commune than the parent's, and than the
+    child's place of study (a distance to compute)."""
+    avoid = {person["address"]["commune_code"], person["child_student_file"]["study_commune_code"]}
+    own = person.get("student_file")
+    if own:
+        avoid |= {own["family_home"]["commune_code"], own["study_commune_code"]}
+    choice = next(a for a in FRENCH_ADDRESSES if a["commune_code"] not in avoid)
+    return {"lines": [f"{random_letters(5)} rue des Écoles"], **choice}
+
+
+def test_a_parent_s_move_recomputes_the_child_s_distance_points(usager, find_persons, db):
+    """AddressChanged of the parent named by a student file whose family
+    home is the parent's: the child's family home moves, its distance
+    points and échelon are computed again, and the parent's step says
+    whether the child's échelon changes, once."""
+    (person,) = find_persons(with_child_file)
+    key = pivot_key_of(db, person)
+    address = address_away_from(person)
+    km, new_echelon, child_change = expected_for_file(person["child_student_file"], address["commune_code"])
+    own = person["student_file"]
+    own_change = (expected_for_file(own, address["commune_code"])[2] if own["home_of"] == "student"
+                  else "échelon inchangé")
+    journey_id = usager.declare_ok({"kind": "address_change", "person": pivot_identity(person),
+                                    "address": address, "effective_date": in_days(4)})
+    step = wait_step(usager, journey_id, "student.address_updated")
+    assert step["status"] == "done", step
+    assert step["detail"] == (f"Dossier étudiant mis à jour : {own_change} ;"
+                              f" dossier étudiant de votre enfant mis à jour : {child_change}")
+    assert child_file_row(db, key) == ("parent", address["commune_code"], address["postal_code"], km,
+                                       distance_points(km), new_echelon)
+    assert assert_once(db, "student", journey_id, "student.address_updated") == ("done", step["detail"])
+
+
+def test_a_parent_s_return_adds_the_child_s_file_to_the_return_journey(env, usager, find_persons, db):
+    """A parent's return_to_france: student's own step (mobility) is the
+    plan's; the AddressChanged of the return moves the child's family home
+    too, and student adds its step student.address_updated to the return
+    journey, once."""
+    (person,) = find_persons(with_child_file)
+    key = pivot_key_of(db, person)
+    address = address_away_from(person)
+    km, new_echelon, child_change = expected_for_file(person["child_student_file"], address["commune_code"])
+    back = usager.declare_ok(return_home(person, address))
+    step = wait_step(usager, back, "student.address_updated")
+    assert (step["status"], step["detail"]) == ("done", f"Dossier étudiant de votre enfant mis à jour : {child_change}")
+    assert child_file_row(db, key) == ("parent", address["commune_code"], address["postal_code"], km,
+                                       distance_points(km), new_echelon)
+    assert wait_step(usager, back, "student.mobility_reviewed")["status"] in ("done", "not_applicable")
+    assert assert_once(db, "student", back, "student.address_updated") == ("done", step["detail"])
+    assert "student.address_updated" in [s["code"] for s in usager.journey(back)["steps"][4:]]
