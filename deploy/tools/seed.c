@@ -10,7 +10,8 @@
  * the future) depend on the day of the run. The civil identity and
  * `records` come from one stream, the records' details from a second one,
  * so that a seed names the same persons, known to the same services, as
- * before the details existed. */
+ * before the details existed (the first of every 20 is known to every
+ * service, whatever its draw). */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +30,10 @@
 #include "seed.h"
 
 #define MAX_COUNT 100000UL
+/* The first of every 20 persons is known everywhere with something for
+ * each administration to do (struct person's everywhere), so that the
+ * stack's 20 demo persons always hold one; the others are drawn. */
+#define EVERYWHERE_EVERY 20
 #define CONNECT_TIMEOUT_MS 3000
 /* Any constant apart from 0: it sets the details' stream apart. */
 #define LIFE_STREAM 0x6c69666573747265ULL
@@ -264,17 +269,20 @@ static void draw_details(struct rng *r, struct person *p, long born)
     draw_day(r, adult > since ? adult : since, day_number(2025, 12, 31), p->registered_on);
 }
 
-static int draw_person(struct rng *r, struct rng *life, struct person *p)
+static int draw_person(struct rng *r, struct rng *life, struct person *p, int everywhere)
 {
     long first = day_number(1930, 1, 1), last = day_number(2005, 12, 31);
 
     memset(p, 0, sizeof(*p));
+    p->everywhere = everywhere;
     draw_family_name(r, p->family_name, sizeof(p->family_name));
     draw_given_names(r, p);
     long born = first + (long)rng_below(r, (size_t)(last - first + 1));
     format_day(born, p->birth_date);
     p->birth_place = PICK(r, birth_places);
     p->records = draw_records(r);
+    if (p->everywhere)
+        p->records = ALL_SERVICES;
     draw_details(r, p, born);
     if (mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
                       p->pivot_key) != 0) {
@@ -474,7 +482,7 @@ static int draw_persons(const struct settings *s, struct person *persons)
     rng_seed(&r, s->seed);
     rng_seed(&life, s->seed ^ LIFE_STREAM);
     for (unsigned long k = 0; k < s->count; k++)
-        if (draw_person(&r, &life, &persons[k]) != 0)
+        if (draw_person(&r, &life, &persons[k], k % EVERYWHERE_EVERY == 0) != 0)
             return -1;
     return 0;
 }

@@ -77,6 +77,14 @@ struct life {
     struct address family_home;
     const char *study_commune_code;
     int distance_km, distance_points, other_points, resources;
+    /* student: a child's open file whose family home is this person's
+     * address (home_of 'parent', parent_pivot_key = the person) */
+    int has_child_file;
+    const char *child_given, *child_sex, *child_birth_place, *child_echelon;
+    char child_birth_date[DATE_LEN];
+    char child_key[MDV_PIVOT_KEY_LEN];
+    const char *child_study_commune_code;
+    int child_distance_km, child_distance_points, child_other_points, child_resources;
     /* bereavement: a surviving spouse's claim */
     int has_claim, claim_confirmed;
     char deceased_family_name[NAME_LEN];
@@ -94,6 +102,10 @@ struct person {
     char birth_date[DATE_LEN];
     const char *birth_place;
     unsigned records; /* bit (1 << enum service) set when that service knows them */
+    /* Known everywhere, with something for every administration to do on
+     * an address_change: a student file at their own address, a
+     * MaPrimeRénov' file, an open inscription abroad, a survivor claim. */
+    int everywhere;
     char pivot_key[MDV_PIVOT_KEY_LEN];
     /* Details of the records, drawn with the rest so that they follow from
      * the seed too. */
@@ -113,7 +125,8 @@ int life_draw(struct rng *r, struct person *p, long born) MDV_MUSTCHECK;
 /* Writes every record of p in the open transactions of conns. */
 int records_insert(PGconn *conns[NDATABASES], const struct person *p) MDV_MUSTCHECK;
 /* Adds to obj what each service holds of p (address, usage_name,
- * registration, student_file, mpr_file, survivor_claim). */
+ * registration, student_file, mpr_file, survivor_claim, and
+ * child_student_file: the file of a child whose family home is p's). */
 void records_json(json_t *obj, const struct person *p);
 
 #endif

@@ -8,12 +8,18 @@
  *                or closed, with its consulate and address abroad;
  *   student      an open file whose family home is the person's address or
  *                a parent's, with a place of study, the distance points and
- *                resources that give its échelon on the barème;
+ *                resources that give its échelon on the barème; for some
+ *                persons it also knows, the file of a child of theirs whose
+ *                family home is the person's address (parent_pivot_key), so
+ *                that the parent's move reaches the child's distance points;
  *   housing      an open MaPrimeRénov' file for the dwelling at the
  *                person's address (so an address_change moves away from it);
  *   bereavement  for some persons known to identity, a surviving spouse's
  *                claim (the spouse's death record and the claim, at the
  *                person's address).
+ * A person drawn `everywhere` has all of them, the student file at their
+ * own address and the inscription open: an address_change gives every
+ * administration something to do.
  * Every value follows from the seed: dates are fixed ranges, never today. */
 #include <math.h>
 #include <stdio.h>
@@ -211,7 +217,7 @@ static int draw_abroad_life(struct rng *r, struct person *p, long born)
         return -1;
     l->consulate = c->consulate;
     draw_abroad_address(r, c, &l->abroad);
-    l->registration_closed = rng_below(r, 4) == 0;
+    l->registration_closed = !p->everywhere && rng_below(r, 4) == 0;
     if (l->registration_closed) {
         long closed = registered + 180 + (long)rng_below(r, 1620);
         format_day(closed < cap ? closed : cap, l->closed_on);
@@ -266,7 +272,7 @@ static void draw_student_life(struct rng *r, struct person *p)
     struct life *l = &p->life;
     unsigned roll = rng_below(r, 100);
 
-    l->home_of_parent = rng_below(r, 2);
+    l->home_of_parent = !p->everywhere && rng_below(r, 2);
     if (l->home_of_parent)
         draw_address(r, &l->family_home);
     else
@@ -288,7 +294,7 @@ static int draw_claim(struct rng *r, struct person *p, long born)
     int female = strcmp(p->sex, "M") == 0;
     long last_birth = day_number(2005, 12, 31);
 
-    l->has_claim = (p->records & (1u << IDENTITY)) && rng_below(r, 5) == 0;
+    l->has_claim = (p->records & (1u << IDENTITY)) && (p->everywhere || rng_below(r, 5) == 0);
     if (l->usage_name[0])
         mdv_strlcpy(l->deceased_family_name, l->usage_name, sizeof(l->deceased_family_name));
     else
@@ -307,6 +313,36 @@ static int draw_claim(struct rng *r, struct person *p, long born)
                          l->deceased_birth_date, l->deceased_birth_place, l->deceased_key);
 }
 
+/* A child aged 18 to 23 in 2026, studying, whose family home is the
+ * person's address: only for a person the CROUS knows (a student's parent
+ * who is a student too: the CROUS then holds a record naming them either
+ * way) old enough to be their parent. */
+static int draw_child_file(struct rng *r, struct person *p, long born)
+{
+    struct life *l = &p->life;
+    long first = day_number(2003, 1, 1), last = day_number(2007, 12, 31);
+    int female = rng_below(r, 2) == 0;
+
+    l->has_child_file = (p->records & (1u << IDENTITY)) && (p->records & (1u << STUDENT)) &&
+                        born + 20 * 365 < first && rng_below(r, 3) == 0;
+    do
+        l->child_given = draw_given_name(r, female);
+    while (strcmp(l->child_given, p->given_names[0]) == 0);
+    l->child_sex = female ? "F" : "M";
+    draw_day(r, first, last, l->child_birth_date);
+    l->child_birth_place = PICK(r, places).commune_code;
+    l->child_echelon = PICK(r, echelons);
+    const struct place *study = &PICK(r, places);
+    l->child_study_commune_code = study->commune_code;
+    l->child_distance_km = distance_km(l->home.lat, l->home.lon, study->lat, study->lon);
+    l->child_distance_points = points_for(l->child_distance_km);
+    l->child_other_points = rng_below(r, 2) ? 0 : 2;
+    l->child_resources =
+        draw_resources(r, l->child_echelon, l->child_distance_points + l->child_other_points);
+    return mdv_pivot_key(p->family_name, l->child_given, l->child_sex, l->child_birth_date,
+                         l->child_birth_place, l->child_key);
+}
+
 int life_draw(struct rng *r, struct person *p, long born)
 {
     draw_identity_life(r, p, born);
@@ -318,6 +354,10 @@ int life_draw(struct rng *r, struct person *p, long born)
     if (draw_claim(r, p, born) != 0) {
         fprintf(stderr, "mdv-seed: cannot fold the pivot identity of %s's spouse\n",
                 p->family_name);
+        return -1;
+    }
+    if (draw_child_file(r, p, born) != 0) {
+        fprintf(stderr, "mdv-seed: cannot fold the pivot identity of %s's child\n", p->family_name);
         return -1;
     }
     return 0;
@@ -453,6 +493,43 @@ static int insert_student(PGconn *conn, const struct person *p, const char *give
                        13, params);
 }
 
+/* The child's file: its family home is the parent's address, and the
+ * parent is named by their matching key. */
+static int insert_child_file(PGconn *conn, const struct person *p)
+{
+    const struct life *l = &p->life;
+    char file_id[MDV_UUID_LEN], km[16], points[16], other[16], resources[16];
+    char *given = array_literal(&l->child_given, 1);
+
+    mdv_uuid_new(file_id);
+    snprintf(km, sizeof(km), "%d", l->child_distance_km);
+    snprintf(points, sizeof(points), "%d", l->child_distance_points);
+    snprintf(other, sizeof(other), "%d", l->child_other_points);
+    snprintf(resources, sizeof(resources), "%d", l->child_resources);
+    const char *params[] = {file_id,
+                            p->family_name,
+                            given,
+                            l->child_key,
+                            p->pivot_key,
+                            l->child_echelon,
+                            l->home.postal_code,
+                            l->home.commune_code,
+                            l->child_study_commune_code,
+                            km,
+                            points,
+                            other,
+                            resources};
+    int rc = mdv_pg_exec(conn,
+                         "INSERT INTO student_files (file_id, family_name, given_names, pivot_key,"
+                         " parent_pivot_key, status, bourse_echelon, home_postal_code,"
+                         " home_commune_code, home_of, study_commune_code, distance_km,"
+                         " distance_points, other_points, resources) VALUES ($1, $2, $3, $4, $5,"
+                         " 'open', $6, $7, $8, 'parent', $9, $10, $11, $12, $13)",
+                         13, params);
+    free(given);
+    return rc;
+}
+
 static int insert_housing(PGconn *conn, const struct person *p, const char *given)
 {
     const struct address *home = &p->life.home;
@@ -568,6 +645,8 @@ int records_insert(PGconn *conns[NDATABASES], const struct person *p)
     for (int i = 0; i < NSERVICES && rc == 0; i++)
         if (p->records & (1u << i))
             rc = inserters[i](conns[i], p, given);
+    if (rc == 0 && p->life.has_child_file)
+        rc = insert_child_file(conns[STUDENT], p);
     if (rc == 0 && p->life.has_claim)
         rc = insert_bereavement(conns[BEREAVEMENT], p);
     free(given);
@@ -629,6 +708,33 @@ static json_t *student_json(const struct person *p)
     return obj;
 }
 
+static json_t *child_json(const struct person *p)
+{
+    const struct life *l = &p->life;
+    json_t *obj = json_object(), *child = json_object(), *given = json_array();
+    json_t *home = json_object();
+
+    json_array_append_new(given, json_string(l->child_given));
+    json_object_set_new(child, "family_name", json_string(p->family_name));
+    json_object_set_new(child, "given_names", given);
+    json_object_set_new(child, "sex", json_string(l->child_sex));
+    json_object_set_new(child, "birth_date", json_string(l->child_birth_date));
+    json_object_set_new(child, "birth_place", json_string(l->child_birth_place));
+    json_object_set_new(home, "postal_code", json_string(l->home.postal_code));
+    json_object_set_new(home, "commune_code", json_string(l->home.commune_code));
+    json_object_set_new(obj, "child", child);
+    json_object_set_new(obj, "status", json_string("open"));
+    json_object_set_new(obj, "bourse_echelon", json_string(l->child_echelon));
+    json_object_set_new(obj, "home_of", json_string("parent"));
+    json_object_set_new(obj, "family_home", home);
+    json_object_set_new(obj, "study_commune_code", json_string(l->child_study_commune_code));
+    json_object_set_new(obj, "distance_km", json_integer(l->child_distance_km));
+    json_object_set_new(obj, "distance_points", json_integer(l->child_distance_points));
+    json_object_set_new(obj, "other_points", json_integer(l->child_other_points));
+    json_object_set_new(obj, "resources", json_integer(l->child_resources));
+    return obj;
+}
+
 static json_t *mpr_json(const struct person *p)
 {
     json_t *obj = json_object();
@@ -671,6 +777,8 @@ void records_json(json_t *obj, const struct person *p)
         json_object_set_new(obj, "registration", registration_json(p));
     if (p->records & (1u << STUDENT))
         json_object_set_new(obj, "student_file", student_json(p));
+    if (l->has_child_file)
+        json_object_set_new(obj, "child_student_file", child_json(p));
     if (p->records & (1u << HOUSING))
         json_object_set_new(obj, "mpr_file", mpr_json(p));
     if (l->has_claim)

@@ -111,6 +111,34 @@ def check_student(conn: Any, person: dict[str, Any]) -> None:
             "other_points": other, "resources": resources} == person["student_file"]
 
 
+def check_child_file(conn: Any, person: dict[str, Any], pivot_key: str | None) -> None:
+    """A child's file whose family home is the person's address names the
+    person as its parent (parent_pivot_key)."""
+    child = person.get("child_student_file")
+    if pivot_key is None:
+        assert child is None, "a child's file is only seeded for a person identity knows"
+        return
+    rows = conn.execute(
+        "SELECT family_name, given_names, status, bourse_echelon, home_of, home_postal_code, home_commune_code,"
+        " study_commune_code, distance_km, distance_points, other_points, resources FROM student_files"
+        " WHERE parent_pivot_key = %s AND pivot_key <> %s", (pivot_key, pivot_key)).fetchall()
+    if child is None:
+        assert rows == []
+        return
+    assert "student" in person["records"], "only a person the CROUS knows has a child's file seeded"
+    assert len(rows) == 1, rows
+    (family_name, given_names, status, echelon, home_of, postal_code, commune_code, study, km, points, other,
+     resources) = rows[0]
+    assert (family_name, given_names) == (child["child"]["family_name"], child["child"]["given_names"])
+    assert family_name == person["family_name"] and given_names[0] != person["given_names"][0]
+    assert {"status": status, "bourse_echelon": echelon, "home_of": home_of,
+            "family_home": {"postal_code": postal_code, "commune_code": commune_code},
+            "study_commune_code": study, "distance_km": km, "distance_points": points,
+            "other_points": other, "resources": resources} == without(child, "child")
+    # The family home is the parent's address.
+    assert (postal_code, commune_code) == (person["address"]["postal_code"], person["address"]["commune_code"])
+
+
 def check_housing(conn: Any, person: dict[str, Any]) -> None:
     row = by_name(conn, "mpr_files", "category, status, dwelling_lines, dwelling_postal_code, dwelling_commune_code",
                   person)
@@ -172,6 +200,7 @@ def test_each_line_says_what_every_database_holds(seed, db):
         check_student(db("student"), person)
         check_housing(db("housing"), person)
         check_bereavement(db("bereavement"), person, pivot_key)
+        check_child_file(db("student"), person, pivot_key)
         check_across_services(person)
 
 
@@ -187,6 +216,18 @@ def test_a_batch_has_persons_for_every_step_of_every_new_journey(seed):
     assert {s["home_of"] for s in students} == {"student", "parent"}
     assert {s["distance_points"] for s in students} >= {0, 1, 2, 3}
     assert {p["survivor_claim"]["status"] for p in persons if "survivor_claim" in p} == {"offered", "confirmed"}
+    assert any("child_student_file" in p for p in persons), "no parent whose move reaches a child's file"
+
+
+def test_the_first_of_every_twenty_gives_every_administration_something_to_do(seed):
+    """So that the stack's 20 demo persons hold one: an address_change of
+    theirs reaches a student file at their own address, a MaPrimeRénov'
+    file at the current address, an open inscription, a survivor claim."""
+    persons = seed(41)
+    for person in (persons[0], persons[20], persons[40]):
+        assert does_every_step("address_change")(person), person
+        assert person["student_file"]["home_of"] == "student"
+        assert person["mpr_file"]["dwelling"] == without(person["address"], "valid_from")
 
 
 def test_everything_printed_follows_from_the_seed(env, next_seed, db):
