@@ -19,6 +19,10 @@
 #define NUMBER_ATTEMPTS 5
 #define DETAIL_APPOINTMENT "Prenez rendez-vous dans une mairie équipée d'un dispositif de recueil"
 #define DETAIL_NO_PREDEMANDE "Pas de pré-demande enregistrée"
+/* The producing partner reports the title made; until then the step says
+ * where the news will come from, never that the title is ready. */
+#define DETAIL_PRODUCTION                                                                          \
+    "Titre en fabrication à l'ANTS : ce parcours indiquera quand il sera disponible en mairie"
 
 struct document_work {
     const identity_declaration_t *d;
@@ -235,7 +239,7 @@ enum mdv_outcome identity_on_appointment_confirmed(struct mdv_msg *msg,
      * date moves there (steps_added of a planned step updates it). */
     int rc = appointment_done(msg, c->journey_id, detail) ||
              decide(msg, c->journey_id, IDENTITY_STEP_PRODUCED, MDV_STEP_IN_PROGRESS,
-                    "Titre en fabrication") ||
+                    DETAIL_PRODUCTION) ||
              mdv_plan_add_steps(msg, identity_plan("identity_document"), c->journey_id, produced, 1,
                                 c->confirmed_at);
     free(detail);
