@@ -18,6 +18,7 @@ repo=$(cd "$here/../.." && pwd)
 
 # Debian bookworm package names. Java 17 is the least the Kafka 4.x broker runs on.
 # clang and its runtimes (libFuzzer, sanitizers) build the fuzz targets only.
+# jq is the README's example session's (and its test's).
 # Node.js and npm (has_node below) fetch and convert the COG communes at build
 # time (deploy/tools/cog).
 packages=(
@@ -25,7 +26,7 @@ packages=(
 	librdkafka-dev libpq-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler
 	libjansson-dev libjwt-dev libssl-dev uuid-dev libcmocka-dev libcurl4-openssl-dev
 	postgresql postgresql-contrib
-	openssl curl python3-venv clang-format
+	openssl curl jq python3-venv clang-format
 	clang libclang-rt-14-dev
 	maven
 )
