@@ -150,9 +150,11 @@ long student_move_children(PGconn *conn, const char *parent_key, const Mdv__Jour
             PQclear(res);
             return -1;
         }
-        /* Several children: each file's change, in file order. */
+        /* Several children: each file's change, in file order, as many
+         * whole ones as fit (never a character cut in two). */
         size_t used = strlen(change);
-        snprintf(change + used, changelen - used, "%s%s", i ? ", " : "", one);
+        if (used + strlen(one) + 3 < changelen)
+            snprintf(change + used, changelen - used, "%s%s", i ? ", " : "", one);
     }
     PQclear(res);
     return n;
@@ -174,12 +176,14 @@ long student_children_count(PGconn *conn, const char *parent_key)
 static void children_detail(char *out, size_t size, const char *own, long n, const char *change)
 {
     const char *sep = own[0] ? " ; d" : "D";
+    char whole[640];
     if (n == 1)
-        snprintf(out, size, "%s%sossier étudiant de votre enfant mis à jour : %s", own, sep,
-                 change);
+        snprintf(whole, sizeof(whole), "%s%sossier étudiant de votre enfant mis à jour : %s", own,
+                 sep, change);
     else
-        snprintf(out, size, "%s%sossiers étudiants de vos %ld enfants mis à jour : %s", own, sep, n,
-                 change);
+        snprintf(whole, sizeof(whole), "%s%sossiers étudiants de vos %ld enfants mis à jour : %s",
+                 own, sep, n, change);
+    mdv_reaction_clip(out, size, whole); /* a detail stays valid UTF-8 */
 }
 
 struct address_work {
