@@ -83,11 +83,11 @@ $(LIB): $(LIB_OBJ)
 # with the contracts of the producers whose events it handles; the library
 # knows no service. CONTRACTS_<consumer> := <producer>...
 CONTRACTS_gateway     :=
-CONTRACTS_identity    := bereavement housing
+CONTRACTS_identity    := bereavement housing abroad
 CONTRACTS_student     := bereavement identity abroad
 CONTRACTS_bereavement := identity
 CONTRACTS_housing     := bereavement identity abroad
-CONTRACTS_abroad      := bereavement
+CONTRACTS_abroad      := bereavement identity
 # contract_src(consumer): the contract files that consumer compiles in;
 # contract_obj(producers): the objects of those producers' contracts.
 contract_src = $(patsubst %,services/%/contract.c,$(CONTRACTS_$(1)))

@@ -10,8 +10,9 @@
 #include "mdv/reaction.h"
 #include "mdv/validate.h"
 
-#define LINE_MAX_CHARS 100
+#define TEXT_MAX_CHARS 100
 #define LINES_MAX 3
+#define FOREIGN_POSTCODE_MAX_CHARS 20
 
 /* Characters, not bytes: the gateway counts what the usager typed. */
 static size_t utf8_chars(const char *s)
@@ -26,10 +27,13 @@ const char *mdv_reaction_person_problem(const Mdv__Journey__V1__PivotIdentity *p
                                         char key[MDV_PIVOT_KEY_LEN])
 {
     if (!p || p->n_given_names == 0)
-        return "person or its given_names missing";
-    if (mdv_validate_name(p->family_name) || mdv_validate_name(p->given_names[0]) ||
-        mdv_validate_sex(p->sex) || mdv_validate_date(p->birth_date) ||
-        mdv_validate_cog(p->birth_place))
+        return "person or person.given_names missing";
+    /* Every given name: the registers store them all. */
+    for (size_t i = 0; i < p->n_given_names; i++)
+        if (mdv_validate_name(p->given_names[i]))
+            return "person.given_names invalid";
+    if (mdv_validate_name(p->family_name) || mdv_validate_sex(p->sex) ||
+        mdv_validate_date(p->birth_date) || mdv_validate_cog(p->birth_place))
         return "person identity invalid";
     if (mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
                       key) != 0)
@@ -39,9 +43,12 @@ const char *mdv_reaction_person_problem(const Mdv__Journey__V1__PivotIdentity *p
 
 /* Text stored as JSON and in PostgreSQL: valid UTF-8 with no surrogate
  * and nothing past U+10FFFF, which protobuf-c does not check (jansson
- * does). */
+ * does), and no control character, which the gateway never lets through. */
 static int storable(const char *s)
 {
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return 0;
     json_t *text = json_string(s);
     json_decref(text);
     return text != NULL;
@@ -52,13 +59,15 @@ static const char *lines_problem(const Mdv__Journey__V1__Address *a)
     if (a->n_lines == 0 || a->n_lines > LINES_MAX)
         return "address.lines must hold 1 to 3 lines";
     for (size_t i = 0; i < a->n_lines; i++)
-        if (!*a->lines[i] || utf8_chars(a->lines[i]) > LINE_MAX_CHARS)
+        if (!*a->lines[i] || utf8_chars(a->lines[i]) > TEXT_MAX_CHARS)
             return "address.lines: a line is empty or too long";
     for (size_t i = 0; i < a->n_lines; i++)
         if (!storable(a->lines[i]))
-            return "address.lines: a line is not valid UTF-8";
+            return "address.lines: a line is not valid UTF-8 text";
     if (!storable(a->city) || !storable(a->postal_code))
-        return "address.city or address.postal_code is not valid UTF-8";
+        return "address.city or address.postal_code is not valid UTF-8 text";
+    if (utf8_chars(a->city) > TEXT_MAX_CHARS)
+        return "address.city too long";
     return NULL;
 }
 
@@ -90,6 +99,10 @@ const char *mdv_reaction_foreign_address_problem(const Mdv__Journey__V1__Address
     if (mdv_validate_cog(a->country_code) || strncmp(a->country_code, "99", 2) != 0 ||
         strcmp(a->country_code, "99100") == 0)
         return "address.country_code is not a country abroad";
+    if (*a->commune_code)
+        return "address.commune_code set abroad";
+    if (utf8_chars(a->postal_code) > FOREIGN_POSTCODE_MAX_CHARS)
+        return "address.postal_code too long";
     return *a->city ? NULL : "address.city missing";
 }
 

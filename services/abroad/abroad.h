@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "mdv/gateway/v1/declarations.pb-c.h"
-#include "mdv/identity/v1/identity.pb-c.h"
+#include "identity/contract.h"
 #include "mdv/journey/v1/journey.pb-c.h"
 #include "mdv/pivot.h"
 #include "mdv/service.h"
@@ -37,15 +37,8 @@ int abroad_declaration_decode(const void *value, size_t len, abroad_declaration_
 /* A StepConfirmed that names a journey, a usager and a step. */
 int abroad_confirmation_decode(const void *value, size_t len, Mdv__Gateway__V1__StepConfirmed **out,
                                char *err, size_t errlen) MDV_MUSTCHECK;
-/* identity's AddressChanged: a person, an address in France, a date. */
-int abroad_address_changed_decode(const void *value, size_t len,
-                                  Mdv__Identity__V1__AddressChanged **out, char *err,
-                                  size_t errlen) MDV_MUSTCHECK;
-/* identity's PersonNameChanged: the previous and current identities (the
- * same person but for the family name), a date. */
-int abroad_name_changed_decode(const void *value, size_t len,
-                               Mdv__Identity__V1__PersonNameChanged **out, char *err,
-                               size_t errlen) MDV_MUSTCHECK;
+/* identity's events are decoded by identity's contract
+ * (identity/contract.h). */
 /* The matching key of a person the checks above let through. */
 int abroad_person_key(const abroad_person_t *p, char key[MDV_PIVOT_KEY_LEN]) MDV_MUSTCHECK;
 /* The address's lines as a JSON array text (the caller frees), for the

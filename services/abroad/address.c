@@ -74,13 +74,9 @@ enum mdv_outcome abroad_on_address_changed(struct mdv_msg *msg)
     Mdv__Identity__V1__AddressChanged *a = NULL;
     char key[MDV_PIVOT_KEY_LEN];
     enum mdv_outcome outcome = MDV_OK;
-    if (abroad_address_changed_decode(msg->rkm->payload, msg->rkm->len, &a, msg->error,
-                                      sizeof(msg->error)) != 0)
+    if (mdv_identity_address_changed_decode(msg->rkm->payload, msg->rkm->len, &a, key, msg->error,
+                                            sizeof(msg->error)) != 0)
         return MDV_PERMANENT;
-    if (abroad_person_key(a->person, key) != 0) {
-        outcome = mdv_msg_reject(msg, "person identity cannot be normalised");
-        goto out;
-    }
     int own = caused_by_abroad(msg, a->journey_id);
     if (own != 0) {
         if (own < 0)

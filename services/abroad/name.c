@@ -57,19 +57,13 @@ enum mdv_outcome abroad_on_name_changed(struct mdv_msg *msg)
     Mdv__Identity__V1__PersonNameChanged *n = NULL;
     char previous[MDV_PIVOT_KEY_LEN], current[MDV_PIVOT_KEY_LEN];
     enum mdv_outcome outcome = MDV_OK;
-    if (abroad_name_changed_decode(msg->rkm->payload, msg->rkm->len, &n, msg->error,
-                                   sizeof(msg->error)) != 0)
+    if (mdv_identity_name_changed_decode(msg->rkm->payload, msg->rkm->len, &n, previous, current,
+                                         msg->error, sizeof(msg->error)) != 0)
         return MDV_PERMANENT;
-    if (abroad_person_key(n->previous, previous) != 0 ||
-        abroad_person_key(n->current, current) != 0) {
-        outcome = mdv_msg_reject(msg, "person identity cannot be normalised");
-        goto out;
-    }
     const struct renaming r = {n, previous, current};
     const struct mdv_step_work work = {n->journey_id, ABROAD_STEP_NAME, NULL};
     if (mdv_journey_apply_step(msg, &work, rename_records, (void *)&r) != 0)
         outcome = mdv_msg_db_failure(msg);
-out:
     mdv__identity__v1__person_name_changed__free_unpacked(n, NULL);
     return outcome;
 }

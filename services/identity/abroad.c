@@ -20,7 +20,7 @@ static int record_address_abroad(struct mdv_msg *msg, void *ctx, struct mdv_effe
     char key[MDV_PIVOT_KEY_LEN];
     struct identity_person person;
 
-    if (identity_person_problem(s->person, key))
+    if (mdv_reaction_person_problem(s->person, key))
         return -1; /* checked when decoded */
     int found = identity_person_find(msg->conn, key, &person);
     if (found <= 0)
@@ -37,8 +37,9 @@ static int record_address_abroad(struct mdv_msg *msg, void *ctx, struct mdv_effe
 enum mdv_outcome identity_on_abroad_started(struct mdv_msg *msg)
 {
     started_t *s = NULL;
-    if (identity_abroad_started_decode(msg->rkm->payload, msg->rkm->len, &s, msg->error,
-                                       sizeof(msg->error)) != 0)
+    char key[MDV_PIVOT_KEY_LEN];
+    if (mdv_abroad_started_decode(msg->rkm->payload, msg->rkm->len, &s, key, msg->error,
+                                  sizeof(msg->error)) != 0)
         return MDV_PERMANENT;
     const struct mdv_step_work work = {s->journey_id, IDENTITY_STEP_ADDRESS_ABROAD, NULL};
     enum mdv_outcome outcome = mdv_journey_apply_step(msg, &work, record_address_abroad, s) == 0
@@ -51,9 +52,10 @@ enum mdv_outcome identity_on_abroad_started(struct mdv_msg *msg)
 enum mdv_outcome identity_on_abroad_ended(struct mdv_msg *msg)
 {
     ended_t *e = NULL;
+    char key[MDV_PIVOT_KEY_LEN];
     int found = 0;
-    if (identity_abroad_ended_decode(msg->rkm->payload, msg->rkm->len, &e, msg->error,
-                                     sizeof(msg->error)) != 0)
+    if (mdv_abroad_ended_decode(msg->rkm->payload, msg->rkm->len, &e, key, msg->error,
+                                sizeof(msg->error)) != 0)
         return MDV_PERMANENT;
     enum mdv_outcome outcome = MDV_OK;
     if (identity_address_change(msg, e->journey_id, IDENTITY_STEP_ADDRESS, e->person, e->address,

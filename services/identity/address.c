@@ -44,7 +44,7 @@ static int record_address(struct mdv_msg *msg, void *ctx, struct mdv_effect *out
     char date[64];
     struct identity_person person;
 
-    if (identity_person_problem(w->person, key))
+    if (mdv_reaction_person_problem(w->person, key))
         return -1; /* checked when decoded */
     int found = identity_person_find(msg->conn, key, &person);
     if (found < 0)

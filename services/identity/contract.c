@@ -38,6 +38,21 @@ int mdv_identity_address_changed_decode(const void *value, size_t len,
     return 0;
 }
 
+/* previous and current name one person: only the family name may
+ * differ, and only for a nom de naissance (a new one may still fold to
+ * the same matching key). */
+static const char *same_person(const Mdv__Identity__V1__PersonNameChanged *m)
+{
+    const Mdv__Journey__V1__PivotIdentity *p = m->previous, *c = m->current;
+    if (strcmp(p->sex, c->sex) != 0 || strcmp(p->birth_date, c->birth_date) != 0 ||
+        strcmp(p->birth_place, c->birth_place) != 0 ||
+        strcmp(p->given_names[0], c->given_names[0]) != 0)
+        return "previous and current are not the same person";
+    if (!m->birth_name_changed && strcmp(p->family_name, c->family_name) != 0)
+        return "family name changed but birth_name_changed is false";
+    return NULL;
+}
+
 int mdv_identity_name_changed_decode(const void *value, size_t len,
                                      Mdv__Identity__V1__PersonNameChanged **out,
                                      char previous[MDV_PIVOT_KEY_LEN],
@@ -58,10 +73,8 @@ int mdv_identity_name_changed_decode(const void *value, size_t len,
         problem = mdv_reaction_person_problem(m->previous, previous);
     if (!problem)
         problem = mdv_reaction_person_problem(m->current, current);
-    /* Only a nom de naissance changes the matching key (a new one may
-     * still fold to the same key). */
-    if (!problem && !m->birth_name_changed && strcmp(previous, current) != 0)
-        problem = "a nom d'usage changes the matching key";
+    if (!problem)
+        problem = same_person(m);
     if (!problem && *m->usage_name && mdv_validate_name(m->usage_name))
         problem = "usage_name invalid";
     if (!problem && mdv_validate_date(m->effective_date))

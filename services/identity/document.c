@@ -123,7 +123,7 @@ static int record_predemande(struct mdv_msg *msg, void *ctx, struct mdv_effect *
     char number[NUMBER_LEN];
     struct identity_person person;
 
-    if (identity_person_problem(b->person, key))
+    if (mdv_reaction_person_problem(b->person, key))
         return -1; /* checked when decoded */
     int found = identity_person_find(msg->conn, key, &person);
     if (found < 0)

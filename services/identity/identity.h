@@ -8,11 +8,12 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
-#include "mdv/abroad/v1/abroad.pb-c.h"
+#include "abroad/contract.h"
 #include "mdv/gateway/v1/declarations.pb-c.h"
 #include "mdv/journey.h"
 #include "mdv/pivot.h"
 #include "mdv/plan.h"
+#include "mdv/reaction.h"
 #include "mdv/service.h"
 #include "mdv/util.h"
 
@@ -48,22 +49,9 @@ int identity_confirmation_decode(const void *value, size_t len,
                                  Mdv__Gateway__V1__StepConfirmed **out, char *err,
                                  size_t errlen) MDV_MUSTCHECK;
 
-/* Decode and check ResidenceAbroadStarted (an address abroad) and
- * ResidenceAbroadEnded (an address in France); free *out with the message's
- * __free_unpacked. */
-int identity_abroad_started_decode(const void *value, size_t len,
-                                   Mdv__Abroad__V1__ResidenceAbroadStarted **out, char *err,
-                                   size_t errlen) MDV_MUSTCHECK;
-int identity_abroad_ended_decode(const void *value, size_t len,
-                                 Mdv__Abroad__V1__ResidenceAbroadEnded **out, char *err,
-                                 size_t errlen) MDV_MUSTCHECK;
-
-/* Why a pivot identity cannot be matched (a short English reason), or
- * NULL; on NULL writes its matching key. */
-const char *identity_person_problem(const identity_person_t *p, char key[MDV_PIVOT_KEY_LEN]);
-/* Why an address is not a valid one in France, or abroad; NULL when it is. */
-const char *identity_address_france_problem(const identity_address_t *a);
-const char *identity_address_abroad_problem(const identity_address_t *a);
+/* The person and address checks are the journey contracts' shared ones
+ * (mdv/reaction.h); abroad's events are decoded by abroad's contract
+ * (abroad/contract.h). */
 
 /* ---- records.c: the register, in identity's database ---- */
 

@@ -1,17 +1,14 @@
-/* Decoding and checking of the messages identity consumes: what a handler
- * does before it touches the database. A message that fails here can never
- * be applied and is a dead letter; what passes holds every field the
- * handlers read. */
-#include <jansson.h>
+/* Decoding and checking of the declarations and confirmations identity
+ * consumes (abroad's events are checked by abroad's contract,
+ * services/abroad/contract.c): what a handler does before it touches the
+ * database. A message that fails here can never be applied and is a dead
+ * letter; what passes holds every field the handlers read. */
 #include <stdio.h>
 #include <string.h>
 
 #include "identity.h"
 #include "mdv/reaction.h"
 #include "mdv/validate.h"
-
-#define LINE_MAX_CHARS 100
-#define LINES_MAX 3
 
 static int one_of(const char *value, const char *const *allowed, size_t n)
 {
@@ -21,85 +18,12 @@ static int one_of(const char *value, const char *const *allowed, size_t n)
     return 0;
 }
 
-/* Characters, not bytes: the gateway counts what the usager typed. */
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-const char *identity_person_problem(const identity_person_t *p, char key[MDV_PIVOT_KEY_LEN])
-{
-    if (!p || p->n_given_names == 0)
-        return "person or person.given_names missing";
-    /* Every given name: the register stores them all. */
-    for (size_t i = 0; i < p->n_given_names; i++)
-        if (mdv_validate_name(p->given_names[i]))
-            return "person.given_names invalid";
-    if (mdv_validate_name(p->family_name) || mdv_validate_sex(p->sex) ||
-        mdv_validate_date(p->birth_date) || mdv_validate_cog(p->birth_place))
-        return "person identity invalid";
-    if (mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
-                      key) != 0)
-        return "person identity cannot be normalised";
-    return NULL;
-}
-
-/* Text the register stores as JSON and in PostgreSQL: valid UTF-8 with
- * no surrogate and nothing past U+10FFFF, which protobuf-c does not check
- * (jansson does). */
-static int storable(const char *s)
-{
-    json_t *text = json_string(s);
-    json_decref(text);
-    return text != NULL;
-}
-
-static const char *lines_problem(const identity_address_t *a)
-{
-    if (a->n_lines == 0 || a->n_lines > LINES_MAX)
-        return "address.lines must hold 1 to 3 lines";
-    for (size_t i = 0; i < a->n_lines; i++)
-        if (!*a->lines[i] || utf8_chars(a->lines[i]) > LINE_MAX_CHARS)
-            return "address.lines: a line is empty or too long";
-    for (size_t i = 0; i < a->n_lines; i++)
-        if (!storable(a->lines[i]))
-            return "address.lines: a line is not valid UTF-8";
-    if (!storable(a->city) || !storable(a->postal_code))
-        return "address.city or address.postal_code is not valid UTF-8";
-    return NULL;
-}
-
-const char *identity_address_france_problem(const identity_address_t *a)
-{
-    return mdv_reaction_address_problem(a); /* every reader of an address in France checks it so */
-}
-
-const char *identity_address_abroad_problem(const identity_address_t *a)
-{
-    if (!a)
-        return "address missing";
-    const char *problem = lines_problem(a);
-    if (problem)
-        return problem;
-    if (mdv_validate_cog(a->country_code) || strncmp(a->country_code, "99", 2) != 0 ||
-        strcmp(a->country_code, "99100") == 0)
-        return "address.country_code is not a country abroad";
-    if (*a->commune_code)
-        return "address.commune_code set abroad";
-    if (!*a->city)
-        return "address.city missing";
-    return NULL;
-}
-
 static const char *check_address_change(const Mdv__Gateway__V1__AddressChangeDeclaration *b,
                                         char *key)
 {
-    const char *problem = identity_person_problem(b->person, key);
+    const char *problem = mdv_reaction_person_problem(b->person, key);
     if (!problem)
-        problem = identity_address_france_problem(b->address);
+        problem = mdv_reaction_address_problem(b->address);
     if (!problem && mdv_validate_date(b->effective_date))
         problem = "effective_date is not a date";
     return problem;
@@ -108,7 +32,7 @@ static const char *check_address_change(const Mdv__Gateway__V1__AddressChangeDec
 static const char *check_name_change(const Mdv__Gateway__V1__NameChangeDeclaration *b, char *key)
 {
     static const char *const types[] = {"usage", "birth"};
-    const char *problem = identity_person_problem(b->person, key);
+    const char *problem = mdv_reaction_person_problem(b->person, key);
     if (problem)
         return problem;
     if (!one_of(b->name_type, types, MDV_ARRAY_LEN(types)))
@@ -125,7 +49,7 @@ static const char *check_document(const Mdv__Gateway__V1__IdentityDocumentDeclar
 {
     static const char *const types[] = {"cni", "passport"};
     static const char *const reasons[] = {"first", "renewal", "loss", "theft"};
-    const char *problem = identity_person_problem(b->person, key);
+    const char *problem = mdv_reaction_person_problem(b->person, key);
     if (problem)
         return problem;
     if (!one_of(b->document_type, types, MDV_ARRAY_LEN(types)))
@@ -207,67 +131,5 @@ int identity_confirmation_decode(const void *value, size_t len,
         return -1;
     }
     *out = c;
-    return 0;
-}
-
-int identity_abroad_started_decode(const void *value, size_t len,
-                                   Mdv__Abroad__V1__ResidenceAbroadStarted **out, char *err,
-                                   size_t errlen)
-{
-    Mdv__Abroad__V1__ResidenceAbroadStarted *s =
-        mdv__abroad__v1__residence_abroad_started__unpack(NULL, len, value);
-    char key[MDV_PIVOT_KEY_LEN];
-    const char *problem = NULL;
-
-    *out = NULL;
-    if (!s) {
-        snprintf(err, errlen, "value is not a ResidenceAbroadStarted protobuf");
-        return -1;
-    }
-    if (!mdv_uuid_valid(s->journey_id))
-        problem = "journey_id is not a UUID";
-    if (!problem)
-        problem = identity_person_problem(s->person, key);
-    if (!problem)
-        problem = identity_address_abroad_problem(s->address);
-    if (!problem && mdv_validate_date(s->start_date))
-        problem = "start_date is not a date";
-    if (problem) {
-        snprintf(err, errlen, "ResidenceAbroadStarted invalid: %s", problem);
-        mdv__abroad__v1__residence_abroad_started__free_unpacked(s, NULL);
-        return -1;
-    }
-    *out = s;
-    return 0;
-}
-
-int identity_abroad_ended_decode(const void *value, size_t len,
-                                 Mdv__Abroad__V1__ResidenceAbroadEnded **out, char *err,
-                                 size_t errlen)
-{
-    Mdv__Abroad__V1__ResidenceAbroadEnded *e =
-        mdv__abroad__v1__residence_abroad_ended__unpack(NULL, len, value);
-    char key[MDV_PIVOT_KEY_LEN];
-    const char *problem = NULL;
-
-    *out = NULL;
-    if (!e) {
-        snprintf(err, errlen, "value is not a ResidenceAbroadEnded protobuf");
-        return -1;
-    }
-    if (!mdv_uuid_valid(e->journey_id))
-        problem = "journey_id is not a UUID";
-    if (!problem)
-        problem = identity_person_problem(e->person, key);
-    if (!problem)
-        problem = identity_address_france_problem(e->address);
-    if (!problem && mdv_validate_date(e->end_date))
-        problem = "end_date is not a date";
-    if (problem) {
-        snprintf(err, errlen, "ResidenceAbroadEnded invalid: %s", problem);
-        mdv__abroad__v1__residence_abroad_ended__free_unpacked(e, NULL);
-        return -1;
-    }
-    *out = e;
     return 0;
 }

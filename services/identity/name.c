@@ -73,7 +73,7 @@ static int record_name(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
     char key[MDV_PIVOT_KEY_LEN];
     struct identity_person person;
 
-    if (identity_person_problem(b->person, key))
+    if (mdv_reaction_person_problem(b->person, key))
         return -1; /* checked when decoded */
     int found = identity_person_find(msg->conn, key, &person);
     if (found < 0)

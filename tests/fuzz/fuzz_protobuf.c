@@ -158,7 +158,7 @@ static void added(const uint8_t *value, size_t len, char *err, size_t errlen)
 static void identity_person_ok(const Mdv__Journey__V1__PivotIdentity *p)
 {
     char key[MDV_PIVOT_KEY_LEN];
-    FUZZ_REQUIRE(p && identity_person_problem(p, key) == NULL);
+    FUZZ_REQUIRE(p && mdv_reaction_person_problem(p, key) == NULL);
     FUZZ_REQUIRE(mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date,
                                p->birth_place, key) == 0);
 }
@@ -176,7 +176,7 @@ static void identity_declaration(const uint8_t *value, size_t len, char *err, si
     if (d->body_case == MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_ADDRESS_CHANGE) {
         identity_person_ok(d->address_change->person);
         const Mdv__Journey__V1__Address *a = d->address_change->address;
-        FUZZ_REQUIRE(identity_address_france_problem(a) == NULL);
+        FUZZ_REQUIRE(mdv_reaction_address_problem(a) == NULL);
         /* The register stores the lines through JSON: each must encode. */
         for (size_t i = 0; i < a->n_lines; i++) {
             json_t *line = json_string(a->lines[i]);
@@ -208,26 +208,28 @@ static void identity_confirmation(const uint8_t *value, size_t len, char *err, s
 static void identity_started(const uint8_t *value, size_t len, char *err, size_t errlen)
 {
     Mdv__Abroad__V1__ResidenceAbroadStarted *s = NULL;
-    if (identity_abroad_started_decode(value, len, &s, err, errlen) != 0) {
+    char key[MDV_PIVOT_KEY_LEN];
+    if (mdv_abroad_started_decode(value, len, &s, key, err, errlen) != 0) {
         FUZZ_REQUIRE(!s && *err);
         return;
     }
     FUZZ_REQUIRE(mdv_uuid_valid(s->journey_id) && mdv_validate_date(s->start_date) == NULL);
     identity_person_ok(s->person);
-    FUZZ_REQUIRE(identity_address_abroad_problem(s->address) == NULL);
+    FUZZ_REQUIRE(mdv_reaction_foreign_address_problem(s->address) == NULL);
     mdv__abroad__v1__residence_abroad_started__free_unpacked(s, NULL);
 }
 
 static void identity_ended(const uint8_t *value, size_t len, char *err, size_t errlen)
 {
     Mdv__Abroad__V1__ResidenceAbroadEnded *e = NULL;
-    if (identity_abroad_ended_decode(value, len, &e, err, errlen) != 0) {
+    char key[MDV_PIVOT_KEY_LEN];
+    if (mdv_abroad_ended_decode(value, len, &e, key, err, errlen) != 0) {
         FUZZ_REQUIRE(!e && *err);
         return;
     }
     FUZZ_REQUIRE(mdv_uuid_valid(e->journey_id) && mdv_validate_date(e->end_date) == NULL);
     identity_person_ok(e->person);
-    FUZZ_REQUIRE(identity_address_france_problem(e->address) == NULL);
+    FUZZ_REQUIRE(mdv_reaction_address_problem(e->address) == NULL);
     mdv__abroad__v1__residence_abroad_ended__free_unpacked(e, NULL);
 }
 
@@ -293,7 +295,8 @@ static void abroad_confirmation(const uint8_t *value, size_t len, char *err, siz
 static void abroad_address(const uint8_t *value, size_t len, char *err, size_t errlen)
 {
     Mdv__Identity__V1__AddressChanged *a = NULL;
-    if (abroad_address_changed_decode(value, len, &a, err, errlen) != 0) {
+    char key[MDV_PIVOT_KEY_LEN];
+    if (mdv_identity_address_changed_decode(value, len, &a, key, err, errlen) != 0) {
         FUZZ_REQUIRE(!a && *err);
         return;
     }
@@ -306,7 +309,8 @@ static void abroad_address(const uint8_t *value, size_t len, char *err, size_t e
 static void abroad_name(const uint8_t *value, size_t len, char *err, size_t errlen)
 {
     Mdv__Identity__V1__PersonNameChanged *n = NULL;
-    if (abroad_name_changed_decode(value, len, &n, err, errlen) != 0) {
+    char previous[MDV_PIVOT_KEY_LEN], current[MDV_PIVOT_KEY_LEN];
+    if (mdv_identity_name_changed_decode(value, len, &n, previous, current, err, errlen) != 0) {
         FUZZ_REQUIRE(!n && *err);
         return;
     }

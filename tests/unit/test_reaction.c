@@ -182,6 +182,109 @@ static void test_a_nom_de_naissance_gives_both_keys_a_nom_d_usage_keeps_the_key(
     assert_int_equal(name_changed("Martin", "Dupont", 0, previous, current), -1);
 }
 
+/* A PersonNameChanged whose current identity is previous with one field
+ * changed by change. */
+static int name_changed_with(void (*change)(Mdv__Journey__V1__PivotIdentity *), int birth,
+                             char *err, size_t errlen)
+{
+    Mdv__Journey__V1__PivotIdentity p = person("Martin"), c = person("Martin");
+    Mdv__Identity__V1__PersonNameChanged m = MDV__IDENTITY__V1__PERSON_NAME_CHANGED__INIT;
+    Mdv__Identity__V1__PersonNameChanged *out = NULL;
+    char previous[MDV_PIVOT_KEY_LEN], current[MDV_PIVOT_KEY_LEN];
+    uint8_t buf[1024];
+    change(&c);
+    m.journey_id = JOURNEY;
+    m.previous = &p;
+    m.current = &c;
+    m.birth_name_changed = birth;
+    m.effective_date = "2026-11-20";
+    size_t len = pack(&m.base, buf, sizeof(buf));
+    int rc = mdv_identity_name_changed_decode(buf, len, &out, previous, current, err, errlen);
+    mdv__identity__v1__person_name_changed__free_unpacked(out, NULL);
+    return rc;
+}
+
+static void born_elsewhere(Mdv__Journey__V1__PivotIdentity *c)
+{
+    c->birth_date = "1991-03-02";
+}
+
+static void upper_case(Mdv__Journey__V1__PivotIdentity *c)
+{
+    c->family_name = "MARTIN"; /* the same matching key, another spelling */
+}
+
+static void test_a_name_change_names_one_person_and_only_a_birth_name_changes_it(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(name_changed_with(born_elsewhere, 1, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not the same person"));
+    assert_int_equal(name_changed_with(upper_case, 1, err, sizeof(err)), 0);
+    assert_int_equal(name_changed_with(upper_case, 0, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "birth_name_changed is false"));
+}
+
+/* An AddressChanged of person p at address a: 0 or -1, err says why. */
+static int address_changed_of(Mdv__Journey__V1__PivotIdentity *p, Mdv__Journey__V1__Address *a,
+                              char *err, size_t errlen)
+{
+    Mdv__Identity__V1__AddressChanged m = MDV__IDENTITY__V1__ADDRESS_CHANGED__INIT;
+    Mdv__Identity__V1__AddressChanged *out = NULL;
+    char key[MDV_PIVOT_KEY_LEN];
+    uint8_t buf[1024];
+    m.journey_id = JOURNEY;
+    m.person = p;
+    m.address = a;
+    m.effective_date = "2026-12-01";
+    size_t len = pack(&m.base, buf, sizeof(buf));
+    int rc = mdv_identity_address_changed_decode(buf, len, &out, key, err, errlen);
+    mdv__identity__v1__address_changed__free_unpacked(out, NULL);
+    return rc;
+}
+
+static void test_every_given_name_and_no_control_character_is_checked(void **state)
+{
+    (void)state;
+    static char *bad_second[] = {"Jeanne", "M4rie"};
+    static char *tab_line[] = {"12\true des Lilas"};
+    Mdv__Journey__V1__PivotIdentity p = person("Martin");
+    Mdv__Journey__V1__Address a = france();
+    char err[256];
+    p.given_names = bad_second; /* the registers store every given name */
+    assert_int_equal(address_changed_of(&p, &a, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "person.given_names invalid"));
+    p = person("Martin");
+    a.lines = tab_line; /* the gateway lets no control character through */
+    assert_int_equal(address_changed_of(&p, &a, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "address.lines"));
+}
+
+static void test_an_address_abroad_names_no_commune(void **state)
+{
+    (void)state;
+    static char *abroad_lines[] = {"1234 rue Saint-Denis"};
+    Mdv__Journey__V1__PivotIdentity p = person("Martin");
+    Mdv__Journey__V1__Address ca = MDV__JOURNEY__V1__ADDRESS__INIT;
+    Mdv__Abroad__V1__ResidenceAbroadStarted s = MDV__ABROAD__V1__RESIDENCE_ABROAD_STARTED__INIT;
+    Mdv__Abroad__V1__ResidenceAbroadStarted *out = NULL;
+    char key[MDV_PIVOT_KEY_LEN], err[256];
+    uint8_t buf[1024];
+    ca.n_lines = 1;
+    ca.lines = abroad_lines;
+    ca.city = "Montréal";
+    ca.country_code = "99401";
+    ca.commune_code = "75056";
+    s.journey_id = JOURNEY;
+    s.person = &p;
+    s.address = &ca;
+    s.start_date = "2026-09-01";
+    size_t len = pack(&s.base, buf, sizeof(buf));
+    assert_int_equal(mdv_abroad_started_decode(buf, len, &out, key, err, sizeof(err)), -1);
+    assert_null(out);
+    assert_non_null(strstr(err, "commune_code set abroad"));
+}
+
 static void test_a_residence_abroad_starts_abroad_and_ends_in_france(void **state)
 {
     (void)state;
@@ -242,6 +345,9 @@ int main(void)
         cmocka_unit_test(test_undecodable_bytes_are_refused_with_a_reason),
         cmocka_unit_test(test_a_nom_de_naissance_gives_both_keys_a_nom_d_usage_keeps_the_key),
         cmocka_unit_test(test_a_residence_abroad_starts_abroad_and_ends_in_france),
+        cmocka_unit_test(test_a_name_change_names_one_person_and_only_a_birth_name_changes_it),
+        cmocka_unit_test(test_every_given_name_and_no_control_character_is_checked),
+        cmocka_unit_test(test_an_address_abroad_names_no_commune),
         cmocka_unit_test(test_clip_never_cuts_a_character),
     };
     return cmocka_run_group_tests_name("reaction", tests, set_utf8_locale, NULL);
