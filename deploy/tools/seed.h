@@ -126,7 +126,9 @@ int life_draw(struct rng *r, struct person *p, long born) MDV_MUSTCHECK;
 int records_insert(PGconn *conns[NDATABASES], const struct person *p) MDV_MUSTCHECK;
 /* Adds to obj what each service holds of p (address, usage_name,
  * registration, student_file, mpr_file, survivor_claim, and
- * child_student_file: the file of a child whose family home is p's). */
+ * child_student_file: the file of a child whose family home is p's), and
+ * for a person known to identity the fiscal_household a renovation_grant
+ * declares. */
 void records_json(json_t *obj, const struct person *p);
 
 #endif

@@ -762,6 +762,24 @@ static json_t *claim_json(const struct person *p)
     return obj;
 }
 
+/* The fiscal household a renovation_grant of the person declares: 1 to 6
+ * persons and a revenu fiscal de référence from 5 000 to 109 999 €, which
+ * spreads the seeded persons over the four MaPrimeRénov' categories. No
+ * service holds it (it is the usager's to declare): it is taken from a
+ * hash of the matching key, not from the random streams, so that the
+ * records drawn for a seed stay what they were. */
+static json_t *household_json(const struct person *p)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *c = p->pivot_key; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    json_t *obj = json_object();
+    json_object_set_new(obj, "persons", json_integer((json_int_t)(1 + h % 6)));
+    json_object_set_new(obj, "reference_tax_income_eur",
+                        json_integer((json_int_t)(5000 + (h / 6) % 105000)));
+    return obj;
+}
+
 void records_json(json_t *obj, const struct person *p)
 {
     const struct life *l = &p->life;
@@ -770,6 +788,7 @@ void records_json(json_t *obj, const struct person *p)
         json_t *address = address_json(&l->home);
         json_object_set_new(address, "valid_from", json_string(l->home_from));
         json_object_set_new(obj, "address", address);
+        json_object_set_new(obj, "fiscal_household", household_json(p));
         if (l->usage_name[0])
             json_object_set_new(obj, "usage_name", json_string(l->usage_name));
     }

@@ -309,8 +309,12 @@ def does_every_step(kind: str) -> Callable[[dict[str, Any]], bool]:
     def return_to_france(p: dict[str, Any]) -> bool:
         return knows(p, "identity", "student", "housing") and has_open_registration(p)
 
+    def renovation_grant(p: dict[str, Any]) -> bool:
+        # identity verifies the dwelling against a main address in France
+        return knows(p, "identity") and bool(p.get("address", {}).get("commune_code"))
+
     predicates = {f.__name__: f for f in (address_change, name_change, identity_document,
-                                          departure_abroad, return_to_france)}
+                                          departure_abroad, return_to_france, renovation_grant)}
     predicate = predicates[kind]
     predicate.__doc__ = f"does every step of {kind}"
     return predicate

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from mdv_e2e import (
+    does_every_step,
     end_offsets,
     knows,
     new_address_in_france,
@@ -100,9 +101,18 @@ def application(who: dict[str, Any], dwelling: dict[str, Any], **changes: Any) -
     return body
 
 
-def at_home_in_france(p: dict[str, Any]) -> bool:
-    """Known to identity, whose main address is in France."""
-    return knows(p, "identity") and bool(p.get("address", {}).get("commune_code"))
+# Known to identity, whose main address is in France: the seeded persons
+# for whom every step of the plan does something.
+at_home_in_france = does_every_step("renovation_grant")
+
+
+def seeded_category(p: dict[str, Any]) -> str:
+    """The category of the person's seeded fiscal household, from the
+    official tables, for a dwelling at their home."""
+    household = p["fiscal_household"]
+    idf = p["address"]["commune_code"][:2] in IDF_DEPARTMENTS
+    income, persons = household["reference_tax_income_eur"], household["persons"]
+    return next((c for c in CATEGORIES[:3] if income <= ceiling(idf, persons, c)), "rose")
 
 
 def wait_steps(usager, journey_id: str, codes: list[str], statuses=FINAL) -> dict[str, dict[str, Any]]:
@@ -219,6 +229,22 @@ def test_each_category_at_its_ceiling(db, usager, find_persons, idf, category, p
     assert steps[STEP_ESTIMATED]["status"] == "done", steps[STEP_ESTIMATED]
     assert steps[STEP_ESTIMATED]["detail"] == expected_estimate(category, idf), (idf, persons, income)
     assert file_row(db, journey_id)[2:4] == (category, idf)
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_a_seeded_household_of_each_category(db, usager, find_persons, category):
+    """mdv-seed gives each person known to identity the fiscal household a
+    renovation_grant declares; one of each category files its application
+    with it."""
+    [person] = find_persons(lambda p: at_home_in_france(p) and seeded_category(p) == category)
+    household = person["fiscal_household"]
+    journey_id = usager.declare_ok(application(pivot_identity(person), home_of(person),
+                                               household_size=household["persons"],
+                                               reference_tax_income_eur=household["reference_tax_income_eur"]))
+    steps = wait_steps(usager, journey_id, PLAN)
+    idf = person["address"]["commune_code"][:2] in IDF_DEPARTMENTS
+    assert steps[STEP_ESTIMATED]["detail"] == expected_estimate(category, idf), household
+    assert steps[STEP_RESIDENCE]["detail"] == VERIFIED
 
 
 NOT_OWNER = "le demandeur n'est pas propriétaire occupant du logement"
