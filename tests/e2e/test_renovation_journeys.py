@@ -318,3 +318,19 @@ def test_on_a_warm_stack_how_long_to_the_last_final_step(env, usager, find_perso
             timings.append((parse_time(journey["updated_at"]) - parse_time(journey["created_at"])).total_seconds())
     record_figures(env, ["[renovation_warm] renovation_grant, declaration to last final step on a warm stack: "
                          + ", ".join(f"{t * 1000:.0f} ms" for t in timings)])
+
+
+def test_a_later_departure_abroad_suspends_the_new_file(db, usager, find_persons):
+    [person] = find_persons(lambda p: at_home_in_france(p) and not knows(p, "housing"))
+    renovation = usager.declare_ok(application(pivot_identity(person), home_of(person)))
+    wait_steps(usager, renovation, PLAN)
+    departure = usager.declare_ok({"kind": "departure_abroad", "person": pivot_identity(person),
+                                   "address": {"lines": ["12 Cromwell Road"], "city": "London",
+                                               "postal_code": "SW7 2EU", "country_code": "99132"},
+                                   "departure_date": (dt.date.today() + dt.timedelta(days=20)).isoformat(),
+                                   "consular_registration": False})
+    steps = wait_steps(usager, departure, ["housing.files_reviewed"])
+    assert steps["housing.files_reviewed"]["status"] == "done", steps
+    assert steps["housing.files_reviewed"]["detail"] == (
+        "1 dossier suspendu : le logement n'est plus la résidence principale")
+    assert file_row(db, renovation)[1] == "suspended"
