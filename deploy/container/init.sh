@@ -20,6 +20,9 @@
 #   MDV_TOPIC_PARTITIONS   partitions of a new topic (default 6)
 #   MDV_TOPIC_REPLICATION  replication factor of a new topic (default 1; 3 on a
 #                          cluster of three brokers or more)
+#   MDV_KAFKA_ACLS_FILE    the broker's ACLs to create (deploy/local/kafka/acls.tsv's
+#                          format; unset: none are made, for a broker without an
+#                          authorizer)
 #   MDV_INIT_WAIT_S        how long to wait for PostgreSQL and Kafka (default 120)
 #
 # Exit status: 0 done, 1 a server refused or did not answer in time, 2 usage.
@@ -27,7 +30,8 @@ set -euo pipefail
 
 SERVICES=(gateway identity student bereavement housing abroad)
 TOPICS=(mdv.gateway.declarations.v1 mdv.identity.events.v1 mdv.student.events.v1
-	mdv.bereavement.events.v1 mdv.housing.events.v1 mdv.abroad.events.v1 mdv.dlq.v1)
+	mdv.bereavement.events.v1 mdv.housing.events.v1 mdv.abroad.events.v1 mdv.dlq.v1
+	mdv.partner.cnav.v1 mdv.partner.cnav.outcomes.v1 mdv.partner.dgfip.v1 mdv.partner.dgfip.outcomes.v1)
 
 OWNER=${MDV_DB_OWNER:-mdv}
 PARTITIONS=${MDV_TOPIC_PARTITIONS:-6}
@@ -111,6 +115,10 @@ setup_topics() {
 			log "warning: $t has ${n:-no} partitions, not $PARTITIONS"
 		fi
 	done
+	if [[ -n ${MDV_KAFKA_ACLS_FILE:-} ]]; then
+		mdv-topics --brokers "$MDV_KAFKA_BROKERS" --acls "$MDV_KAFKA_ACLS_FILE" >&2 ||
+			die "could not create the ACLs of $MDV_KAFKA_ACLS_FILE"
+	fi
 }
 
 main() {

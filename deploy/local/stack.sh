@@ -43,7 +43,15 @@ BIN=$(realpath -m -- "${MDV_BIN_DIR:-$repo/build/bin}")
 
 SERVICES=(gateway identity student bereavement housing abroad)
 TOPICS=(mdv.gateway.declarations.v1 mdv.identity.events.v1 mdv.student.events.v1
-	mdv.bereavement.events.v1 mdv.housing.events.v1 mdv.abroad.events.v1 mdv.dlq.v1)
+	mdv.bereavement.events.v1 mdv.housing.events.v1 mdv.abroad.events.v1 mdv.dlq.v1
+	mdv.partner.cnav.v1 mdv.partner.cnav.outcomes.v1 mdv.partner.dgfip.v1 mdv.partner.dgfip.outcomes.v1)
+# Every client of the broker authenticates with a TLS certificate whose CN is
+# its principal (deploy/local/kafka/acls.tsv says what each may do): the
+# services, the partners on Kafka, and `admin` for the stack's own tools and
+# the tests. `broker` is the broker's own (its listeners and itself).
+TLS_CLIENTS=("${SERVICES[@]}" cnav dgfip admin)
+TLS_DAYS=825
+ACL_FILE=$here/kafka/acls.tsv
 TOPIC_PARTITIONS=6
 MAX_INSTANCES=8      # per service; more than TOPIC_PARTITIONS would idle anyway
 SCALE_FILE=$STACK/scale
@@ -281,7 +289,7 @@ take_lock() {
 }
 
 make_dirs() {
-	mkdir -p "$STACK"/{logs,pids,keys,kafka,sock}
+	mkdir -p "$STACK"/{logs,pids,keys,kafka,sock,tls}
 }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -467,7 +475,8 @@ need_topics_tool() {
 }
 
 kafka_topics() {
-	"$BIN/mdv-topics" --brokers "127.0.0.1:$(port_of kafka)" "$@"
+	env $(kafka_client_env admin | tr '\n' ' ') \
+		"$BIN/mdv-topics" --brokers "127.0.0.1:$(port_of kafka)" "$@"
 }
 
 kafka_running() {
@@ -476,6 +485,7 @@ kafka_running() {
 
 kafka_write_conf() {
 	sed -e "s|@BROKER_PORT@|$(port_of kafka)|g" \
+		-e "s|@TLS_DIR@|$STACK/tls|g" \
 		-e "s|@CONTROLLER_PORT@|$(port_of controller)|g" \
 		-e "s|@LOG_DIR@|$STACK/kafka/data|g" \
 		"$here/kafka/server.properties.in" >"$KAFKA_PROPS"
@@ -533,6 +543,20 @@ kafka_create_topics() {
 		die "could not create every topic"
 }
 
+# The broker applies new ACLs from its metadata log a moment after
+# CreateAcls returns; a service started before that would see its idempotent
+# producer refused (a fatal error). Waits until a service's principal sees
+# its own topic, which only its ACLs allow.
+kafka_wait_acls() {
+	local deadline=$((SECONDS + KAFKA_TIMEOUT))
+	until env $(kafka_client_env gateway | tr '\n' ' ') "$BIN/mdv-topics" \
+		--brokers "127.0.0.1:$(port_of kafka)" --list --timeout-ms 5000 2>/dev/null |
+		grep -q '^mdv.gateway.declarations.v1 '; do
+		((SECONDS < deadline)) || die "the broker did not apply its ACLs within ${KAFKA_TIMEOUT}s"
+		sleep 0.2
+	done
+}
+
 kafka_start() {
 	need_topics_tool
 	if kafka_running; then
@@ -555,6 +579,11 @@ kafka_start() {
 	local topics
 	topics=$(kafka_wait_ready)
 	kafka_create_topics "$topics"
+	kafka_topics --acls "$ACL_FILE" >>"$STACK/logs/topics.log" 2>&1 || {
+		show_log_tail "$STACK/logs/topics.log"
+		die "could not create the broker's ACLs ($ACL_FILE)"
+	}
+	kafka_wait_acls
 }
 
 kafka_stop() {
@@ -577,6 +606,7 @@ svc_env() {
 	local s=$1 k=$2
 	cat <<-EOF
 		MDV_KAFKA_BROKERS=127.0.0.1:$(port_of kafka)
+		$(kafka_client_env "$s")
 		MDV_PG_DSN=host=127.0.0.1 port=$(port_of postgresql) dbname=mdv_$s user=mdv
 		MDV_HTTP_ADDR=127.0.0.1:$(port_of "$s" "$k")
 		MDV_LOG_LEVEL=${MDV_LOG_LEVEL:-info}
@@ -733,6 +763,52 @@ seed_once() {
 
 # ---------------------------------------------------------------- keys, env
 
+# The TLS material of the broker and its clients, made once per stack by the
+# openssl CLI: a CA, the broker's certificate (SANs 127.0.0.1 and localhost:
+# librdkafka checks the host name) and one client certificate per principal,
+# each key P-256 in PKCS#8 (unencrypted: the stack folder is private).
+tls_issue() {
+	local name=$1 ext=$STACK/tls/$1.ext
+	if [[ $name == broker ]]; then
+		printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' \
+			'extendedKeyUsage=serverAuth,clientAuth' >"$ext"
+	else
+		printf '%s\n' 'extendedKeyUsage=clientAuth' >"$ext"
+	fi
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$STACK/tls/$name.key" -subj "/CN=$name" -out "$STACK/tls/$name.csr" 2>/dev/null
+	openssl x509 -req -in "$STACK/tls/$name.csr" -CA "$STACK/tls/ca.crt" -CAkey "$STACK/tls/ca.key" \
+		-CAcreateserial -days "$TLS_DAYS" -extfile "$ext" -out "$STACK/tls/$name.crt" 2>/dev/null
+	rm -f "$STACK/tls/$name.csr" "$ext"
+}
+
+make_tls() {
+	local name
+	[[ -f $STACK/tls/done ]] && return 0
+	log "making the TLS material of the broker and its clients"
+	(
+		umask 077
+		openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout "$STACK/tls/ca.key" -subj "/CN=mdv local CA" -days "$TLS_DAYS" \
+			-out "$STACK/tls/ca.crt" 2>/dev/null
+		for name in broker "${TLS_CLIENTS[@]}"; do tls_issue "$name"; done
+		# The broker's PEM keystore: its key and certificate in one file.
+		cat "$STACK/tls/broker.key" "$STACK/tls/broker.crt" >"$STACK/tls/broker.pem"
+	) || die "could not make the TLS material in $STACK/tls"
+	touch "$STACK/tls/done"
+}
+
+# The librdkafka settings of the client $1, one MDV_KAFKA_<PROPERTY>=value a
+# line (shared/kafka.c maps them to ssl.ca.location, ...).
+kafka_client_env() {
+	cat <<-EOF
+		MDV_KAFKA_SECURITY_PROTOCOL=ssl
+		MDV_KAFKA_SSL_CA_LOCATION=$STACK/tls/ca.crt
+		MDV_KAFKA_SSL_CERTIFICATE_LOCATION=$STACK/tls/$1.crt
+		MDV_KAFKA_SSL_KEY_LOCATION=$STACK/tls/$1.key
+	EOF
+}
+
 make_keys() {
 	local key=$STACK/keys/jwt-private.pem
 	[[ -f $key ]] && return 0
@@ -754,6 +830,11 @@ env_lines() {
 			MDV_PORT_BASE "$BASE" \
 			MDV_BIN_DIR "$BIN" \
 			MDV_KAFKA_BROKERS "127.0.0.1:$(port_of kafka)" \
+			MDV_KAFKA_SECURITY_PROTOCOL ssl \
+			MDV_KAFKA_SSL_CA_LOCATION "$STACK/tls/ca.crt" \
+			MDV_KAFKA_SSL_CERTIFICATE_LOCATION "$STACK/tls/admin.crt" \
+			MDV_KAFKA_SSL_KEY_LOCATION "$STACK/tls/admin.key" \
+			MDV_TLS_DIR "$STACK/tls" \
 			MDV_PG_HOST 127.0.0.1 \
 			MDV_PG_PORT "$(port_of postgresql)" \
 			MDV_PG_USER mdv \
@@ -790,6 +871,7 @@ cmd_up() {
 	make_dirs
 	save_scale
 	make_keys
+	make_tls
 	write_env
 	pg_start
 	kafka_start
@@ -961,7 +1043,7 @@ main() {
 		pg_stop
 		pg_start
 		;;
-	start-kafka) make_dirs && kafka_start ;;
+	start-kafka) make_dirs && make_tls && kafka_start ;;
 	stop-kafka) kafka_stop ;;
 	start-pg) make_dirs && pg_start ;;
 	stop-pg) pg_stop ;;

@@ -1,9 +1,10 @@
-/* mdv-topics: creates Kafka topics and lists the broker's topics through
- * librdkafka's Admin API, so that the local stack needs no Kafka command-line
- * tool (Maven Central lacks kafka-tools for some broker releases). Creating
- * is idempotent: a topic that already exists counts as done and is left as
- * it is. Listing doubles as the stack's readiness probe: it succeeds only
- * once the broker answers a metadata request. */
+/* mdv-topics: creates Kafka topics, lists the broker's topics and creates
+ * its ACLs (topics_acls.c) through librdkafka's Admin API, so that the local
+ * stack needs no Kafka command-line tool (Maven Central lacks kafka-tools for
+ * some broker releases). Creating is idempotent: a topic that already exists
+ * counts as done and is left as it is. Listing doubles as the stack's
+ * readiness probe: it succeeds only once the broker answers a metadata
+ * request. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "mdv/kafka.h"
 #include "mdv/log.h"
 #include "mdv/util.h"
+#include "topics.h"
 
 #define DEFAULT_PARTITIONS 6L
 #define DEFAULT_REPLICATION 1L
@@ -28,7 +30,8 @@ struct options {
     long replication;
     long timeout_ms;
     int list;
-    char **topics; /* argv's, not copied */
+    const char *acls; /* an ACL file to apply, or NULL */
+    char **topics;    /* argv's, not copied */
     size_t topic_count;
 };
 
@@ -38,10 +41,13 @@ static void usage(FILE *f)
             "usage: mdv-topics --brokers HOST:PORT [--partitions N] [--replication N]\n"
             "                  [--timeout-ms MS] TOPIC...\n"
             "       mdv-topics --brokers HOST:PORT [--timeout-ms MS] --list\n"
+            "       mdv-topics --brokers HOST:PORT [--timeout-ms MS] --acls FILE\n"
             "\n"
             "Creates each TOPIC the broker lacks (one that exists is left as it is)\n"
             "and prints \"TOPIC created\" or \"TOPIC exists\"; or, with --list,\n"
-            "prints every topic of the broker as \"TOPIC PARTITIONS\", sorted.\n"
+            "prints every topic of the broker as \"TOPIC PARTITIONS\", sorted; or,\n"
+            "with --acls, creates the access control lists FILE lists (one\n"
+            "\"principals operations topic|group literal|prefixed NAME\" a line).\n"
             "Any MDV_KAFKA_<PROPERTY> variable is passed to librdkafka.\n"
             "\n"
             "  --brokers HOST:PORT  bootstrap servers; default MDV_KAFKA_BROKERS\n"
@@ -49,6 +55,7 @@ static void usage(FILE *f)
             "  --replication N      replication factor of a new topic, default %ld\n"
             "  --timeout-ms MS      how long to wait for the broker, default %ld\n"
             "  --list               list the topics instead\n"
+            "  --acls FILE          create the ACLs of FILE instead\n"
             "  --help               this text\n"
             "\n"
             "Exit status: 0 done, 1 the broker refused or did not answer, 2 usage.\n",
@@ -85,6 +92,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
         {"replication", required_argument, NULL, 'r'},
         {"timeout-ms", required_argument, NULL, 't'},
         {"list", no_argument, NULL, 'l'},
+        {"acls", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -101,6 +109,8 @@ static int parse_args(int argc, char **argv, struct options *opt)
             bad = number_option("--timeout-ms", optarg, MAX_TIMEOUT_MS, &opt->timeout_ms);
         else if (c == 'l')
             opt->list = 1;
+        else if (c == 'a')
+            opt->acls = optarg;
         else if (c == 'h')
             return 1;
         else
@@ -110,12 +120,16 @@ static int parse_args(int argc, char **argv, struct options *opt)
         return -1;
     opt->topics = argv + optind;
     opt->topic_count = (size_t)(argc - optind);
-    if (opt->list && opt->topic_count > 0) {
-        fprintf(stderr, "mdv-topics: --list takes no topic names\n");
+    if ((opt->list || opt->acls) && opt->topic_count > 0) {
+        fprintf(stderr, "mdv-topics: --list and --acls take no topic names\n");
         return -1;
     }
-    if (!opt->list && opt->topic_count == 0) {
-        fprintf(stderr, "mdv-topics: name at least one topic, or --list\n");
+    if (opt->list && opt->acls) {
+        fprintf(stderr, "mdv-topics: --list or --acls, not both\n");
+        return -1;
+    }
+    if (!opt->list && !opt->acls && opt->topic_count == 0) {
+        fprintf(stderr, "mdv-topics: name at least one topic, or --list, or --acls FILE\n");
         return -1;
     }
     if (!opt->brokers)
@@ -296,7 +310,9 @@ int main(int argc, char **argv)
                 opt.brokers);
         return 1;
     }
-    int rc = opt.list ? list_topics(rk, &opt) : create_topics(rk, &opt);
+    int rc = opt.list   ? list_topics(rk, &opt)
+             : opt.acls ? mdv_topics_apply_acls(rk, opt.acls, opt.timeout_ms)
+                        : create_topics(rk, &opt);
     rd_kafka_destroy(rk);
     return rc == 0 ? 0 : 1;
 }

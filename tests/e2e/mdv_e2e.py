@@ -788,10 +788,29 @@ def duplicates_skipped(url: str) -> int:
     return int(metric_total(url, "mdv_messages_duplicate_total"))
 
 
+def kafka_config(brokers: str, settings: dict[str, Any] | None = None, principal: str = "admin") -> dict[str, Any]:
+    """A confluent-kafka configuration for the stack's broker, which refuses
+    anonymous clients: TLS with the client certificate of `principal` (the
+    stack makes one per service, per partner on Kafka, and `admin` for its
+    own tools and these tests; deploy/local/kafka/acls.tsv says what each
+    may do)."""
+    tls = Path(os.environ.get("MDV_TLS_DIR") or "")
+    if not os.environ.get("MDV_TLS_DIR"):
+        raise RuntimeError("MDV_TLS_DIR not set: source the stack's env file (tests/e2e/run.sh does)")
+    return {
+        "bootstrap.servers": brokers,
+        "security.protocol": "ssl",
+        "ssl.ca.location": str(tls / "ca.crt"),
+        "ssl.certificate.location": str(tls / f"{principal}.crt"),
+        "ssl.key.location": str(tls / f"{principal}.key"),
+        **(settings or {}),
+    }
+
+
 def _kafka_consumer(brokers: str) -> Consumer:
     """A reader that never joins a group nor commits."""
-    return Consumer({"bootstrap.servers": brokers, "group.id": f"e2e-read-{uuid.uuid4()}",
-                     "enable.auto.commit": False, "logger": KAFKA_LOG})
+    return Consumer(kafka_config(brokers, {"group.id": f"e2e-read-{uuid.uuid4()}",
+                                           "enable.auto.commit": False, "logger": KAFKA_LOG}))
 
 
 def _high_watermarks(consumer: Consumer, topic: str, partitions: list[int], timeout: float = 60) -> dict[int, int]:
@@ -854,7 +873,7 @@ def group_committed_offsets(brokers: str, group: str, topic: str, partitions: li
                             timeout: float = 60) -> dict[int, int | None]:
     """partition -> the group's committed offset (None: nothing committed
     there). Retried while the broker cannot answer yet (just restarted)."""
-    admin = AdminClient({"bootstrap.servers": brokers, "logger": KAFKA_LOG})
+    admin = AdminClient(kafka_config(brokers, {"logger": KAFKA_LOG}))
     request = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in partitions])]
     deadline = time.monotonic() + timeout
     while True:

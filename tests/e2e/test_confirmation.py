@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from mdv_e2e import STEP_SURVIVOR, assert_problem, bereavement_declaration, unknown_person, wait_until
+from mdv_e2e import (STEP_SURVIVOR, assert_problem, bereavement_declaration, kafka_config, unknown_person,
+                     wait_until)
 
 DECLARATIONS_TOPIC = "mdv.gateway.declarations.v1"
 STEP_CONFIRMED = "fr.gouv.mdv.gateway.step_confirmed.v1"
@@ -95,8 +96,8 @@ def test_confirmation_needs_a_token_and_json(usager, spouse_journey):
 def events_of_journey(brokers: str, journey_id: str, timeout: float = 30) -> list[str]:
     """The ce_type of every message keyed by the journey on the declarations
     topic, read from the beginning up to each partition's end."""
-    consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"e2e-confirm-{uuid.uuid4()}",
-                         "enable.auto.commit": False})
+    consumer = Consumer(kafka_config(brokers, {"group.id": f"e2e-confirm-{uuid.uuid4()}",
+                                               "enable.auto.commit": False}))
     try:
         partitions = consumer.list_topics(DECLARATIONS_TOPIC, timeout=10).topics[DECLARATIONS_TOPIC].partitions
         ends = {p: consumer.get_watermark_offsets(TopicPartition(DECLARATIONS_TOPIC, p), timeout=10)

@@ -19,7 +19,7 @@ import yaml
 from confluent_kafka import Consumer, TopicPartition
 
 from kinds import KINDS, VALID
-from mdv_e2e import REPO_ROOT, assert_problem
+from mdv_e2e import REPO_ROOT, assert_problem, kafka_config
 
 SPEC_PATH = REPO_ROOT / "services" / "gateway" / "openapi.yaml"
 README = REPO_ROOT / "README.md"
@@ -30,8 +30,8 @@ SUBMITTED = "fr.gouv.mdv.gateway.declaration_submitted.v1"
 def submitted_value(brokers: str, journey_id: str, timeout: float = 30) -> tuple[dict[str, str], bytes]:
     """Headers and value of the message keyed by the journey on the
     declarations topic (the outbox relay sends it shortly after the 202)."""
-    consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"e2e-kinds-{uuid.uuid4()}",
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    consumer = Consumer(kafka_config(brokers, {"group.id": f"e2e-kinds-{uuid.uuid4()}",
+                                               "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
     try:
         partitions = consumer.list_topics(DECLARATIONS_TOPIC, timeout=10).topics[DECLARATIONS_TOPIC].partitions
         consumer.assign([TopicPartition(DECLARATIONS_TOPIC, p, 0) for p in partitions])

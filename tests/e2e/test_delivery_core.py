@@ -28,6 +28,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from mdv_e2e import (
+    kafka_config,
     assert_one_effect_per_journey,
     declaration_for,
     record_figures,
@@ -62,7 +63,7 @@ def metric_over_services(env, name: str) -> float:
 
 
 def end_offsets(brokers: str, topic: str) -> dict[int, int]:
-    consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"e2e-offsets-{uuid.uuid4()}"})
+    consumer = Consumer(kafka_config(brokers, {"group.id": f"e2e-offsets-{uuid.uuid4()}"}))
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
@@ -107,8 +108,8 @@ def insert_probe(conn: psycopg.Connection, key: str, payload: bytes) -> None:
 def read_keyed(brokers: str, topic: str, start: dict[int, int], key: str, want: int,
                timeout: float = 60) -> list[bytes]:
     """Values of the messages with this key produced since start, in topic order."""
-    consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"e2e-order-{uuid.uuid4()}",
-                         "enable.auto.commit": False})
+    consumer = Consumer(kafka_config(brokers, {"group.id": f"e2e-order-{uuid.uuid4()}",
+                                               "enable.auto.commit": False}))
     try:
         consumer.assign([TopicPartition(topic, p, o) for p, o in start.items()])
         values: list[bytes] = []

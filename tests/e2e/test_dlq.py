@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from mdv_e2e import CONSUMER_SERVICES, bereavement_declaration, unknown_person
+from mdv_e2e import CONSUMER_SERVICES, bereavement_declaration, kafka_config, unknown_person
 
 DLQ_TOPIC = "mdv.dlq.v1"
 BEREAVEMENT_EVENTS = "mdv.bereavement.events.v1"
@@ -28,8 +28,8 @@ def produce(brokers: str, topic: str, key: bytes, value: bytes,
             headers: list[tuple[str, bytes]] | None) -> tuple[int, int]:
     """Produces one message; returns its (partition, offset)."""
     delivered: list[Any] = []
-    producer = Producer({"bootstrap.servers": brokers, "enable.idempotence": True, "acks": "all",
-                         "logger": KAFKA_LOG})
+    producer = Producer(kafka_config(brokers, {"enable.idempotence": True, "acks": "all",
+                                               "logger": KAFKA_LOG}))
     kwargs = {"headers": headers} if headers is not None else {}
     producer.produce(topic, key=key, value=value,
                      on_delivery=lambda err, msg: delivered.append((err, msg)), **kwargs)
@@ -51,13 +51,12 @@ def service_name(value: str) -> str:
 def read_dlq(brokers: str, want: Any, timeout: float = TIMEOUT) -> list[Any]:
     """Reads mdv.dlq.v1 from the beginning (fresh group) until want(messages)
     is true; returns the messages read so far."""
-    consumer = Consumer({
-        "bootstrap.servers": brokers,
+    consumer = Consumer(kafka_config(brokers, {
         "group.id": f"e2e-dlq-{uuid.uuid4()}",
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "logger": KAFKA_LOG,
-    })
+    }))
     try:
         partitions = consumer.list_topics(DLQ_TOPIC, timeout=10).topics[DLQ_TOPIC].partitions
         assert partitions, f"{DLQ_TOPIC} has no partitions (not created?)"
@@ -105,7 +104,7 @@ GROUPS_OF = {
 def committed_offsets(brokers: str, topic: str, partition: int, groups: tuple[str, ...]) -> dict[str, int | None]:
     """Committed offset of each named consumer group on one partition; None
     for a group with no committed offset there (or an error reading it)."""
-    admin = AdminClient({"bootstrap.servers": brokers, "logger": KAFKA_LOG})
+    admin = AdminClient(kafka_config(brokers, {"logger": KAFKA_LOG}))
     offsets: dict[str, int | None] = {}
     for group in groups:
         request = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, partition)])]
