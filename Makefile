@@ -83,11 +83,11 @@ $(LIB): $(LIB_OBJ)
 # with the contracts of the producers whose events it handles; the library
 # knows no service. CONTRACTS_<consumer> := <producer>...
 CONTRACTS_gateway     :=
-CONTRACTS_identity    := bereavement housing abroad
-CONTRACTS_student     := bereavement identity abroad
-CONTRACTS_bereavement := identity
-CONTRACTS_housing     := bereavement identity abroad
-CONTRACTS_abroad      := bereavement identity
+CONTRACTS_identity    := gateway bereavement housing abroad
+CONTRACTS_student     := gateway bereavement identity abroad
+CONTRACTS_bereavement := gateway identity
+CONTRACTS_housing     := gateway bereavement identity abroad
+CONTRACTS_abroad      := gateway bereavement identity
 # contract_src(consumer): the contract files that consumer compiles in;
 # contract_obj(producers): the objects of those producers' contracts.
 contract_src = $(patsubst %,services/%/contract.c,$(CONTRACTS_$(1)))
@@ -131,7 +131,8 @@ ABROAD_UNIT := consulates dates messages
 $(BUILD)/obj/tests/unit/test_abroad.o: CFLAGS += \
     -DMDV_TEST_ABROAD_RULES='"$(CURDIR)/services/abroad/rules"'
 $(BUILD)/tests/test_abroad: $(BUILD)/obj/tests/unit/test_abroad.o \
-                            $(patsubst %,$(BUILD)/obj/services/abroad/%.o,$(ABROAD_UNIT)) $(LIB)
+                            $(patsubst %,$(BUILD)/obj/services/abroad/%.o,$(ABROAD_UNIT)) \
+                            $(call contract_obj,gateway) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -146,6 +147,10 @@ $(BUILD)/tests/test_grant: $(BUILD)/obj/tests/unit/test_grant.o \
 # The producers' contracts, tested as their consumers link them.
 $(BUILD)/tests/test_reaction: $(BUILD)/obj/tests/unit/test_reaction.o \
                               $(call contract_obj,identity abroad) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(BUILD)/tests/test_contracts: $(BUILD)/obj/tests/unit/test_contracts.o \
+                               $(call contract_obj,gateway bereavement identity) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -222,14 +227,16 @@ FUZZ_GATEWAY_BODY    := services/gateway/body.c services/gateway/validation.c \
                         services/gateway/validation_abroad.c services/gateway/address.c \
                         services/gateway/cog.c services/gateway/validation_renovation.c \
                         services/gateway/renovation_items.c services/gateway/validation_student.c
+# The contracts of the producers (services/<producer>/contract.c).
+FUZZ_CONTRACTS       := $(patsubst %,services/%/contract.c,gateway bereavement identity abroad)
 FUZZ_SRC_declaration := $(FUZZ_GATEWAY_BODY) services/gateway/submission.c \
                         services/bereavement/messages.c services/identity/messages.c \
-                        services/abroad/messages.c services/housing/declaration.c
+                        services/abroad/messages.c services/housing/declaration.c \
+                        services/gateway/contract.c
 FUZZ_SRC_confirmation := $(FUZZ_GATEWAY_BODY)
 FUZZ_SRC_protobuf    := services/gateway/projection.c services/bereavement/messages.c \
                         services/identity/messages.c services/abroad/messages.c \
-                        services/bereavement/contract.c services/identity/contract.c \
-                        services/abroad/contract.c
+                        $(FUZZ_CONTRACTS)
 FUZZ_LINK_cloudevents := -Wl,--wrap=rd_kafka_message_headers
 FUZZ_LINK_declaration := -Wl,--wrap=mdv_http_header -Wl,--wrap=mdv_http_field_error
 FUZZ_LINK_confirmation := -Wl,--wrap=mdv_http_header

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mdv/contract.h"
 #include "mdv/log.h"
 #include "mdv/pg.h"
 #include "mdv/plan.h"
@@ -106,38 +107,26 @@ const char *mdv_reaction_foreign_address_problem(const Mdv__Journey__V1__Address
     return *a->city ? NULL : "address.city missing";
 }
 
-/* Writes "<what> invalid: <problem>" and says whether there was one. */
-static int invalid(const char *what, const char *problem, char *err, size_t errlen)
+static const char *check_plan(const ProtobufCMessage *base, void *ctx)
 {
-    if (!problem)
-        return 0;
-    snprintf(err, errlen, "%s invalid: %s", what, problem);
-    return 1;
+    const Mdv__Journey__V1__JourneyPlanned *m = (const void *)base;
+    (void)ctx;
+    if (!mdv_uuid_valid(m->journey_id))
+        return "journey_id is not a UUID";
+    for (size_t i = 0; i < m->n_steps; i++)
+        if (!*m->steps[i]->code || !*m->steps[i]->owner)
+            return "a step without code or owner";
+    return NULL;
 }
 
 int mdv_reaction_plan_decode(const void *value, size_t len, Mdv__Journey__V1__JourneyPlanned **out,
                              char *err, size_t errlen)
 {
-    Mdv__Journey__V1__JourneyPlanned *m =
-        mdv__journey__v1__journey_planned__unpack(NULL, len, value);
-    const char *problem = NULL;
-
-    *out = NULL;
-    if (!m) {
-        snprintf(err, errlen, "value is not a JourneyPlanned protobuf");
-        return -1;
-    }
-    if (!mdv_uuid_valid(m->journey_id))
-        problem = "journey_id is not a UUID";
-    for (size_t i = 0; !problem && i < m->n_steps; i++)
-        if (!*m->steps[i]->code || !*m->steps[i]->owner)
-            problem = "a step without code or owner";
-    if (invalid("JourneyPlanned", problem, err, errlen)) {
-        mdv__journey__v1__journey_planned__free_unpacked(m, NULL);
-        return -1;
-    }
-    *out = m;
-    return 0;
+    ProtobufCMessage *m = NULL;
+    int rc = mdv_contract_decode(&mdv__journey__v1__journey_planned__descriptor, value, len,
+                                 check_plan, NULL, &m, err, errlen);
+    *out = (void *)m;
+    return rc;
 }
 
 static int note_steps(struct mdv_msg *msg, const Mdv__Journey__V1__JourneyPlanned *plan)

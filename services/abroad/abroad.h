@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "mdv/gateway/v1/declarations.pb-c.h"
+#include "gateway/contract.h"
 #include "identity/contract.h"
 #include "mdv/journey/v1/journey.pb-c.h"
 #include "mdv/pivot.h"
@@ -34,9 +34,8 @@ typedef Mdv__Journey__V1__Address abroad_address_t;
  * return_to_france); 0 with *out NULL for another kind. */
 int abroad_declaration_decode(const void *value, size_t len, abroad_declaration_t **out, char *err,
                               size_t errlen) MDV_MUSTCHECK;
-/* A StepConfirmed that names a journey, a usager and a step. */
-int abroad_confirmation_decode(const void *value, size_t len, Mdv__Gateway__V1__StepConfirmed **out,
-                               char *err, size_t errlen) MDV_MUSTCHECK;
+/* A StepConfirmed is decoded by the gateway's contract
+ * (mdv_gateway_confirmation_decode, gateway/contract.h). */
 /* identity's events are decoded by identity's contract
  * (identity/contract.h). */
 /* The matching key of a person the checks above let through. */

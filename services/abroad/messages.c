@@ -1,7 +1,7 @@
-/* Decoding and checking of the declarations and confirmations abroad
- * consumes (identity's events are checked by identity's contract,
- * services/identity/contract.c): what a handler does before it touches the
- * database. A message that fails here can never be applied and is a dead
+/* Decoding and checking of the declarations abroad consumes, on the
+ * gateway's contract (services/gateway/contract.c; confirmations are that
+ * contract's alone, identity's events identity's contract): what a handler
+ * does before it touches the database. A message that fails here can never be applied and is a dead
  * letter. Text that reaches the registre (address lines, cities) is checked
  * as storable UTF-8 here: the database would refuse it later, after the
  * work of the message had begun. */
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/contract.h"
 #include "mdv/reaction.h"
 #include "mdv/validate.h"
 
@@ -45,64 +46,19 @@ static const char *check_return(const Mdv__Gateway__V1__ReturnToFranceDeclaratio
     return mdv_validate_date(b->return_date) ? "return_date is not a date" : NULL;
 }
 
+/* The gateway's contract checked the journey, the usager and that the
+ * body is the kind's. */
 static const char *check_declaration(const abroad_declaration_t *d)
 {
-    if (!mdv_uuid_valid(d->journey_id))
-        return "journey_id is not a UUID";
-    if (strcmp(d->kind, "departure_abroad") == 0)
-        return d->body_case == MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_DEPARTURE_ABROAD
-                   ? check_departure(d->departure_abroad)
-                   : "departure_abroad body missing";
-    return d->body_case == MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_RETURN_TO_FRANCE
-               ? check_return(d->return_to_france)
-               : "return_to_france body missing";
+    return strcmp(d->kind, "departure_abroad") == 0 ? check_departure(d->departure_abroad)
+                                                    : check_return(d->return_to_france);
 }
 
 int abroad_declaration_decode(const void *value, size_t len, abroad_declaration_t **out, char *err,
                               size_t errlen)
 {
-    abroad_declaration_t *d = mdv__gateway__v1__declaration_submitted__unpack(NULL, len, value);
-    const char *problem = NULL;
-    int rc = -1;
-
-    *out = NULL;
-    if (!d) {
-        snprintf(err, errlen, "value is not a DeclarationSubmitted protobuf");
-        goto out;
-    }
-    rc = 0;
-    if (strcmp(d->kind, "departure_abroad") != 0 && strcmp(d->kind, "return_to_france") != 0)
-        goto out; /* another service's journey */
-    problem = check_declaration(d);
-    if (problem) {
-        snprintf(err, errlen, "declaration invalid: %s", problem);
-        rc = -1;
-        goto out;
-    }
-    *out = d;
-    d = NULL;
-out:
-    mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
-    return rc;
-}
-
-int abroad_confirmation_decode(const void *value, size_t len, Mdv__Gateway__V1__StepConfirmed **out,
-                               char *err, size_t errlen)
-{
-    Mdv__Gateway__V1__StepConfirmed *c = mdv__gateway__v1__step_confirmed__unpack(NULL, len, value);
-
-    *out = NULL;
-    if (!c) {
-        snprintf(err, errlen, "value is not a StepConfirmed protobuf");
-        return -1;
-    }
-    if (!mdv_uuid_valid(c->journey_id) || !*c->usager_id || !*c->code) {
-        snprintf(err, errlen, "StepConfirmed without journey id, usager or step");
-        mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
-        return -1;
-    }
-    *out = c;
-    return 0;
+    static const char *const kinds[] = {"departure_abroad", "return_to_france", NULL};
+    return mdv_gateway_declaration_decode(value, len, kinds, check_declaration, out, err, errlen);
 }
 
 int abroad_person_key(const abroad_person_t *p, char key[MDV_PIVOT_KEY_LEN])

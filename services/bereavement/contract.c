@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mdv/contract.h"
 #include "mdv/validate.h"
 
-/* A DeathRecorded that passes these checks can be applied. */
-static const char *check_death(const Mdv__Bereavement__V1__DeathRecorded *death)
+/* A DeathRecorded that passes these checks can be applied; writes the
+ * deceased's key. */
+static const char *check_death(const ProtobufCMessage *m, void *key)
 {
+    const Mdv__Bereavement__V1__DeathRecorded *death = (const void *)m;
     const Mdv__Journey__V1__PivotIdentity *p = death->deceased;
     if (!mdv_uuid_valid(death->journey_id))
         return "journey_id is not a UUID";
@@ -17,6 +20,9 @@ static const char *check_death(const Mdv__Bereavement__V1__DeathRecorded *death)
         return "deceased or deceased.given_names missing";
     if (mdv_validate_date(p->birth_date) || mdv_validate_date(death->death_date))
         return "birth_date or death_date is not a date";
+    if (mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
+                      key) != 0)
+        return "deceased identity cannot be normalised";
     return NULL;
 }
 
@@ -24,32 +30,10 @@ int mdv_bereavement_death_decode(const void *value, size_t len,
                                  Mdv__Bereavement__V1__DeathRecorded **out,
                                  char key[MDV_PIVOT_KEY_LEN], char *err, size_t errlen)
 {
-    Mdv__Bereavement__V1__DeathRecorded *death =
-        mdv__bereavement__v1__death_recorded__unpack(NULL, len, value);
-    const char *problem = NULL;
-    int rc = -1;
-
-    *out = NULL;
-    if (!death) {
-        snprintf(err, errlen, "value is not a DeathRecorded protobuf");
-        goto out;
-    }
-    problem = check_death(death);
-    if (problem) {
-        snprintf(err, errlen, "DeathRecorded invalid: %s", problem);
-        goto out;
-    }
-    const Mdv__Journey__V1__PivotIdentity *p = death->deceased;
-    if (mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
-                      key) != 0) {
-        snprintf(err, errlen, "deceased identity cannot be normalised");
-        goto out;
-    }
-    *out = death;
-    death = NULL;
-    rc = 0;
-out:
-    mdv__bereavement__v1__death_recorded__free_unpacked(death, NULL);
+    ProtobufCMessage *m = NULL;
+    int rc = mdv_contract_decode(&mdv__bereavement__v1__death_recorded__descriptor, value, len,
+                                 check_death, key, &m, err, errlen);
+    *out = (void *)m;
     return rc;
 }
 

@@ -156,7 +156,7 @@ static enum mdv_outcome on_confirmation(struct mdv_msg *msg)
     Mdv__Gateway__V1__StepConfirmed *c = NULL;
     char err[256];
     enum mdv_outcome outcome = MDV_OK;
-    if (bereavement_confirmation_decode(msg->rkm->payload, msg->rkm->len, &c, err, sizeof(err)) !=
+    if (mdv_gateway_confirmation_decode(msg->rkm->payload, msg->rkm->len, &c, err, sizeof(err)) !=
         0)
         return mdv_msg_reject(msg, "%s", err);
     if (strcmp(c->code, STEP_SURVIVOR) == 0)

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "mdv/gateway/v1/declarations.pb-c.h"
+#include "gateway/contract.h"
 #include "mdv/util.h"
 
 typedef Mdv__Gateway__V1__DeclarationSubmitted declaration_t;
@@ -19,11 +19,7 @@ typedef Mdv__Gateway__V1__BereavementDeclaration bereavement_t;
 int bereavement_declaration_decode(const void *value, size_t len, declaration_t **out, char *err,
                                    size_t errlen) MDV_MUSTCHECK;
 
-/* Decodes a StepConfirmed value that names a journey and a usager; else
- * writes why into err and returns -1. The caller frees *out with
- * mdv__gateway__v1__step_confirmed__free_unpacked. */
-int bereavement_confirmation_decode(const void *value, size_t len,
-                                    Mdv__Gateway__V1__StepConfirmed **out, char *err,
-                                    size_t errlen) MDV_MUSTCHECK;
+/* A StepConfirmed is decoded by the gateway's contract
+ * (mdv_gateway_confirmation_decode, gateway/contract.h). */
 
 #endif

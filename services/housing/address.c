@@ -212,20 +212,14 @@ enum mdv_outcome housing_on_confirmation(struct mdv_msg *msg)
 int housing_confirmation_decode(const void *value, size_t len,
                                 Mdv__Gateway__V1__StepConfirmed **out, char *err, size_t errlen)
 {
-    Mdv__Gateway__V1__StepConfirmed *c = mdv__gateway__v1__step_confirmed__unpack(NULL, len, value);
-
-    *out = NULL;
-    if (!c) {
-        snprintf(err, errlen, "value is not a StepConfirmed protobuf");
+    if (mdv_gateway_confirmation_decode(value, len, out, err, errlen) != 0)
+        return -1;
+    const char *choice = (*out)->choice;
+    if (*choice && strcmp(choice, "withdraw") != 0 && strcmp(choice, "keep") != 0) {
+        snprintf(err, errlen, "StepConfirmed invalid: unknown choice");
+        mdv__gateway__v1__step_confirmed__free_unpacked(*out, NULL);
+        *out = NULL;
         return -1;
     }
-    if (!mdv_uuid_valid(c->journey_id) || !*c->usager_id || !*c->code ||
-        (*c->choice && strcmp(c->choice, "withdraw") != 0 && strcmp(c->choice, "keep") != 0)) {
-        snprintf(err, errlen,
-                 "StepConfirmed without journey id, usager or code, or with an unknown choice");
-        mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
-        return -1;
-    }
-    *out = c;
     return 0;
 }

@@ -10,8 +10,8 @@
 
 #include "abroad/contract.h"
 #include "identity/contract.h"
-#include "mdv/gateway/v1/declarations.pb-c.h"
 #include "bareme.h"
+#include "gateway/contract.h"
 #include "mdv/journey.h"
 #include "mdv/plan.h"
 #include "mdv/reaction.h"
@@ -34,9 +34,9 @@ typedef Mdv__Gateway__V1__DeclarationSubmitted housing_declaration_t;
 int housing_declaration_decode(const void *value, size_t len, housing_declaration_t **out,
                                char key[MDV_PIVOT_KEY_LEN], char *err, size_t errlen) MDV_MUSTCHECK;
 
-/* Decodes a StepConfirmed that names a journey, a usager and a code; else
- * writes why into err and returns -1. Free *out with
- * mdv__gateway__v1__step_confirmed__free_unpacked. */
+/* Decodes a StepConfirmed by the gateway's contract and checks its choice
+ * (none, "withdraw" or "keep"); else writes why into err and returns -1.
+ * Free *out with mdv__gateway__v1__step_confirmed__free_unpacked. */
 int housing_confirmation_decode(const void *value, size_t len,
                                 Mdv__Gateway__V1__StepConfirmed **out, char *err,
                                 size_t errlen) MDV_MUSTCHECK;

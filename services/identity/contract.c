@@ -2,40 +2,34 @@
  * contract.h), compiled into each service that reacts to them. */
 #include "contract.h"
 
-#include <stdio.h>
 #include <string.h>
 
+#include "mdv/contract.h"
 #include "mdv/reaction.h"
 #include "mdv/validate.h"
+
+/* Writes the person's key. */
+static const char *check_address_changed(const ProtobufCMessage *base, void *key)
+{
+    const Mdv__Identity__V1__AddressChanged *m = (const void *)base;
+    const char *problem = NULL;
+    if (!mdv_uuid_valid(m->journey_id))
+        return "journey_id is not a UUID";
+    if ((problem = mdv_reaction_person_problem(m->person, key)) ||
+        (problem = mdv_reaction_address_problem(m->address)))
+        return problem;
+    return mdv_validate_date(m->effective_date) ? "effective_date is not a date" : NULL;
+}
 
 int mdv_identity_address_changed_decode(const void *value, size_t len,
                                         Mdv__Identity__V1__AddressChanged **out,
                                         char key[MDV_PIVOT_KEY_LEN], char *err, size_t errlen)
 {
-    Mdv__Identity__V1__AddressChanged *m =
-        mdv__identity__v1__address_changed__unpack(NULL, len, value);
-    const char *problem = NULL;
-
-    *out = NULL;
-    if (!m) {
-        snprintf(err, errlen, "value is not an AddressChanged protobuf");
-        return -1;
-    }
-    if (!mdv_uuid_valid(m->journey_id))
-        problem = "journey_id is not a UUID";
-    if (!problem)
-        problem = mdv_reaction_person_problem(m->person, key);
-    if (!problem)
-        problem = mdv_reaction_address_problem(m->address);
-    if (!problem && mdv_validate_date(m->effective_date))
-        problem = "effective_date is not a date";
-    if (problem) {
-        snprintf(err, errlen, "AddressChanged invalid: %s", problem);
-        mdv__identity__v1__address_changed__free_unpacked(m, NULL);
-        return -1;
-    }
-    *out = m;
-    return 0;
+    ProtobufCMessage *m = NULL;
+    int rc = mdv_contract_decode(&mdv__identity__v1__address_changed__descriptor, value, len,
+                                 check_address_changed, key, &m, err, errlen);
+    *out = (void *)m;
+    return rc;
 }
 
 /* previous and current name one person: only the family name may
@@ -53,37 +47,36 @@ static const char *same_person(const Mdv__Identity__V1__PersonNameChanged *m)
     return NULL;
 }
 
+/* The keys of the previous and the current identity. */
+struct name_keys {
+    char *previous, *current;
+};
+
+static const char *check_name_changed(const ProtobufCMessage *base, void *ctx)
+{
+    const Mdv__Identity__V1__PersonNameChanged *m = (const void *)base;
+    const struct name_keys *keys = ctx;
+    const char *problem = NULL;
+    if (!mdv_uuid_valid(m->journey_id))
+        return "journey_id is not a UUID";
+    if ((problem = mdv_reaction_person_problem(m->previous, keys->previous)) ||
+        (problem = mdv_reaction_person_problem(m->current, keys->current)) ||
+        (problem = same_person(m)))
+        return problem;
+    if (*m->usage_name && mdv_validate_name(m->usage_name))
+        return "usage_name invalid";
+    return mdv_validate_date(m->effective_date) ? "effective_date is not a date" : NULL;
+}
+
 int mdv_identity_name_changed_decode(const void *value, size_t len,
                                      Mdv__Identity__V1__PersonNameChanged **out,
                                      char previous[MDV_PIVOT_KEY_LEN],
                                      char current[MDV_PIVOT_KEY_LEN], char *err, size_t errlen)
 {
-    Mdv__Identity__V1__PersonNameChanged *m =
-        mdv__identity__v1__person_name_changed__unpack(NULL, len, value);
-    const char *problem = NULL;
-
-    *out = NULL;
-    if (!m) {
-        snprintf(err, errlen, "value is not a PersonNameChanged protobuf");
-        return -1;
-    }
-    if (!mdv_uuid_valid(m->journey_id))
-        problem = "journey_id is not a UUID";
-    if (!problem)
-        problem = mdv_reaction_person_problem(m->previous, previous);
-    if (!problem)
-        problem = mdv_reaction_person_problem(m->current, current);
-    if (!problem)
-        problem = same_person(m);
-    if (!problem && *m->usage_name && mdv_validate_name(m->usage_name))
-        problem = "usage_name invalid";
-    if (!problem && mdv_validate_date(m->effective_date))
-        problem = "effective_date is not a date";
-    if (problem) {
-        snprintf(err, errlen, "PersonNameChanged invalid: %s", problem);
-        mdv__identity__v1__person_name_changed__free_unpacked(m, NULL);
-        return -1;
-    }
-    *out = m;
-    return 0;
+    struct name_keys keys = {previous, current};
+    ProtobufCMessage *m = NULL;
+    int rc = mdv_contract_decode(&mdv__identity__v1__person_name_changed__descriptor, value, len,
+                                 check_name_changed, &keys, &m, err, errlen);
+    *out = (void *)m;
+    return rc;
 }

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "abroad/contract.h"
-#include "mdv/gateway/v1/declarations.pb-c.h"
+#include "gateway/contract.h"
 #include "mdv/journey.h"
 #include "mdv/pivot.h"
 #include "mdv/plan.h"
@@ -42,12 +42,8 @@ typedef Mdv__Journey__V1__Address identity_address_t;
 int identity_declaration_decode(const void *value, size_t len, identity_declaration_t **out,
                                 char *err, size_t errlen) MDV_MUSTCHECK;
 
-/* Decodes a StepConfirmed that names a journey, a usager and a code; else
- * writes why into err and returns -1. Free *out with
- * mdv__gateway__v1__step_confirmed__free_unpacked. */
-int identity_confirmation_decode(const void *value, size_t len,
-                                 Mdv__Gateway__V1__StepConfirmed **out, char *err,
-                                 size_t errlen) MDV_MUSTCHECK;
+/* A StepConfirmed is decoded by the gateway's contract
+ * (mdv_gateway_confirmation_decode, gateway/contract.h). */
 
 /* The person and address checks are the journey contracts' shared ones
  * (mdv/reaction.h); abroad's events are decoded by abroad's contract

@@ -53,7 +53,8 @@ static enum mdv_outcome on_confirmation(struct mdv_msg *msg)
     Mdv__Gateway__V1__StepConfirmed *c = NULL;
     char err[256];
     enum mdv_outcome outcome = MDV_OK;
-    if (identity_confirmation_decode(msg->rkm->payload, msg->rkm->len, &c, err, sizeof(err)) != 0)
+    if (mdv_gateway_confirmation_decode(msg->rkm->payload, msg->rkm->len, &c, err, sizeof(err)) !=
+        0)
         return mdv_msg_reject(msg, "%s", err);
     if (strcmp(c->code, IDENTITY_STEP_APPOINTMENT) == 0)
         outcome = identity_on_appointment_confirmed(msg, c);

@@ -1,11 +1,11 @@
-/* Decoding and checking of the declarations and confirmations identity
- * consumes (abroad's events are checked by abroad's contract,
- * services/abroad/contract.c): what a handler does before it touches the
- * database. A message that fails here can never be applied and is a dead
+/* Decoding and checking of the declarations identity consumes, on the
+ * gateway's contract (services/gateway/contract.c; confirmations are that
+ * contract's alone, abroad's events abroad's contract): what a handler does
+ * before it touches the database. A message that fails here can never be applied and is a dead
  * letter; what passes holds every field the handlers read. */
-#include <stdio.h>
 #include <string.h>
 
+#include "gateway/contract.h"
 #include "identity.h"
 #include "mdv/reaction.h"
 #include "mdv/validate.h"
@@ -59,77 +59,21 @@ static const char *check_document(const Mdv__Gateway__V1__IdentityDocumentDeclar
     return NULL;
 }
 
-/* NULL when d is a valid declaration of one of identity's kinds (the body
- * is the kind's). */
+/* NULL when d, a declaration of one of identity's kinds whose journey,
+ * usager and body the gateway's contract checked, can be applied. */
 static const char *check_declaration(const identity_declaration_t *d)
 {
     char key[MDV_PIVOT_KEY_LEN];
-    if (!mdv_uuid_valid(d->journey_id))
-        return "journey_id is not a UUID";
-    if (!*d->usager_id)
-        return "usager_id missing";
     if (strcmp(d->kind, "address_change") == 0)
-        return d->body_case == MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_ADDRESS_CHANGE
-                   ? check_address_change(d->address_change, key)
-                   : "address_change body missing";
+        return check_address_change(d->address_change, key);
     if (strcmp(d->kind, "name_change") == 0)
-        return d->body_case == MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_NAME_CHANGE
-                   ? check_name_change(d->name_change, key)
-                   : "name_change body missing";
-    return d->body_case == MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_IDENTITY_DOCUMENT
-               ? check_document(d->identity_document, key)
-               : "identity_document body missing";
-}
-
-static int owned_kind(const char *kind)
-{
-    static const char *const kinds[] = {"address_change", "name_change", "identity_document"};
-    return one_of(kind, kinds, MDV_ARRAY_LEN(kinds));
+        return check_name_change(d->name_change, key);
+    return check_document(d->identity_document, key);
 }
 
 int identity_declaration_decode(const void *value, size_t len, identity_declaration_t **out,
                                 char *err, size_t errlen)
 {
-    identity_declaration_t *d = mdv__gateway__v1__declaration_submitted__unpack(NULL, len, value);
-    const char *problem = NULL;
-    int rc = -1;
-
-    *out = NULL;
-    if (!d) {
-        snprintf(err, errlen, "value is not a DeclarationSubmitted protobuf");
-        goto out;
-    }
-    rc = 0;
-    if (!owned_kind(d->kind))
-        goto out; /* another service's journey */
-    problem = check_declaration(d);
-    if (problem) {
-        snprintf(err, errlen, "%s declaration invalid: %s", d->kind, problem);
-        rc = -1;
-        goto out;
-    }
-    *out = d;
-    d = NULL;
-out:
-    mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
-    return rc;
-}
-
-int identity_confirmation_decode(const void *value, size_t len,
-                                 Mdv__Gateway__V1__StepConfirmed **out, char *err, size_t errlen)
-{
-    Mdv__Gateway__V1__StepConfirmed *c = mdv__gateway__v1__step_confirmed__unpack(NULL, len, value);
-
-    *out = NULL;
-    if (!c) {
-        snprintf(err, errlen, "value is not a StepConfirmed protobuf");
-        return -1;
-    }
-    if (!mdv_uuid_valid(c->journey_id) || !*c->usager_id || !*c->code) {
-        snprintf(err, errlen, "StepConfirmed without journey id, usager or code");
-        mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
-        return -1;
-    }
-    *out = c;
-    return 0;
+    static const char *const kinds[] = {"address_change", "name_change", "identity_document", NULL};
+    return mdv_gateway_declaration_decode(value, len, kinds, check_declaration, out, err, errlen);
 }

@@ -92,11 +92,11 @@ static void declaration(const uint8_t *value, size_t len, char *err, size_t errl
 static void confirmation(const uint8_t *value, size_t len, char *err, size_t errlen)
 {
     Mdv__Gateway__V1__StepConfirmed *c = NULL;
-    if (bereavement_confirmation_decode(value, len, &c, err, errlen) != 0) {
+    if (mdv_gateway_confirmation_decode(value, len, &c, err, errlen) != 0) {
         FUZZ_REQUIRE(!c && *err);
         return;
     }
-    FUZZ_REQUIRE(mdv_uuid_valid(c->journey_id) && *c->usager_id && c->code);
+    FUZZ_REQUIRE(mdv_uuid_valid(c->journey_id) && *c->usager_id && *c->code);
     mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
 }
 
@@ -194,17 +194,6 @@ static void identity_declaration(const uint8_t *value, size_t len, char *err, si
     mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
 }
 
-static void identity_confirmation(const uint8_t *value, size_t len, char *err, size_t errlen)
-{
-    Mdv__Gateway__V1__StepConfirmed *c = NULL;
-    if (identity_confirmation_decode(value, len, &c, err, errlen) != 0) {
-        FUZZ_REQUIRE(!c && *err);
-        return;
-    }
-    FUZZ_REQUIRE(mdv_uuid_valid(c->journey_id) && *c->usager_id && *c->code);
-    mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
-}
-
 static void identity_started(const uint8_t *value, size_t len, char *err, size_t errlen)
 {
     Mdv__Abroad__V1__ResidenceAbroadStarted *s = NULL;
@@ -279,17 +268,6 @@ static void abroad_declaration(const uint8_t *value, size_t len, char *err, size
         FUZZ_REQUIRE(mdv_validate_date(d->return_to_france->return_date) == NULL);
     }
     mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
-}
-
-static void abroad_confirmation(const uint8_t *value, size_t len, char *err, size_t errlen)
-{
-    Mdv__Gateway__V1__StepConfirmed *c = NULL;
-    if (abroad_confirmation_decode(value, len, &c, err, errlen) != 0) {
-        FUZZ_REQUIRE(!c && *err);
-        return;
-    }
-    FUZZ_REQUIRE(mdv_uuid_valid(c->journey_id) && *c->usager_id && *c->code);
-    mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
 }
 
 static void abroad_address(const uint8_t *value, size_t len, char *err, size_t errlen)
@@ -410,11 +388,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         [STEP] = step,
         [ADDED] = added,
         [IDENTITY_DECLARATION] = identity_declaration,
-        [IDENTITY_CONFIRMATION] = identity_confirmation,
+        [IDENTITY_CONFIRMATION] = confirmation, /* one contract for every owner */
         [IDENTITY_STARTED] = identity_started,
         [IDENTITY_ENDED] = identity_ended,
         [ABROAD_DECLARATION] = abroad_declaration,
-        [ABROAD_CONFIRMATION] = abroad_confirmation,
+        [ABROAD_CONFIRMATION] = confirmation,
         [ABROAD_ADDRESS] = abroad_address,
         [ABROAD_NAME] = abroad_name,
         [REACTION_ADDRESS] = reaction_address,
