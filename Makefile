@@ -228,7 +228,7 @@ FUZZ_GATEWAY_BODY    := services/gateway/body.c services/gateway/validation.c \
                         services/gateway/cog.c services/gateway/validation_renovation.c \
                         services/gateway/renovation_items.c services/gateway/validation_student.c
 # The contracts of the producers (services/<producer>/contract.c).
-FUZZ_CONTRACTS       := $(patsubst %,services/%/contract.c,gateway bereavement identity abroad)
+FUZZ_CONTRACTS       := $(patsubst %,services/%/contract.c,gateway bereavement identity abroad housing)
 FUZZ_SRC_declaration := $(FUZZ_GATEWAY_BODY) services/gateway/submission.c \
                         services/bereavement/messages.c services/identity/messages.c \
                         services/abroad/messages.c services/housing/declaration.c \
@@ -236,7 +236,7 @@ FUZZ_SRC_declaration := $(FUZZ_GATEWAY_BODY) services/gateway/submission.c \
 FUZZ_SRC_confirmation := $(FUZZ_GATEWAY_BODY)
 FUZZ_SRC_protobuf    := services/gateway/projection.c services/bereavement/messages.c \
                         services/identity/messages.c services/abroad/messages.c \
-                        $(FUZZ_CONTRACTS)
+                        $(FUZZ_CONTRACTS) services/housing/declaration.c
 FUZZ_LINK_cloudevents := -Wl,--wrap=rd_kafka_message_headers
 FUZZ_LINK_declaration := -Wl,--wrap=mdv_http_header -Wl,--wrap=mdv_http_field_error
 FUZZ_LINK_confirmation := -Wl,--wrap=mdv_http_header

@@ -13,8 +13,8 @@
  * and whose deceased has a pivot key (else the usager gets 202 and the declaration is dead-lettered
  * downstream); the DeclarationSubmitted of any other kind it accepts carries that kind's body,
  * whose person has a pivot key and whose address is in France (a commune of the COG) or abroad (a
- * country) as the kind wants, and that its owner (identity, abroad or housing) accepts. The COG tables are
- * the real ones. */
+ * country) as the kind wants, and that its owner (identity, abroad or housing) accepts. The COG
+ * tables are the real ones. */
 #include "fuzz.h"
 
 #include <jansson.h>

@@ -14,6 +14,8 @@
  *  16  student/housing,                  17  student/housing,
  *      ResidenceAbroadStarted                ResidenceAbroadEnded
  *  18  student/housing/bereavement, JourneyPlanned (the steps they note)
+ *  19  housing, DeclarationSubmitted    20  identity, RenovationGrantRequested
+ *  21  RenovationGrantEstimated (housing's contract, for its consumers)
  *
  * Invariants: a rejection always says why; what a check lets through holds
  * the fields the handler then reads without looking again. */
@@ -31,6 +33,8 @@
 #include "../../services/bereavement/messages.h"
 #include "../../services/gateway/gateway.h"
 #include "../../services/identity/contract.h"
+#include "../../services/housing/contract.h"
+#include "../../services/housing/housing.h"
 #include "../../services/identity/identity.h"
 
 enum {
@@ -53,6 +57,9 @@ enum {
     REACTION_STARTED,
     REACTION_ENDED,
     REACTION_PLAN,
+    HOUSING_DECLARATION,
+    RENOVATION_REQUESTED,
+    RENOVATION_ESTIMATED,
     HANDLERS
 };
 
@@ -378,6 +385,57 @@ static void reaction_plan(const uint8_t *value, size_t len, char *err, size_t er
     mdv__journey__v1__journey_planned__free_unpacked(p, NULL);
 }
 
+/* What housing's renovation handler reads without looking again: the
+ * applicant's key, a dwelling in France, 1 to 10 items each with a code. */
+static void housing_declaration(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    housing_declaration_t *d = NULL;
+    char key[MDV_PIVOT_KEY_LEN];
+    if (housing_declaration_decode(value, len, &d, key, err, errlen) != 0) {
+        FUZZ_REQUIRE(!d && *err);
+        return;
+    }
+    if (!d)
+        return; /* another kind */
+    const Mdv__Gateway__V1__RenovationGrantDeclaration *r = d->renovation_grant;
+    FUZZ_REQUIRE(r && r->person && r->dwelling && *key);
+    FUZZ_REQUIRE(mdv_reaction_address_problem(r->dwelling) == NULL);
+    FUZZ_REQUIRE(r->n_items >= 1 && r->n_items <= 10 && r->household_size >= 1);
+    for (size_t i = 0; i < r->n_items; i++)
+        FUZZ_REQUIRE(*r->items[i]->code && r->items[i]->cost_eur > 0);
+    mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
+}
+
+static void renovation_requested(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Housing__V1__RenovationGrantRequested *m = NULL;
+    char key[MDV_PIVOT_KEY_LEN];
+    if (mdv_housing_requested_decode(value, len, &m, key, err, errlen) != 0) {
+        FUZZ_REQUIRE(!m && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(m->journey_id) && *key && m->dwelling);
+    FUZZ_REQUIRE(mdv_reaction_address_problem(m->dwelling) == NULL);
+    mdv__housing__v1__renovation_grant_requested__free_unpacked(m, NULL);
+}
+
+static void renovation_estimated(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Housing__V1__RenovationGrantEstimated *m = NULL;
+    char key[MDV_PIVOT_KEY_LEN];
+    uint64_t total = 0;
+    if (mdv_housing_estimated_decode(value, len, &m, key, err, errlen) != 0) {
+        FUZZ_REQUIRE(!m && *err);
+        return;
+    }
+    for (size_t i = 0; i < m->n_items; i++) {
+        FUZZ_REQUIRE(m->items[i]->amount_eur <= m->items[i]->eligible_eur);
+        total += m->items[i]->amount_eur;
+    }
+    FUZZ_REQUIRE(total == m->total_eur && *m->file_number);
+    mdv__housing__v1__renovation_grant_estimated__free_unpacked(m, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static void (*const handlers[HANDLERS])(const uint8_t *, size_t, char *, size_t) = {
@@ -400,6 +458,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         [REACTION_STARTED] = reaction_started,
         [REACTION_ENDED] = reaction_ended,
         [REACTION_PLAN] = reaction_plan,
+        [HOUSING_DECLARATION] = housing_declaration,
+        [RENOVATION_REQUESTED] = renovation_requested,
+        [RENOVATION_ESTIMATED] = renovation_estimated,
     };
     char err[256] = "";
 

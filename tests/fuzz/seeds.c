@@ -12,6 +12,7 @@
 #include "mdv/auth.h"
 #include "mdv/bereavement/v1/death.pb-c.h"
 #include "mdv/gateway/v1/declarations.pb-c.h"
+#include "mdv/housing/v1/housing.pb-c.h"
 #include "mdv/identity/v1/identity.pb-c.h"
 #include "mdv/journey/v1/journey.pb-c.h"
 
@@ -348,6 +349,82 @@ static int token(const char *keys, const char *name, const char *scheme, const c
     return rc;
 }
 
+/* renovation_grant: the declaration housing owns, the event identity
+ * checks the dwelling of, and the estimate housing publishes. */
+static int renovation_messages(void)
+{
+    static char *given[] = {"Paul"};
+    static char *lines[] = {"8 rue de la Monnaie"};
+    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    Mdv__Journey__V1__Address a = MDV__JOURNEY__V1__ADDRESS__INIT;
+    Mdv__Gateway__V1__RenovationWorkItem pump = MDV__GATEWAY__V1__RENOVATION_WORK_ITEM__INIT,
+                                         walls = MDV__GATEWAY__V1__RENOVATION_WORK_ITEM__INIT;
+    Mdv__Gateway__V1__RenovationWorkItem *items[] = {&pump, &walls};
+    Mdv__Gateway__V1__RenovationGrantDeclaration r =
+        MDV__GATEWAY__V1__RENOVATION_GRANT_DECLARATION__INIT;
+    Mdv__Gateway__V1__DeclarationSubmitted d = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__INIT;
+    Mdv__Housing__V1__RenovationGrantRequested q =
+        MDV__HOUSING__V1__RENOVATION_GRANT_REQUESTED__INIT;
+    Mdv__Housing__V1__WorkItemEstimate e1 = MDV__HOUSING__V1__WORK_ITEM_ESTIMATE__INIT,
+                                       e2 = MDV__HOUSING__V1__WORK_ITEM_ESTIMATE__INIT;
+    Mdv__Housing__V1__WorkItemEstimate *estimates[] = {&e1, &e2};
+    Mdv__Housing__V1__RenovationGrantEstimated est =
+        MDV__HOUSING__V1__RENOVATION_GRANT_ESTIMATED__INIT;
+
+    p.family_name = "Bernard";
+    p.n_given_names = 1;
+    p.given_names = given;
+    p.sex = "M";
+    p.birth_date = "1972-02-14";
+    p.birth_place = "35238";
+    a.n_lines = 1;
+    a.lines = lines;
+    a.postal_code = "35000";
+    a.commune_code = "35238";
+    a.city = "Rennes";
+    pump.code = "air_water_heat_pump";
+    pump.cost_eur = 12000;
+    walls.code = "external_wall_insulation";
+    walls.surface_m2 = 60;
+    walls.cost_eur = 9000;
+    r.person = &p;
+    r.dwelling = &a;
+    r.construction_year = 1978;
+    r.main_residence = 1;
+    r.owner_occupier = 1;
+    r.household_size = 2;
+    r.reference_tax_income_eur = 30000;
+    r.n_items = 2;
+    r.items = items;
+    d.journey_id = JOURNEY;
+    d.usager_id = "usager-1";
+    d.kind = "renovation_grant";
+    d.submitted_at = "2026-10-04T09:12:00Z";
+    d.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_RENOVATION_GRANT;
+    d.renovation_grant = &r;
+    q.journey_id = JOURNEY;
+    q.person = &p;
+    q.dwelling = &a;
+    q.requested_at = "2026-10-04T09:12:01Z";
+    e1.code = "air_water_heat_pump";
+    e1.cost_eur = e1.eligible_eur = e1.cap_eur = 12000;
+    e1.amount_eur = 4000;
+    e2.code = "external_wall_insulation";
+    e2.cost_eur = e2.eligible_eur = e2.cap_eur = 9000;
+    e2.amount_eur = 3600;
+    est.journey_id = JOURNEY;
+    est.person = &p;
+    est.file_number = "MPR-2026-1A2B3C4D";
+    est.category = "jaune";
+    est.n_items = 2;
+    est.items = estimates;
+    est.total_eur = 7600;
+    est.estimated_at = "2026-10-04T09:12:01Z";
+    return write_message("housing-declaration", 19, &d.base) |
+           write_message("renovation-requested", 20, &q.base) |
+           write_message("renovation-estimated", 21, &est.base);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -356,7 +433,7 @@ int main(int argc, char **argv)
     }
     corpus = argv[1];
     int rc = declarations() | confirmations() | deaths() | plans() | steps() | added() |
-             identity_messages() | abroad_messages();
+             identity_messages() | abroad_messages() | renovation_messages();
     rc |= token(argv[2], "token", "Bearer", "mdv");
     rc |= token(argv[2], "token-lower-scheme", "bearer", "mdv");
     rc |= token(argv[2], "token-other-audience", "Bearer", "other");
