@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gateway/contract.h"
 #include "housing.h"
 
 #define MAX_ITEMS 10
@@ -27,18 +28,22 @@ static const char *check_items(const Mdv__Gateway__V1__RenovationGrantDeclaratio
     return NULL;
 }
 
-static const char *check_renovation(const Mdv__Gateway__V1__DeclarationSubmitted *d,
-                                    char key[MDV_PIVOT_KEY_LEN])
+/* The applicant's matching key, or -1. */
+static int applicant_key(const Mdv__Journey__V1__PivotIdentity *p, char key[MDV_PIVOT_KEY_LEN])
+{
+    if (!p || p->n_given_names == 0)
+        return -1;
+    return mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
+                         key);
+}
+
+/* The gateway's contract checked the journey, the usager and that the
+ * body is a renovation_grant's. */
+static const char *check_renovation(const Mdv__Gateway__V1__DeclarationSubmitted *d)
 {
     const Mdv__Gateway__V1__RenovationGrantDeclaration *r = d->renovation_grant;
-    if (!mdv_uuid_valid(d->journey_id) || !*d->usager_id)
-        return "journey_id is not a UUID, or no usager";
-    if (d->body_case != MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_RENOVATION_GRANT || !r)
-        return "kind renovation_grant without its body";
-    const Mdv__Journey__V1__PivotIdentity *p = r->person;
-    if (!p || p->n_given_names == 0 ||
-        mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
-                      key) != 0)
+    char key[MDV_PIVOT_KEY_LEN];
+    if (applicant_key(r->person, key) != 0)
         return "person missing or its identity cannot be normalised";
     const char *problem = r->dwelling ? mdv_reaction_address_problem(r->dwelling) : "no dwelling";
     if (problem)
@@ -53,22 +58,15 @@ static const char *check_renovation(const Mdv__Gateway__V1__DeclarationSubmitted
 int housing_declaration_decode(const void *value, size_t len, housing_declaration_t **out,
                                char key[MDV_PIVOT_KEY_LEN], char *err, size_t errlen)
 {
-    housing_declaration_t *d = mdv__gateway__v1__declaration_submitted__unpack(NULL, len, value);
-    *out = NULL;
-    if (!d) {
-        snprintf(err, errlen, "value is not a DeclarationSubmitted protobuf");
+    static const char *const kinds[] = {"renovation_grant", NULL};
+    if (mdv_gateway_declaration_decode(value, len, kinds, check_renovation, out, err, errlen) != 0)
+        return -1;
+    if (*out && applicant_key((*out)->renovation_grant->person, key) != 0) {
+        /* check_renovation made the key already: never here */
+        snprintf(err, errlen, "declaration invalid: person cannot be normalised");
+        mdv__gateway__v1__declaration_submitted__free_unpacked(*out, NULL);
+        *out = NULL;
         return -1;
     }
-    if (strcmp(d->kind, "renovation_grant") != 0) {
-        mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
-        return 0; /* another service's journey */
-    }
-    const char *problem = check_renovation(d, key);
-    if (problem) {
-        snprintf(err, errlen, "declaration invalid: %s", problem);
-        mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
-        return -1;
-    }
-    *out = d;
     return 0;
 }
