@@ -129,9 +129,15 @@ def events_of(env, journey_id: str, start: dict[int, int]) -> list[str]:
             if m.headers.get("mdv_journey_id") == journey_id]
 
 
-def assert_plan(journey: dict[str, Any], plan: dict[str, str]) -> None:
+# The steps a service may add by itself to a return's journey when the
+# return's AddressChanged reaches a record of theirs (rules/steps_added.json):
+# whether they appear, and when, depends on the seeded person.
+ADDED_TO_A_RETURN = {"housing.residence_reviewed", "bereavement.claim_address_updated", "student.address_updated"}
+
+
+def assert_plan(journey: dict[str, Any], plan: dict[str, str], may_add: frozenset[str] = frozenset()) -> None:
     steps = steps_by_code(journey)
-    assert sorted(steps) == sorted(plan), f"steps {sorted(steps)}"
+    assert set(plan) <= set(steps) and set(steps) - set(plan) <= may_add, f"steps {sorted(steps)}"
     for code, administration in plan.items():
         assert steps[code]["administration"] == administration, steps[code]
         assert steps[code]["label"].strip() and steps[code]["due_at"], steps[code]
@@ -206,7 +212,7 @@ def test_return_closes_the_open_inscription(usager, find_persons, db, env):
     record_figures(env, [f"return_to_france: declared -> {CLOSED} final in {time.monotonic() - started:.2f} s"])
     assert step["status"] == "done", step
     assert step["detail"].startswith(f"Inscription au registre clôturée au {french_date(returned)}"), step
-    assert_plan(usager.journey(journey_id), RETURN_PLAN)
+    assert_plan(usager.journey(journey_id), RETURN_PLAN, frozenset(ADDED_TO_A_RETURN))
     held = registrations(db, person)
     assert all(r["status"] == "closed" for r in held), held
     closed = [r for r in held if r["closed_reason"] == "retour"]
