@@ -144,7 +144,9 @@ $(BUILD)/tests/test_grant: $(BUILD)/obj/tests/unit/test_grant.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-# The producers' contracts, tested as their consumers link them.
+# The producers' contracts, tested as their consumers link them; the
+# steps the reacting services may add, on the files they ship.
+$(BUILD)/obj/tests/unit/test_reaction.o: CFLAGS += -DMDV_TEST_SERVICES='"$(CURDIR)/services"'
 $(BUILD)/tests/test_reaction: $(BUILD)/obj/tests/unit/test_reaction.o \
                               $(call contract_obj,identity abroad) $(LIB)
 	@mkdir -p $(dir $@)

@@ -7,6 +7,7 @@
 #include "unit.h"
 
 #include <locale.h>
+#include <sys/stat.h>
 
 #include "abroad/contract.h"
 #include "identity/contract.h"
@@ -338,6 +339,51 @@ static void test_clip_never_cuts_a_character(void **state)
     assert_string_equal(out, "AB");
 }
 
+/* The steps a service may add (rules/steps_added.json): each reacting
+ * service's file loads; a file without the "added" plan is refused, so a
+ * service with a wrong file does not start. */
+static void test_added_steps_load_only_with_the_added_plan(void **state)
+{
+    (void)state;
+    static const char *const services[] = {"student", "housing", "bereavement"};
+    struct mdv_service svc;
+    memset(&svc, 0, sizeof(svc));
+    for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+        char *dir = mdv_xasprintf("%s/%s", MDV_TEST_SERVICES, services[i]);
+        svc.config.data_dir = dir;
+        assert_int_equal(mdv_reaction_added_load(&svc), 0);
+        mdv_reaction_added_free();
+        free(dir);
+    }
+
+    char dir[] = "/tmp/mdv-added-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *rules = mdv_xasprintf("%s/rules", dir),
+         *file = mdv_xasprintf("%s/steps_added.json", rules);
+    assert_int_equal(mkdir(rules, 0700), 0);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("{\"year\": 2026, \"source\": \"test\", \"plans\": [{\"kind\": \"other\", \"steps\":"
+          " [{\"code\": \"x.y\", \"owner\": \"x\", \"administration\": \"A\", \"label\": \"L\","
+          " \"due_days\": 1, \"source\": \"s\"}]}]}",
+          f);
+    fclose(f);
+    svc.config.data_dir = dir;
+    struct capture c;
+    capture_start(&c);
+    int rc = mdv_reaction_added_load(&svc);
+    char *said = capture_end(&c);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(said, "no plan of kind \"added\""));
+    free(said);
+    mdv_reaction_added_free();
+    unlink(file);
+    rmdir(rules);
+    rmdir(dir);
+    free(file);
+    free(rules);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_every_given_name_and_no_control_character_is_checked),
         cmocka_unit_test(test_an_address_abroad_names_no_commune),
         cmocka_unit_test(test_clip_never_cuts_a_character),
+        cmocka_unit_test(test_added_steps_load_only_with_the_added_plan),
     };
     return cmocka_run_group_tests_name("reaction", tests, set_utf8_locale, NULL);
 }
