@@ -230,6 +230,17 @@ int mdv_reaction_apply_unplanned(struct mdv_msg *msg, const struct mdv_step_work
     return mdv_journey_apply_step(msg, work, apply, ctx);
 }
 
+int mdv_reaction_apply_step(struct mdv_msg *msg, const struct mdv_step_work *work,
+                            mdv_effect_fn apply, mdv_pending_fn pending, mdv_effect_fn unplanned,
+                            void *ctx)
+{
+    int planned = mdv_reaction_planned(msg, work->journey_id, work->step_code);
+    if (planned < 0)
+        return -1;
+    return planned ? mdv_journey_apply_step(msg, work, apply, ctx)
+                   : mdv_reaction_apply_unplanned(msg, work, pending, unplanned, ctx);
+}
+
 void mdv_reaction_clip(char *out, size_t size, const char *s)
 {
     size_t n = strlen(s);

@@ -78,6 +78,14 @@ int mdv_reaction_apply_unplanned(struct mdv_msg *msg, const struct mdv_step_work
                                  mdv_pending_fn pending, mdv_effect_fn apply,
                                  void *ctx) MDV_MUSTCHECK;
 
+/* The step an event decides, whether or not the journey's plan gives it
+ * to this service: planned, mdv_journey_apply_step with apply; not
+ * planned, mdv_reaction_apply_unplanned with pending and unplanned.
+ * Returns 0, or -1 on a database error. */
+int mdv_reaction_apply_step(struct mdv_msg *msg, const struct mdv_step_work *work,
+                            mdv_effect_fn apply, mdv_pending_fn pending, mdv_effect_fn unplanned,
+                            void *ctx) MDV_MUSTCHECK;
+
 /* The longest name a detail quotes, in bytes. */
 #define MDV_REACTION_NAME_CLIP 120
 /* Copies at most size-1 bytes of s, never cutting a UTF-8 character (a

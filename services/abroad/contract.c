@@ -53,3 +53,40 @@ int mdv_abroad_ended_decode(const void *value, size_t len,
     *out = (void *)m;
     return rc;
 }
+
+/* The step of residence r (the message already decoded into it). */
+static enum mdv_outcome apply_residence(struct mdv_msg *msg, const char *journey_id,
+                                        const char *step_code, mdv_effect_fn apply,
+                                        struct mdv_residence *r)
+{
+    const struct mdv_step_work work = {journey_id, step_code, NULL};
+    return mdv_journey_apply_step(msg, &work, apply, r) == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+}
+
+enum mdv_outcome mdv_residence_started_apply(struct mdv_msg *msg, const char *step_code,
+                                             mdv_effect_fn apply)
+{
+    struct mdv_residence r = {NULL, NULL, ""};
+    Mdv__Abroad__V1__ResidenceAbroadStarted *m = NULL;
+    if (mdv_abroad_started_decode(msg->rkm->payload, msg->rkm->len, &m, r.key, msg->error,
+                                  sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    r.started = m;
+    enum mdv_outcome outcome = apply_residence(msg, m->journey_id, step_code, apply, &r);
+    mdv__abroad__v1__residence_abroad_started__free_unpacked(m, NULL);
+    return outcome;
+}
+
+enum mdv_outcome mdv_residence_ended_apply(struct mdv_msg *msg, const char *step_code,
+                                           mdv_effect_fn apply)
+{
+    struct mdv_residence r = {NULL, NULL, ""};
+    Mdv__Abroad__V1__ResidenceAbroadEnded *m = NULL;
+    if (mdv_abroad_ended_decode(msg->rkm->payload, msg->rkm->len, &m, r.key, msg->error,
+                                sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    r.ended = m;
+    enum mdv_outcome outcome = apply_residence(msg, m->journey_id, step_code, apply, &r);
+    mdv__abroad__v1__residence_abroad_ended__free_unpacked(m, NULL);
+    return outcome;
+}

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "mdv/abroad/v1/abroad.pb-c.h"
+#include "mdv/journey.h"
 #include "mdv/pivot.h"
 #include "mdv/util.h"
 
@@ -25,5 +26,22 @@ int mdv_abroad_started_decode(const void *value, size_t len,
 int mdv_abroad_ended_decode(const void *value, size_t len,
                             Mdv__Abroad__V1__ResidenceAbroadEnded **out,
                             char key[MDV_PIVOT_KEY_LEN], char *err, size_t errlen) MDV_MUSTCHECK;
+
+/* A checked ResidenceAbroadStarted or Ended, as a reacting service's
+ * effect reads it: one of started and ended is set. */
+struct mdv_residence {
+    const Mdv__Abroad__V1__ResidenceAbroadStarted *started;
+    const Mdv__Abroad__V1__ResidenceAbroadEnded *ended;
+    char key[MDV_PIVOT_KEY_LEN]; /* the person, for matching */
+};
+
+/* The whole handler of the step a ResidenceAbroadStarted (or Ended)
+ * decides: decoded and checked (a dead letter when invalid), the step
+ * applied once for the journey (mdv_journey_apply_step; ctx is the struct
+ * mdv_residence). */
+enum mdv_outcome mdv_residence_started_apply(struct mdv_msg *msg, const char *step_code,
+                                             mdv_effect_fn apply);
+enum mdv_outcome mdv_residence_ended_apply(struct mdv_msg *msg, const char *step_code,
+                                           mdv_effect_fn apply);
 
 #endif

@@ -37,14 +37,5 @@ static int close_registration(struct mdv_msg *msg, void *ctx, struct mdv_effect 
 
 enum mdv_outcome abroad_on_death(struct mdv_msg *msg)
 {
-    struct mdv_death death;
-    if (mdv_death_decode(msg, &death) != 0)
-        return MDV_PERMANENT;
-    const struct mdv_step_work work = {death.event->journey_id, ABROAD_STEP_CLOSED,
-                                       death.occurrence};
-    enum mdv_outcome outcome = mdv_journey_apply_step(msg, &work, close_registration, &death) == 0
-                                   ? MDV_OK
-                                   : mdv_msg_db_failure(msg);
-    mdv_death_free(&death);
-    return outcome;
+    return mdv_death_apply(msg, ABROAD_STEP_CLOSED, close_registration);
 }

@@ -12,17 +12,11 @@
 #include "mdv/journey.h"
 #include "mdv/pg.h"
 
-struct renaming {
-    const Mdv__Identity__V1__PersonNameChanged *event;
-    const char *previous_key;
-    const char *current_key;
-};
-
 static int rename_records(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
-    const struct renaming *r = ctx;
-    const Mdv__Identity__V1__PersonNameChanged *n = r->event;
-    const char *params[] = {r->previous_key, r->current_key, n->current->family_name, n->usage_name,
+    const struct mdv_name_change *r = ctx;
+    const Mdv__Identity__V1__PersonNameChanged *n = r->m;
+    const char *params[] = {r->previous, r->current, n->current->family_name, n->usage_name,
                             n->birth_name_changed ? "t" : "f"};
     long counts[2];
     if (mdv_pg_query_longs(
@@ -54,16 +48,5 @@ static int rename_records(struct mdv_msg *msg, void *ctx, struct mdv_effect *out
 
 enum mdv_outcome abroad_on_name_changed(struct mdv_msg *msg)
 {
-    Mdv__Identity__V1__PersonNameChanged *n = NULL;
-    char previous[MDV_PIVOT_KEY_LEN], current[MDV_PIVOT_KEY_LEN];
-    enum mdv_outcome outcome = MDV_OK;
-    if (mdv_identity_name_changed_decode(msg->rkm->payload, msg->rkm->len, &n, previous, current,
-                                         msg->error, sizeof(msg->error)) != 0)
-        return MDV_PERMANENT;
-    const struct renaming r = {n, previous, current};
-    const struct mdv_step_work work = {n->journey_id, ABROAD_STEP_NAME, NULL};
-    if (mdv_journey_apply_step(msg, &work, rename_records, (void *)&r) != 0)
-        outcome = mdv_msg_db_failure(msg);
-    mdv__identity__v1__person_name_changed__free_unpacked(n, NULL);
-    return outcome;
+    return mdv_name_change_apply(msg, ABROAD_STEP_NAME, rename_records);
 }

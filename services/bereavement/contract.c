@@ -53,3 +53,15 @@ void mdv_death_free(struct mdv_death *death)
     mdv__bereavement__v1__death_recorded__free_unpacked(death->event, NULL);
     death->event = NULL;
 }
+
+enum mdv_outcome mdv_death_apply(struct mdv_msg *msg, const char *step_code, mdv_effect_fn apply)
+{
+    struct mdv_death death;
+    if (mdv_death_decode(msg, &death) != 0)
+        return MDV_PERMANENT;
+    const struct mdv_step_work work = {death.event->journey_id, step_code, death.occurrence};
+    enum mdv_outcome outcome =
+        mdv_journey_apply_step(msg, &work, apply, &death) == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+    mdv_death_free(&death);
+    return outcome;
+}

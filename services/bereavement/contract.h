@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "mdv/bereavement/v1/death.pb-c.h"
+#include "mdv/journey.h"
 #include "mdv/pivot.h"
 #include "mdv/service.h"
 
@@ -34,5 +35,11 @@ struct mdv_death {
  * mdv_death_free. */
 int mdv_death_decode(struct mdv_msg *msg, struct mdv_death *death) MDV_MUSTCHECK;
 void mdv_death_free(struct mdv_death *death);
+
+/* The whole handler of the step a death decides: the message's
+ * DeathRecorded decoded and checked (a dead letter when invalid), the step
+ * applied once per death (mdv_journey_apply_step with its occurrence; ctx
+ * is the struct mdv_death), then freed. */
+enum mdv_outcome mdv_death_apply(struct mdv_msg *msg, const char *step_code, mdv_effect_fn apply);
 
 #endif

@@ -16,18 +16,7 @@
 #include "mdv/pg.h"
 #include "mdv/reaction.h"
 
-typedef Mdv__Identity__V1__AddressChanged address_changed_t;
 typedef Mdv__Identity__V1__PersonNameChanged name_changed_t;
-
-struct address_work {
-    const address_changed_t *m;
-    char key[MDV_PIVOT_KEY_LEN];
-};
-
-struct name_work {
-    const name_changed_t *m;
-    char previous[MDV_PIVOT_KEY_LEN], current[MDV_PIVOT_KEY_LEN];
-};
 
 /* The lines as one text; the query splits them again (a line holds no
  * newline: the gateway takes printable text only). */
@@ -48,7 +37,7 @@ static char *joined_lines(const Mdv__Journey__V1__Address *a)
 
 static int update_claim_address(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
-    const struct address_work *w = ctx;
+    const struct mdv_address_change *w = ctx;
     const Mdv__Journey__V1__Address *a = w->m->address;
     char *lines = joined_lines(a);
     const char *params[] = {w->key, lines, a->postal_code, a->commune_code, a->city};
@@ -78,7 +67,7 @@ static int update_claim_address(struct mdv_msg *msg, void *ctx, struct mdv_effec
 /* An open claim of the person: the unplanned step has something to do. */
 static int has_open_claim(struct mdv_msg *msg, void *ctx)
 {
-    const struct address_work *w = ctx;
+    const struct mdv_address_change *w = ctx;
     const char *params[] = {w->key};
     long n = 0;
     if (mdv_pg_query_longs(msg->conn,
@@ -91,26 +80,13 @@ static int has_open_claim(struct mdv_msg *msg, void *ctx)
 
 enum mdv_outcome bereavement_on_address_changed(struct mdv_msg *msg)
 {
-    struct address_work w;
-    address_changed_t *m = NULL;
-    if (mdv_identity_address_changed_decode(msg->rkm->payload, msg->rkm->len, &m, w.key, msg->error,
-                                            sizeof(msg->error)) != 0)
-        return MDV_PERMANENT;
-    w.m = m;
-    const char *code = BEREAVEMENT_STEP_CLAIM_ADDRESS;
-    const struct mdv_step_work work = {m->journey_id, code, NULL};
-    int planned = mdv_reaction_planned(msg, m->journey_id, code);
-    int rc = planned < 0 ? -1
-             : planned   ? mdv_journey_apply_step(msg, &work, update_claim_address, &w)
-                         : mdv_reaction_apply_unplanned(msg, &work, has_open_claim,
-                                                        update_claim_address, &w);
-    mdv__identity__v1__address_changed__free_unpacked(m, NULL);
-    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+    return mdv_address_change_apply(msg, BEREAVEMENT_STEP_CLAIM_ADDRESS, update_claim_address,
+                                    has_open_claim, update_claim_address);
 }
 
 static int update_claim_name(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
-    const struct name_work *w = ctx;
+    const struct mdv_name_change *w = ctx;
     const name_changed_t *m = w->m;
     const char *params[] = {w->previous, w->current, m->current->family_name, m->usage_name};
     long n = 0;
@@ -141,14 +117,5 @@ static int update_claim_name(struct mdv_msg *msg, void *ctx, struct mdv_effect *
 
 enum mdv_outcome bereavement_on_name_changed(struct mdv_msg *msg)
 {
-    struct name_work w;
-    name_changed_t *m = NULL;
-    if (mdv_identity_name_changed_decode(msg->rkm->payload, msg->rkm->len, &m, w.previous,
-                                         w.current, msg->error, sizeof(msg->error)) != 0)
-        return MDV_PERMANENT;
-    w.m = m;
-    const struct mdv_step_work work = {m->journey_id, BEREAVEMENT_STEP_NAME, NULL};
-    int rc = mdv_journey_apply_step(msg, &work, update_claim_name, &w);
-    mdv__identity__v1__person_name_changed__free_unpacked(m, NULL);
-    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+    return mdv_name_change_apply(msg, BEREAVEMENT_STEP_NAME, update_claim_name);
 }

@@ -10,13 +10,7 @@
 #include "housing.h"
 #include "mdv/pg.h"
 
-typedef Mdv__Abroad__V1__ResidenceAbroadStarted started_t;
 typedef Mdv__Abroad__V1__ResidenceAbroadEnded ended_t;
-
-struct abroad_work {
-    const void *m;
-    char key[MDV_PIVOT_KEY_LEN];
-};
 
 static const char *plural(long n)
 {
@@ -25,7 +19,7 @@ static const char *plural(long n)
 
 static int suspend(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
-    const struct abroad_work *w = ctx;
+    const struct mdv_residence *w = ctx;
     const char *params[] = {w->key};
     long counts[2];
     if (mdv_pg_query_longs(
@@ -52,8 +46,8 @@ static int suspend(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 
 static int resume(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
-    const struct abroad_work *w = ctx;
-    const ended_t *e = w->m;
+    const struct mdv_residence *w = ctx;
+    const ended_t *e = w->ended;
     const char *params[] = {w->key, e->address->postal_code, e->address->commune_code};
     long counts[3];
     if (mdv_pg_query_longs(
@@ -90,28 +84,10 @@ static int resume(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 
 enum mdv_outcome housing_on_abroad_started(struct mdv_msg *msg)
 {
-    struct abroad_work w;
-    started_t *s = NULL;
-    if (mdv_abroad_started_decode(msg->rkm->payload, msg->rkm->len, &s, w.key, msg->error,
-                                  sizeof(msg->error)) != 0)
-        return MDV_PERMANENT;
-    w.m = s;
-    const struct mdv_step_work work = {s->journey_id, HOUSING_STEP_FILES, NULL};
-    int rc = mdv_journey_apply_step(msg, &work, suspend, &w);
-    mdv__abroad__v1__residence_abroad_started__free_unpacked(s, NULL);
-    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+    return mdv_residence_started_apply(msg, HOUSING_STEP_FILES, suspend);
 }
 
 enum mdv_outcome housing_on_abroad_ended(struct mdv_msg *msg)
 {
-    struct abroad_work w;
-    ended_t *e = NULL;
-    if (mdv_abroad_ended_decode(msg->rkm->payload, msg->rkm->len, &e, w.key, msg->error,
-                                sizeof(msg->error)) != 0)
-        return MDV_PERMANENT;
-    w.m = e;
-    const struct mdv_step_work work = {e->journey_id, HOUSING_STEP_FILES, NULL};
-    int rc = mdv_journey_apply_step(msg, &work, resume, &w);
-    mdv__abroad__v1__residence_abroad_ended__free_unpacked(e, NULL);
-    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+    return mdv_residence_ended_apply(msg, HOUSING_STEP_FILES, resume);
 }

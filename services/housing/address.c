@@ -20,13 +20,6 @@
     "Ce logement n'est plus votre résidence principale : confirmez le retrait du dossier ou "     \
     "gardez-le"
 
-typedef Mdv__Identity__V1__AddressChanged address_changed_t;
-
-struct address_work {
-    const address_changed_t *m;
-    char key[MDV_PIVOT_KEY_LEN];
-};
-
 /* The address's lines as one text, the way the query compares them. */
 static char *joined_lines(const Mdv__Journey__V1__Address *a)
 {
@@ -51,7 +44,7 @@ static char *joined_lines(const Mdv__Journey__V1__Address *a)
 
 /* Notes the review of the person's open files for another dwelling:
  * counts[0] the person's files, counts[1] those under review. */
-static int note_review(PGconn *conn, const struct address_work *w, long counts[2])
+static int note_review(PGconn *conn, const struct mdv_address_change *w, long counts[2])
 {
     const Mdv__Journey__V1__Address *a = w->m->address;
     char *lines = joined_lines(a);
@@ -73,7 +66,7 @@ static int note_review(PGconn *conn, const struct address_work *w, long counts[2
  * do. */
 static int has_left_behind(struct mdv_msg *msg, void *ctx)
 {
-    const struct address_work *w = ctx;
+    const struct mdv_address_change *w = ctx;
     const Mdv__Journey__V1__Address *a = w->m->address;
     char *lines = joined_lines(a);
     const char *params[] = {w->key, a->postal_code, a->commune_code, lines};
@@ -107,20 +100,8 @@ static int review_files(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 
 enum mdv_outcome housing_on_address_changed(struct mdv_msg *msg)
 {
-    struct address_work w;
-    address_changed_t *m = NULL;
-    if (mdv_identity_address_changed_decode(msg->rkm->payload, msg->rkm->len, &m, w.key, msg->error,
-                                            sizeof(msg->error)) != 0)
-        return MDV_PERMANENT;
-    w.m = m;
-    const struct mdv_step_work work = {m->journey_id, HOUSING_STEP_RESIDENCE, NULL};
-    int planned = mdv_reaction_planned(msg, m->journey_id, HOUSING_STEP_RESIDENCE);
-    int rc = planned < 0 ? -1
-             : planned
-                 ? mdv_journey_apply_step(msg, &work, review_files, &w)
-                 : mdv_reaction_apply_unplanned(msg, &work, has_left_behind, review_files, &w);
-    mdv__identity__v1__address_changed__free_unpacked(m, NULL);
-    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+    return mdv_address_change_apply(msg, HOUSING_STEP_RESIDENCE, review_files, has_left_behind,
+                                    review_files);
 }
 
 /* The usager confirmed: the files under review are withdrawn. The step's

@@ -9,15 +9,10 @@
 
 typedef Mdv__Identity__V1__PersonNameChanged name_changed_t;
 
-struct name_work {
-    const name_changed_t *m;
-    char previous[MDV_PIVOT_KEY_LEN], current[MDV_PIVOT_KEY_LEN];
-};
-
 /* The effect, for mdv_journey_apply_step. */
 static int update_names(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
-    const struct name_work *w = ctx;
+    const struct mdv_name_change *w = ctx;
     const name_changed_t *m = w->m;
     const char *params[] = {w->previous, w->current, m->current->family_name, m->usage_name};
     long n = 0;
@@ -49,14 +44,5 @@ static int update_names(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 
 enum mdv_outcome housing_on_name_changed(struct mdv_msg *msg)
 {
-    struct name_work w;
-    name_changed_t *m = NULL;
-    if (mdv_identity_name_changed_decode(msg->rkm->payload, msg->rkm->len, &m, w.previous,
-                                         w.current, msg->error, sizeof(msg->error)) != 0)
-        return MDV_PERMANENT;
-    w.m = m;
-    const struct mdv_step_work work = {m->journey_id, HOUSING_STEP_NAME, NULL};
-    int rc = mdv_journey_apply_step(msg, &work, update_names, &w);
-    mdv__identity__v1__person_name_changed__free_unpacked(m, NULL);
-    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+    return mdv_name_change_apply(msg, HOUSING_STEP_NAME, update_names);
 }

@@ -16,13 +16,11 @@ typedef Mdv__Abroad__V1__ResidenceAbroadEnded ended_t;
 /* The effect on the register, for mdv_journey_apply_step. */
 static int record_address_abroad(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
-    const started_t *s = ctx;
-    char key[MDV_PIVOT_KEY_LEN];
+    const struct mdv_residence *r = ctx;
+    const started_t *s = r->started;
     struct identity_person person;
 
-    if (mdv_reaction_person_problem(s->person, key))
-        return -1; /* checked when decoded */
-    int found = identity_person_find(msg->conn, key, &person);
+    int found = identity_person_find(msg->conn, r->key, &person);
     if (found <= 0)
         return found; /* not applicable: no record */
     if (identity_address_record(msg->conn, person.person_id, s->address, s->start_date,
@@ -36,17 +34,7 @@ static int record_address_abroad(struct mdv_msg *msg, void *ctx, struct mdv_effe
 
 enum mdv_outcome identity_on_abroad_started(struct mdv_msg *msg)
 {
-    started_t *s = NULL;
-    char key[MDV_PIVOT_KEY_LEN];
-    if (mdv_abroad_started_decode(msg->rkm->payload, msg->rkm->len, &s, key, msg->error,
-                                  sizeof(msg->error)) != 0)
-        return MDV_PERMANENT;
-    const struct mdv_step_work work = {s->journey_id, IDENTITY_STEP_ADDRESS_ABROAD, NULL};
-    enum mdv_outcome outcome = mdv_journey_apply_step(msg, &work, record_address_abroad, s) == 0
-                                   ? MDV_OK
-                                   : mdv_msg_db_failure(msg);
-    mdv__abroad__v1__residence_abroad_started__free_unpacked(s, NULL);
-    return outcome;
+    return mdv_residence_started_apply(msg, IDENTITY_STEP_ADDRESS_ABROAD, record_address_abroad);
 }
 
 enum mdv_outcome identity_on_abroad_ended(struct mdv_msg *msg)

@@ -80,3 +80,34 @@ int mdv_identity_name_changed_decode(const void *value, size_t len,
     *out = (void *)m;
     return rc;
 }
+
+enum mdv_outcome mdv_address_change_apply(struct mdv_msg *msg, const char *step_code,
+                                          mdv_effect_fn apply, mdv_pending_fn pending,
+                                          mdv_effect_fn unplanned)
+{
+    struct mdv_address_change change;
+    Mdv__Identity__V1__AddressChanged *m = NULL;
+    if (mdv_identity_address_changed_decode(msg->rkm->payload, msg->rkm->len, &m, change.key,
+                                            msg->error, sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    change.m = m;
+    const struct mdv_step_work work = {m->journey_id, step_code, NULL};
+    int rc = mdv_reaction_apply_step(msg, &work, apply, pending, unplanned, &change);
+    mdv__identity__v1__address_changed__free_unpacked(m, NULL);
+    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+}
+
+enum mdv_outcome mdv_name_change_apply(struct mdv_msg *msg, const char *step_code,
+                                       mdv_effect_fn apply)
+{
+    struct mdv_name_change change;
+    Mdv__Identity__V1__PersonNameChanged *m = NULL;
+    if (mdv_identity_name_changed_decode(msg->rkm->payload, msg->rkm->len, &m, change.previous,
+                                         change.current, msg->error, sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    change.m = m;
+    const struct mdv_step_work work = {m->journey_id, step_code, NULL};
+    int rc = mdv_journey_apply_step(msg, &work, apply, &change);
+    mdv__identity__v1__person_name_changed__free_unpacked(m, NULL);
+    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+}

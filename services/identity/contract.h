@@ -9,7 +9,9 @@
 #include <stddef.h>
 
 #include "mdv/identity/v1/identity.pb-c.h"
+#include "mdv/journey.h"
 #include "mdv/pivot.h"
+#include "mdv/reaction.h"
 #include "mdv/util.h"
 
 /* Each decoder: on success gives the checked message in *out (free it with
@@ -29,5 +31,33 @@ int mdv_identity_name_changed_decode(const void *value, size_t len,
                                      char previous[MDV_PIVOT_KEY_LEN],
                                      char current[MDV_PIVOT_KEY_LEN], char *err,
                                      size_t errlen) MDV_MUSTCHECK;
+
+/* A checked AddressChanged, as a reacting service's effect reads it. */
+struct mdv_address_change {
+    const Mdv__Identity__V1__AddressChanged *m;
+    char key[MDV_PIVOT_KEY_LEN]; /* the person, for matching */
+};
+
+/* The whole handler of the step an AddressChanged decides: decoded and
+ * checked (a dead letter when invalid), then mdv_reaction_apply_step with
+ * ctx the struct mdv_address_change: apply when the journey's plan gives
+ * the step to this service, else pending and unplanned (the step added
+ * when there is something to do). */
+enum mdv_outcome mdv_address_change_apply(struct mdv_msg *msg, const char *step_code,
+                                          mdv_effect_fn apply, mdv_pending_fn pending,
+                                          mdv_effect_fn unplanned);
+
+/* A checked PersonNameChanged, as a reacting service's effect reads it. */
+struct mdv_name_change {
+    const Mdv__Identity__V1__PersonNameChanged *m;
+    char previous[MDV_PIVOT_KEY_LEN]; /* the key the records hold */
+    char current[MDV_PIVOT_KEY_LEN];  /* the key from now on */
+};
+
+/* The whole handler of the step a PersonNameChanged decides: decoded and
+ * checked (a dead letter when invalid), the step applied once for the
+ * journey (mdv_journey_apply_step; ctx is the struct mdv_name_change). */
+enum mdv_outcome mdv_name_change_apply(struct mdv_msg *msg, const char *step_code,
+                                       mdv_effect_fn apply);
 
 #endif

@@ -14,11 +14,6 @@
 typedef Mdv__Abroad__V1__ResidenceAbroadStarted started_t;
 typedef Mdv__Abroad__V1__ResidenceAbroadEnded ended_t;
 
-struct abroad_work {
-    const void *m;
-    char key[MDV_PIVOT_KEY_LEN];
-};
-
 /* Moves the bourse of the person's open files from one status to another:
  * counts[0] the open files, counts[1] those it changed. */
 static int update_bourse(PGconn *conn, const char *key, const char *from, const char *to,
@@ -37,8 +32,8 @@ static int update_bourse(PGconn *conn, const char *key, const char *from, const 
 
 static int review_departure(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
-    const struct abroad_work *w = ctx;
-    const started_t *s = w->m;
+    const struct mdv_residence *w = ctx;
+    const started_t *s = w->started;
     long counts[2];
     /* A mobility keeps the bourse: nothing changes (active to active). */
     const char *to = s->study_mobility ? "active" : "suspended";
@@ -56,8 +51,8 @@ static int review_departure(struct mdv_msg *msg, void *ctx, struct mdv_effect *o
 
 static int review_return(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
-    const struct abroad_work *w = ctx;
-    const ended_t *e = w->m;
+    const struct mdv_residence *w = ctx;
+    const ended_t *e = w->ended;
     long counts[2];
     char change[160];
     if (update_bourse(msg->conn, w->key, "suspended", "active", counts) != 0)
@@ -77,28 +72,10 @@ static int review_return(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 
 enum mdv_outcome student_on_abroad_started(struct mdv_msg *msg)
 {
-    struct abroad_work w;
-    started_t *s = NULL;
-    if (mdv_abroad_started_decode(msg->rkm->payload, msg->rkm->len, &s, w.key, msg->error,
-                                  sizeof(msg->error)) != 0)
-        return MDV_PERMANENT;
-    w.m = s;
-    const struct mdv_step_work work = {s->journey_id, STUDENT_STEP_MOBILITY, NULL};
-    int rc = mdv_journey_apply_step(msg, &work, review_departure, &w);
-    mdv__abroad__v1__residence_abroad_started__free_unpacked(s, NULL);
-    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+    return mdv_residence_started_apply(msg, STUDENT_STEP_MOBILITY, review_departure);
 }
 
 enum mdv_outcome student_on_abroad_ended(struct mdv_msg *msg)
 {
-    struct abroad_work w;
-    ended_t *e = NULL;
-    if (mdv_abroad_ended_decode(msg->rkm->payload, msg->rkm->len, &e, w.key, msg->error,
-                                sizeof(msg->error)) != 0)
-        return MDV_PERMANENT;
-    w.m = e;
-    const struct mdv_step_work work = {e->journey_id, STUDENT_STEP_MOBILITY, NULL};
-    int rc = mdv_journey_apply_step(msg, &work, review_return, &w);
-    mdv__abroad__v1__residence_abroad_ended__free_unpacked(e, NULL);
-    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+    return mdv_residence_ended_apply(msg, STUDENT_STEP_MOBILITY, review_return);
 }

@@ -19,8 +19,6 @@
 #include "mdv/pg.h"
 #include "student.h"
 
-typedef Mdv__Identity__V1__AddressChanged address_changed_t;
-
 struct file {
     char file_id[MDV_UUID_LEN];
     int home_is_student;          /* the family home is the student's own address */
@@ -186,14 +184,9 @@ static void children_detail(char *out, size_t size, const char *own, long n, con
     mdv_reaction_clip(out, size, whole); /* a detail stays valid UTF-8 */
 }
 
-struct address_work {
-    const address_changed_t *m;
-    char key[MDV_PIVOT_KEY_LEN];
-};
-
 /* The children's files moved with the parent, after own (the detail of
  * the parent's own file, "" when none). Returns 0 or -1. */
-static int update_children(struct mdv_msg *msg, const struct address_work *w, const char *own,
+static int update_children(struct mdv_msg *msg, const struct mdv_address_change *w, const char *own,
                            struct mdv_effect *out)
 {
     char change[160];
@@ -214,7 +207,7 @@ static int update_children(struct mdv_msg *msg, const struct address_work *w, co
  * files whose family home is theirs as a parent. */
 static int update_file(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
-    const struct address_work *w = ctx;
+    const struct mdv_address_change *w = ctx;
     char change[160], own[200] = "";
     int found = student_move_home(msg->conn, w->key, w->m->address, change, sizeof(change));
     if (found < 0)
@@ -233,25 +226,13 @@ static int update_children_only(struct mdv_msg *msg, void *ctx, struct mdv_effec
 
 static int has_children(struct mdv_msg *msg, void *ctx)
 {
-    const struct address_work *w = ctx;
+    const struct mdv_address_change *w = ctx;
     long n = student_children_count(msg->conn, w->key);
     return n < 0 ? -1 : n > 0;
 }
 
 enum mdv_outcome student_on_address_changed(struct mdv_msg *msg)
 {
-    struct address_work w;
-    address_changed_t *m = NULL;
-    if (mdv_identity_address_changed_decode(msg->rkm->payload, msg->rkm->len, &m, w.key, msg->error,
-                                            sizeof(msg->error)) != 0)
-        return MDV_PERMANENT;
-    w.m = m;
-    const struct mdv_step_work work = {m->journey_id, STUDENT_STEP_ADDRESS, NULL};
-    int planned = mdv_reaction_planned(msg, m->journey_id, STUDENT_STEP_ADDRESS);
-    int rc = planned < 0 ? -1
-             : planned
-                 ? mdv_journey_apply_step(msg, &work, update_file, &w)
-                 : mdv_reaction_apply_unplanned(msg, &work, has_children, update_children_only, &w);
-    mdv__identity__v1__address_changed__free_unpacked(m, NULL);
-    return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+    return mdv_address_change_apply(msg, STUDENT_STEP_ADDRESS, update_file, has_children,
+                                    update_children_only);
 }

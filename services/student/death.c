@@ -52,14 +52,5 @@ static int update_files(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 
 enum mdv_outcome student_on_death(struct mdv_msg *msg)
 {
-    struct mdv_death death;
-    if (mdv_death_decode(msg, &death) != 0)
-        return MDV_PERMANENT;
-    const struct mdv_step_work work = {death.event->journey_id, STUDENT_STEP_DEATH,
-                                       death.occurrence};
-    enum mdv_outcome outcome = mdv_journey_apply_step(msg, &work, update_files, &death) == 0
-                                   ? MDV_OK
-                                   : mdv_msg_db_failure(msg);
-    mdv_death_free(&death);
-    return outcome;
+    return mdv_death_apply(msg, STUDENT_STEP_DEATH, update_files);
 }
