@@ -33,17 +33,10 @@ static enum mdv_outcome on_declaration(struct mdv_msg *msg)
 
 static enum mdv_outcome on_confirmation(struct mdv_msg *msg)
 {
-    Mdv__Gateway__V1__StepConfirmed *c = NULL;
-    char err[256];
-    enum mdv_outcome outcome = MDV_OK;
-    if (mdv_gateway_confirmation_decode(msg->rkm->payload, msg->rkm->len, &c, err, sizeof(err)) !=
-        0)
-        return mdv_msg_reject(msg, "%s", err);
-    if (strcmp(c->code, ABROAD_STEP_REVIEWED) == 0)
-        outcome = abroad_on_review_confirmed(msg, c);
-    /* Other codes: not a step of ours that waits for the usager. */
-    mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
-    return outcome;
+    static const struct mdv_gateway_step_handler steps[] = {
+        {ABROAD_STEP_REVIEWED, abroad_on_review_confirmed},
+    };
+    return mdv_gateway_on_confirmation(msg, steps, MDV_ARRAY_LEN(steps));
 }
 
 /* Loads the rules once the configuration names the data folder; a plans

@@ -153,17 +153,10 @@ static enum mdv_outcome confirm_survivor_claim(struct mdv_msg *msg,
 
 static enum mdv_outcome on_confirmation(struct mdv_msg *msg)
 {
-    Mdv__Gateway__V1__StepConfirmed *c = NULL;
-    char err[256];
-    enum mdv_outcome outcome = MDV_OK;
-    if (mdv_gateway_confirmation_decode(msg->rkm->payload, msg->rkm->len, &c, err, sizeof(err)) !=
-        0)
-        return mdv_msg_reject(msg, "%s", err);
-    if (strcmp(c->code, STEP_SURVIVOR) == 0)
-        outcome = confirm_survivor_claim(msg, c);
-    /* Other codes: not a step of ours that waits for the usager. */
-    mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
-    return outcome;
+    static const struct mdv_gateway_step_handler steps[] = {
+        {STEP_SURVIVOR, confirm_survivor_claim},
+    };
+    return mdv_gateway_on_confirmation(msg, steps, MDV_ARRAY_LEN(steps));
 }
 
 /* Loads the plans once the configuration names the data folder; a plan

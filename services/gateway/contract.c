@@ -85,3 +85,18 @@ int mdv_gateway_confirmation_decode(const void *value, size_t len,
     *out = (void *)m;
     return rc;
 }
+
+enum mdv_outcome mdv_gateway_on_confirmation(struct mdv_msg *msg,
+                                             const struct mdv_gateway_step_handler *steps, size_t n)
+{
+    Mdv__Gateway__V1__StepConfirmed *c = NULL;
+    enum mdv_outcome outcome = MDV_OK;
+    if (mdv_gateway_confirmation_decode(msg->rkm->payload, msg->rkm->len, &c, msg->error,
+                                        sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(c->code, steps[i].code) == 0)
+            outcome = steps[i].on_confirmed(msg, c);
+    mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
+    return outcome;
+}

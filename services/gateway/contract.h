@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "mdv/gateway/v1/declarations.pb-c.h"
+#include "mdv/service.h"
 #include "mdv/util.h"
 
 /* An owner's checks of the body of one of its kinds: why d cannot be
@@ -35,5 +36,19 @@ int mdv_gateway_declaration_decode(const void *value, size_t len, const char *co
 int mdv_gateway_confirmation_decode(const void *value, size_t len,
                                     Mdv__Gateway__V1__StepConfirmed **out, char *err,
                                     size_t errlen) MDV_MUSTCHECK;
+
+/* What an owner does when the usager confirms one of its steps. */
+struct mdv_gateway_step_handler {
+    const char *code; /* the step that waits for the usager */
+    enum mdv_outcome (*on_confirmed)(struct mdv_msg *msg, const Mdv__Gateway__V1__StepConfirmed *c);
+};
+
+/* The whole handler of an owner's StepConfirmed: decoded and checked (a
+ * dead letter when invalid), then the handler of its step among the n of
+ * steps; a step none names is not one of the owner's that waits for the
+ * usager, and is ignored. */
+enum mdv_outcome mdv_gateway_on_confirmation(struct mdv_msg *msg,
+                                             const struct mdv_gateway_step_handler *steps,
+                                             size_t n);
 
 #endif

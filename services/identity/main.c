@@ -50,19 +50,11 @@ static enum mdv_outcome on_declaration(struct mdv_msg *msg)
 
 static enum mdv_outcome on_confirmation(struct mdv_msg *msg)
 {
-    Mdv__Gateway__V1__StepConfirmed *c = NULL;
-    char err[256];
-    enum mdv_outcome outcome = MDV_OK;
-    if (mdv_gateway_confirmation_decode(msg->rkm->payload, msg->rkm->len, &c, err, sizeof(err)) !=
-        0)
-        return mdv_msg_reject(msg, "%s", err);
-    if (strcmp(c->code, IDENTITY_STEP_APPOINTMENT) == 0)
-        outcome = identity_on_appointment_confirmed(msg, c);
-    else if (strcmp(c->code, IDENTITY_STEP_RESIDENCE) == 0)
-        outcome = identity_on_residence_confirmed(msg, c);
-    /* Other codes: not a step of ours that waits for the usager. */
-    mdv__gateway__v1__step_confirmed__free_unpacked(c, NULL);
-    return outcome;
+    static const struct mdv_gateway_step_handler steps[] = {
+        {IDENTITY_STEP_APPOINTMENT, identity_on_appointment_confirmed},
+        {IDENTITY_STEP_RESIDENCE, identity_on_residence_confirmed},
+    };
+    return mdv_gateway_on_confirmation(msg, steps, MDV_ARRAY_LEN(steps));
 }
 
 /* The plans of the three kinds and the country names, once the
