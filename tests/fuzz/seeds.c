@@ -50,20 +50,46 @@ static int write_message(const char *name, int handler, const ProtobufCMessage *
     return rc;
 }
 
+/* A pivot identity (the strings are not copied). */
+static Mdv__Journey__V1__PivotIdentity identity(const char *family_name, char **given_names,
+                                                size_t n_given_names, const char *sex,
+                                                const char *birth_date, const char *birth_place)
+{
+    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    p.family_name = (char *)family_name;
+    p.n_given_names = n_given_names;
+    p.given_names = given_names;
+    p.sex = (char *)sex;
+    p.birth_date = (char *)birth_date;
+    p.birth_place = (char *)birth_place;
+    return p;
+}
+
+/* An address: in France with a commune_code, abroad with a country_code
+ * ("" for the other). */
+static Mdv__Journey__V1__Address address(char **lines, size_t n_lines, const char *postal_code,
+                                         const char *commune_code, const char *city,
+                                         const char *country_code)
+{
+    Mdv__Journey__V1__Address a = MDV__JOURNEY__V1__ADDRESS__INIT;
+    a.n_lines = n_lines;
+    a.lines = lines;
+    a.postal_code = (char *)postal_code;
+    a.commune_code = (char *)commune_code;
+    a.city = (char *)city;
+    a.country_code = (char *)country_code;
+    return a;
+}
+
 static int declarations(void)
 {
     static char *given[] = {"Jeanne", "Marie", "Hélène"};
-    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    Mdv__Journey__V1__PivotIdentity p =
+        identity("Dupont-Lefèvre", given, 3, "F", "1941-02-28", "75056");
     Mdv__Gateway__V1__BereavementDeclaration b = MDV__GATEWAY__V1__BEREAVEMENT_DECLARATION__INIT;
     Mdv__Gateway__V1__DeclarationSubmitted d = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__INIT;
     int rc = 0;
 
-    p.family_name = "Dupont-Lefèvre";
-    p.n_given_names = 3;
-    p.given_names = given;
-    p.sex = "F";
-    p.birth_date = "1941-02-28";
-    p.birth_place = "75056";
     b.deceased = &p;
     b.death_date = "2026-10-03";
     b.death_place = "2A004";
@@ -104,15 +130,9 @@ static int confirmations(void)
 static int deaths(void)
 {
     static char *given[] = {"Éloïse", "Anne"};
-    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    Mdv__Journey__V1__PivotIdentity p = identity("d'Arc", given, 2, "F", "1950-12-31", "99134");
     Mdv__Bereavement__V1__DeathRecorded d = MDV__BEREAVEMENT__V1__DEATH_RECORDED__INIT;
     int rc = 0;
-    p.family_name = "d'Arc";
-    p.n_given_names = 2;
-    p.given_names = given;
-    p.sex = "F";
-    p.birth_date = "1950-12-31";
-    p.birth_place = "99134";
     d.journey_id = JOURNEY;
     d.deceased = &p;
     d.death_date = "2026-10-03";
@@ -201,8 +221,8 @@ static int identity_messages(void)
 {
     static char *given[] = {"Loïc"};
     static char *lines[] = {"12 rue des Lilas", "Bâtiment B"};
-    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
-    Mdv__Journey__V1__Address a = MDV__JOURNEY__V1__ADDRESS__INIT;
+    Mdv__Journey__V1__PivotIdentity p = identity("Le Goff", given, 1, "M", "1990-05-01", "29019");
+    Mdv__Journey__V1__Address a = address(lines, 2, "75011", "75056", "Paris", "");
     Mdv__Gateway__V1__AddressChangeDeclaration ac =
         MDV__GATEWAY__V1__ADDRESS_CHANGE_DECLARATION__INIT;
     Mdv__Gateway__V1__DeclarationSubmitted d = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__INIT;
@@ -210,17 +230,6 @@ static int identity_messages(void)
     Mdv__Abroad__V1__ResidenceAbroadStarted st = MDV__ABROAD__V1__RESIDENCE_ABROAD_STARTED__INIT;
     Mdv__Abroad__V1__ResidenceAbroadEnded en = MDV__ABROAD__V1__RESIDENCE_ABROAD_ENDED__INIT;
     int rc = 0;
-    p.family_name = "Le Goff";
-    p.n_given_names = 1;
-    p.given_names = given;
-    p.sex = "M";
-    p.birth_date = "1990-05-01";
-    p.birth_place = "29019";
-    a.n_lines = 2;
-    a.lines = lines;
-    a.postal_code = "75011";
-    a.commune_code = "75056";
-    a.city = "Paris";
     ac.person = &p;
     ac.address = &a;
     ac.effective_date = "2026-12-01";
@@ -244,10 +253,7 @@ static int identity_messages(void)
     en.end_date = "2026-12-01";
     rc |= write_message("identity-abroad-ended", 9, &en.base);
     rc |= write_message("reaction-abroad-ended", 17, &en.base);
-    a.postal_code = "H2X 1Y4";
-    a.commune_code = "";
-    a.city = "Montréal";
-    a.country_code = "99401";
+    a = address(lines, 2, "H2X 1Y4", "", "Montréal", "99401");
     st.journey_id = JOURNEY;
     st.person = &p;
     st.address = &a;
@@ -263,10 +269,10 @@ static int abroad_messages(void)
     static char *given[] = {"Anaïs", "Claire"};
     static char *lines[] = {"1200 rue Sherbrooke Ouest"};
     static char *home[] = {"3 place du Marché"};
-    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
-    Mdv__Journey__V1__PivotIdentity q = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
-    Mdv__Journey__V1__Address a = MDV__JOURNEY__V1__ADDRESS__INIT;
-    Mdv__Journey__V1__Address f = MDV__JOURNEY__V1__ADDRESS__INIT;
+    Mdv__Journey__V1__PivotIdentity p = identity("Martin", given, 2, "F", "1985-03-14", "69123");
+    Mdv__Journey__V1__PivotIdentity q = p;
+    Mdv__Journey__V1__Address a = address(lines, 1, "H3A 1E4", "", "Montréal", "99401");
+    Mdv__Journey__V1__Address f = address(home, 1, "13001", "13055", "Marseille", "");
     Mdv__Gateway__V1__DepartureAbroadDeclaration dep =
         MDV__GATEWAY__V1__DEPARTURE_ABROAD_DECLARATION__INIT;
     Mdv__Gateway__V1__ReturnToFranceDeclaration ret =
@@ -276,22 +282,6 @@ static int abroad_messages(void)
     Mdv__Identity__V1__AddressChanged ch = MDV__IDENTITY__V1__ADDRESS_CHANGED__INIT;
     Mdv__Identity__V1__PersonNameChanged nc = MDV__IDENTITY__V1__PERSON_NAME_CHANGED__INIT;
     int rc = 0;
-    p.family_name = "Martin";
-    p.n_given_names = 2;
-    p.given_names = given;
-    p.sex = "F";
-    p.birth_date = "1985-03-14";
-    p.birth_place = "69123";
-    a.n_lines = 1;
-    a.lines = lines;
-    a.postal_code = "H3A 1E4";
-    a.city = "Montréal";
-    a.country_code = "99401";
-    f.n_lines = 1;
-    f.lines = home;
-    f.postal_code = "13001";
-    f.commune_code = "13055";
-    f.city = "Marseille";
     dep.person = &p;
     dep.address = &a;
     dep.departure_date = "2026-09-01";
@@ -319,7 +309,6 @@ static int abroad_messages(void)
     ch.effective_date = "2026-12-01";
     ch.changed_at = "2026-12-01T10:00:00Z";
     rc |= write_message("abroad-address-changed", 12, &ch.base);
-    q = p;
     q.family_name = "Martin-Durand";
     nc.journey_id = JOURNEY;
     nc.previous = &p;
