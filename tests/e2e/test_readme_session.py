@@ -1,7 +1,7 @@
 """The README's example session, run as written against the stack (its
-`make up` line left out: the stack is up): the bereavement journey and one
-journey of each identity and abroad kind, with the demo persons every stack
-seeds (mdv-seed --count 20 --seed 1). Its output says each journey's steps;
+`make up` line left out: the stack is up): the bereavement journey, one
+journey of each identity and abroad kind and a renovation_grant, with the
+demo persons every stack seeds (mdv-seed --count 20 --seed 1). Its output says each journey's steps;
 the test checks them, and counts the move's effects in each service's
 database, once."""
 
@@ -64,7 +64,7 @@ def test_the_readme_example_session_runs_as_written(env, db, session_dir):
     assert "HTTP/1.1 202 Accepted" in proc.stdout
     printed = journeys_printed(proc.stdout)
     assert set(printed) == {"address_change", "name_change", "identity_document", "departure_abroad",
-                            "return_to_france"}, proc.stdout
+                            "return_to_france", "renovation_grant"}, proc.stdout
 
     # The move of the person known everywhere: every administration acts.
     move = printed["address_change"]
@@ -98,3 +98,11 @@ def test_the_readme_example_session_runs_as_written(env, db, session_dir):
     assert back["student.address_updated"][0] == "done", back
     assert back["student.address_updated"][1].startswith("Dossier étudiant de votre enfant mis à jour : "), back
     assert back["housing.residence_reviewed"][0] == "action_required", back
+
+    renovation = printed["renovation_grant"]
+    assert renovation["status"] == "completed", renovation
+    assert renovation["steps"]["identity.residence_verified"] == (
+        "done", "Adresse vérifiée : aucun justificatif à fournir"), renovation
+    assert re.fullmatch(r"Dossier n° MPR-\d{4}-[0-9A-F]{8} enregistré",
+                        renovation["steps"]["housing.file_registered"][1]), renovation
+    assert renovation["steps"]["housing.grant_estimated"][1].startswith("Catégorie "), renovation
