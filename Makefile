@@ -83,7 +83,7 @@ $(LIB): $(LIB_OBJ)
 # with the contracts of the producers whose events it handles; the library
 # knows no service. CONTRACTS_<consumer> := <producer>...
 CONTRACTS_gateway     :=
-CONTRACTS_identity    := gateway bereavement housing abroad
+CONTRACTS_identity    := gateway bereavement housing abroad student
 CONTRACTS_student     := gateway bereavement identity abroad
 CONTRACTS_bereavement := gateway identity
 CONTRACTS_housing     := gateway bereavement identity abroad

@@ -780,6 +780,25 @@ static json_t *household_json(const struct person *p)
     return obj;
 }
 
+/* The titles insert_documents wrote: both valid, each until its date. */
+static json_t *documents_json(const struct person *p)
+{
+    const struct {
+        const char *kind, *number;
+        int days;
+    } titles[] = {{"cni", p->cni_number, p->cni_valid_days},
+                  {"passport", p->passport_number, p->passport_valid_days}};
+    json_t *list = json_array();
+    for (size_t i = 0; i < MDV_ARRAY_LEN(titles); i++) {
+        char expiry[DATE_LEN];
+        date_from_now(titles[i].days, expiry);
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s, s:s, s:s}", "kind", titles[i].kind, "number",
+                                        titles[i].number, "status", "valid", "expires_on", expiry));
+    }
+    return list;
+}
+
 void records_json(json_t *obj, const struct person *p)
 {
     const struct life *l = &p->life;
@@ -789,6 +808,7 @@ void records_json(json_t *obj, const struct person *p)
         json_object_set_new(address, "valid_from", json_string(l->home_from));
         json_object_set_new(obj, "address", address);
         json_object_set_new(obj, "fiscal_household", household_json(p));
+        json_object_set_new(obj, "documents", documents_json(p));
         if (l->usage_name[0])
             json_object_set_new(obj, "usage_name", json_string(l->usage_name));
     }

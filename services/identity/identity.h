@@ -28,6 +28,7 @@ typedef Mdv__Journey__V1__Address identity_address_t;
 #define IDENTITY_STEP_APPOINTMENT "identity.appointment"
 #define IDENTITY_STEP_PRODUCED "identity.document_produced"
 #define IDENTITY_STEP_RESIDENCE "identity.residence_verified"
+#define IDENTITY_STEP_VERIFIED "identity.identity_verified"
 
 /* The owner's answer when the register has no such person. */
 #define IDENTITY_DETAIL_UNKNOWN "Aucune personne à ce nom dans le registre de l'ANTS"
@@ -128,5 +129,9 @@ enum mdv_outcome identity_on_death(struct mdv_msg *msg);
 enum mdv_outcome identity_on_renovation_requested(struct mdv_msg *msg);
 enum mdv_outcome identity_on_residence_confirmed(struct mdv_msg *msg,
                                                  const Mdv__Gateway__V1__StepConfirmed *c);
+/* student_grant.c: the identity check of a dossier social étudiant, and
+ * the usager's confirmation that they sent a title. */
+enum mdv_outcome identity_on_student_grant(struct mdv_msg *msg);
+enum mdv_outcome identity_on_id_sent(struct mdv_msg *msg, const Mdv__Gateway__V1__StepConfirmed *c);
 
 #endif

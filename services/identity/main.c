@@ -53,6 +53,7 @@ static enum mdv_outcome on_confirmation(struct mdv_msg *msg)
     static const struct mdv_gateway_step_handler steps[] = {
         {IDENTITY_STEP_APPOINTMENT, identity_on_appointment_confirmed},
         {IDENTITY_STEP_RESIDENCE, identity_on_residence_confirmed},
+        {IDENTITY_STEP_VERIFIED, identity_on_id_sent},
     };
     return mdv_gateway_on_confirmation(msg, steps, MDV_ARRAY_LEN(steps));
 }
@@ -84,7 +85,8 @@ out:
 int main(void)
 {
     static const char *const topics[] = {"mdv.gateway.declarations.v1", "mdv.bereavement.events.v1",
-                                         "mdv.abroad.events.v1", "mdv.housing.events.v1", NULL};
+                                         "mdv.abroad.events.v1",        "mdv.housing.events.v1",
+                                         "mdv.student.events.v1",       NULL};
     static const struct mdv_event_route routes[] = {
         {"fr.gouv.mdv.gateway.declaration_submitted.v1", on_declaration},
         {"fr.gouv.mdv.gateway.step_confirmed.v1", on_confirmation},
@@ -92,6 +94,7 @@ int main(void)
         {"fr.gouv.mdv.abroad.residence_abroad_started.v1", identity_on_abroad_started},
         {"fr.gouv.mdv.abroad.residence_abroad_ended.v1", identity_on_abroad_ended},
         {"fr.gouv.mdv.housing.renovation_grant_requested.v1", identity_on_renovation_requested},
+        {"fr.gouv.mdv.student.student_grant_requested.v1", identity_on_student_grant},
         {NULL, NULL},
     };
     int rc = mdv_service_run("identity", topics, routes, load_rules);

@@ -1,18 +1,26 @@
 /* DeathRecorded → student.files_updated (CROUS): the deceased's own student
  * file is closed, and the bourse of any student whose parent died is
  * re-assessed (an orphan is assessed on their own resources:
- * RULES-REFERENCE.md). */
+ * RULES-REFERENCE.md): the student files that name the parent, and the
+ * dossiers sociaux étudiants (grant_reassess.c). */
 #include <stdio.h>
 
 #include "bereavement/contract.h"
 #include "mdv/pg.h"
 #include "student.h"
 
-static void describe(long closed, long reassessed, struct mdv_effect *out)
+static void describe(long closed, long reassessed, long grants, const char *grant,
+                     struct mdv_effect *out)
 {
     if (closed == 0 && reassessed == 0)
         return; /* not applicable: no record */
     out->status = MDV_STEP_DONE;
+    if (!closed && reassessed == 1 && grants == 1) {
+        /* One dossier social étudiant: its new assessment, in full. */
+        snprintf(out->detail, sizeof(out->detail), "Bourse réexaminée (décès d'un parent) : %s",
+                 grant);
+        return;
+    }
     if (closed && reassessed)
         snprintf(out->detail, sizeof(out->detail),
                  "Dossier étudiant clos ; %ld bourse%s réexaminée%s", reassessed,
@@ -46,7 +54,12 @@ static int update_files(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
             " SELECT (SELECT count(*) FROM closed), (SELECT count(*) FROM reassessed)",
             1, params, counts, 2) != 0)
         return -1;
-    describe(counts[0], counts[1], out);
+    char grant[160] = "";
+    long grants =
+        student_grants_reassess(msg, pivot_key, death->event->journey_id, grant, sizeof(grant));
+    if (grants < 0)
+        return -1;
+    describe(counts[0], counts[1] + grants, grants, grant, out);
     return 0;
 }
 

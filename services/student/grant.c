@@ -23,6 +23,7 @@ struct grant_year {
     unsigned long ceilings[ROWS_MAX][ECHELONS];
     size_t n_rows; /* points beyond the last row use the last row */
     unsigned amounts[ECHELONS];
+    unsigned months; /* the bourse is paid in that many monthly payments */
     struct {
         unsigned from_km, points;
     } bands[BANDS_MAX];
@@ -112,6 +113,10 @@ static int load_amounts(const struct load *l, const json_t *t, struct grant_year
     const json_t *list = json_object_get(t, "annual_eur"), *entry;
     bool seen[ECHELONS] = {false};
     size_t i;
+    long long months = bounded(json_object_get(t, "months"), 1, 12);
+    if (months < 0)
+        return fail(l, ", amounts: months (1 to 12) expected");
+    y->months = (unsigned)months;
     if (!json_is_array(list) || json_array_size(list) != ECHELONS)
         return fail(l, ", amounts: annual_eur must give the %d échelons", ECHELONS);
     json_array_foreach(list, i, entry)
@@ -301,6 +306,18 @@ int mdv_grant_echelon(const char *academic_year, unsigned long resources_eur, un
 {
     const struct grant_year *y = find_year(academic_year);
     return y ? echelon_of(y, resources_eur, points) : -2;
+}
+
+unsigned mdv_grant_months(const char *academic_year)
+{
+    const struct grant_year *y = find_year(academic_year);
+    return y ? y->months : 0;
+}
+
+unsigned mdv_grant_overseas_supplement(const char *academic_year)
+{
+    const struct grant_year *y = find_year(academic_year);
+    return y ? y->overseas_eur : 0;
 }
 
 const char *mdv_grant_echelon_name(int echelon)

@@ -49,6 +49,12 @@ int mdv_grant_distance_points(const char *academic_year, unsigned distance_km);
 /* The échelon for resources at a number of points (capped as the barème
  * is): -1 for no bourse, 0 for 0bis, 1..7; -2 for an unknown year. */
 int mdv_grant_echelon(const char *academic_year, unsigned long resources_eur, unsigned points);
+/* The number of monthly payments of a year's bourse; 0 for an unknown
+ * year. */
+unsigned mdv_grant_months(const char *academic_year);
+/* The outre-mer supplement of a year (euros a year); 0 for an unknown
+ * year. */
+unsigned mdv_grant_overseas_supplement(const char *academic_year);
 /* The name of an échelon (« 0bis », « 1 »…), "" for -1. */
 const char *mdv_grant_echelon_name(int echelon);
 

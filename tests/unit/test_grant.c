@@ -217,6 +217,14 @@ static void test_a_year_not_in_the_data_is_refused(void **state)
     assert_int_equal(mdv_grant_echelon("2030-2031", 0, 0), -2);
     assert_int_equal(mdv_grant_distance_points("2030-2031", 100), -1);
     assert_string_equal(mdv_grant_latest_year(), YEAR);
+    assert_int_equal(mdv_grant_months("2030-2031"), 0);
+}
+
+static void test_the_bourse_is_paid_in_10_monthly_payments_and_outre_mer_adds_300(void **state)
+{
+    (void)state;
+    assert_int_equal(mdv_grant_months(YEAR), 10);
+    assert_int_equal(mdv_grant_overseas_supplement(YEAR), 300);
 }
 
 /* Writes text as <dir>/bourse.json in a new temporary folder. */
@@ -279,6 +287,7 @@ static void test_a_wrong_or_missing_table_names_the_table_and_the_entry(void **s
         {"\"echelon\": \"7\"", "\"echelon\": \"8\"", "amounts, annual_eur[7]"},
         {"\"from_km\": 0", "\"from_km\": 10", "distance_bands: the last band must start at 0"},
         {"\"carer\"", "\"aidant\"", "points_de_charge, carer"},
+        {"\"months\": 10", "\"months\": 0", "amounts: months"},
         {"\"overseas_supplement\"", "\"outre_mer\"", "overseas_supplement"},
         {"\"2025-2026\"", "\"2025-2027\"", "academic_year « AAAA-AAAA »"},
     };
@@ -323,6 +332,7 @@ int main(void)
         TEST(test_each_points_de_charge_rule),
         TEST(test_points_beyond_17_use_the_17_points_ceilings),
         TEST(test_a_year_not_in_the_data_is_refused),
+        TEST(test_the_bourse_is_paid_in_10_monthly_payments_and_outre_mer_adds_300),
         TEST(test_a_syntax_error_names_the_file_and_the_line),
         TEST(test_a_wrong_or_missing_table_names_the_table_and_the_entry),
         TEST(test_a_missing_file_is_named),
