@@ -136,6 +136,12 @@ $(BUILD)/tests/test_abroad: $(BUILD)/obj/tests/unit/test_abroad.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# student's contract: what its consumers accept of its events.
+$(BUILD)/tests/test_student_contract: $(BUILD)/obj/tests/unit/test_student_contract.o \
+                                      $(BUILD)/obj/services/student/contract.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 # The bourse engine, tested on the rules the student service ships.
 $(BUILD)/obj/tests/unit/test_grant.o: CFLAGS += \
     -DMDV_TEST_STUDENT_RULES='"$(CURDIR)/services/student/rules"'
