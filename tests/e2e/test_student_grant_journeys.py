@@ -24,6 +24,7 @@ from mdv_e2e import (
     declaration_for,
     end_offsets,
     identity_person_id,
+    kafka_config,
     knows,
     pivot_identity,
     random_letters,
@@ -111,25 +112,27 @@ def effects(db, service: str, journey_id: str, code: str) -> list[tuple[str, str
                                (journey_id, code)).fetchall()
 
 
-def student_events(brokers: str, start: dict[int, int], journey_id: str, timeout: float = 30) -> list[tuple[str, bytes]]:
-    """(ce_type, value) of the student's events keyed by the journey, from start."""
-    consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"e2e-grant-{uuid.uuid4()}",
-                         "enable.auto.commit": False})
+def student_events(brokers: str, start: dict[int, int], journey_id: str, timeout: float = 60) -> list[tuple[str, bytes]]:
+    """(ce_type, value) of the student's events keyed by the journey, from
+    start to the topic's end as it is when called."""
+    end = end_offsets(brokers, STUDENT_TOPIC)
+    todo = {p for p in start if end[p] > start[p]}
+    consumer = Consumer(kafka_config(brokers, {"group.id": f"e2e-grant-{uuid.uuid4()}",
+                                               "enable.auto.commit": False}))
     try:
-        consumer.assign([TopicPartition(STUDENT_TOPIC, p, o) for p, o in start.items()])
+        consumer.assign([TopicPartition(STUDENT_TOPIC, p, start[p]) for p in todo])
         found: list[tuple[str, bytes]] = []
         deadline = time.monotonic() + timeout
-        idle = 0
-        while time.monotonic() < deadline and idle < 6:
+        while todo:
+            assert time.monotonic() < deadline, f"{STUDENT_TOPIC}: partitions {sorted(todo)} not read to {end}"
             msg = consumer.poll(0.5)
-            if msg is None:
-                idle += 1
+            if msg is None or msg.error() or msg.partition() not in todo:
                 continue
-            idle = 0
-            if msg.error() or msg.key() != journey_id.encode():
-                continue
-            headers = {k: (v or b"").decode() for k, v in (msg.headers() or [])}
-            found.append((headers.get("ce_type", ""), msg.value()))
+            if msg.offset() < end[msg.partition()] and msg.key() == journey_id.encode():
+                headers = {k: (v or b"").decode() for k, v in (msg.headers() or [])}
+                found.append((headers.get("ce_type", ""), msg.value()))
+            if msg.offset() + 1 >= end[msg.partition()]:
+                todo.discard(msg.partition())
         return found
     finally:
         consumer.close()
