@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/contract.h"
 #include "grant.h"
 #include "mdv/pg.h"
 #include "mdv/validate.h"
@@ -46,33 +47,22 @@ static const char *dossier_problem(const student_dossier_t *b, struct student_do
     return NULL;
 }
 
+/* The body check the gateway's contract calls. */
+static const char *check_dossier(const student_declaration_t *d)
+{
+    struct student_dossier w;
+    return dossier_problem(d->student_grant, &w);
+}
+
 int student_dossier_decode(const void *value, size_t len, student_declaration_t **out,
                            struct student_dossier *w, char *err, size_t errlen)
 {
-    student_declaration_t *d = mdv__gateway__v1__declaration_submitted__unpack(NULL, len, value);
-    const char *problem = NULL;
-    *out = NULL;
+    static const char *const kinds[] = {STUDENT_KIND_GRANT, NULL};
     memset(w, 0, sizeof(*w));
-    if (!d) {
-        snprintf(err, errlen, "value is not a DeclarationSubmitted protobuf");
+    if (mdv_gateway_declaration_decode(value, len, kinds, check_dossier, out, err, errlen) != 0)
         return -1;
-    }
-    if (strcmp(d->kind, STUDENT_KIND_GRANT) != 0) {
-        mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
-        return 0; /* another service's journey */
-    }
-    if (!mdv_uuid_valid(d->journey_id))
-        problem = "journey_id is not a UUID";
-    if (!problem)
-        problem = d->body_case == MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_STUDENT_GRANT
-                      ? dossier_problem(d->student_grant, w)
-                      : "student_grant body missing";
-    if (problem) {
-        snprintf(err, errlen, "student_grant declaration invalid: %s", problem);
-        mdv__gateway__v1__declaration_submitted__free_unpacked(d, NULL);
-        return -1;
-    }
-    *out = d;
+    if (*out)
+        (void)dossier_problem((*out)->student_grant, w); /* checked: fills w */
     return 0;
 }
 
