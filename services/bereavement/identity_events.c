@@ -90,7 +90,6 @@ static int update_claim_name(struct mdv_msg *msg, void *ctx, struct mdv_effect *
     const name_changed_t *m = w->m;
     const char *params[] = {w->previous, w->current, m->current->family_name, m->usage_name};
     long n = 0;
-    char name[MDV_REACTION_NAME_CLIP];
     if (mdv_pg_query_longs(msg->conn,
                            "WITH updated AS (UPDATE survivor_claims SET survivor_key = $2,"
                            "      survivor_family_name = $3, survivor_usage_name = NULLIF($4, '')"
@@ -100,18 +99,8 @@ static int update_claim_name(struct mdv_msg *msg, void *ctx, struct mdv_effect *
         return -1;
     if (n == 0)
         return 0; /* not applicable: no record */
-    out->status = MDV_STEP_DONE;
-    mdv_reaction_clip(name, sizeof(name),
-                      m->birth_name_changed ? m->current->family_name : m->usage_name);
-    if (m->birth_name_changed)
-        snprintf(out->detail, sizeof(out->detail),
-                 "Nom mis à jour dans la demande de pension de réversion : %s", name);
-    else if (*name)
-        snprintf(out->detail, sizeof(out->detail),
-                 "Nom d'usage enregistré dans la demande de pension de réversion : %s", name);
-    else
-        snprintf(out->detail, sizeof(out->detail),
-                 "Nom d'usage retiré de la demande de pension de réversion");
+    mdv_name_change_detail(m, "la demande de pension de réversion",
+                           "de la demande de pension de réversion", out);
     return 0;
 }
 

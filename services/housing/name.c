@@ -16,7 +16,6 @@ static int update_names(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
     const name_changed_t *m = w->m;
     const char *params[] = {w->previous, w->current, m->current->family_name, m->usage_name};
     long n = 0;
-    char name[MDV_REACTION_NAME_CLIP];
     if (mdv_pg_query_longs(msg->conn,
                            "WITH updated AS (UPDATE mpr_files SET family_name = $3,"
                            "      pivot_key = $2, usage_name = NULLIF($4, ''), updated_at = now()"
@@ -26,19 +25,8 @@ static int update_names(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
         return -1;
     if (n == 0)
         return 0; /* not applicable: no record */
-    out->status = MDV_STEP_DONE;
-    const char *shown = m->birth_name_changed ? m->current->family_name : m->usage_name;
-    mdv_reaction_clip(name, sizeof(name), shown);
-    if (m->birth_name_changed)
-        snprintf(out->detail, sizeof(out->detail), "Nom mis à jour dans %s MaPrimeRénov' : %s",
-                 n > 1 ? "les dossiers" : "le dossier", name);
-    else if (*name)
-        snprintf(out->detail, sizeof(out->detail),
-                 "Nom d'usage enregistré dans %s MaPrimeRénov' : %s",
-                 n > 1 ? "les dossiers" : "le dossier", name);
-    else
-        snprintf(out->detail, sizeof(out->detail), "Nom d'usage retiré %s MaPrimeRénov'",
-                 n > 1 ? "des dossiers" : "du dossier");
+    mdv_name_change_detail(m, n > 1 ? "les dossiers MaPrimeRénov'" : "le dossier MaPrimeRénov'",
+                           n > 1 ? "des dossiers MaPrimeRénov'" : "du dossier MaPrimeRénov'", out);
     return 0;
 }
 

@@ -2,6 +2,7 @@
  * contract.h), compiled into each service that reacts to them. */
 #include "contract.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "mdv/contract.h"
@@ -110,4 +111,19 @@ enum mdv_outcome mdv_name_change_apply(struct mdv_msg *msg, const char *step_cod
     int rc = mdv_journey_apply_step(msg, &work, apply, &change);
     mdv__identity__v1__person_name_changed__free_unpacked(m, NULL);
     return rc == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+}
+
+void mdv_name_change_detail(const Mdv__Identity__V1__PersonNameChanged *m, const char *in,
+                            const char *from, struct mdv_effect *out)
+{
+    char name[MDV_REACTION_NAME_CLIP];
+    mdv_reaction_clip(name, sizeof(name),
+                      m->birth_name_changed ? m->current->family_name : m->usage_name);
+    out->status = MDV_STEP_DONE;
+    if (m->birth_name_changed)
+        snprintf(out->detail, sizeof(out->detail), "Nom mis à jour dans %s : %s", in, name);
+    else if (*name)
+        snprintf(out->detail, sizeof(out->detail), "Nom d'usage enregistré dans %s : %s", in, name);
+    else
+        snprintf(out->detail, sizeof(out->detail), "Nom d'usage retiré %s", from);
 }

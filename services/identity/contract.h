@@ -60,4 +60,12 @@ struct mdv_name_change {
 enum mdv_outcome mdv_name_change_apply(struct mdv_msg *msg, const char *step_code,
                                        mdv_effect_fn apply);
 
+/* The effect done on records named in French as in (« le dossier
+ * étudiant ») and from (« du dossier étudiant »): « Nom mis à jour dans
+ * <in> : DUPONT » for a nom de naissance, « Nom d'usage enregistré dans
+ * <in> : DURAND », or « Nom d'usage retiré <from> »; names clipped on a
+ * character. */
+void mdv_name_change_detail(const Mdv__Identity__V1__PersonNameChanged *m, const char *in,
+                            const char *from, struct mdv_effect *out);
+
 #endif

@@ -12,22 +12,13 @@ typedef Mdv__Identity__V1__PersonNameChanged name_changed_t;
 
 static void describe(const name_changed_t *m, long own, struct mdv_effect *out)
 {
-    char name[MDV_REACTION_NAME_CLIP];
-    out->status = MDV_STEP_DONE;
-    if (!own) {
-        snprintf(out->detail, sizeof(out->detail),
-                 "Nom du parent mis à jour dans le dossier étudiant de son enfant");
-    } else if (m->birth_name_changed) {
-        mdv_reaction_clip(name, sizeof(name), m->current->family_name);
-        snprintf(out->detail, sizeof(out->detail), "Nom mis à jour dans le dossier étudiant : %s",
-                 name);
-    } else if (*m->usage_name) {
-        mdv_reaction_clip(name, sizeof(name), m->usage_name);
-        snprintf(out->detail, sizeof(out->detail),
-                 "Nom d'usage enregistré dans le dossier étudiant : %s", name);
-    } else {
-        snprintf(out->detail, sizeof(out->detail), "Nom d'usage retiré du dossier étudiant");
+    if (own) {
+        mdv_name_change_detail(m, "le dossier étudiant", "du dossier étudiant", out);
+        return;
     }
+    out->status = MDV_STEP_DONE;
+    snprintf(out->detail, sizeof(out->detail),
+             "Nom du parent mis à jour dans le dossier étudiant de son enfant");
 }
 
 /* The effect, for mdv_journey_apply_step. */

@@ -140,12 +140,40 @@ static void test_a_death_gives_the_deceaseds_key_and_a_dead_letter_its_reason(vo
     assert_string_equal(err, "value is not an AddressChanged protobuf");
 }
 
+static void test_a_name_change_reads_the_same_in_every_administration(void **state)
+{
+    (void)state;
+    Mdv__Journey__V1__PivotIdentity current = person();
+    Mdv__Identity__V1__PersonNameChanged m = MDV__IDENTITY__V1__PERSON_NAME_CHANGED__INIT;
+    struct {
+        int birth;
+        const char *family, *usage, *detail;
+    } rows[] = {
+        {1, "Dupont", "", "Nom mis à jour dans le dossier étudiant : Dupont"},
+        {0, "Martin", "Durand", "Nom d'usage enregistré dans le dossier étudiant : Durand"},
+        {0, "Martin", "", "Nom d'usage retiré du dossier étudiant"},
+    };
+    int failures = 0;
+    m.current = &current;
+    for (size_t i = 0; i < MDV_ARRAY_LEN(rows); i++) {
+        struct mdv_effect out = {MDV_STEP_NOT_APPLICABLE, ""};
+        m.birth_name_changed = rows[i].birth;
+        current.family_name = (char *)rows[i].family;
+        m.usage_name = (char *)rows[i].usage;
+        mdv_name_change_detail(&m, "le dossier étudiant", "du dossier étudiant", &out);
+        if (out.status != MDV_STEP_DONE || strcmp(out.detail, rows[i].detail) != 0)
+            ROW_FAILED(failures, "row %zu: %s", i, out.detail);
+    }
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_owner_gets_its_kinds_with_their_body_and_a_usager),
         cmocka_unit_test(test_a_confirmation_names_a_journey_a_usager_and_a_step),
         cmocka_unit_test(test_a_death_gives_the_deceaseds_key_and_a_dead_letter_its_reason),
+        cmocka_unit_test(test_a_name_change_reads_the_same_in_every_administration),
     };
     return cmocka_run_group_tests_name("contracts", tests, NULL, NULL);
 }
