@@ -7,7 +7,7 @@
 #   make SANITIZE=1 test   the same under AddressSanitizer + UBSan (build/asan)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (tests/fuzz/README.md)
 
-SERVICES := gateway identity student bereavement housing abroad
+SERVICES := gateway identity student bereavement housing abroad partners
 TOOLS    := token seed topics
 
 SANITIZE ?=
@@ -88,6 +88,7 @@ CONTRACTS_student     := gateway bereavement identity abroad
 CONTRACTS_bereavement := gateway identity
 CONTRACTS_housing     := gateway bereavement identity abroad
 CONTRACTS_abroad      := gateway bereavement identity
+CONTRACTS_partners    := bereavement
 # contract_src(consumer): the contract files that consumer compiles in;
 # contract_obj(producers): the objects of those producers' contracts.
 contract_src = $(patsubst %,services/%/contract.c,$(CONTRACTS_$(1)))
@@ -142,6 +143,15 @@ $(BUILD)/tests/test_student_contract: $(BUILD)/obj/tests/unit/test_student_contr
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# The partners' entitlements and projections, tested on the rules they ship.
+PARTNERS_UNIT := entitlements projections
+$(BUILD)/obj/tests/unit/test_partners.o: CFLAGS += \
+    -DMDV_TEST_PARTNERS_RULES='"$(CURDIR)/services/partners/rules"'
+$(BUILD)/tests/test_partners: $(BUILD)/obj/tests/unit/test_partners.o \
+                              $(patsubst %,$(BUILD)/obj/services/partners/%.o,$(PARTNERS_UNIT)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 # The bourse engine, tested on the rules the student service ships.
 $(BUILD)/obj/tests/unit/test_grant.o: CFLAGS += \
     -DMDV_TEST_STUDENT_RULES='"$(CURDIR)/services/student/rules"'
@@ -176,6 +186,13 @@ $(BUILD)/tests/test_residence: $(BUILD)/obj/tests/unit/test_residence.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# The partners' messages as JSON, for the end-to-end tests that play a
+# partner (tests/e2e/test_partners.py).
+PARTNER_CODEC := $(BUILD)/tests/partner_codec
+$(PARTNER_CODEC): $(BUILD)/obj/tests/tools/partner_codec.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/live/%: $(BUILD)/obj/tests/live/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
@@ -193,7 +210,7 @@ up:
 down:
 	deploy/local/stack.sh down
 
-e2e: all $(LIVE_BIN)
+e2e: all $(LIVE_BIN) $(PARTNER_CODEC)
 	MDV_BIN_DIR=$(CURDIR)/$(BUILD)/bin tests/e2e/run.sh
 
 # The deployment files checked against the code (compose, k8s, Dockerfile,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mdv-init: what the services expect to exist before they start, on a
 # PostgreSQL server and a Kafka cluster that this script does not run: the
-# role that owns the service databases, the six databases, then the topics.
+# role that owns the service databases, the seven databases, then the topics.
 # It is the one-shot `init` service of docker-compose.yml and the mdv-init Job
 # of deploy/k8s (image target `tools`). Each step adds only what is missing,
 # so running it again is harmless; the owner's password is set at every run,
@@ -28,9 +28,9 @@
 # Exit status: 0 done, 1 a server refused or did not answer in time, 2 usage.
 set -euo pipefail
 
-SERVICES=(gateway identity student bereavement housing abroad)
+SERVICES=(gateway identity student bereavement housing abroad partners)
 TOPICS=(mdv.gateway.declarations.v1 mdv.identity.events.v1 mdv.student.events.v1
-	mdv.bereavement.events.v1 mdv.housing.events.v1 mdv.abroad.events.v1 mdv.dlq.v1
+	mdv.bereavement.events.v1 mdv.housing.events.v1 mdv.abroad.events.v1 mdv.partners.events.v1 mdv.dlq.v1
 	mdv.partner.cnav.v1 mdv.partner.cnav.outcomes.v1 mdv.partner.dgfip.v1 mdv.partner.dgfip.outcomes.v1)
 
 OWNER=${MDV_DB_OWNER:-mdv}

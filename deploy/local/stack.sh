@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local mdv stack, without containers: a PostgreSQL cluster, a one-node
-# Apache Kafka broker (KRaft) and the six services, all under one stack folder
+# Apache Kafka broker (KRaft) and the seven services, all under one stack folder
 # and on one block of ports, so that several stacks (a test run beside a demo)
 # and a system PostgreSQL or Kafka can run side by side.
 #
@@ -28,8 +28,8 @@
 # durable PostgreSQL; off only for a throw-away stack such as the end-to-end
 # tests', read at each start of PostgreSQL). Ports: PostgreSQL base+0, Kafka
 # base+1 (clients) and base+2 (controller); instance K of the service at index
-# I of SERVICES (gateway 0 ... abroad 5): base+10+I+10*(K-1), so instance 1 of
-# each is on base+10..base+15 and instance 8 of abroad on base+85. Instance K
+# I of SERVICES (gateway 0 ... partners 6): base+10+I+10*(K-1), so instance 1 of
+# each is on base+10..base+16 and instance 8 of partners on base+86. Instance K
 # runs as MDV_INSTANCE_ID=NAME-K; instance 1 keeps the service's plain name
 # for its files (logs/NAME.log, pids/NAME.pid), others are logs/NAME-K.log.
 set -euo pipefail
@@ -41,9 +41,9 @@ STACK=$(realpath -m -- "${MDV_STACK_DIR:-$repo/.run}")
 BASE=${MDV_PORT_BASE:-17400}
 BIN=$(realpath -m -- "${MDV_BIN_DIR:-$repo/build/bin}")
 
-SERVICES=(gateway identity student bereavement housing abroad)
+SERVICES=(gateway identity student bereavement housing abroad partners)
 TOPICS=(mdv.gateway.declarations.v1 mdv.identity.events.v1 mdv.student.events.v1
-	mdv.bereavement.events.v1 mdv.housing.events.v1 mdv.abroad.events.v1 mdv.dlq.v1
+	mdv.bereavement.events.v1 mdv.housing.events.v1 mdv.abroad.events.v1 mdv.partners.events.v1 mdv.dlq.v1
 	mdv.partner.cnav.v1 mdv.partner.cnav.outcomes.v1 mdv.partner.dgfip.v1 mdv.partner.dgfip.outcomes.v1)
 # Every client of the broker authenticates with a TLS certificate whose CN is
 # its principal (deploy/local/kafka/acls.tsv says what each may do): the
@@ -409,7 +409,7 @@ psql_admin() {
 		-v ON_ERROR_STOP=1 -qAtX "$@"
 }
 
-# Role mdv owns the six service databases; run at each start, it adds only
+# Role mdv owns the seven service databases; run at each start, it adds only
 # what is missing.
 pg_setup_databases() {
 	psql_admin -c "DO \$\$ BEGIN

@@ -46,8 +46,13 @@ static const struct mdv_http_route routes[] = {
 };
 
 static const char *const topics[] = {
-    "mdv.identity.events.v1", "mdv.student.events.v1", "mdv.bereavement.events.v1",
-    "mdv.housing.events.v1",  "mdv.abroad.events.v1",  NULL,
+    "mdv.identity.events.v1",
+    "mdv.student.events.v1",
+    "mdv.bereavement.events.v1",
+    "mdv.housing.events.v1",
+    "mdv.abroad.events.v1",
+    "mdv.partners.events.v1",
+    NULL,
 };
 
 /* Every service's plans, added steps and step reports feed the read
@@ -62,7 +67,8 @@ static const char *const topics[] = {
     }
 static const struct mdv_event_route event_routes[] = {
     PROJECTED("identity"), PROJECTED("student"), PROJECTED("bereavement"),
-    PROJECTED("housing"),  PROJECTED("abroad"),  {NULL, NULL},
+    PROJECTED("housing"),  PROJECTED("abroad"),  PROJECTED("partners"),
+    {NULL, NULL},
 };
 #undef PROJECTED
 

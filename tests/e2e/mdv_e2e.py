@@ -31,7 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_SCRIPT = REPO_ROOT / "deploy" / "local" / "stack.sh"
 
-SERVICES = ("identity", "student", "bereavement", "housing", "abroad")
+SERVICES = ("identity", "student", "bereavement", "housing", "abroad", "partners")
 CONSUMER_SERVICES = ("identity", "student", "housing", "abroad")
 
 # Step codes of the bereavement journey, in plan order (DESIGN.md §3).

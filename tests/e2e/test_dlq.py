@@ -96,7 +96,7 @@ def assert_dead_letter(msg: Any, topic: str, partition: int, offset: int, key: b
 # The consumer groups of the suite's services on each topic the tests
 # write to (shared/journey.c and each main.c: group mdv-<service>).
 GROUPS_OF = {
-    BEREAVEMENT_EVENTS: tuple(f"mdv-{s}" for s in CONSUMER_SERVICES) + ("mdv-gateway",),
+    BEREAVEMENT_EVENTS: tuple(f"mdv-{s}" for s in CONSUMER_SERVICES) + ("mdv-gateway", "mdv-partners"),
     DECLARATIONS: ("mdv-bereavement",),
 }
 

@@ -40,12 +40,18 @@ def own_topic(service: str) -> str:
 
 
 def may_write(principal: str, topic: str) -> bool:
+    # The partners service feeds each partner's topic, never its outcomes.
+    if principal == "partners" and topic in [f"mdv.partner.{p}.v1" for p in KAFKA_PARTNERS]:
+        return True
     if principal in SERVICES:
         return topic in (own_topic(principal), DLQ)
     return topic == f"mdv.partner.{principal}.outcomes.v1"
 
 
 def may_read(principal: str, topic: str) -> bool:
+    # ...and reads what partners report, never what they are sent.
+    if principal == "partners" and topic in [f"mdv.partner.{p}.outcomes.v1" for p in KAFKA_PARTNERS]:
+        return True
     if principal in SERVICES:
         return topic in DOMAIN_TOPICS
     return topic == f"mdv.partner.{principal}.v1"

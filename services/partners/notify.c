@@ -1,0 +1,103 @@
+/* A domain event reaches the partners entitled to it: for each
+ * entitlement of its type, the partner's projection goes through the
+ * outbox to mdv.partner.<partner>.v1 (CloudEvents headers, key = the
+ * journey id, so that a partner sees one journey's messages in order and
+ * reports on it by that id), and the notice is recorded (notices: one per
+ * journey and step, whatever redelivery brings the event back). What two
+ * journeys declare alike (one death, two relatives) is sent once.
+ * Optional entitlements need the usager's consent, which declarations do
+ * not carry yet: none is sent. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bereavement/contract.h"
+#include "mdv/pg.h"
+#include "partners.h"
+
+/* What record_notice found. */
+enum notice {
+    NOTICE_NEW,      /* first for this occurrence: send it */
+    NOTICE_REPEAT,   /* another journey's occurrence was sent: do not */
+    NOTICE_RECORDED, /* this journey's step was recorded before */
+};
+
+/* Records the notice of the entitlement for the journey, once per journey
+ * and step; the advisory lock makes two journeys of one occurrence
+ * (declared at once) wait for each other. Returns 0 or -1. */
+static int record_notice(struct mdv_msg *msg, const struct partners_entitlement *e,
+                         const char *journey_id, const char *occurrence, enum notice *out)
+{
+    const char *lock[] = {e->step, occurrence};
+    const char *params[] = {journey_id, e->step, e->partner->id, msg->ev.id, occurrence};
+    if (mdv_pg_exec(msg->conn, "SELECT pg_advisory_xact_lock(hashtext($1 || '|' || $2))", 2,
+                    lock) != 0)
+        return -1;
+    PGresult *res = mdv_pg_query(
+        msg->conn,
+        "INSERT INTO notices (journey_id, step_code, partner, source_ce_id, occurrence, repeat_of)"
+        " VALUES ($1, $2, $3, $4, $5, (SELECT journey_id FROM notices"
+        "   WHERE step_code = $2 AND occurrence = $5 AND repeat_of IS NULL AND journey_id <> $1))"
+        " ON CONFLICT (journey_id, step_code) DO NOTHING RETURNING repeat_of IS NOT NULL",
+        5, params);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0)
+        *out = NOTICE_RECORDED;
+    else
+        *out = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? NOTICE_REPEAT : NOTICE_NEW;
+    PQclear(res);
+    return 0;
+}
+
+static int publish(struct mdv_msg *msg, const struct partners_entitlement *e, const void *event,
+                   const char *journey_id)
+{
+    union partners_message projection;
+    e->projection->build(event, &projection);
+    char *type = mdv_xasprintf("fr.gouv.mdv.partners.%s.v1", e->projection->ce_event);
+    char *topic = mdv_xasprintf("mdv.partner.%s.v1", e->partner->id);
+    struct mdv_outbox_event ev = {
+        .topic = topic,
+        .aggregatetype = "journey",
+        .meta = {"partners", type, journey_id, journey_id, msg->ev.id},
+        .message = &projection.base,
+    };
+    int rc = mdv_outbox_add(msg->conn, &ev);
+    free(type);
+    free(topic);
+    return rc;
+}
+
+/* Every mandatory entitlement to the message's type: sent once per
+ * occurrence. */
+static int notify_all(struct mdv_msg *msg, const void *event, const char *journey_id,
+                      const char *occurrence)
+{
+    static const char *const said[] = {"notified", "already sent for another journey: not sent",
+                                       "notified before: not sent again"};
+    for (size_t i = 0; i < partners_rules->n_entitlements; i++) {
+        const struct partners_entitlement *e = &partners_rules->entitlements[i];
+        enum notice notice;
+        if (strcmp(e->event, msg->ev.type) != 0 || !e->mandatory)
+            continue;
+        if (record_notice(msg, e, journey_id, occurrence, &notice) != 0 ||
+            (notice == NOTICE_NEW && publish(msg, e, event, journey_id) != 0))
+            return -1;
+        mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: %s to %s", e->step, said[notice], e->partner->id);
+    }
+    return 0;
+}
+
+enum mdv_outcome partners_on_death(struct mdv_msg *msg)
+{
+    struct mdv_death death;
+    if (mdv_death_decode(msg, &death) != 0)
+        return MDV_PERMANENT;
+    enum mdv_outcome outcome =
+        notify_all(msg, death.event, death.event->journey_id, death.occurrence) == 0
+            ? MDV_OK
+            : mdv_msg_db_failure(msg);
+    mdv_death_free(&death);
+    return outcome;
+}

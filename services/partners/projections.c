@@ -1,0 +1,64 @@
+/* The partner-specific messages (proto/mdv/partner/v1), each built field
+ * by field from its domain event: nothing is passed through whole, so a
+ * field added to DeathRecorded one day reaches no partner until its
+ * projection and its entitlement say so. The test of the rules walks
+ * these descriptors against rules/entitlements.tsv. */
+#include <string.h>
+
+#include "mdv/bereavement/v1/death.pb-c.h"
+#include "partners.h"
+
+#define DEATH_RECORDED "fr.gouv.mdv.bereavement.death_recorded.v1"
+
+static void build_cnav_death(const void *event, union partners_message *out)
+{
+    const Mdv__Bereavement__V1__DeathRecorded *death = event;
+    Mdv__Partner__V1__CnavDeathNotice *m = &out->cnav_death;
+    mdv__partner__v1__cnav_death_notice__init(m);
+    m->journey_id = death->journey_id;
+    m->family_name = death->deceased->family_name;
+    m->n_given_names = death->deceased->n_given_names;
+    m->given_names = death->deceased->given_names;
+    m->sex = death->deceased->sex;
+    m->birth_date = death->deceased->birth_date;
+    m->birth_place = death->deceased->birth_place;
+    m->death_date = death->death_date;
+}
+
+static void build_dgfip_death(const void *event, union partners_message *out)
+{
+    const Mdv__Bereavement__V1__DeathRecorded *death = event;
+    Mdv__Partner__V1__DgfipDeathNotice *m = &out->dgfip_death;
+    mdv__partner__v1__dgfip_death_notice__init(m);
+    m->journey_id = death->journey_id;
+    m->family_name = death->deceased->family_name;
+    m->n_given_names = death->deceased->n_given_names;
+    m->given_names = death->deceased->given_names;
+    m->birth_date = death->deceased->birth_date;
+    m->birth_place = death->deceased->birth_place;
+    m->death_date = death->death_date;
+}
+
+static const struct partners_projection cnav_death = {
+    &mdv__partner__v1__cnav_death_notice__descriptor,
+    DEATH_RECORDED,
+    "cnav_death_notice",
+    build_cnav_death,
+};
+
+static const struct partners_projection dgfip_death = {
+    &mdv__partner__v1__dgfip_death_notice__descriptor,
+    DEATH_RECORDED,
+    "dgfip_death_notice",
+    build_dgfip_death,
+};
+
+const struct partners_projection *const partners_projections[] = {&cnav_death, &dgfip_death, NULL};
+
+const struct partners_projection *partners_projection_find(const char *name)
+{
+    for (size_t i = 0; partners_projections[i]; i++)
+        if (strcmp(partners_projections[i]->descriptor->name, name) == 0)
+            return partners_projections[i];
+    return NULL;
+}
