@@ -62,7 +62,7 @@ SHUTDOWN_BOUND = float(os.environ.get("MDV_SHUTDOWN_TIMEOUT_MS", "10000")) / 100
 STUDENT_INSTANCES = 2
 # In the order of SERVICES; a scaled service is restarted one instance at a time.
 RESTARTS = ["gateway", "identity"] + [f"student-{k}" for k in range(1, STUDENT_INSTANCES + 1)] + [
-    "bereavement", "housing", "abroad"]
+    "bereavement", "housing", "abroad", "partners"]
 START_AFTER = 20  # declarations accepted before the first restart
 SESSION_TIMEOUT = 10.0  # shared/kafka.c's session.timeout.ms
 TOPIC = "mdv.bereavement.events.v1"  # what student consumes
