@@ -44,3 +44,20 @@ def test_every_year_names_itself_and_has_each_table():
             assert year[table]["source"], f"{year['academic_year']}: {table} has no source"
         for name, rule in year["points_de_charge"].items():
             assert rule["source"], f"{year['academic_year']}: points_de_charge.{name} has no source"
+
+
+def test_the_seeds_copy_of_the_ceilings_and_bands_is_the_bareme():
+    """mdv-seed draws each person's resources for an échelon from its own
+    copy of the first rows of the ceilings and of the distance bands
+    (deploy/tools/seed_records.c, a tool with no rules folder): it must be
+    the latest academic year's of the barème, row for row."""
+    seed = (REPO / "deploy" / "tools" / "seed_records.c").read_text()
+    latest = max(json.loads((REPO / BOURSE).read_text())["academic_years"], key=lambda y: y["academic_year"])
+    table = re.search(r"static const int ceilings\[(\d+)\]\[8\] = \{(.*?)\n\};", seed, re.S)
+    assert table, "seed_records.c: no ceilings table"
+    rows = [[int(n) for n in re.findall(r"\d+", row)] for row in re.findall(r"\{([^{}]*)\}", table.group(2))]
+    assert len(rows) == int(table.group(1)) and rows == latest["ceilings"]["by_points"][:len(rows)]
+    bands = re.search(r"\} distance_bands\[\] = \{(.*?)\};", seed, re.S)
+    assert bands, "seed_records.c: no distance_bands"
+    pairs = [[int(a), int(b)] for a, b in re.findall(r"\{(\d+), (\d+)\}", bands.group(1))]
+    assert pairs == [[b["from_km"], b["points"]] for b in latest["points_de_charge"]["distance_bands"]["bands"]]
