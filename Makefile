@@ -176,7 +176,8 @@ $(BUILD)/tests/test_contracts: $(BUILD)/obj/tests/unit/test_contracts.o \
 $(BUILD)/obj/tests/unit/test_renovation.o: CFLAGS += \
     -DMDV_TEST_HOUSING_RULES='"$(CURDIR)/services/housing/rules"'
 $(BUILD)/tests/test_renovation: $(BUILD)/obj/tests/unit/test_renovation.o \
-                                $(BUILD)/obj/services/housing/bareme.o $(LIB)
+                                $(BUILD)/obj/services/housing/bareme.o \
+                                $(BUILD)/obj/services/housing/estimate.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 

@@ -3,8 +3,10 @@
  * to 6 persons inside and outside Île-de-France (one euro below, at, and
  * one euro above each ceiling), Île-de-France from the commune, each work
  * item's flat amount per category and its cap of eligible spending, rose
- * at 0, the écrêtement, the age of a dwelling, and a bad file named with
- * its line or its table and entry. The expected figures are the official
+ * at 0, the écrêtement, the age of a dwelling, a bad file named with its
+ * line or its table and entry; and the Anah's reading of an application
+ * (services/housing/estimate.c): the reasons of ineligibility and the
+ * French detail of the estimate. The expected figures are the official
  * ones (RULES-REFERENCE.md: the 2025 barème as betagouv/reno encodes it),
  * typed here apart from the data file. */
 #include "unit.h"
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../services/housing/bareme.h"
+#include "../../services/housing/estimate.h"
 
 #define BAREME MDV_TEST_HOUSING_RULES "/maprimerenov.json"
 
@@ -315,6 +318,139 @@ static void test_a_wrong_file_names_the_line_or_the_table_and_the_entry(void **s
     assert_int_equal(failures, 0);
 }
 
+/* A declaration of the given items for a household, in Rennes (outside
+ * Île-de-France) unless commune says otherwise. */
+struct application {
+    Mdv__Gateway__V1__RenovationGrantDeclaration r;
+    Mdv__Journey__V1__Address dwelling;
+    Mdv__Gateway__V1__RenovationWorkItem items[3];
+    Mdv__Gateway__V1__RenovationWorkItem *list[3];
+};
+
+static void application_init(struct application *a, const char *commune, uint32_t persons,
+                             uint64_t income)
+{
+    Mdv__Gateway__V1__RenovationGrantDeclaration r =
+        MDV__GATEWAY__V1__RENOVATION_GRANT_DECLARATION__INIT;
+    Mdv__Journey__V1__Address d = MDV__JOURNEY__V1__ADDRESS__INIT;
+    a->r = r;
+    a->dwelling = d;
+    a->dwelling.commune_code = (char *)commune;
+    a->r.dwelling = &a->dwelling;
+    a->r.construction_year = 1975;
+    a->r.main_residence = 1;
+    a->r.owner_occupier = 1;
+    a->r.household_size = persons;
+    a->r.reference_tax_income_eur = income;
+    a->r.items = a->list;
+}
+
+static void application_item(struct application *a, const char *code, uint32_t surface,
+                             uint64_t cost)
+{
+    Mdv__Gateway__V1__RenovationWorkItem w = MDV__GATEWAY__V1__RENOVATION_WORK_ITEM__INIT;
+    w.code = (char *)code;
+    w.surface_m2 = surface;
+    w.cost_eur = cost;
+    a->items[a->r.n_items] = w;
+    a->list[a->r.n_items] = &a->items[a->r.n_items];
+    a->r.n_items++;
+}
+
+static void test_the_detail_of_the_design_example(void **state)
+{
+    struct application a;
+    struct estimate e;
+    char err[128];
+    (void)state;
+    application_init(&a, "35238", 2, 30000); /* jaune outside IdF for 2 persons */
+    application_item(&a, "air_water_heat_pump", 0, 12000);
+    application_item(&a, "external_wall_insulation", 60, 9000);
+    assert_int_equal(estimate_assess(bareme, &a.r, "2026-12-01T10:00:00Z", &e, err, sizeof(err)),
+                     0);
+    char *detail = estimate_detail(&e);
+    assert_string_equal(detail,
+                        "Catégorie jaune (hors Île-de-France) : pompe à chaleur air/eau 4 000 € ; "
+                        "isolation des murs par l'extérieur 60 m² × 60 € = 3 600 € ; "
+                        "total 7 600 €");
+    free(detail);
+    assert_string_equal(e.reasons, "");
+    assert_int_equal(e.total, 7600);
+}
+
+static void test_the_detail_says_the_cap_and_the_ecretement(void **state)
+{
+    struct application a;
+    struct estimate e;
+    char err[128];
+    (void)state;
+    application_init(&a, "92012", 1, 20000); /* bleu in Île-de-France for 1 person */
+    application_item(&a, "air_water_heat_pump", 0, 4000);
+    application_item(&a, "internal_wall_insulation", 10, 900);
+    assert_int_equal(estimate_assess(bareme, &a.r, "2026-12-01T10:00:00Z", &e, err, sizeof(err)),
+                     0);
+    char *detail = estimate_detail(&e);
+    /* The pump: 5 000 € flat, 90 % of 4 000 € = 3 600 €. The walls: 10 m²
+     * × 25 € = 250 €, the quote 900 € over the cap of 700 €. */
+    assert_string_equal(
+        detail, "Catégorie bleu (Île-de-France) : pompe à chaleur air/eau 5 000 €, ramenée à "
+                "3 600 € par l'écrêtement (part maximale de 4 000 € de dépense éligible) ; "
+                "isolation des murs par l'intérieur 10 m² × 25 € = 250 € (dépense retenue "
+                "plafonnée à 700 €) ; total 3 850 €");
+    free(detail);
+}
+
+static void test_every_reason_of_ineligibility_is_said(void **state)
+{
+    struct application a;
+    struct estimate e;
+    char err[128];
+    (void)state;
+    application_init(&a, "35238", 2, 30000);
+    application_item(&a, "air_water_heat_pump", 0, 12000);
+    a.r.owner_occupier = 0;
+    a.r.main_residence = 0;
+    a.r.construction_year = 2012;
+    assert_int_equal(estimate_assess(bareme, &a.r, "2026-03-01T10:00:00Z", &e, err, sizeof(err)),
+                     0);
+    assert_string_equal(e.reasons,
+                        "le demandeur n'est pas propriétaire occupant du logement ; logement "
+                        "construit en 2012 : moins de 15 ans à la date de la demande ; le logement "
+                        "n'est pas la résidence principale du demandeur");
+    a.r.construction_year = 2011;
+    a.r.owner_occupier = a.r.main_residence = 1;
+    assert_int_equal(estimate_assess(bareme, &a.r, "2026-03-01T10:00:00Z", &e, err, sizeof(err)),
+                     0);
+    assert_string_equal(e.reasons, "");
+}
+
+static void test_an_item_the_bareme_does_not_know_is_a_dead_letter(void **state)
+{
+    struct application a;
+    struct estimate e;
+    char err[128] = "";
+    (void)state;
+    application_init(&a, "35238", 2, 30000);
+    application_item(&a, "jacuzzi", 0, 12000);
+    assert_int_equal(estimate_assess(bareme, &a.r, "2026-03-01T10:00:00Z", &e, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "jacuzzi"));
+}
+
+static void test_euros_are_grouped_by_thousands(void **state)
+{
+    char out[32];
+    (void)state;
+    estimate_euros(0, out);
+    assert_string_equal(out, "0");
+    estimate_euros(999, out);
+    assert_string_equal(out, "999");
+    estimate_euros(1000, out);
+    assert_string_equal(out, "1 000");
+    estimate_euros(1234567, out);
+    assert_string_equal(out, "1 234 567");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +467,11 @@ int main(void)
         cmocka_unit_test(test_an_unknown_item_or_a_surface_of_the_wrong_unit_is_refused),
         cmocka_unit_test(test_a_dwelling_is_old_enough_from_its_fifteenth_year),
         cmocka_unit_test(test_a_wrong_file_names_the_line_or_the_table_and_the_entry),
+        cmocka_unit_test(test_the_detail_of_the_design_example),
+        cmocka_unit_test(test_the_detail_says_the_cap_and_the_ecretement),
+        cmocka_unit_test(test_every_reason_of_ineligibility_is_said),
+        cmocka_unit_test(test_an_item_the_bareme_does_not_know_is_a_dead_letter),
+        cmocka_unit_test(test_euros_are_grouped_by_thousands),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
