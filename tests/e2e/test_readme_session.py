@@ -1,6 +1,7 @@
 """The README's example session, run as written against the stack (its
 `make up` line left out: the stack is up): the bereavement journey, one
-journey of each identity and abroad kind and a renovation_grant, with the
+journey of each identity and abroad kind, a renovation_grant and a
+student_grant, with the
 demo persons every stack seeds (mdv-seed --count 20 --seed 1). Its output says each journey's steps;
 the test checks them, and counts the move's effects in each service's
 database, once."""
@@ -64,7 +65,7 @@ def test_the_readme_example_session_runs_as_written(env, db, session_dir):
     assert "HTTP/1.1 202 Accepted" in proc.stdout
     printed = journeys_printed(proc.stdout)
     assert set(printed) == {"address_change", "name_change", "identity_document", "departure_abroad",
-                            "return_to_france", "renovation_grant"}, proc.stdout
+                            "return_to_france", "renovation_grant", "student_grant"}, proc.stdout
 
     # The move of the person known everywhere: every administration acts.
     move = printed["address_change"]
@@ -106,3 +107,12 @@ def test_the_readme_example_session_runs_as_written(env, db, session_dir):
     assert re.fullmatch(r"Dossier n° MPR-\d{4}-[0-9A-F]{8} enregistré",
                         renovation["steps"]["housing.file_registered"][1]), renovation
     assert renovation["steps"]["housing.grant_estimated"][1].startswith("Catégorie "), renovation
+
+    grant = printed["student_grant"]
+    assert grant["steps"]["identity.identity_verified"][0] == "done", grant
+    assert grant["steps"]["identity.identity_verified"][1].startswith(
+        "Identité vérifiée : aucune pièce à fournir"), grant
+    assert grant["steps"]["student.grant_assessed"] == (
+        "done", "Échelon 2 : 3 071 € par an, versés en 10 mensualités"), grant
+    assert grant["steps"]["student.housing_requested"] == (
+        "in_progress", "Demande de logement transmise au CROUS"), grant
