@@ -254,7 +254,8 @@ FUZZ_GATEWAY_BODY    := services/gateway/body.c services/gateway/validation.c \
                         services/gateway/cog.c services/gateway/validation_renovation.c \
                         services/gateway/renovation_items.c services/gateway/validation_student.c
 # The contracts of the producers (services/<producer>/contract.c).
-FUZZ_CONTRACTS       := $(patsubst %,services/%/contract.c,gateway bereavement identity abroad housing)
+FUZZ_CONTRACTS       := $(patsubst %,services/%/contract.c,gateway bereavement identity abroad housing \
+                          student)
 FUZZ_SRC_declaration := $(FUZZ_GATEWAY_BODY) services/gateway/submission.c \
                         services/bereavement/messages.c services/identity/messages.c \
                         services/abroad/messages.c services/housing/declaration.c \

@@ -13,6 +13,8 @@
  *  18  student/housing/bereavement, JourneyPlanned (the steps they note)
  *  19  housing, DeclarationSubmitted    20  identity, RenovationGrantRequested
  *  21  RenovationGrantEstimated (housing's contract, for its consumers)
+ *  22  identity, StudentGrantRequested  23  StudentGrantDecided (student's
+ *      (student's contract)                  contract, for its consumers)
  * An event's decoder is its producer's contract, which every consumer
  * links: one handler checks what all of them read (the bytes each consumer
  * had stay, so the corpus keeps its meaning).
@@ -34,6 +36,7 @@
 #include "../../services/gateway/gateway.h"
 #include "../../services/identity/contract.h"
 #include "../../services/housing/contract.h"
+#include "../../services/student/contract.h"
 #include "../../services/housing/housing.h"
 #include "../../services/identity/identity.h"
 
@@ -60,6 +63,8 @@ enum {
     HOUSING_DECLARATION,
     RENOVATION_REQUESTED,
     RENOVATION_ESTIMATED,
+    GRANT_REQUESTED,
+    GRANT_DECIDED,
     HANDLERS
 };
 
@@ -390,6 +395,34 @@ static void renovation_estimated(const uint8_t *value, size_t len, char *err, si
     mdv__housing__v1__renovation_grant_estimated__free_unpacked(m, NULL);
 }
 
+/* What identity's check of a student reads: the journey, the student's
+ * key, an academic year « AAAA-AAAA ». */
+static void grant_requested(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Student__V1__StudentGrantRequested *m = NULL;
+    char key[MDV_PIVOT_KEY_LEN];
+    if (mdv_student_grant_requested_decode(value, len, &m, key, err, errlen) != 0) {
+        FUZZ_REQUIRE(!m && *err);
+        return;
+    }
+    FUZZ_REQUIRE(mdv_uuid_valid(m->journey_id) && *key && strlen(m->academic_year) == 9);
+    mdv__student__v1__student_grant_requested__free_unpacked(m, NULL);
+}
+
+/* A decision: an échelon with an amount, or none with 0 €. */
+static void grant_decided(const uint8_t *value, size_t len, char *err, size_t errlen)
+{
+    Mdv__Student__V1__StudentGrantDecided *m = NULL;
+    char key[MDV_PIVOT_KEY_LEN];
+    if (mdv_student_grant_decided_decode(value, len, &m, key, err, errlen) != 0) {
+        FUZZ_REQUIRE(!m && *err);
+        return;
+    }
+    FUZZ_REQUIRE(*key && mdv_uuid_valid(m->grant_journey_id));
+    FUZZ_REQUIRE((*m->echelon != '\0') == (m->annual_amount_eur > 0));
+    mdv__student__v1__student_grant_decided__free_unpacked(m, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static void (*const handlers[HANDLERS])(const uint8_t *, size_t, char *, size_t) = {
@@ -415,6 +448,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         [HOUSING_DECLARATION] = housing_declaration,
         [RENOVATION_REQUESTED] = renovation_requested,
         [RENOVATION_ESTIMATED] = renovation_estimated,
+        [GRANT_REQUESTED] = grant_requested,
+        [GRANT_DECIDED] = grant_decided,
     };
     char err[256] = "";
 

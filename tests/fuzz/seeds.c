@@ -13,6 +13,7 @@
 #include "mdv/bereavement/v1/death.pb-c.h"
 #include "mdv/gateway/v1/declarations.pb-c.h"
 #include "mdv/housing/v1/housing.pb-c.h"
+#include "mdv/student/v1/student.pb-c.h"
 #include "mdv/identity/v1/identity.pb-c.h"
 #include "mdv/journey/v1/journey.pb-c.h"
 
@@ -414,6 +415,31 @@ static int renovation_messages(void)
            write_message("renovation-estimated", 21, &est.base);
 }
 
+/* student_grant: the event identity checks the student's title for, and
+ * the decision student publishes. */
+static int grant_messages(void)
+{
+    static char *given[] = {"Léa"};
+    Mdv__Journey__V1__PivotIdentity p = identity("Petit", given, 1, "F", "2006-05-14", "69123");
+    Mdv__Student__V1__StudentGrantRequested q = MDV__STUDENT__V1__STUDENT_GRANT_REQUESTED__INIT;
+    Mdv__Student__V1__StudentGrantDecided dec = MDV__STUDENT__V1__STUDENT_GRANT_DECIDED__INIT;
+    q.journey_id = JOURNEY;
+    q.person = &p;
+    q.academic_year = "2025-2026";
+    q.requested_at = "2026-10-04T09:12:01Z";
+    dec.journey_id = JOURNEY;
+    dec.person = &p;
+    dec.academic_year = "2025-2026";
+    dec.echelon = "4";
+    dec.annual_amount_eur = 4587;
+    dec.points_de_charge = 3;
+    dec.reason = "initial";
+    dec.grant_journey_id = JOURNEY;
+    dec.decided_at = "2026-10-04T09:12:01Z";
+    return write_message("grant-requested", 22, &q.base) |
+           write_message("grant-decided", 23, &dec.base);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -422,7 +448,7 @@ int main(int argc, char **argv)
     }
     corpus = argv[1];
     int rc = declarations() | confirmations() | deaths() | plans() | steps() | added() |
-             identity_messages() | abroad_messages() | renovation_messages();
+             identity_messages() | abroad_messages() | renovation_messages() | grant_messages();
     rc |= token(argv[2], "token", "Bearer", "mdv");
     rc |= token(argv[2], "token-lower-scheme", "bearer", "mdv");
     rc |= token(argv[2], "token-other-audience", "Bearer", "other");
