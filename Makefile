@@ -6,6 +6,7 @@
 #   make test       unit tests, then end-to-end tests on a throw-away stack
 #   make SANITIZE=1 test   the same under AddressSanitizer + UBSan (build/asan)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (tests/fuzz/README.md)
+#   make bench      the suite measured on a durable stack of its own (README, Performance)
 
 SERVICES := gateway identity student bereavement housing abroad partners
 TOOLS    := token seed topics
@@ -47,7 +48,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 LIVE_SRC := $(wildcard tests/live/test_*.c)
 LIVE_BIN := $(patsubst tests/live/%.c,$(BUILD)/tests/live/%,$(LIVE_SRC))
 
-.PHONY: all up down test unit static openfisca e2e fuzz fuzz-test fuzz-seeds clean format format-check
+.PHONY: all up down test unit static openfisca e2e bench fuzz fuzz-test fuzz-seeds clean format format-check
 .SECONDARY:
 
 all: $(BINS) $(COMMUNES)
@@ -213,6 +214,20 @@ down:
 
 e2e: all $(LIVE_BIN) $(PARTNER_CODEC)
 	MDV_BIN_DIR=$(CURDIR)/$(BUILD)/bin tests/e2e/run.sh
+
+# The measuring harness (DESIGN.md §12, README "Performance"): a stack of
+# its own with a durable PostgreSQL, open-loop load at BENCH_RATES (one
+# step of BENCH_STEP_SECONDS each, until completions fall behind), latency
+# at 25/50/75 % of the saturation rate, pgbench and nginx as limits; writes
+# build/bench/<time>.json. A few minutes; never part of make test.
+BENCH_RATES           ?= 10 20 30 45 65 90 130
+BENCH_STEP_SECONDS    ?= 10
+BENCH_LATENCY_SECONDS ?= 10
+BENCH_PERSONS         ?= 8000
+bench: all
+	MDV_BIN_DIR=$(CURDIR)/$(BUILD)/bin BENCH_RATES="$(BENCH_RATES)" \
+	    BENCH_STEP_SECONDS=$(BENCH_STEP_SECONDS) BENCH_LATENCY_SECONDS=$(BENCH_LATENCY_SECONDS) \
+	    BENCH_PERSONS=$(BENCH_PERSONS) tests/bench/run.sh
 
 # The deployment files checked against the code (compose, k8s, Dockerfile,
 # dashboards): about a second, so a drift fails before the end-to-end run.

@@ -19,6 +19,8 @@ repo=$(cd "$here/../.." && pwd)
 # Debian bookworm package names. Java 17 is the least the Kafka 4.x broker runs on.
 # clang and its runtimes (libFuzzer, sanitizers) build the fuzz targets only.
 # jq is the README's example session's (and its test's).
+# nginx-light and wrk are make bench's (the static server its gateway is
+# compared with, and the HTTP load tool); pgbench comes with postgresql-contrib.
 # Node.js and npm (has_node below) fetch and convert the COG communes at build
 # time (deploy/tools/cog).
 packages=(
@@ -27,6 +29,7 @@ packages=(
 	libjansson-dev libjwt-dev libssl-dev uuid-dev libcmocka-dev libcurl4-openssl-dev
 	postgresql postgresql-contrib
 	openssl curl jq python3-venv clang-format
+	nginx-light wrk
 	clang libclang-rt-14-dev
 	maven
 )

@@ -1,0 +1,45 @@
+"""make bench (tests/bench) against the files it relies on: a durable stack
+of its own, never part of make test, its tools installed by install-deps.sh,
+and a pgbench replay whose header says what the script does."""
+
+import re
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "tests" / "bench"
+
+
+def test_the_bench_stack_is_durable_and_its_own():
+    run = (BENCH / "run.sh").read_text()
+    assert re.search(r"^export MDV_PG_FSYNC=on$", run, re.M)
+    assert "build/bench-stack" in run
+    assert not re.search(r"MDV_PORT_BASE=\"\$\{MDV_BENCH_PORT_BASE:-(17400|27400)\}\"", run)
+
+
+def test_make_test_never_runs_the_bench():
+    out = subprocess.run(["make", "-n", "test"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "tests/bench" not in out.stdout
+
+
+def test_install_deps_installs_the_bench_tools():
+    script = (REPO / "deploy" / "local" / "install-deps.sh").read_text()
+    packages = script[script.index("packages=("):script.index(")", script.index("packages=("))].split()
+    for package in ("nginx-light", "wrk", "postgresql-contrib"):
+        assert package in packages, package
+
+
+def test_the_pgbench_replay_runs_the_transactions_its_header_counts():
+    script = (BENCH / "pgbench" / "declaration.sql").read_text()
+    header = re.search(r"(\d+) transactions \((\d+) in\s+--\s+BEGIN \.\.\. COMMIT, (\d+) relay deletes", script)
+    assert header, "the header no longer says how many transactions the script runs"
+    total, in_blocks, deletes = map(int, header.groups())
+    assert script.count("\nBEGIN;\n") == script.count("\nCOMMIT;\n") == in_blocks
+    assert len(re.findall(r"^DELETE FROM outbox ", script, re.M)) == deletes
+    assert total == in_blocks + deletes
+    # Every table it writes is one schema.sql creates.
+    schema = (BENCH / "pgbench" / "schema.sql").read_text()
+    created = set(re.findall(r"^CREATE TABLE (\w+)", schema, re.M))
+    written = set(re.findall(r"(?:INSERT INTO|^UPDATE|DELETE FROM) (\w+)", script, re.M))
+    assert written <= created, written - created
