@@ -9,7 +9,7 @@
 #   make bench      the suite measured on a durable stack of its own (README, Performance)
 
 SERVICES := gateway identity student bereavement housing abroad partners
-TOOLS    := token seed topics
+TOOLS    := token seed topics simulator
 
 SANITIZE ?=
 ifeq ($(SANITIZE),1)

@@ -16,6 +16,8 @@
 #   stop-service NAME[-K] [SIG]
 #                           send SIG (default TERM) to one instance and wait for the
 #                           exit; prints "NAME-K exit=STATUS seconds=S" (137: SIGKILL)
+#   start-simulator P | stop-simulator P
+#                           start / stop (TERM) the simulator of Kafka partner P (cnav, dgfip)
 #   restart-kafka | restart-pg
 #   stop-kafka | start-kafka | stop-pg | start-pg
 #   topics                  the broker's topics and partition counts (mdv-topics --list);
@@ -739,9 +741,48 @@ svc_top() {
 
 missing_binaries() {
 	local s
-	for s in "${SERVICES[@]}" seed; do
+	for s in "${SERVICES[@]}" seed simulator; do
 		[[ -x $BIN/mdv-$s ]] || printf '%s ' "mdv-$s"
 	done
+}
+
+# ---------------------------------------------------------------- partners
+
+# The Kafka partners the stack simulates (deploy/tools/simulator.c), each
+# with its own certificate, in the group services/partners/rules/partners.tsv
+# names: they acknowledge and report every notice, so that journeys with a
+# partner's step complete. MDV_SIM_DELAY_MS delays each report.
+SIMULATED=(cnav dgfip)
+
+sim_group() {
+	awk -F '\t' -v p="$1" '$1 == p { print $4 }' "$repo/services/partners/rules/partners.tsv"
+}
+
+sim_running() {
+	proc_alive "$(pid_from "simulator-$1")" "mdv-simulator --partner $1"
+}
+
+sim_start() {
+	local p=$1 group
+	sim_running "$p" && return 0
+	group=$(sim_group "$p")
+	[[ -n $group ]] || die "no group for partner $p in services/partners/rules/partners.tsv"
+	log "starting the $p simulator (group $group)"
+	spawn "simulator-$p" env MDV_KAFKA_BROKERS="127.0.0.1:$(port_of kafka)" \
+		$(kafka_client_env "$p" | tr '\n' ' ') \
+		"$BIN/mdv-simulator" --partner "$p" --group "$group" --delay-ms "${MDV_SIM_DELAY_MS:-0}"
+}
+
+sim_stop() {
+	sim_running "$1" || return 0
+	log "stopping the $1 simulator"
+	stop_pid "$(pid_from "simulator-$1")" "mdv-simulator --partner $1" TERM "$STOP_TIMEOUT"
+}
+
+valid_simulated() {
+	local p
+	for p in "${SIMULATED[@]}"; do [[ $p == "$1" ]] && return 0; done
+	die "$2: want one of ${SIMULATED[*]} (got '$1')"
 }
 
 # Synthetic persons, written once per stack; the marker keeps a second `up`
@@ -890,6 +931,7 @@ cmd_up() {
 	for s in "${SERVICES[@]}"; do
 		for ((k = 1; k <= SCALE_OF[$s]; k++)); do svc_wait_ready "$s" "$k" "$deadline"; done
 	done
+	for s in "${SIMULATED[@]}"; do sim_start "$s"; done
 	seed_once
 	log "all up ($((SECONDS - started))s)"
 	summary
@@ -914,6 +956,7 @@ summary() {
 cmd_down() {
 	local s k
 	[[ -d $STACK ]] || return 0
+	for s in "${SIMULATED[@]}"; do sim_stop "$s"; done
 	# TERM every instance first, then wait: they drain in parallel.
 	for s in "${SERVICES[@]}"; do
 		for ((k = 1; k <= MAX_INSTANCES; k++)); do svc_signal "$s" "$k" TERM; done
@@ -1010,7 +1053,8 @@ main() {
 	check_base
 	check_pg_fsync
 	case $cmd in
-	up | down | scale | start-service | stop-service | restart-kafka | restart-pg | \
+	up | down | scale | start-service | stop-service | start-simulator | stop-simulator | \
+		restart-kafka | restart-pg | \
 		start-kafka | stop-kafka | start-pg | stop-pg)
 		take_lock
 		;;
@@ -1034,6 +1078,14 @@ main() {
 		parse_instance "${1:-}" stop-service
 		svc_stop "$INST_SVC" "$INST_K" "${2:-TERM}"
 		echo "$INST_SVC-$INST_K exit=$STOP_EXIT seconds=$STOP_SECONDS"
+		;;
+	start-simulator)
+		valid_simulated "${1:-}" start-simulator
+		sim_start "$1"
+		;;
+	stop-simulator)
+		valid_simulated "${1:-}" stop-simulator
+		sim_stop "$1"
 		;;
 	restart-kafka)
 		kafka_stop

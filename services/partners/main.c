@@ -1,14 +1,61 @@
 /* partners — the administrations outside the five services (DESIGN.md
  * §11). It reads the domain events partners are entitled to and sends
- * each entitled partner its own projection (notify.c) on its own topic;
- * what each may see, and why, is data (rules/, entitlements.c). */
+ * each entitled partner its own projection on its own topic, adding the
+ * partner's step to the journey (notify.c, steps.c); it reads its notices
+ * back for their offsets (sent.c), watches each partner group's committed
+ * offsets for the receipt (receipt.c), and turns what partners report on
+ * their outcomes topics into step reports (outcome.c). What each partner
+ * may see, and why, is data (rules/, entitlements.c). */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "partners.h"
 
+/* How often the partners' committed offsets are read: a receipt shows on
+ * the journey within about this long after the partner committed. */
+#define RECEIPT_INTERVAL_MS 1000
+#define MAX_TOPICS 64
+#define MAX_ROUTES 32
+
+/* Filled by prepare() from the rules: every partner's topic and outcomes
+ * topic, and a route per projection. */
+static const char *topics[MAX_TOPICS] = {"mdv.bereavement.events.v1"};
+static struct mdv_event_route routes[MAX_ROUTES] = {
+    {"fr.gouv.mdv.bereavement.death_recorded.v1", partners_on_death},
+    {PARTNERS_OUTCOME_TYPE, partners_on_outcome},
+};
+static char *owned[MAX_TOPICS + MAX_ROUTES];
+static size_t n_owned;
+
+static const char *keep(char *s)
+{
+    owned[n_owned++] = s;
+    return s;
+}
+
+static int add_topics_and_routes(void)
+{
+    size_t t = 1, r = 2;
+    if (1 + 2 * partners_rules->n_partners >= MAX_TOPICS ||
+        r + partners_rules->n_entitlements >= MAX_ROUTES) {
+        fprintf(stderr, "rules: too many partners or entitlements for one service\n");
+        return -1;
+    }
+    for (size_t i = 0; i < partners_rules->n_partners; i++) {
+        topics[t++] = keep(mdv_xasprintf("mdv.partner.%s.v1", partners_rules->partners[i].id));
+        topics[t++] =
+            keep(mdv_xasprintf("mdv.partner.%s.outcomes.v1", partners_rules->partners[i].id));
+    }
+    for (size_t i = 0; i < partners_rules->n_entitlements; i++) {
+        const char *type = keep(mdv_xasprintf(
+            "fr.gouv.mdv.partners.%s.v1", partners_rules->entitlements[i].projection->ce_event));
+        routes[r++] = (struct mdv_event_route){type, partners_on_sent};
+    }
+    return 0;
+}
+
 /* A wrong rules file is a bad installation: the service does not start. */
-static int load_rules(struct mdv_service *svc)
+static int load_rules(const struct mdv_service *svc)
 {
     char err[512];
     char *dir = mdv_xasprintf("%s/rules", svc->config.data_dir);
@@ -18,17 +65,32 @@ static int load_rules(struct mdv_service *svc)
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    return 0;
+    return add_topics_and_routes();
 }
 
+/* mdv_service_run's steps, with the receipt thread started once the
+ * database is migrated. Exit status: 0, 1 when something failed, 2 on a
+ * bad configuration or rules file. */
 int main(void)
 {
-    static const char *const topics[] = {"mdv.bereavement.events.v1", NULL};
-    static const struct mdv_event_route routes[] = {
-        {"fr.gouv.mdv.bereavement.death_recorded.v1", partners_on_death},
-        {NULL, NULL},
-    };
-    int rc = mdv_service_run("partners", topics, routes, load_rules);
+    struct mdv_service svc;
+    struct partners_receipts *receipts = NULL;
+    int rc = 1;
+
+    if (mdv_service_init(&svc, "partners", NULL) != 0 || load_rules(&svc) != 0) {
+        partners_rules_free(partners_rules);
+        return 2;
+    }
+    if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, NULL, NULL) == 0 &&
+        mdv_service_start_relay(&svc) == 0) {
+        receipts = partners_receipts_start(&svc.config, RECEIPT_INTERVAL_MS);
+        if (receipts && mdv_service_consume(&svc, "mdv-partners", topics, routes) == 0)
+            rc = 0;
+    }
+    partners_receipts_stop(receipts);
+    mdv_service_close(&svc);
     partners_rules_free(partners_rules);
+    for (size_t i = 0; i < n_owned; i++)
+        free(owned[i]);
     return rc;
 }

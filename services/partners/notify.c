@@ -4,7 +4,8 @@
  * journey id, so that a partner sees one journey's messages in order and
  * reports on it by that id), and the notice is recorded (notices: one per
  * journey and step, whatever redelivery brings the event back). What two
- * journeys declare alike (one death, two relatives) is sent once.
+ * journeys declare alike (one death, two relatives) is sent once. Either
+ * way the partner's step joins the journey (steps.c).
  * Optional entitlements need the usager's consent, which declarations do
  * not carry yet: none is sent. */
 #include <stdio.h>
@@ -26,7 +27,8 @@ enum notice {
  * and step; the advisory lock makes two journeys of one occurrence
  * (declared at once) wait for each other. Returns 0 or -1. */
 static int record_notice(struct mdv_msg *msg, const struct partners_entitlement *e,
-                         const char *journey_id, const char *occurrence, enum notice *out)
+                         const char *journey_id, const char *occurrence, enum notice *out,
+                         char first_on[16])
 {
     const char *lock[] = {e->step, occurrence};
     const char *params[] = {journey_id, e->step, e->partner->id, msg->ev.id, occurrence};
@@ -38,14 +40,18 @@ static int record_notice(struct mdv_msg *msg, const struct partners_entitlement 
         "INSERT INTO notices (journey_id, step_code, partner, source_ce_id, occurrence, repeat_of)"
         " VALUES ($1, $2, $3, $4, $5, (SELECT journey_id FROM notices"
         "   WHERE step_code = $2 AND occurrence = $5 AND repeat_of IS NULL AND journey_id <> $1))"
-        " ON CONFLICT (journey_id, step_code) DO NOTHING RETURNING repeat_of IS NOT NULL",
+        " ON CONFLICT (journey_id, step_code) DO NOTHING RETURNING repeat_of IS NOT NULL,"
+        " (SELECT to_char(f.notified_at AT TIME ZONE 'Europe/Paris', 'DD/MM/YYYY')"
+        "  FROM notices f WHERE f.journey_id = repeat_of AND f.step_code = $2)",
         5, params);
     if (!res)
         return -1;
     if (PQntuples(res) == 0)
         *out = NOTICE_RECORDED;
-    else
+    else {
         *out = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? NOTICE_REPEAT : NOTICE_NEW;
+        mdv_strlcpy(first_on, PQgetvalue(res, 0, 1), 16);
+    }
     PQclear(res);
     return 0;
 }
@@ -79,10 +85,17 @@ static int notify_all(struct mdv_msg *msg, const void *event, const char *journe
     for (size_t i = 0; i < partners_rules->n_entitlements; i++) {
         const struct partners_entitlement *e = &partners_rules->entitlements[i];
         enum notice notice;
+        char first_on[16] = "";
         if (strcmp(e->event, msg->ev.type) != 0 || !e->mandatory)
             continue;
-        if (record_notice(msg, e, journey_id, occurrence, &notice) != 0 ||
-            (notice == NOTICE_NEW && publish(msg, e, event, journey_id) != 0))
+        if (record_notice(msg, e, journey_id, occurrence, &notice, first_on) != 0)
+            return -1;
+        if (notice == NOTICE_NEW && (publish(msg, e, event, journey_id) != 0 ||
+                                     partners_step_add(msg, e, journey_id) != 0 ||
+                                     partners_step_sent(msg, e, journey_id) != 0))
+            return -1;
+        if (notice == NOTICE_REPEAT && (partners_step_add(msg, e, journey_id) != 0 ||
+                                        partners_step_repeat(msg, e, journey_id, first_on) != 0))
             return -1;
         mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: %s to %s", e->step, said[notice], e->partner->id);
     }

@@ -82,4 +82,51 @@ extern struct partners_rules *partners_rules;
 /* DeathRecorded: each partner entitled to it gets its projection. */
 enum mdv_outcome partners_on_death(struct mdv_msg *msg);
 
+/* ---- steps.c: the partner's step on the journey, in msg's transaction ---- */
+
+/* steps_added: the entitlement's step, owned by its partner. */
+int partners_step_add(struct mdv_msg *msg, const struct partners_entitlement *e,
+                      const char *journey_id) MDV_MUSTCHECK;
+/* pending « Transmis à : <administration> ». */
+int partners_step_sent(struct mdv_msg *msg, const struct partners_entitlement *e,
+                       const char *journey_id) MDV_MUSTCHECK;
+/* done: another journey's notice of the same occurrence was sent, on
+ * first_on (DD/MM/YYYY). */
+int partners_step_repeat(struct mdv_msg *msg, const struct partners_entitlement *e,
+                         const char *journey_id, const char *first_on) MDV_MUSTCHECK;
+/* received « Reçu par : <administration> ». */
+int partners_step_received(struct mdv_msg *msg, const struct partners_partner *p,
+                           const char *journey_id, const char *step) MDV_MUSTCHECK;
+
+/* ---- sent.c: the notices read back from the partners' topics ---- */
+
+/* Where a notice landed (partition, offset), for the receipt. */
+enum mdv_outcome partners_on_sent(struct mdv_msg *msg);
+
+/* The partner whose topic (mdv.partner.<id>.v1, or its outcomes topic
+ * when outcomes is set) the message came from, or NULL. */
+const struct partners_partner *partners_partner_of_topic(const struct mdv_msg *msg, int outcomes);
+
+/* ---- outcome.c ---- */
+
+#define PARTNERS_OUTCOME_TYPE "fr.gouv.mdv.partner.outcome_reported.v1"
+
+/* A PartnerOutcome on a partner's outcomes topic: a step report once per
+ * idempotency key, on a step that partner owns; anything else is a dead
+ * letter that says why. */
+enum mdv_outcome partners_on_outcome(struct mdv_msg *msg);
+
+/* ---- receipt.c ---- */
+
+struct partners_receipts;
+
+/* Starts the thread that polls each partner group's committed offsets
+ * (librdkafka's ListConsumerGroupOffsets) every interval_ms and reports
+ * received the steps whose notice they passed. Copies what it needs of
+ * config. NULL on error. */
+struct partners_receipts *partners_receipts_start(const struct mdv_base_config *config,
+                                                  long interval_ms);
+/* Stops and joins the thread; accepts NULL. */
+void partners_receipts_stop(struct partners_receipts *r);
+
 #endif

@@ -41,6 +41,11 @@ STEP_ABROAD = "abroad.registration_closed"
 STEP_STUDENT = "student.files_updated"
 STEP_HOUSING = "housing.files_suspended"
 STEP_SURVIVOR = "bereavement.survivor_pension"
+# The partners entitled to a death add their steps as soon as they are
+# notified (services/partners/rules/entitlements.tsv); the stack's
+# simulators acknowledge and report them.
+STEP_CNAV = "cnav.death_notified"
+STEP_DGFIP = "dgfip.death_notified"
 
 BEREAVEMENT_STEPS = {
     STEP_DEATH_RECORDED: "État civil",
@@ -49,6 +54,8 @@ BEREAVEMENT_STEPS = {
     STEP_STUDENT: "CROUS",
     STEP_HOUSING: "Anah",
     STEP_SURVIVOR: "Caisses de retraite",
+    STEP_CNAV: "Caisse nationale d'assurance vieillesse (CNAV)",
+    STEP_DGFIP: "Direction générale des Finances publiques (DGFiP)",
 }
 # The step each consumer service reports on.
 SERVICE_STEP = {
@@ -371,7 +378,7 @@ def steps_by_code(journey: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {step["code"]: step for step in journey.get("steps", [])}
 
 
-def is_final(journey: dict[str, Any], expected_steps: int | None = 6) -> bool:
+def is_final(journey: dict[str, Any], expected_steps: int | None = len(BEREAVEMENT_STEPS)) -> bool:
     """Every step is final (and the plan is there: an empty list is not)."""
     steps = journey.get("steps") or []
     if not steps or (expected_steps is not None and len(steps) < expected_steps):
@@ -487,7 +494,8 @@ class Usager:
 
     def wait_journey(self, journey_id: str,
                      until: str | Callable[[dict[str, Any]], bool] = "final",
-                     timeout: float = JOURNEY_TIMEOUT, expected_steps: int | None = 6) -> dict[str, Any]:
+                     timeout: float = JOURNEY_TIMEOUT,
+                     expected_steps: int | None = len(BEREAVEMENT_STEPS)) -> dict[str, Any]:
         """Polls the journey until `until` holds ("final": every step final)."""
         if until == "final":
             predicate = lambda j: is_final(j, expected_steps)  # noqa: E731

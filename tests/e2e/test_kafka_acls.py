@@ -49,8 +49,8 @@ def may_write(principal: str, topic: str) -> bool:
 
 
 def may_read(principal: str, topic: str) -> bool:
-    # ...and reads what partners report, never what they are sent.
-    if principal == "partners" and topic in [f"mdv.partner.{p}.outcomes.v1" for p in KAFKA_PARTNERS]:
+    # ...and reads them back (where each notice landed) and what partners report.
+    if principal == "partners" and topic in PARTNER_TOPICS:
         return True
     if principal in SERVICES:
         return topic in DOMAIN_TOPICS

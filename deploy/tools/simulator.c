@@ -1,0 +1,179 @@
+/* mdv-simulator: plays one partner on Kafka for the local stack, as a
+ * partner's engineer would write it. It consumes the partner's topic with
+ * the partner's certificate (the MDV_KAFKA_* variables) in the group that
+ * rules/partners.tsv names, reports an outcome for each notice on the
+ * partner's outcomes topic (a PartnerOutcome with CloudEvents headers; the
+ * notice's ce_id is the idempotency key, so a notice read twice reports
+ * once), and only then stores the offset: its group's commits are what
+ * the journey shows as the partner's receipt.
+ *
+ *   mdv-simulator --partner cnav --group mdv.partner.cnav.main [--delay-ms N]
+ *
+ * Environment: MDV_KAFKA_BROKERS (required) and MDV_KAFKA_*. Stops on
+ * SIGTERM or SIGINT. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdv/events.h"
+#include "mdv/kafka.h"
+#include "mdv/log.h"
+#include "mdv/partner/v1/partner.pb-c.h"
+#include "mdv/util.h"
+
+#define PRODUCE_TIMEOUT_MS 30000
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+/* What each simulated partner says once it dealt with a notice. */
+static const struct {
+    const char *partner, *detail;
+} details[] = {
+    {"cnav", "Décès pris en compte par l'Assurance retraite"},
+    {"dgfip", "Décès pris en compte par les Finances publiques"},
+};
+
+struct sim {
+    const char *partner, *group, *brokers;
+    long delay_ms;
+    char *topic, *outcomes;
+    const char *detail;
+    rd_kafka_t *consumer, *producer;
+};
+
+/* The journey id of a notice: field journey_id of whichever projection. */
+static int journey_of(const rd_kafka_message_t *rkm, char out[MDV_UUID_LEN])
+{
+    static const ProtobufCMessageDescriptor *const notices[] = {
+        &mdv__partner__v1__cnav_death_notice__descriptor,
+        &mdv__partner__v1__dgfip_death_notice__descriptor,
+    };
+    char type[MDV_EVENT_FIELD_LEN] = "";
+    mdv_event_header(rkm, "ce_type", type, sizeof(type));
+    for (size_t i = 0; i < MDV_ARRAY_LEN(notices); i++) {
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name(notices[i], "journey_id");
+        ProtobufCMessage *m = protobuf_c_message_unpack(notices[i], NULL, rkm->len, rkm->payload);
+        if (!m)
+            continue;
+        const char *id = *(char *const *)((const char *)m + f->offset);
+        int ok = mdv_uuid_valid(id);
+        if (ok)
+            mdv_strlcpy(out, id, MDV_UUID_LEN);
+        protobuf_c_message_free_unpacked(m, NULL);
+        if (ok)
+            return 0;
+    }
+    mdv_warn("%s: a message of type %s without a journey id: ignored", "simulator", type);
+    return -1;
+}
+
+static int report(struct sim *s, const rd_kafka_message_t *rkm, const char *journey_id)
+{
+    Mdv__Partner__V1__PartnerOutcome o = MDV__PARTNER__V1__PARTNER_OUTCOME__INIT;
+    char ce_id[MDV_EVENT_FIELD_LEN] = "", id[MDV_UUID_LEN];
+    mdv_event_header(rkm, "ce_id", ce_id, sizeof(ce_id));
+    char *step = mdv_xasprintf("%s.death_notified", s->partner);
+    o.journey_id = (char *)journey_id;
+    o.step_code = step;
+    o.status = "done";
+    o.detail = (char *)s->detail;
+    o.idempotency_key = ce_id;
+    struct mdv_event_meta meta = {s->partner, "fr.gouv.mdv.partner.outcome_reported.v1", journey_id,
+                                  journey_id, ce_id};
+    json_t *headers = mdv_event_headers_json(&meta, id);
+    size_t len = protobuf_c_message_get_packed_size(&o.base);
+    uint8_t *value = mdv_xmalloc(len ? len : 1);
+    protobuf_c_message_pack(&o.base, value);
+    int rc = mdv_kafka_produce_sync(s->producer, s->outcomes, journey_id, strlen(journey_id), value,
+                                    len, mdv_event_headers_from_json(headers), PRODUCE_TIMEOUT_MS);
+    free(value);
+    json_decref(headers);
+    free(step);
+    return rc;
+}
+
+static void handle(struct sim *s, rd_kafka_message_t *rkm)
+{
+    char journey_id[MDV_UUID_LEN];
+    if (s->delay_ms > 0)
+        mdv_sleep_ms(s->delay_ms);
+    if (journey_of(rkm, journey_id) == 0 && report(s, rkm, journey_id) != 0)
+        return; /* not stored: read again after a restart */
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, s->topic, rkm->partition)->offset = rkm->offset + 1;
+    rd_kafka_offsets_store(s->consumer, list);
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+static int run(struct sim *s)
+{
+    const char *topics[] = {s->topic, NULL};
+    char *instance = mdv_xasprintf("%s-simulator", s->partner);
+    s->consumer = mdv_kafka_consumer_new(s->brokers, s->group, instance, topics);
+    s->producer = mdv_kafka_producer_new(s->brokers);
+    free(instance);
+    if (!s->consumer || !s->producer)
+        return 1;
+    mdv_info("simulating %s on %s (group %s)", s->partner, s->topic, s->group);
+    while (!stop) {
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(s->consumer, 500);
+        if (!rkm)
+            continue;
+        if (!rkm->err)
+            handle(s, rkm);
+        rd_kafka_message_destroy(rkm);
+    }
+    rd_kafka_consumer_close(s->consumer);
+    rd_kafka_destroy(s->consumer);
+    rd_kafka_flush(s->producer, 5000);
+    rd_kafka_destroy(s->producer);
+    mdv_info("stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {{"partner", required_argument, NULL, 'p'},
+                                            {"group", required_argument, NULL, 'g'},
+                                            {"delay-ms", required_argument, NULL, 'd'},
+                                            {NULL, 0, NULL, 0}};
+    struct sim s = {0};
+    for (int c; (c = getopt_long(argc, argv, "", options, NULL)) != -1;) {
+        if (c == 'p')
+            s.partner = optarg;
+        else if (c == 'g')
+            s.group = optarg;
+        else if (c == 'd')
+            s.delay_ms = atol(optarg);
+        else
+            return 2;
+    }
+    s.brokers = getenv("MDV_KAFKA_BROKERS");
+    for (size_t i = 0; s.partner && i < MDV_ARRAY_LEN(details); i++)
+        if (strcmp(details[i].partner, s.partner) == 0)
+            s.detail = details[i].detail;
+    if (!s.detail || !s.group || !s.brokers || !*s.brokers || s.delay_ms < 0) {
+        fprintf(stderr, "usage: MDV_KAFKA_BROKERS=... mdv-simulator --partner cnav|dgfip"
+                        " --group mdv.partner.<partner>.<name> [--delay-ms N]\n");
+        return 2;
+    }
+    mdv_log_init("simulator", MDV_LOG_INFO);
+    mdv_log_set_instance(s.partner);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    s.topic = mdv_xasprintf("mdv.partner.%s.v1", s.partner);
+    s.outcomes = mdv_xasprintf("mdv.partner.%s.outcomes.v1", s.partner);
+    int rc = run(&s);
+    free(s.topic);
+    free(s.outcomes);
+    return rc;
+}

@@ -1,0 +1,194 @@
+/* When a Kafka partner received a notice: its consumer group (the one
+ * rules/partners.tsv names) committed an offset past the notice's. A
+ * thread asks the broker for each group's committed offsets
+ * (ListConsumerGroupOffsets, librdkafka's Admin API) on a timer, for the
+ * partitions that still hold notices awaiting receipt, and reports those
+ * steps received. What was acknowledged is kept in notices.received_at,
+ * in the same transaction as the report: a restart re-reports nothing and
+ * loses nothing, and two replicas never report one receipt twice (the
+ * update claims each row once). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdv/kafka.h"
+#include "mdv/pg.h"
+#include "partners.h"
+
+#define ADMIN_TIMEOUT_MS 10000
+
+struct partners_receipts {
+    pthread_t thread;
+    atomic_int stop;
+    long interval_ms;
+    char *pg_dsn, *brokers, *instance_id;
+    struct mdv_service svc; /* what reports need of a service: its name */
+    PGconn *conn;
+    rd_kafka_t *rk;
+};
+
+/* The partitions of the partner's topic that hold notices awaiting receipt. */
+static rd_kafka_topic_partition_list_t *awaiting(struct partners_receipts *r,
+                                                 const struct partners_partner *p)
+{
+    const char *params[] = {p->id};
+    PGresult *res = mdv_pg_query(r->conn,
+                                 "SELECT DISTINCT sent_partition FROM notices WHERE partner = $1"
+                                 " AND received_at IS NULL AND sent_offset IS NOT NULL",
+                                 1, params);
+    if (!res || PQntuples(res) == 0) {
+        PQclear(res);
+        return NULL;
+    }
+    char *topic = mdv_xasprintf("mdv.partner.%s.v1", p->id);
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(PQntuples(res));
+    for (int i = 0; i < PQntuples(res); i++)
+        rd_kafka_topic_partition_list_add(list, topic, atoi(PQgetvalue(res, i, 0)));
+    free(topic);
+    PQclear(res);
+    return list;
+}
+
+/* Asks the broker for the group's committed offsets of list's partitions,
+ * written into list (RD_KAFKA_OFFSET_INVALID where nothing is committed).
+ * Returns 0 or -1. */
+static int committed(struct partners_receipts *r, const char *group,
+                     rd_kafka_topic_partition_list_t *list)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(r->rk);
+    rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, list);
+    rd_kafka_event_t *ev = NULL;
+    int rc = -1;
+    rd_kafka_ListConsumerGroupOffsets(r->rk, &req, 1, NULL, q);
+    ev = rd_kafka_queue_poll(q, ADMIN_TIMEOUT_MS);
+    const rd_kafka_ListConsumerGroupOffsets_result_t *res =
+        ev ? rd_kafka_event_ListConsumerGroupOffsets_result(ev) : NULL;
+    size_t n = 0;
+    const rd_kafka_group_result_t **groups =
+        res && !rd_kafka_event_error(ev) ? rd_kafka_ListConsumerGroupOffsets_result_groups(res, &n)
+                                         : NULL;
+    if (!groups || n != 1 || rd_kafka_group_result_error(groups[0])) {
+        mdv_warn("committed offsets of group %s: %s", group,
+                 !ev ? "no answer" : rd_kafka_event_error_string(ev));
+        goto out;
+    }
+    const rd_kafka_topic_partition_list_t *got = rd_kafka_group_result_partitions(groups[0]);
+    for (int i = 0; i < list->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+            (rd_kafka_topic_partition_list_t *)got, list->elems[i].topic, list->elems[i].partition);
+        list->elems[i].offset = tp && !tp->err ? tp->offset : RD_KAFKA_OFFSET_INVALID;
+    }
+    rc = 0;
+out:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_ListConsumerGroupOffsets_destroy(req);
+    rd_kafka_queue_destroy(q);
+    return rc;
+}
+
+/* Claims the notices of one partition that the committed offset passed,
+ * and reports each step received, in one transaction. */
+static int report_partition(struct partners_receipts *r, const struct partners_partner *p,
+                            const rd_kafka_topic_partition_t *tp)
+{
+    char partition[16], offset[24];
+    snprintf(partition, sizeof(partition), "%d", (int)tp->partition);
+    snprintf(offset, sizeof(offset), "%lld", (long long)tp->offset);
+    const char *params[] = {p->id, partition, offset};
+    if (mdv_pg_begin(r->conn) != 0)
+        return -1;
+    PGresult *res =
+        mdv_pg_query(r->conn,
+                     "UPDATE notices SET received_at = now() WHERE partner = $1"
+                     " AND received_at IS NULL AND sent_partition = $2"
+                     " AND sent_offset < $3 RETURNING journey_id, step_code, sent_ce_id",
+                     3, params);
+    int rc = res ? 0 : -1;
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+        struct mdv_msg msg;
+        memset(&msg, 0, sizeof(msg));
+        msg.svc = &r->svc;
+        msg.conn = r->conn;
+        mdv_strlcpy(msg.ev.id, PQgetvalue(res, i, 2), sizeof(msg.ev.id));
+        msg.log.journey_id = PQgetvalue(res, i, 0);
+        rc = partners_step_received(&msg, p, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+        if (rc == 0)
+            mdv_log_at(MDV_LOG_INFO, &msg.log, "%s: received by %s (group %s)",
+                       PQgetvalue(res, i, 1), p->id, p->group);
+    }
+    PQclear(res);
+    if (rc == 0)
+        rc = mdv_pg_commit(r->conn);
+    if (rc != 0)
+        mdv_pg_rollback(r->conn);
+    return rc;
+}
+
+static int poll_partner(struct partners_receipts *r, const struct partners_partner *p)
+{
+    rd_kafka_topic_partition_list_t *list = awaiting(r, p);
+    int rc = 0;
+    if (!list)
+        return 0;
+    if (committed(r, p->group, list) == 0)
+        for (int i = 0; rc == 0 && i < list->cnt; i++)
+            if (list->elems[i].offset >= 0)
+                rc = report_partition(r, p, &list->elems[i]);
+    rd_kafka_topic_partition_list_destroy(list);
+    return rc;
+}
+
+static void *run(void *arg)
+{
+    struct partners_receipts *r = arg;
+    while (!atomic_load(&r->stop)) {
+        if (mdv_pg_ensure(&r->conn, r->pg_dsn) == 0)
+            for (size_t i = 0; i < partners_rules->n_partners; i++)
+                if (poll_partner(r, &partners_rules->partners[i]) != 0)
+                    break; /* the database: the next round reconnects */
+        for (long waited = 0; waited < r->interval_ms && !atomic_load(&r->stop); waited += 100)
+            mdv_sleep_ms(100);
+    }
+    return NULL;
+}
+
+struct partners_receipts *partners_receipts_start(const struct mdv_base_config *config,
+                                                  long interval_ms)
+{
+    struct partners_receipts *r = mdv_xcalloc(1, sizeof(*r));
+    r->interval_ms = interval_ms;
+    r->pg_dsn = mdv_xstrdup(config->pg_dsn);
+    r->brokers = mdv_xstrdup(config->kafka_brokers);
+    r->instance_id = mdv_xstrdup(config->instance_id);
+    r->svc.name = "partners";
+    r->svc.config.instance_id = r->instance_id;
+    r->rk = mdv_kafka_admin_new(r->brokers);
+    if (!r->rk || pthread_create(&r->thread, NULL, run, r) != 0) {
+        if (r->rk)
+            rd_kafka_destroy(r->rk);
+        free(r->pg_dsn);
+        free(r->brokers);
+        free(r->instance_id);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void partners_receipts_stop(struct partners_receipts *r)
+{
+    if (!r)
+        return;
+    atomic_store(&r->stop, 1);
+    pthread_join(r->thread, NULL);
+    if (r->conn)
+        PQfinish(r->conn);
+    rd_kafka_destroy(r->rk);
+    free(r->pg_dsn);
+    free(r->brokers);
+    free(r->instance_id);
+    free(r);
+}
