@@ -5,7 +5,11 @@
  * partner's outcomes topic (a PartnerOutcome with CloudEvents headers; the
  * notice's ce_id is the idempotency key, so a notice read twice reports
  * once), and only then stores the offset: its group's commits are what
- * the journey shows as the partner's receipt.
+ * the journey shows as the partner's receipt. When a report fails, or a
+ * client is in a fatal state (librdkafka 2.0.2 after a broker restart: a
+ * fenced static member, an idempotent producer's lost sequence), both
+ * clients are made again and consumption resumes from the committed
+ * offsets: the same report may go twice, and counts once.
  *
  *   mdv-simulator --partner cnav --group mdv.partner.cnav.main [--delay-ms N]
  *
@@ -101,41 +105,73 @@ static int report(struct sim *s, const rd_kafka_message_t *rkm, const char *jour
     return rc;
 }
 
-static void handle(struct sim *s, rd_kafka_message_t *rkm)
+/* 0 when the notice was reported and its offset stored, -1 when not
+ * (read again once the clients are made again). */
+static int handle(struct sim *s, rd_kafka_message_t *rkm)
 {
     char journey_id[MDV_UUID_LEN];
     if (s->delay_ms > 0)
         mdv_sleep_ms(s->delay_ms);
     if (journey_of(rkm, journey_id) == 0 && report(s, rkm, journey_id) != 0)
-        return; /* not stored: read again after a restart */
+        return -1;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, s->topic, rkm->partition)->offset = rkm->offset + 1;
     rd_kafka_offsets_store(s->consumer, list);
     rd_kafka_topic_partition_list_destroy(list);
+    return 0;
 }
 
-static int run(struct sim *s)
+static void clients_close(struct sim *s)
+{
+    if (s->consumer) {
+        rd_kafka_consumer_close(s->consumer);
+        rd_kafka_destroy(s->consumer);
+    }
+    if (s->producer) {
+        rd_kafka_flush(s->producer, 5000);
+        rd_kafka_destroy(s->producer);
+    }
+    s->consumer = s->producer = NULL;
+}
+
+static int clients_open(struct sim *s)
 {
     const char *topics[] = {s->topic, NULL};
     char *instance = mdv_xasprintf("%s-simulator", s->partner);
     s->consumer = mdv_kafka_consumer_new(s->brokers, s->group, instance, topics);
     s->producer = mdv_kafka_producer_new(s->brokers);
     free(instance);
-    if (!s->consumer || !s->producer)
+    return s->consumer && s->producer ? 0 : -1;
+}
+
+static int failed(struct sim *s, const rd_kafka_message_t *rkm)
+{
+    char errstr[256];
+    if (rkm && rkm->err == RD_KAFKA_RESP_ERR__FATAL)
+        return 1;
+    return rd_kafka_fatal_error(s->consumer, errstr, sizeof(errstr)) ||
+           rd_kafka_fatal_error(s->producer, errstr, sizeof(errstr));
+}
+
+static int run(struct sim *s)
+{
+    if (clients_open(s) != 0)
         return 1;
     mdv_info("simulating %s on %s (group %s)", s->partner, s->topic, s->group);
     while (!stop) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(s->consumer, 500);
-        if (!rkm)
+        int renew = (rkm && !rkm->err && handle(s, rkm) != 0) || failed(s, rkm);
+        if (rkm)
+            rd_kafka_message_destroy(rkm);
+        if (!renew)
             continue;
-        if (!rkm->err)
-            handle(s, rkm);
-        rd_kafka_message_destroy(rkm);
+        mdv_warn("a report failed or a client is in a fatal state: making the clients again");
+        clients_close(s);
+        mdv_sleep_ms(1000);
+        if (clients_open(s) != 0)
+            return 1;
     }
-    rd_kafka_consumer_close(s->consumer);
-    rd_kafka_destroy(s->consumer);
-    rd_kafka_flush(s->producer, 5000);
-    rd_kafka_destroy(s->producer);
+    clients_close(s);
     mdv_info("stopped");
     return 0;
 }
