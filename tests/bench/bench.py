@@ -441,6 +441,33 @@ def metrics_snapshot() -> dict[str, dict[str, float]]:
     return out
 
 
+def backlog() -> float:
+    """Messages still to consume (mdv_consumer_lag) and rows still in an
+    outbox (mdv_outbox_backlog), over every service instance."""
+    total = 0.0
+    for urls in services().values():
+        for url in urls:
+            text = requests.get(url + "/metrics", timeout=10).text
+            total += sum(max(s.value, 0) for family in text_string_to_metric_families(text)
+                         for s in family.samples if s.name in ("mdv_consumer_lag", "mdv_outbox_backlog"))
+    return total
+
+
+def wait_quiet(timeout: float = 90) -> float:
+    """Waits until nothing is left to consume or relay (three readings in a
+    row, a second apart: both figures are refreshed about once a second),
+    so that work a settled journey still causes (events that change no step)
+    lands inside the snapshot that counts it. Returns the seconds waited."""
+    started = time.monotonic()
+    zeros = 0
+    while zeros < 3 and time.monotonic() - started < timeout:
+        zeros = zeros + 1 if backlog() == 0 else 0
+        time.sleep(1)
+    if zeros < 3:
+        log(f"the stack was still busy after {timeout:g} s")
+    return round(time.monotonic() - started, 1)
+
+
 def snapshot(gw: Gateway) -> dict[str, Any]:
     # PostgreSQL publishes a backend's counters at most once a second.
     time.sleep(1.5)
@@ -632,6 +659,12 @@ def main() -> int:
 
     log("warm-up")
     timed(len(MIX) / 2, 2)
+    # What the stack spends doing nothing (relays' and consumers' polls),
+    # per second: the per-declaration figures below include their share.
+    wait_quiet()
+    quiet = snapshot(gw)
+    time.sleep(IDLE_SECONDS)
+    idle = costs(quiet, snapshot(gw), IDLE_SECONDS)
     ramp = []
     for rate in RATES:
         res = timed(rate, STEP_SECONDS)
@@ -640,20 +673,18 @@ def main() -> int:
             break
     reached = ramp[-1]["saturated"]
     sat = max(r["completions_per_second"] for r in ramp)
-    # What the stack spends doing nothing (relays' and consumers' polls),
-    # per second: the per-declaration figures below include their share.
-    quiet = snapshot(gw)
-    time.sleep(IDLE_SECONDS)
-    idle = costs(quiet, snapshot(gw), IDLE_SECONDS)
+    wait_quiet()
     before = snapshot(gw)
     latency = []
     for fraction in (0.25, 0.50, 0.75):
         res = timed(round(sat * fraction, 2), LATENCY_SECONDS)
         res["fraction"] = fraction
         latency.append(res)
+    settle = wait_quiet()
     after = snapshot(gw)
     n = sum(r["declarations"] for r in latency)
     cost = costs(before, after, n)
+    cost["quiet_after_seconds"] = settle
     gen_cpu = (os.times().user - cpu0.user) + (os.times().system - cpu0.system)
     sent = sum(r["declarations"] for r in ramp + latency)
     lateness = [r["generator_lateness_seconds"]["p99"] for r in ramp + latency]
