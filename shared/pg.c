@@ -2,6 +2,8 @@
  * contains input. */
 #include "mdv/pg.h"
 
+#include <jansson.h>
+
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -406,4 +408,16 @@ out:
         free(names[i]);
     free(names);
     return rc;
+}
+
+char *mdv_pg_texts_json(char *const *texts, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, json_string(texts[i]));
+    char *text = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    if (!text)
+        abort(); /* allocation failure, as mdv_xmalloc does */
+    return text;
 }

@@ -24,6 +24,12 @@ PGresult *mdv_pg_query(PGconn *conn, const char *sql, int nparams, const char *c
 PGresult *mdv_pg_query_bin(PGconn *conn, const char *sql, int nparams, const char *const *params,
                            const int *lengths, const int *formats);
 
+/* A list of texts as a JSON array (the caller frees it), so that any text
+ * reaches a text[] column as one parameter, with no array literal to quote:
+ * ARRAY(SELECT json_array_elements_text($n::json)). Aborts when memory runs
+ * out, as mdv_xmalloc does. */
+char *mdv_pg_texts_json(char *const *texts, size_t n);
+
 /* Runs a query whose first row holds n integers (counts, say) and stores
  * them in out. Returns 0, or -1 on error or when there is no row. */
 int mdv_pg_query_longs(PGconn *conn, const char *sql, int nparams, const char *const *params,

@@ -40,9 +40,6 @@ int abroad_declaration_decode(const void *value, size_t len, abroad_declaration_
  * (identity/contract.h). */
 /* The matching key of a person the checks above let through. */
 int abroad_person_key(const abroad_person_t *p, char key[MDV_PIVOT_KEY_LEN]) MDV_MUSTCHECK;
-/* The address's lines as a JSON array text (the caller frees), for the
- * registrations' text[] column. */
-char *abroad_lines_json(const abroad_address_t *a);
 
 /* consulates.c: the consular post of a residence abroad, from
  * rules/consulates.json. */

@@ -29,7 +29,7 @@ struct departure {
 static int keep_open(struct mdv_msg *msg, struct departure *dep, struct mdv_effect *out)
 {
     const Mdv__Gateway__V1__DepartureAbroadDeclaration *b = dep->d->departure_abroad;
-    char *lines = abroad_lines_json(b->address);
+    char *lines = mdv_pg_texts_json(b->address->lines, b->address->n_lines);
     const char *params[] = {dep->key, b->address->country_code, lines, b->address->postal_code,
                             b->address->city};
     PGresult *res = mdv_pg_query(
@@ -83,12 +83,8 @@ static int insert_registration(struct mdv_msg *msg, struct departure *dep)
 {
     const Mdv__Gateway__V1__DepartureAbroadDeclaration *b = dep->d->departure_abroad;
     const abroad_person_t *p = b->person;
-    char *lines = abroad_lines_json(b->address);
-    /* The given names travel as an address's lines do: a JSON list. */
-    abroad_address_t names = MDV__JOURNEY__V1__ADDRESS__INIT;
-    names.n_lines = p->n_given_names;
-    names.lines = p->given_names;
-    char *given = abroad_lines_json(&names);
+    char *lines = mdv_pg_texts_json(b->address->lines, b->address->n_lines);
+    char *given = mdv_pg_texts_json(p->given_names, p->n_given_names);
     mdv_uuid_new(dep->registration_id);
     const char *params[] = {dep->registration_id,
                             p->family_name,

@@ -66,15 +66,3 @@ int abroad_person_key(const abroad_person_t *p, char key[MDV_PIVOT_KEY_LEN])
     return mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
                          key);
 }
-
-char *abroad_lines_json(const abroad_address_t *a)
-{
-    json_t *lines = json_array();
-    for (size_t i = 0; i < a->n_lines; i++)
-        json_array_append_new(lines, json_string(a->lines[i]));
-    char *text = json_dumps(lines, JSON_COMPACT);
-    json_decref(lines);
-    if (!text)
-        abort(); /* allocation failure, as mdv_xmalloc does */
-    return text;
-}

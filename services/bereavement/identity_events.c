@@ -8,7 +8,6 @@
  * with no open claim it applies nothing and reports nothing. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "identity/contract.h"
 #include "identity_events.h"
@@ -18,33 +17,17 @@
 
 typedef Mdv__Identity__V1__PersonNameChanged name_changed_t;
 
-/* The lines as one text; the query splits them again (a line holds no
- * newline: the gateway takes printable text only). */
-static char *joined_lines(const Mdv__Journey__V1__Address *a)
-{
-    size_t len = 1;
-    for (size_t i = 0; i < a->n_lines; i++)
-        len += strlen(a->lines[i]) + 1;
-    char *out = mdv_xmalloc(len);
-    out[0] = '\0';
-    for (size_t i = 0; i < a->n_lines; i++) {
-        if (i)
-            strcat(out, "\n");
-        strcat(out, a->lines[i]);
-    }
-    return out;
-}
-
 static int update_claim_address(struct mdv_msg *msg, void *ctx, struct mdv_effect *out)
 {
     const struct mdv_address_change *w = ctx;
     const Mdv__Journey__V1__Address *a = w->m->address;
-    char *lines = joined_lines(a);
+    char *lines = mdv_pg_texts_json(a->lines, a->n_lines);
     const char *params[] = {w->key, lines, a->postal_code, a->commune_code, a->city};
     long n = 0;
     int rc = mdv_pg_query_longs(
         msg->conn,
-        "WITH updated AS (UPDATE survivor_claims SET address_lines = string_to_array($2, E'\\n'),"
+        "WITH updated AS (UPDATE survivor_claims"
+        "      SET address_lines = ARRAY(SELECT json_array_elements_text($2::json)),"
         "      address_postal_code = $3, address_commune_code = $4, address_city = $5,"
         "      address_updated_at = now()"
         "      WHERE survivor_key = $1 AND status IN ('offered', 'confirmed') RETURNING 1)"

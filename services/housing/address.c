@@ -20,34 +20,18 @@
     "Ce logement n'est plus votre résidence principale : confirmez le retrait du dossier ou "     \
     "gardez-le"
 
-/* The address's lines as one text, the way the query compares them. */
-static char *joined_lines(const Mdv__Journey__V1__Address *a)
-{
-    size_t len = 1;
-    for (size_t i = 0; i < a->n_lines; i++)
-        len += strlen(a->lines[i]) + 1;
-    char *out = mdv_xmalloc(len);
-    out[0] = '\0';
-    for (size_t i = 0; i < a->n_lines; i++) {
-        if (i)
-            strcat(out, "\n");
-        strcat(out, a->lines[i]);
-    }
-    return out;
-}
-
 #define LEFT_BEHIND                                                                                \
     "SELECT file_id FROM mpr_files WHERE pivot_key = $1"                                           \
     "      AND status = 'open' AND dwelling_commune_code IS NOT NULL"                              \
-    "      AND (dwelling_postal_code, dwelling_commune_code,"                                      \
-    "           array_to_string(dwelling_lines, E'\\n')) IS DISTINCT FROM ($2, $3, $4)"
+    "      AND (dwelling_postal_code, dwelling_commune_code, dwelling_lines)"                      \
+    "          IS DISTINCT FROM ($2, $3, ARRAY(SELECT json_array_elements_text($4::json)))"
 
 /* Notes the review of the person's open files for another dwelling:
  * counts[0] the person's files, counts[1] those under review. */
 static int note_review(PGconn *conn, const struct mdv_address_change *w, long counts[2])
 {
     const Mdv__Journey__V1__Address *a = w->m->address;
-    char *lines = joined_lines(a);
+    char *lines = mdv_pg_texts_json(a->lines, a->n_lines);
     const char *params[] = {w->key, a->postal_code, a->commune_code, lines, w->m->journey_id};
     int rc = mdv_pg_query_longs(
         conn,
@@ -68,7 +52,7 @@ static int has_left_behind(struct mdv_msg *msg, void *ctx)
 {
     const struct mdv_address_change *w = ctx;
     const Mdv__Journey__V1__Address *a = w->m->address;
-    char *lines = joined_lines(a);
+    char *lines = mdv_pg_texts_json(a->lines, a->n_lines);
     const char *params[] = {w->key, a->postal_code, a->commune_code, lines};
     long n = 0;
     int rc =

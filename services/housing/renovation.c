@@ -62,17 +62,6 @@ static int publish_requested(struct mdv_msg *msg, const struct renovation *rv)
                         rv->d->journey_id, &ev.base);
 }
 
-/* A list of texts as JSON (the caller frees), for a text[] column. */
-static char *texts_json(char **texts, size_t n)
-{
-    json_t *list = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, json_string(texts[i]));
-    char *out = json_dumps(list, JSON_COMPACT);
-    json_decref(list);
-    return out;
-}
-
 static char *items_json(const struct estimate *e)
 {
     json_t *list = json_array();
@@ -93,8 +82,8 @@ static int insert_file(struct mdv_msg *msg, struct renovation *rv)
 {
     const renovation_t *r = rv->r;
     char year[8], size[16], income[24], total[24];
-    char *given = texts_json(r->person->given_names, r->person->n_given_names);
-    char *lines = texts_json(r->dwelling->lines, r->dwelling->n_lines);
+    char *given = mdv_pg_texts_json(r->person->given_names, r->person->n_given_names);
+    char *lines = mdv_pg_texts_json(r->dwelling->lines, r->dwelling->n_lines);
     char *items = items_json(&rv->e);
     snprintf(year, sizeof(year), "%u", r->construction_year);
     snprintf(size, sizeof(size), "%u", r->household_size);

@@ -1,7 +1,6 @@
 /* The register of the ANTS and the mairies, in identity's database: a
  * person found by their matching key, their main addresses with dates, and
  * the French way of writing a date in a step's detail. */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,23 +30,11 @@ int identity_person_find(PGconn *conn, const char *pivot_key, struct identity_pe
     return found;
 }
 
-/* The lines as a JSON array, so that any text reaches the text[] column
- * as a parameter (no array literal to quote). The caller frees it. */
-static char *lines_json(const identity_address_t *a)
-{
-    json_t *lines = json_array();
-    for (size_t i = 0; i < a->n_lines; i++)
-        json_array_append_new(lines, json_string(a->lines[i]));
-    char *text = json_dumps(lines, JSON_COMPACT);
-    json_decref(lines);
-    return text;
-}
-
 int identity_address_record(PGconn *conn, const char *person_id, const identity_address_t *a,
                             const char *valid_from, const char *journey_id)
 {
     int abroad = *a->country_code && strcmp(a->country_code, "99100") != 0;
-    char *lines = lines_json(a);
+    char *lines = mdv_pg_texts_json(a->lines, a->n_lines);
     const char *end[] = {person_id, valid_from};
     const char *params[] = {person_id,      lines,
                             a->postal_code, abroad ? NULL : a->commune_code,

@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "mdv/pg.h"
 #include "mdv/journey.h"
 #include "mdv/reaction.h"
 #include "mdv/validate.h"
@@ -220,7 +221,7 @@ static void abroad_person_ok(const Mdv__Journey__V1__PivotIdentity *p)
 static void abroad_address_ok(const Mdv__Journey__V1__Address *a)
 {
     FUZZ_REQUIRE(a && a->n_lines >= 1 && a->n_lines <= 3 && a->city && a->postal_code);
-    char *lines = abroad_lines_json(a);
+    char *lines = mdv_pg_texts_json(a->lines, a->n_lines);
     FUZZ_REQUIRE(lines);
     json_t *parsed = json_loads(lines, 0, NULL);
     FUZZ_REQUIRE(json_is_array(parsed) && json_array_size(parsed) == a->n_lines);
