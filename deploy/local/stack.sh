@@ -477,7 +477,15 @@ need_topics_tool() {
 }
 
 kafka_topics() {
-	env $(kafka_client_env admin | tr '\n' ' ') \
+	kafka_topics_as admin "$@"
+}
+
+# mdv-topics as the principal $1 (its certificate), e.g. to see what that
+# principal may see.
+kafka_topics_as() {
+	local principal=$1
+	shift
+	env $(kafka_client_env "$principal" | tr '\n' ' ') \
 		"$BIN/mdv-topics" --brokers "127.0.0.1:$(port_of kafka)" "$@"
 }
 
@@ -551,8 +559,7 @@ kafka_create_topics() {
 # its own topic, which only its ACLs allow.
 kafka_wait_acls() {
 	local deadline=$((SECONDS + KAFKA_TIMEOUT))
-	until env $(kafka_client_env gateway | tr '\n' ' ') "$BIN/mdv-topics" \
-		--brokers "127.0.0.1:$(port_of kafka)" --list --timeout-ms 5000 2>/dev/null |
+	until kafka_topics_as gateway --list --timeout-ms 5000 2>/dev/null |
 		grep -q '^mdv.gateway.declarations.v1 '; do
 		((SECONDS < deadline)) || die "the broker did not apply its ACLs within ${KAFKA_TIMEOUT}s"
 		sleep 0.2
