@@ -41,6 +41,15 @@ BINS     := $(addprefix $(BUILD)/bin/mdv-,$(SERVICES) $(TOOLS))
 # into a compact file by deploy/tools/cog/cog.js.
 COG_NPM  := $(BUILD)/cog
 COMMUNES := $(BUILD)/data/communes.tsv
+# The usager's page (services/gateway/web): its own files and the DSFR's
+# dist of the npm package pinned by services/gateway/web/package-lock.json
+# (npm ci at build time, from the cache install-deps.sh fills), put together
+# in $(BUILD)/web, the gateway's MDV_WEB_DIR.
+WEB_NPM  := $(BUILD)/web-npm
+WEB      := $(BUILD)/web/.built
+WEB_SRC  := $(shell find services/gateway/web -type f ! -name 'package*.json' ! -path '*/node_modules/*')
+# The browser tests' drivers (tests/browser: puppeteer-core, axe-core).
+BROWSER_NPM := $(BUILD)/browser-npm/node_modules/.package-lock.json
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # Tests of a module against the real servers of the test stack, run by the
@@ -48,10 +57,34 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 LIVE_SRC := $(wildcard tests/live/test_*.c)
 LIVE_BIN := $(patsubst tests/live/%.c,$(BUILD)/tests/live/%,$(LIVE_SRC))
 
-.PHONY: all up down test unit static openfisca e2e bench fuzz fuzz-test fuzz-seeds clean format format-check
+.PHONY: all web up down test unit static openfisca e2e bench fuzz fuzz-test fuzz-seeds clean format format-check
 .SECONDARY:
 
-all: $(BINS) $(COMMUNES)
+all: $(BINS) $(COMMUNES) $(WEB)
+
+web: $(WEB)
+
+$(WEB_NPM)/node_modules/.package-lock.json: services/gateway/web/package.json \
+                                           services/gateway/web/package-lock.json
+	@mkdir -p $(WEB_NPM)
+	cp services/gateway/web/package.json services/gateway/web/package-lock.json $(WEB_NPM)/
+	cd $(WEB_NPM) && npm ci --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB): $(WEB_SRC) $(WEB_NPM)/node_modules/.package-lock.json
+	rm -rf $(BUILD)/web
+	@mkdir -p $(BUILD)/web/static
+	cp services/gateway/web/index.html $(BUILD)/web/
+	cp -R services/gateway/web/static/. $(BUILD)/web/static/
+	cp -R $(WEB_NPM)/node_modules/@gouvfr/dsfr/dist $(BUILD)/web/static/dsfr
+	@touch $@
+
+$(BROWSER_NPM): tests/browser/package.json tests/browser/package-lock.json
+	@mkdir -p $(dir $(BROWSER_NPM))
+	cp tests/browser/package.json tests/browser/package-lock.json $(BUILD)/browser-npm/
+	cd $(BUILD)/browser-npm && npm ci --ignore-scripts --prefer-offline --no-audit --no-fund \
+	    --loglevel=error
+	@touch $@
 
 $(COG_NPM)/node_modules/.package-lock.json: deploy/tools/cog/package.json \
                                            deploy/tools/cog/package-lock.json

@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mdv/http_guard.h"
+#include "mdv/http_stream.h"
 #include "mdv/log.h"
 #include "mdv/metrics.h"
 
@@ -93,10 +95,42 @@ void mdv_http_field_error(json_t *errors, const char *field, const char *message
     json_array_append_new(errors, json_pack("{s:s, s:s}", "field", field, "message", message));
 }
 
-/* "{}" in a pattern matches one non-empty path segment, captured in param. */
+void mdv_http_add_header(struct mdv_http_response *res, const char *name, const char *value)
+{
+    if (res->header_count == MDV_HTTP_HEADERS_MAX) {
+        mdv_error("HTTP answer: header %s dropped, more than %d headers", name,
+                  MDV_HTTP_HEADERS_MAX);
+        return;
+    }
+    res->headers[res->header_count].name = name;
+    res->headers[res->header_count].value = mdv_xstrdup(value);
+    res->header_count++;
+}
+
+void mdv_http_file(struct mdv_http_response *res, int status, int fd, uint64_t size,
+                   const char *content_type)
+{
+    if (res->file_open)
+        close(res->file_fd);
+    res->status = status;
+    res->file_open = 1;
+    res->file_fd = fd;
+    res->file_size = size;
+    res->content_type = content_type;
+}
+
+/* "{}" in a pattern matches one non-empty path segment, captured in param;
+ * a final "{*}" the non-empty rest of the path. */
 static int path_matches(const char *pattern, const char *path, char *param, size_t paramlen)
 {
     while (*pattern && *path) {
+        if (strcmp(pattern, "{*}") == 0) {
+            size_t n = strlen(path);
+            if (n >= paramlen)
+                return 0;
+            memcpy(param, path, n + 1);
+            return 1;
+        }
         if (pattern[0] == '{' && pattern[1] == '}') {
             size_t n = strcspn(path, "/");
             if (n == 0 || n >= paramlen)
@@ -190,15 +224,45 @@ static void dispatch(struct mdv_http_server *server, struct mdv_http_request *re
     }
 }
 
+/* The body: a stream, a file (whose descriptor libmicrohttpd then owns),
+ * text or JSON. */
+static struct MHD_Response *make_response(struct mdv_http_response *res)
+{
+    if (res->stream)
+        return mdv_http_stream_response(res->stream);
+    if (res->file_open) {
+        res->file_open = 0;
+        struct MHD_Response *response = MHD_create_response_from_fd64(res->file_size, res->file_fd);
+        if (!response)
+            close(res->file_fd);
+        return response;
+    }
+    char *body = res->text;
+    if (!body)
+        body = res->json ? json_dumps(res->json, JSON_COMPACT) : mdv_xstrdup("");
+    return MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+}
+
+static void free_headers(struct mdv_http_response *res)
+{
+    for (unsigned i = 0; i < res->header_count; i++)
+        free(res->headers[i].value);
+    res->header_count = 0;
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *connection,
                                      struct mdv_http_response *res, const char *allow,
                                      int close_after)
 {
-    char *body = res->text;
-    if (!body)
-        body = res->json ? json_dumps(res->json, JSON_COMPACT) : mdv_xstrdup("");
-    struct MHD_Response *response =
-        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *response = make_response(res);
+    if (!response) {
+        free_headers(res);
+        json_decref(res->json);
+        return MHD_NO;
+    }
+    for (unsigned i = 0; i < res->header_count; i++)
+        MHD_add_response_header(response, res->headers[i].name, res->headers[i].value);
+    free_headers(res);
     MHD_add_response_header(response, "Content-Type",
                             res->content_type ? res->content_type : "application/json");
     if (res->location[0])
@@ -443,9 +507,10 @@ static struct MHD_Daemon *start_daemon(struct mdv_http_server *server, struct so
     const struct mdv_http_limits *limits = &server->limits;
     /* The logger comes first, so that no start-up message goes to stderr raw. */
     return MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        on_request, server, MHD_OPTION_EXTERNAL_LOGGER, mdv_http_guard_log_library, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sin, MHD_OPTION_THREAD_POOL_SIZE,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+            MHD_ALLOW_SUSPEND_RESUME,
+        0, NULL, NULL, on_request, server, MHD_OPTION_EXTERNAL_LOGGER, mdv_http_guard_log_library,
+        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sin, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)THREADS, MHD_OPTION_CONNECTION_LIMIT, limits->connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits->per_address, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         limits->connection_memory, MHD_OPTION_CONNECTION_TIMEOUT, limits->idle_timeout_s,
@@ -495,6 +560,7 @@ void mdv_http_stop(struct mdv_http_server *server)
 {
     if (!server)
         return;
+    mdv_http_streams_end();
     mdv_http_guard_stop(server->guard);
     MHD_stop_daemon(server->daemon);
     mdv_http_guard_destroy(server->guard);

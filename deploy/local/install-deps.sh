@@ -22,7 +22,8 @@ repo=$(cd "$here/../.." && pwd)
 # nginx-light and wrk are make bench's (the static server its gateway is
 # compared with, and the HTTP load tool); pgbench comes with postgresql-contrib.
 # Node.js and npm (has_node below) fetch and convert the COG communes at build
-# time (deploy/tools/cog).
+# time (deploy/tools/cog), and the usager's page's DSFR (services/gateway/web).
+# chromium is the browser the page's tests drive headless (tests/browser).
 packages=(
 	build-essential pkg-config
 	librdkafka-dev libpq-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler
@@ -32,6 +33,7 @@ packages=(
 	nginx-light wrk
 	clang libclang-rt-14-dev
 	maven
+	chromium
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
@@ -124,10 +126,33 @@ fetch_kafka() {
 	log "Kafka $version jars: $(find "$dest" -name '*.jar' | wc -l) jars in ${dest#"$repo"/}"
 }
 
+# Fills npm's cache with every package a lock file of the tree pins (the
+# COG communes, the page's DSFR, the browser tests' drivers), so the build's
+# npm ci --prefer-offline needs no network afterwards. Each install goes to
+# a temporary folder: node_modules never lands in the tree.
+NPM_LOCKS=(deploy/tools/cog services/gateway/web tests/browser)
+fill_npm_cache() {
+	local dir tmp
+	for dir in "${NPM_LOCKS[@]}"; do
+		tmp=$(mktemp -d)
+		cp "$repo/$dir/package.json" "$repo/$dir/package-lock.json" "$tmp/"
+		if ! (cd "$tmp" && npm ci --ignore-scripts --prefer-offline --no-audit --no-fund \
+			--loglevel=error >/dev/null); then
+			rm -rf "$tmp"
+			die "npm ci failed for $dir/package-lock.json"
+		fi
+		rm -rf "$tmp"
+		log "npm packages of $dir: in npm's cache"
+	done
+}
+
 main() {
 	case "${1:-}" in
 	--kafka-only) ;;
-	"") install_packages ;;
+	"")
+		install_packages
+		fill_npm_cache
+		;;
 	*) die "unknown option: $1 (usage: $0 [--kafka-only])" ;;
 	esac
 	fetch_kafka

@@ -628,6 +628,7 @@ svc_env() {
 			MDV_JWT_ISSUER=$JWT_ISSUER
 			MDV_JWT_AUDIENCE=$JWT_AUDIENCE
 			MDV_COG_COMMUNES_FILE=$(dirname "$BIN")/data/communes.tsv
+			MDV_WEB_DIR=$(dirname "$BIN")/web
 			MDV_BOURSE_RULES_FILE=$repo/services/student/rules/bourse.json
 		EOF
 	fi

@@ -7,10 +7,12 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mdv/util.h"
 
 #define MDV_HTTP_BODY_LIMIT (64 * 1024)
+#define MDV_HTTP_HEADERS_MAX 12
 
 struct MHD_Connection;
 
@@ -23,18 +25,30 @@ struct mdv_http_request {
     struct MHD_Connection *connection;
 };
 
+struct mdv_http_stream;
+
 struct mdv_http_response {
     int status;
     json_t *json; /* owned: freed after sending */
     const char *content_type;
     char *text; /* owned: a non-JSON body (metrics) */
     char location[256];
+    struct {
+        const char *name; /* a string that outlives the answer */
+        char *value;      /* owned */
+    } headers[MDV_HTTP_HEADERS_MAX];
+    unsigned header_count;
+    int file_open;                  /* 1: file_fd is sent as the body, and closed */
+    int file_fd;                    /* owned when file_open */
+    uint64_t file_size;             /* bytes of file_fd to send */
+    struct mdv_http_stream *stream; /* a body written as it comes (mdv_http_stream_start) */
 };
 
 typedef void (*mdv_http_handler)(const struct mdv_http_request *req, struct mdv_http_response *res,
                                  void *ctx);
 
-/* A route: pattern is a path where "{}" matches one segment. */
+/* A route: pattern is a path where "{}" matches one segment, and a final
+ * "{*}" the rest of the path (one or more segments). */
 struct mdv_http_route {
     const char *method;
     const char *pattern;
@@ -94,5 +108,34 @@ void mdv_http_problem(struct mdv_http_response *res, int status, const char *slu
 
 /* Appends {field, message} to a validation error list. */
 void mdv_http_field_error(json_t *errors, const char *field, const char *message);
+
+/* Adds a header to the answer (value copied); past MDV_HTTP_HEADERS_MAX
+ * the header is dropped and logged, a programming error. */
+void mdv_http_add_header(struct mdv_http_response *res, const char *name, const char *value);
+/* Sends size bytes of the open file fd as the body; takes ownership of fd
+ * (closed once sent, or when the answer is dropped). */
+void mdv_http_file(struct mdv_http_response *res, int status, int fd, uint64_t size,
+                   const char *content_type);
+
+/* A streamed body (server-sent events): what it has to send is asked for
+ * by read, called in a server thread: it puts up to max bytes in buf and
+ * returns their count, 0 when it has nothing now (the connection then
+ * waits, holding no thread, until mdv_http_stream_wake), or -1 to end the
+ * answer. done is called once when the connection is over (client gone,
+ * end, server stopping); cls is the caller's. */
+typedef long (*mdv_http_stream_read_fn)(void *cls, char *buf, size_t max);
+typedef void (*mdv_http_stream_done_fn)(void *cls);
+
+/* Makes res a streamed answer of status and content_type on req's
+ * connection. Returns the stream, which lives until done was called: the
+ * caller must not wake it after that (wake and done under one lock of the
+ * caller's). */
+struct mdv_http_stream *mdv_http_stream_start(struct mdv_http_response *res,
+                                              const struct mdv_http_request *req, int status,
+                                              const char *content_type,
+                                              mdv_http_stream_read_fn read,
+                                              mdv_http_stream_done_fn done, void *cls);
+/* Asks the server to call the stream's read again; any thread. */
+void mdv_http_stream_wake(struct mdv_http_stream *stream);
 
 #endif

@@ -14,6 +14,7 @@ struct gateway {
     struct mdv_service svc;
     struct mdv_pg_pool *pool; /* for HTTP handler threads */
     struct mdv_auth *auth;
+    const char *web_dir; /* the page's files (web.c) */
 };
 
 /* Checks the bearer token; on failure answers 401 and returns -1. */
@@ -66,5 +67,14 @@ void confirmation_validate(json_t *body, json_t *errors);
 
 void confirmations_post(const struct mdv_http_request *req, struct mdv_http_response *res,
                         void *ctx);
+
+/* The page's files: GET / (index.html) and GET /static/... (web.c). */
+void web_index(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+void web_static(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+/* 1 when rel (a path under static/) names a file of the folder: segments
+ * of [A-Za-z0-9._-] not starting with a dot, nothing empty. */
+int web_path_is_safe(const char *rel);
+/* The headers every page answer carries: CSP, nosniff, no framing. */
+void web_security_headers(struct mdv_http_response *res);
 
 #endif

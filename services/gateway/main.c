@@ -18,6 +18,7 @@
 
 static const char *jwt_public_key_file, *jwt_issuer, *jwt_audience;
 static const char *cog_communes_file, *cog_countries_file, *renovation_file, *bourse_rules_file;
+static const char *web_dir;
 
 static const struct mdv_config_var gateway_vars[] = {
     {"MDV_JWT_PUBLIC_KEY_FILE", NULL, mdv_check_readable_file, &jwt_public_key_file,
@@ -33,10 +34,15 @@ static const struct mdv_config_var gateway_vars[] = {
     {"MDV_BOURSE_RULES_FILE", "rules/bourse.json", NULL, &bourse_rules_file,
      "the student service's barème (services/student/rules/bourse.json), for its academic"
      " years; relative to MDV_DATA_DIR"},
+    {"MDV_WEB_DIR", "web", NULL, &web_dir,
+     "the usager's page: index.html and static/ (made by make web: build/web); relative to"
+     " MDV_DATA_DIR"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
 static const struct mdv_http_route routes[] = {
+    {"GET", "/", "GET /", web_index},
+    {"GET", "/static/{*}", "GET /static/{path}", web_static},
     {"POST", "/v1/declarations", "POST /v1/declarations", declarations_post},
     {"GET", "/v1/journeys", "GET /v1/journeys", journeys_list},
     {"GET", "/v1/journeys/{}", "GET /v1/journeys/{id}", journeys_get},
@@ -169,15 +175,38 @@ static int load_bourse_years(const char *data_dir)
     return rc;
 }
 
+/* The page's folder must hold its index: a stack started before make web
+ * would otherwise serve 404 for its front door. */
+static int resolve_web_dir(const char *data_dir, char **out)
+{
+    char *dir =
+        web_dir[0] == '/' ? mdv_xstrdup(web_dir) : mdv_xasprintf("%s/%s", data_dir, web_dir);
+    char *index = mdv_xasprintf("%s/index.html", dir);
+    char err[256];
+    int rc = mdv_check_readable_file(index, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "configuration: MDV_WEB_DIR=\"%s\": index.html: %s (make web builds it)\n",
+                dir, err);
+        free(dir);
+        dir = NULL;
+    }
+    free(index);
+    *out = dir;
+    return rc;
+}
+
 int main(void)
 {
     static struct gateway gw;
+    char *web_path = NULL;
     int rc = 1;
 
     if (mdv_service_init(&gw.svc, "gateway", gateway_vars) != 0 ||
         load_cog(gw.svc.config.data_dir) != 0 || load_renovation(gw.svc.config.data_dir) != 0 ||
-        load_bourse_years(gw.svc.config.data_dir) != 0)
+        load_bourse_years(gw.svc.config.data_dir) != 0 ||
+        resolve_web_dir(gw.svc.config.data_dir, &web_path) != 0)
         return 2;
+    gw.web_dir = web_path;
     gw.auth = mdv_auth_new(jwt_public_key_file, jwt_issuer, jwt_audience);
     if (!gw.auth)
         return 2;
@@ -191,5 +220,6 @@ int main(void)
     mdv_auth_destroy(gw.auth);
     cog_unload();
     renovation_items_unload();
+    free(web_path);
     return rc;
 }

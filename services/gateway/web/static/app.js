@@ -1,0 +1,2 @@
+// The usager's page: see README, « La page de l'usager ».
+document.getElementById("chargement").textContent = "";
