@@ -20,7 +20,7 @@ BUILD    ?= build
 SANFLAGS :=
 endif
 
-PKGS     := rdkafka libpq libmicrohttpd libprotobuf-c jansson libjwt libcrypto uuid
+PKGS     := rdkafka libpq libmicrohttpd libprotobuf-c jansson libjwt libcrypto uuid libcurl
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
@@ -60,7 +60,25 @@ LIVE_BIN := $(patsubst tests/live/%.c,$(BUILD)/tests/live/%,$(LIVE_SRC))
 .PHONY: all web up down test unit static openfisca e2e bench fuzz fuzz-test fuzz-seeds clean format format-check
 .SECONDARY:
 
-all: $(BINS) $(COMMUNES) $(WEB)
+# The local stack's OpenID provider (deploy/local/oidc): node oidc-provider
+# pinned by its package-lock.json, fetched by npm ci at build time; its
+# script is copied beside the node_modules it imports. A tree without
+# deploy/local (the container image's build) makes no provider.
+OIDC_NPM := $(BUILD)/oidc
+OIDC     := $(if $(wildcard deploy/local/oidc/provider.mjs),$(OIDC_NPM)/provider.mjs)
+
+
+$(OIDC_NPM)/node_modules/.package-lock.json: deploy/local/oidc/package.json \
+                                            deploy/local/oidc/package-lock.json
+	@mkdir -p $(OIDC_NPM)
+	cp deploy/local/oidc/package.json deploy/local/oidc/package-lock.json $(OIDC_NPM)/
+	cd $(OIDC_NPM) && npm ci --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(OIDC_NPM)/provider.mjs: deploy/local/oidc/provider.mjs $(OIDC_NPM)/node_modules/.package-lock.json
+	cp deploy/local/oidc/provider.mjs $@
+
+all: $(BINS) $(COMMUNES) $(WEB) $(OIDC)
 
 web: $(WEB)
 

@@ -72,27 +72,36 @@ out:
     return rc;
 }
 
+struct mdv_auth *mdv_auth_new_pem(const char *pem, size_t len, const char *issuer,
+                                  const char *audience)
+{
+    jwt_alg_t alg = JWT_ALG_NONE;
+    if (key_algorithm(pem, len, &alg) != 0)
+        return NULL;
+    struct mdv_auth *auth = mdv_xcalloc(1, sizeof(*auth));
+    auth->key = mdv_xmalloc(len + 1);
+    memcpy(auth->key, pem, len);
+    auth->key[len] = '\0';
+    auth->key_len = len;
+    auth->alg = alg;
+    auth->issuer = mdv_xstrdup(issuer);
+    auth->audience = mdv_xstrdup(audience);
+    return auth;
+}
+
 struct mdv_auth *mdv_auth_new(const char *public_key_file, const char *issuer, const char *audience)
 {
     size_t len = 0;
-    jwt_alg_t alg = JWT_ALG_NONE;
     char *key = mdv_read_file(public_key_file, &len);
     if (!key) {
         mdv_error("cannot read the token public key %s", public_key_file);
         return NULL;
     }
-    if (key_algorithm(key, len, &alg) != 0) {
+    struct mdv_auth *auth = mdv_auth_new_pem(key, len, issuer, audience);
+    if (!auth)
         mdv_error("the token public key %s is neither an RSA nor a P-256 EC public key (PEM)",
                   public_key_file);
-        free(key);
-        return NULL;
-    }
-    struct mdv_auth *auth = mdv_xcalloc(1, sizeof(*auth));
-    auth->key = (unsigned char *)key;
-    auth->key_len = len;
-    auth->alg = alg;
-    auth->issuer = mdv_xstrdup(issuer);
-    auth->audience = mdv_xstrdup(audience);
+    free(key);
     return auth;
 }
 
@@ -254,55 +263,101 @@ static int check_times(const json_t *claims, char *err, size_t errlen)
     return -1;
 }
 
-static int check_claims(const struct mdv_auth *auth, const json_t *claims, char *sub, size_t sublen,
-                        char *err, size_t errlen)
+static int check_claims(const struct mdv_auth *auth, const json_t *claims, char *err, size_t errlen)
 {
     const char *iss = json_string_value(json_object_get(claims, "iss"));
-    const char *subject = json_string_value(json_object_get(claims, "sub"));
 
     if (!iss || strcmp(iss, auth->issuer) != 0)
         snprintf(err, errlen, "wrong issuer");
     else if (!audience_matches(claims, auth->audience))
         snprintf(err, errlen, "wrong audience");
-    else if (check_times(claims, err, errlen) != 0)
-        return -1;
-    else if (!subject || !*subject || strlen(subject) >= sublen)
-        snprintf(err, errlen, "missing or oversized subject");
-    else {
-        mdv_strlcpy(sub, subject, sublen);
-        return 0;
-    }
+    else
+        return check_times(claims, err, errlen);
     return -1;
+}
+
+/* The token's header and claims, each one JSON object, or -1. */
+static int decode_token(const char *token, struct part parts[3], json_t **header, json_t **claims,
+                        char *err, size_t errlen)
+{
+    *header = *claims = NULL;
+    if (split_compact(token, parts, err, errlen) != 0)
+        return -1;
+    *header = decode_object(&parts[0]);
+    *claims = decode_object(&parts[1]);
+    if (*header && *claims)
+        return 0;
+    snprintf(err, errlen, "token header or claims not one JSON object without duplicates");
+    json_decref(*header);
+    json_decref(*claims);
+    *header = *claims = NULL;
+    return -1;
+}
+
+int mdv_auth_check_jws(const struct mdv_auth *auth, const char *token, json_t **claims, char *err,
+                       size_t errlen)
+{
+    struct part parts[3];
+    json_t *header = NULL, *body = NULL;
+    int rc = -1;
+
+    *claims = NULL;
+    if (decode_token(token, parts, &header, &body, err, errlen) != 0)
+        goto out;
+    if (check_header(auth, header, err, errlen) != 0 ||
+        check_signature(auth, token, err, errlen) != 0 ||
+        check_claims(auth, body, err, errlen) != 0)
+        goto out;
+    *claims = body;
+    body = NULL;
+    rc = 0;
+out:
+    json_decref(header);
+    json_decref(body);
+    return rc;
+}
+
+int mdv_auth_token_kid(const char *token, char *kid, size_t kidlen)
+{
+    struct part parts[3];
+    json_t *header = NULL, *claims = NULL;
+    char err[128];
+    int rc = -1;
+
+    if (decode_token(token, parts, &header, &claims, err, sizeof(err)) != 0)
+        return -1;
+    const char *value = json_string_value(json_object_get(header, "kid"));
+    if (value && strlen(value) < kidlen) {
+        mdv_strlcpy(kid, value, kidlen);
+        rc = 0;
+    }
+    json_decref(header);
+    json_decref(claims);
+    return rc;
 }
 
 int mdv_auth_verify(const struct mdv_auth *auth, const char *authorization, char *sub,
                     size_t sublen, char *err, size_t errlen)
 {
     const char *token = bearer_token(authorization);
-    struct part parts[3];
-    json_t *header = NULL, *claims = NULL;
+    json_t *claims = NULL;
     int rc = -1;
 
     if (sublen > 0)
         sub[0] = '\0';
     if (!token) {
         snprintf(err, errlen, "no bearer token");
-        goto out;
+        return -1;
     }
-    if (split_compact(token, parts, err, errlen) != 0)
-        goto out;
-    header = decode_object(&parts[0]);
-    claims = decode_object(&parts[1]);
-    if (!header || !claims) {
-        snprintf(err, errlen, "token header or claims not one JSON object without duplicates");
-        goto out;
+    if (mdv_auth_check_jws(auth, token, &claims, err, errlen) != 0)
+        return -1;
+    const char *subject = json_string_value(json_object_get(claims, "sub"));
+    if (!subject || !*subject || strlen(subject) >= sublen) {
+        snprintf(err, errlen, "missing or oversized subject");
+    } else {
+        mdv_strlcpy(sub, subject, sublen);
+        rc = 0;
     }
-    if (check_header(auth, header, err, errlen) != 0 ||
-        check_signature(auth, token, err, errlen) != 0)
-        goto out;
-    rc = check_claims(auth, claims, sub, sublen, err, errlen);
-out:
-    json_decref(header);
     json_decref(claims);
     return rc;
 }

@@ -66,6 +66,29 @@ const char *mdv_http_query(const struct mdv_http_request *req, const char *name)
     return MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *mdv_http_cookie(const struct mdv_http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->connection, MHD_COOKIE_KIND, name);
+}
+
+void mdv_http_unescape_form(char *value)
+{
+    for (char *c = value; *c; c++)
+        if (*c == '+')
+            *c = ' ';
+    MHD_http_unescape(value);
+}
+
+void mdv_http_redirect(struct mdv_http_response *res, int status, const char *url)
+{
+    json_decref(res->json);
+    res->json = NULL;
+    res->status = status;
+    res->text = mdv_xstrdup("");
+    res->content_type = "text/plain; charset=utf-8";
+    mdv_http_add_header(res, "Location", url);
+}
+
 void mdv_http_json(struct mdv_http_response *res, int status, json_t *body)
 {
     json_decref(res->json);

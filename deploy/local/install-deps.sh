@@ -127,10 +127,11 @@ fetch_kafka() {
 }
 
 # Fills npm's cache with every package a lock file of the tree pins (the
-# COG communes, the page's DSFR, the browser tests' drivers), so the build's
+# COG communes, the page's DSFR, the browser tests' drivers, the local
+# OpenID provider), so the build's
 # npm ci --prefer-offline needs no network afterwards. Each install goes to
 # a temporary folder: node_modules never lands in the tree.
-NPM_LOCKS=(deploy/tools/cog services/gateway/web tests/browser)
+NPM_LOCKS=(deploy/tools/cog services/gateway/web tests/browser deploy/local/oidc)
 fill_npm_cache() {
 	local dir tmp
 	for dir in "${NPM_LOCKS[@]}"; do

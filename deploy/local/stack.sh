@@ -23,6 +23,8 @@
 #   topics                  the broker's topics and partition counts (mdv-topics --list);
 #                           no consumer-group view: the stack has no Kafka tools jar
 #   pg-settings             the durability settings PostgreSQL gets (see MDV_PG_FSYNC)
+#   start-oidc | stop-oidc | restart-oidc
+#                           the local OpenID provider (a restart makes it a new signing key)
 #
 # Environment: MDV_STACK_DIR (default <repo>/.run), MDV_PORT_BASE (default
 # 17400), MDV_BIN_DIR (default <repo>/build/bin), SCALE (read by up; the
@@ -106,6 +108,7 @@ port_of() {
 	postgresql) echo $((BASE + 0)) ;;
 	kafka) echo $((BASE + 1)) ;;
 	controller) echo $((BASE + 2)) ;;
+	oidc) echo $((BASE + 3)) ;;
 	*)
 		i=$(service_index "$1") || die "no port for $1"
 		echo $((BASE + 10 + i + 10 * (${2:-1} - 1)))
@@ -630,6 +633,11 @@ svc_env() {
 			MDV_COG_COMMUNES_FILE=$(dirname "$BIN")/data/communes.tsv
 			MDV_WEB_DIR=$(dirname "$BIN")/web
 			MDV_BOURSE_RULES_FILE=$repo/services/student/rules/bourse.json
+			MDV_OIDC_ISSUER=$(oidc_url)
+			MDV_OIDC_CLIENT_ID=$OIDC_CLIENT_ID
+			MDV_OIDC_CLIENT_SECRET_FILE=$STACK/keys/oidc-client-secret
+			MDV_OIDC_REDIRECT_URI=http://127.0.0.1:$(port_of gateway)/auth/callback
+			MDV_OIDC_POST_LOGOUT_URI=http://127.0.0.1:$(port_of gateway)/
 		EOF
 	fi
 }
@@ -793,6 +801,54 @@ valid_simulated() {
 	die "$2: want one of ${SIMULATED[*]} (got '$1')"
 }
 
+# ---------------------------------------------------------------- OpenID provider
+
+# The local stand-in for FranceConnect (deploy/local/oidc/provider.mjs, run
+# from the build folder beside its node_modules): the gateway is its one
+# client, with the secret made by make_keys.
+OIDC_CLIENT_ID=mdv-gateway
+OIDC_SCRIPT=$(dirname "$BIN")/oidc/provider.mjs
+
+oidc_url() {
+	echo "http://127.0.0.1:$(port_of oidc)"
+}
+
+oidc_running() {
+	proc_alive "$(pid_from oidc)" "$OIDC_SCRIPT"
+}
+
+oidc_start() {
+	if oidc_running; then
+		log "OpenID provider already running on $(oidc_url)"
+		return 0
+	fi
+	[[ -f $OIDC_SCRIPT ]] || die "$OIDC_SCRIPT not found: build it first (make)"
+	! port_open "$(port_of oidc)" || die "port $(port_of oidc) for the OpenID provider is taken by another program"
+	log "starting the OpenID provider on $(oidc_url)"
+	spawn oidc env MDV_OIDC_PORT="$(port_of oidc)" MDV_OIDC_ISSUER="$(oidc_url)" \
+		MDV_OIDC_CLIENT_ID="$OIDC_CLIENT_ID" MDV_OIDC_CLIENT_SECRET_FILE="$STACK/keys/oidc-client-secret" \
+		MDV_OIDC_REDIRECT_URI="http://127.0.0.1:$(port_of gateway)/auth/callback" \
+		MDV_OIDC_POST_LOGOUT_URI="http://127.0.0.1:$(port_of gateway)/" \
+		MDV_OIDC_PERSONS_FILE="$here/oidc/persons.json" MDV_OIDC_SEED_FILE="$STACK/seed.jsonl" \
+		MDV_OIDC_FAULTS="${MDV_OIDC_FAULTS:-off}" node "$OIDC_SCRIPT"
+	local deadline=$((SECONDS + READY_TIMEOUT))
+	until curl -sf -o /dev/null -m 2 "$(oidc_url)/.well-known/openid-configuration"; do
+		if ! oidc_running; then
+			show_log_tail "$STACK/logs/oidc.log"
+			die "the OpenID provider exited while starting"
+		fi
+		((SECONDS < deadline)) || die "the OpenID provider did not answer within ${READY_TIMEOUT}s"
+		sleep 0.2
+	done
+}
+
+oidc_stop() {
+	oidc_running || return 0
+	log "stopping the OpenID provider"
+	stop_pid "$(pid_from oidc)" "$OIDC_SCRIPT" TERM "$STOP_TIMEOUT"
+	rm -f "$STACK/pids/oidc.pid"
+}
+
 # Synthetic persons, written once per stack; the marker keeps a second `up`
 # from adding them twice.
 seed_once() {
@@ -859,7 +915,11 @@ kafka_client_env() {
 }
 
 make_keys() {
-	local key=$STACK/keys/jwt-private.pem
+	local key=$STACK/keys/jwt-private.pem secret=$STACK/keys/oidc-client-secret
+	if [[ ! -f $secret ]]; then
+		(umask 077 && openssl rand -hex 32 >"$secret.tmp")
+		mv "$secret.tmp" "$secret"
+	fi
 	[[ -f $key ]] && return 0
 	log "making the ES256 (P-256) token keys"
 	(umask 077 && openssl ecparam -name prime256v1 -genkey -noout -out "$key.tmp")
@@ -890,7 +950,9 @@ env_lines() {
 			MDV_JWT_PRIVATE_KEY_FILE "$STACK/keys/jwt-private.pem" \
 			MDV_JWT_PUBLIC_KEY_FILE "$STACK/keys/jwt-public.pem" \
 			MDV_JWT_ISSUER "$JWT_ISSUER" \
-			MDV_JWT_AUDIENCE "$JWT_AUDIENCE"
+			MDV_JWT_AUDIENCE "$JWT_AUDIENCE" \
+			MDV_OIDC_URL "$(oidc_url)" \
+			MDV_OIDC_CLIENT_ID "$OIDC_CLIENT_ID"
 		for s in "${SERVICES[@]}"; do
 			upper=$(tr '[:lower:]' '[:upper:]' <<<"$s")
 			urls=()
@@ -932,6 +994,7 @@ cmd_up() {
 	missing=$(missing_binaries)
 	[[ -z $missing ]] || die "not built yet: ${missing% } in $BIN (run make); PostgreSQL and Kafka are up"
 	for s in "${SERVICES[@]}"; do svc_stop_above "$s" "${SCALE_OF[$s]}"; done
+	oidc_start
 	for s in "${SERVICES[@]}"; do
 		for ((k = 1; k <= SCALE_OF[$s]; k++)); do svc_start "$s" "$k"; done
 	done
@@ -952,6 +1015,7 @@ summary() {
 	cat <<-EOF
 		mdv local stack in $stack_shown
 		  gateway:    http://127.0.0.1:$(port_of gateway)
+		  sign in:    http://127.0.0.1:$(port_of gateway)/auth/login (OpenID provider $(oidc_url))
 		  a token:    . $stack_shown/env && $bin_shown/mdv-token --sub demo
 		  PostgreSQL: psql -h 127.0.0.1 -p $(port_of postgresql) -U mdv mdv_gateway
 		  Kafka:      127.0.0.1:$(port_of kafka)
@@ -972,6 +1036,7 @@ cmd_down() {
 	for s in "${SERVICES[@]}"; do
 		for ((k = 1; k <= MAX_INSTANCES; k++)); do svc_reap "$s" "$k"; done
 	done
+	oidc_stop
 	kafka_stop
 	pg_stop
 	log "stopped (data kept in $STACK)"
@@ -1062,7 +1127,7 @@ main() {
 	check_pg_fsync
 	case $cmd in
 	up | down | scale | start-service | stop-service | start-simulator | stop-simulator | \
-		restart-kafka | restart-pg | \
+		restart-kafka | restart-pg | start-oidc | stop-oidc | restart-oidc | \
 		start-kafka | stop-kafka | start-pg | stop-pg)
 		take_lock
 		;;
@@ -1107,6 +1172,12 @@ main() {
 	stop-kafka) kafka_stop ;;
 	start-pg) make_dirs && pg_start ;;
 	stop-pg) pg_stop ;;
+	start-oidc) make_dirs && make_keys && oidc_start ;;
+	stop-oidc) oidc_stop ;;
+	restart-oidc)
+		oidc_stop
+		oidc_start
+		;;
 	topics) cmd_topics "$@" ;;
 	pg-settings) pg_durability_settings ;;
 	*) usage ;;

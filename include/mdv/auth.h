@@ -3,6 +3,7 @@
 #ifndef MDV_AUTH_H
 #define MDV_AUTH_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "mdv/util.h"
@@ -19,7 +20,20 @@ struct mdv_auth;
  * caller destroys the result with mdv_auth_destroy. */
 struct mdv_auth *mdv_auth_new(const char *public_key_file, const char *issuer,
                               const char *audience) MDV_MUSTCHECK;
+/* The same from a PEM public key in memory (copied); NULL, without a
+ * log, when it is no such key. */
+struct mdv_auth *mdv_auth_new_pem(const char *pem, size_t len, const char *issuer,
+                                  const char *audience) MDV_MUSTCHECK;
 void mdv_auth_destroy(struct mdv_auth *auth);
+
+/* Checks a compact JWS as mdv_auth_verify does (form, alg, signature, iss,
+ * aud, exp, nbf, iat) but not sub; on success gives its claims in *claims
+ * (the caller decrefs them) and returns 0; else writes why into err. */
+int mdv_auth_check_jws(const struct mdv_auth *auth, const char *token, json_t **claims, char *err,
+                       size_t errlen) MDV_MUSTCHECK;
+/* The kid of a compact JWS's header, unchecked (to pick the key that will
+ * check it). Returns -1 when it has none or it does not fit. */
+int mdv_auth_token_kid(const char *token, char *kid, size_t kidlen) MDV_MUSTCHECK;
 
 /* Checks an Authorization header value ("Bearer" 1*SP <compact JWS>). The
  * header's alg must be the key's, no crit, no duplicate member in header or

@@ -99,6 +99,16 @@ const char *mdv_http_header(const struct mdv_http_request *req, const char *name
 /* A query-string argument, or NULL. */
 const char *mdv_http_query(const struct mdv_http_request *req, const char *name);
 
+/* A cookie sent by the client, or NULL. */
+const char *mdv_http_cookie(const struct mdv_http_request *req, const char *name);
+
+/* Decodes a form-encoded (application/x-www-form-urlencoded) value in
+ * place: '+' is a space, then percent-escapes. */
+void mdv_http_unescape_form(char *value);
+
+/* A redirect (302, 303) to url, of any length, with an empty body. */
+void mdv_http_redirect(struct mdv_http_response *res, int status, const char *url);
+
 /* Sets a JSON answer; takes ownership of body. */
 void mdv_http_json(struct mdv_http_response *res, int status, json_t *body);
 /* Sets an RFC 9457 problem. title is for the usager (French); errors is a

@@ -10,14 +10,52 @@
 #include "mdv/pg.h"
 #include "mdv/service.h"
 
+struct gateway_oidc;
+
 struct gateway {
     struct mdv_service svc;
     struct mdv_pg_pool *pool; /* for HTTP handler threads */
     struct mdv_auth *auth;
-    const char *web_dir; /* the page's files (web.c) */
+    const char *web_dir;       /* the page's files (web.c) */
+    struct gateway_oidc *oidc; /* sign-in (oidc.c) */
 };
 
-/* Checks the bearer token; on failure answers 401 and returns -1. */
+#define GATEWAY_SESSION_COOKIE "mdv_session"
+
+/* Who calls: a bearer token's sub (a usager), or a session's (session.c),
+ * a usager or a France services agent. */
+struct gateway_caller {
+    char sub[MDV_AUTH_SUB_LEN];
+    int agent;
+    char session[65]; /* the session's hash; "" for a bearer token */
+};
+
+/* Authenticates the caller: bearer token, else session cookie (with its
+ * CSRF token on unsafe methods). On failure answers 401 or 403 and
+ * returns -1. */
+int gateway_caller_get(struct gateway *gw, const struct mdv_http_request *req,
+                       struct mdv_http_response *res, struct gateway_caller *caller) MDV_MUSTCHECK;
+/* Opens the session of a checked ID token's claims, writing its cookie
+ * value: 0; 1 when the claims hold no usable pivot identity; -1 on a
+ * database error. */
+int gateway_session_open(struct gateway *gw, const json_t *claims, const char *id_token,
+                         char cookie[44]) MDV_MUSTCHECK;
+/* Ends the session of that hash; gives its ID token (NULL when it had
+ * ended already), which the caller frees. -1 on a database error. */
+int gateway_session_close(struct gateway *gw, const char *hash, char **id_token) MDV_MUSTCHECK;
+/* Set-Cookie for the session cookie (max_age 0: removes it). */
+void gateway_set_session_cookie(struct gateway *gw, struct mdv_http_response *res,
+                                const char *value, long max_age);
+/* GET /v1/me's body for the caller; NULL on a database error. */
+json_t *gateway_me_json(PGconn *conn, const struct gateway_caller *caller, const char *cookie);
+
+void auth_login(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+void auth_callback(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+void auth_logout(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+void me_get(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+
+/* Authenticates the caller (gateway_caller_get) and gives their sub; on
+ * failure answers 401 (or 403) and returns -1. */
 int gateway_authenticate(struct gateway *gw, const struct mdv_http_request *req,
                          struct mdv_http_response *res, char *sub, size_t sublen);
 /* The request's Idempotency-Key in *key, NULL when it has none (the

@@ -10,13 +10,16 @@
 #include "cog.h"
 #include "gateway.h"
 #include "renovation_items.h"
+#include "mdv/httpc.h"
 #include "mdv/log.h"
+#include "oidc.h"
 #include "validation.h"
 
 #define POOL_SIZE 4
 #define MAX_KEY_LEN 255
 
 static const char *jwt_public_key_file, *jwt_issuer, *jwt_audience;
+static struct gateway_oidc_settings oidc_settings;
 static const char *cog_communes_file, *cog_countries_file, *renovation_file, *bourse_rules_file;
 static const char *web_dir;
 
@@ -37,12 +40,32 @@ static const struct mdv_config_var gateway_vars[] = {
     {"MDV_WEB_DIR", "web", NULL, &web_dir,
      "the usager's page: index.html and static/ (made by make web: build/web); relative to"
      " MDV_DATA_DIR"},
+    {"MDV_OIDC_ISSUER", "", gateway_check_optional_url, &oidc_settings.issuer,
+     "the OpenID provider's issuer URL (FranceConnect's; locally the stack's); empty: no"
+     " sign-in, bearer tokens only"},
+    {"MDV_OIDC_CLIENT_ID", "", NULL, &oidc_settings.client_id, "the gateway's client id there"},
+    {"MDV_OIDC_CLIENT_SECRET_FILE", "", gateway_check_optional_file,
+     &oidc_settings.client_secret_file, "a file holding the gateway's client secret"},
+    {"MDV_OIDC_REDIRECT_URI", "", gateway_check_optional_url, &oidc_settings.redirect_uri,
+     "the gateway's /auth/callback as the browser reaches it (https: the cookie is Secure)"},
+    {"MDV_OIDC_POST_LOGOUT_URI", "", gateway_check_optional_url, &oidc_settings.post_logout_uri,
+     "where the provider sends the browser after sign-out"},
+    {"MDV_OIDC_SCOPES",
+     "openid given_name family_name birthdate gender birthplace birthcountry"
+     " email mdv_agent",
+     NULL, &oidc_settings.scopes, "the scopes asked at sign-in"},
+    {"MDV_SESSION_TTL_S", "14400", mdv_check_positive_int, &oidc_settings.session_ttl_s,
+     "a session's lifetime from sign-in, in seconds"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
 static const struct mdv_http_route routes[] = {
     {"GET", "/", "GET /", web_index},
     {"GET", "/static/{*}", "GET /static/{path}", web_static},
+    {"GET", "/auth/login", "GET /auth/login", auth_login},
+    {"GET", "/auth/callback", "GET /auth/callback", auth_callback},
+    {"POST", "/auth/logout", "POST /auth/logout", auth_logout},
+    {"GET", "/v1/me", "GET /v1/me", me_get},
     {"POST", "/v1/declarations", "POST /v1/declarations", declarations_post},
     {"GET", "/v1/journeys", "GET /v1/journeys", journeys_list},
     {"GET", "/v1/journeys/{}", "GET /v1/journeys/{id}", journeys_get},
@@ -81,14 +104,11 @@ static const struct mdv_event_route event_routes[] = {
 int gateway_authenticate(struct gateway *gw, const struct mdv_http_request *req,
                          struct mdv_http_response *res, char *sub, size_t sublen)
 {
-    char why[128];
-    if (mdv_auth_verify(gw->auth, mdv_http_header(req, "Authorization"), sub, sublen, why,
-                        sizeof(why)) == 0)
-        return 0;
-    char *detail = mdv_xasprintf("A valid bearer token is required: %s.", why);
-    mdv_http_problem(res, 401, "unauthorized", "Connexion requise", detail, NULL);
-    free(detail);
-    return -1;
+    struct gateway_caller caller;
+    if (gateway_caller_get(gw, req, res, &caller) != 0)
+        return -1;
+    mdv_strlcpy(sub, caller.sub, sublen);
+    return 0;
 }
 
 /* RFC 9110 visible characters, at most MAX_KEY_LEN: what the OpenAPI file
@@ -208,7 +228,8 @@ int main(void)
         return 2;
     gw.web_dir = web_path;
     gw.auth = mdv_auth_new(jwt_public_key_file, jwt_issuer, jwt_audience);
-    if (!gw.auth)
+    gw.oidc = gateway_oidc_new(&oidc_settings);
+    if (!gw.auth || !gw.oidc || mdv_httpc_init() != 0)
         return 2;
     gw.pool = mdv_pg_pool_new(gw.svc.config.pg_dsn, POOL_SIZE);
     if (mdv_service_open_db(&gw.svc) == 0 && mdv_service_start_http(&gw.svc, routes, &gw) == 0 &&
@@ -218,6 +239,8 @@ int main(void)
     mdv_service_close(&gw.svc);
     mdv_pg_pool_destroy(gw.pool);
     mdv_auth_destroy(gw.auth);
+    gateway_oidc_destroy(gw.oidc);
+    mdv_httpc_cleanup();
     cog_unload();
     renovation_items_unload();
     free(web_path);

@@ -29,6 +29,8 @@ export MDV_BIN_DIR="${MDV_BIN_DIR:-$repo/build/bin}"
 # A throw-away stack: PostgreSQL without fsync, for speed (the stack of
 # `make up` stays durable; deploy/local/stack.sh, MDV_PG_FSYNC).
 export MDV_PG_FSYNC=off
+# The OpenID provider offers faulty ID tokens to the sign-in tests.
+export MDV_OIDC_FAULTS=on
 case "$MDV_BIN_DIR" in /*) ;; *) MDV_BIN_DIR="$repo/$MDV_BIN_DIR" ;; esac
 unset MDV_GATEWAY_URL
 
