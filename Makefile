@@ -246,6 +246,19 @@ $(PARTNER_CODEC): $(BUILD)/obj/tests/tools/partner_codec.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The gateway's HTML escaping and French renderings.
+$(BUILD)/tests/test_html: $(BUILD)/obj/tests/unit/test_html.o $(BUILD)/obj/services/gateway/html.o \
+                          $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Journey events from JSON, for the end-to-end tests that play a step's
+# owner with times of their choosing (tests/e2e/test_indicators.py).
+JOURNEY_EVENTS := $(BUILD)/tests/journey_events
+$(JOURNEY_EVENTS): $(BUILD)/obj/tests/tools/journey_events.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/live/%: $(BUILD)/obj/tests/live/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
@@ -263,7 +276,7 @@ up:
 down:
 	deploy/local/stack.sh down
 
-e2e: all $(LIVE_BIN) $(PARTNER_CODEC)
+e2e: all $(LIVE_BIN) $(PARTNER_CODEC) $(JOURNEY_EVENTS)
 	MDV_BIN_DIR=$(CURDIR)/$(BUILD)/bin tests/e2e/run.sh
 
 # The measuring harness (DESIGN.md §12, README "Performance"): a stack of

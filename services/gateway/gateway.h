@@ -18,6 +18,7 @@ struct gateway {
     struct mdv_auth *auth;
     const char *web_dir;       /* the page's files (web.c) */
     struct gateway_oidc *oidc; /* sign-in (oidc.c) */
+    double indicators_max_age; /* seconds the public indicators are kept */
 };
 
 #define GATEWAY_SESSION_COOKIE "mdv_session"
@@ -114,5 +115,28 @@ void web_static(const struct mdv_http_request *req, struct mdv_http_response *re
 int web_path_is_safe(const char *rel);
 /* The headers every page answer carries: CSP, nosniff, no framing. */
 void web_security_headers(struct mdv_http_response *res);
+/* Ratings (ratings.c). */
+enum rating_result {
+    RATING_RECORDED,
+    RATING_NOT_FOUND,     /* unknown, or someone else's journey */
+    RATING_NOT_COMPLETED, /* some step is not done or not applicable yet */
+    RATING_ALREADY,       /* the journey has its rating: the first stands */
+    RATING_FAILED,        /* database error */
+};
+void rating_validate(json_t *body, json_t *errors);
+/* The problem with a comment, or NULL; *blank set when it is only white
+ * space (recorded as no comment). */
+const char *rating_comment_problem(const char *text, int *blank);
+/* Records usager's rating of their journey (score 0..10 and comment, NULL
+ * for none, both checked by rating_validate) when the rules allow it. */
+enum rating_result rating_record(PGconn *conn, const char *journey_id, const char *usager,
+                                 int score, const char *comment);
+/* Public indicators (indicators.c): the JSON text of GET /v1/indicators,
+ * at most indicators_max_age old (or the previous answer while another
+ * request computes the next), which the caller frees; NULL when the
+ * database cannot be reached and nothing was computed yet. */
+char *indicators_text(struct gateway *gw);
+void indicators_get(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+void ratings_post(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
 
 #endif

@@ -112,6 +112,11 @@ static const char *journey_status(int planned, json_t *steps)
                                                                                               "id" \
                                                                                               ")"
 #define STEPS_COLUMN 5
+/* The usager's rating (ratings.c), or NULL: after JOURNEY_COLUMNS. */
+#define RATING_COLUMN                                                                              \
+    "(SELECT json_build_object('score', r.score, 'comment', r.comment, 'rated_at', " RFC3339(      \
+        "r.rated_at") ") FROM journey_ratings r WHERE r.journey_id = j.journey_id)"
+#define RATING_INDEX (STEPS_COLUMN + 1)
 
 /* The journey of one row of a JOURNEY_COLUMNS query; NULL if its steps do
  * not parse (which would be a bug). */
@@ -124,17 +129,25 @@ static json_t *journey_from_row(PGresult *res, int row)
         return NULL;
     }
     int planned = strcmp(PQgetvalue(res, row, 2), "t") == 0;
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", PQgetvalue(res, row, 0), "kind",
+    json_t *rating = PQgetisnull(res, row, RATING_INDEX)
+                         ? json_null()
+                         : json_loads(PQgetvalue(res, row, RATING_INDEX), 0, NULL);
+    if (!rating) {
+        json_decref(steps);
+        mdv_error("journey %s: rating does not parse", PQgetvalue(res, row, 0));
+        return NULL;
+    }
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id", PQgetvalue(res, row, 0), "kind",
                      PQgetvalue(res, row, 1), "status", journey_status(planned, steps),
                      "created_at", PQgetvalue(res, row, 3), "updated_at", PQgetvalue(res, row, 4),
-                     "steps", steps);
+                     "steps", steps, "rating", rating);
 }
 
 json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, int *failed)
 {
     const char *params[] = {journey_id, usager};
     PGresult *res = mdv_pg_query(conn,
-                                 "SELECT " JOURNEY_COLUMNS " FROM journeys j"
+                                 "SELECT " JOURNEY_COLUMNS ", " RATING_COLUMN " FROM journeys j"
                                  " WHERE j.journey_id = $1 AND j.usager_id = $2",
                                  2, params);
     json_t *journey = res && PQntuples(res) == 1 ? journey_from_row(res, 0) : NULL;
@@ -216,14 +229,15 @@ static void list_page(PGconn *conn, const char *usager, int limit, const char *m
     char limit_text[16];
     snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
     const char *params[] = {usager, micros, after_id, limit_text};
-    PGresult *page = mdv_pg_query(
-        conn,
-        "SELECT " JOURNEY_COLUMNS ", (extract(epoch FROM j.created_at) * 1000000)::bigint AS micros"
-        " FROM journeys j WHERE j.usager_id = $1"
-        " AND ((extract(epoch FROM j.created_at) * 1000000)::bigint, j.journey_id)"
-        "     < ($2::bigint, $3::uuid)"
-        " ORDER BY micros DESC, j.journey_id DESC LIMIT $4::int",
-        4, params);
+    PGresult *page =
+        mdv_pg_query(conn,
+                     "SELECT " JOURNEY_COLUMNS ", " RATING_COLUMN
+                     ", (extract(epoch FROM j.created_at) * 1000000)::bigint AS micros"
+                     " FROM journeys j WHERE j.usager_id = $1"
+                     " AND ((extract(epoch FROM j.created_at) * 1000000)::bigint, j.journey_id)"
+                     "     < ($2::bigint, $3::uuid)"
+                     " ORDER BY micros DESC, j.journey_id DESC LIMIT $4::int",
+                     4, params);
     if (!page) {
         gateway_unavailable(res);
         return;
@@ -238,7 +252,7 @@ static void list_page(PGconn *conn, const char *usager, int limit, const char *m
     }
     json_t *next = json_null();
     if (rows > limit) {
-        char *c = mdv_xasprintf("%s_%s", PQgetvalue(page, limit - 1, STEPS_COLUMN + 1),
+        char *c = mdv_xasprintf("%s_%s", PQgetvalue(page, limit - 1, RATING_INDEX + 1),
                                 PQgetvalue(page, limit - 1, 0));
         next = json_string(c);
         free(c);

@@ -20,6 +20,7 @@
 
 static const char *jwt_public_key_file, *jwt_issuer, *jwt_audience;
 static struct gateway_oidc_settings oidc_settings;
+static const char *indicators_max_age;
 static const char *cog_communes_file, *cog_countries_file, *renovation_file, *bourse_rules_file;
 static const char *web_dir;
 
@@ -56,6 +57,9 @@ static const struct mdv_config_var gateway_vars[] = {
      NULL, &oidc_settings.scopes, "the scopes asked at sign-in"},
     {"MDV_SESSION_TTL_S", "14400", mdv_check_positive_int, &oidc_settings.session_ttl_s,
      "a session's lifetime from sign-in, in seconds"},
+    {"MDV_INDICATORS_MAX_AGE_S", "300", mdv_check_positive_int, &indicators_max_age,
+     "seconds the public indicators are kept before they are computed again (README, Public"
+     " indicators)"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -71,6 +75,8 @@ static const struct mdv_http_route routes[] = {
     {"GET", "/v1/journeys/{}", "GET /v1/journeys/{id}", journeys_get},
     {"POST", "/v1/journeys/{}/confirmations", "POST /v1/journeys/{id}/confirmations",
      confirmations_post},
+    {"GET", "/v1/indicators", "GET /v1/indicators", indicators_get},
+    {"POST", "/v1/journeys/{}/rating", "POST /v1/journeys/{id}/rating", ratings_post},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -227,6 +233,7 @@ int main(void)
         resolve_web_dir(gw.svc.config.data_dir, &web_path) != 0)
         return 2;
     gw.web_dir = web_path;
+    gw.indicators_max_age = atof(indicators_max_age);
     gw.auth = mdv_auth_new(jwt_public_key_file, jwt_issuer, jwt_audience);
     gw.oidc = gateway_oidc_new(&oidc_settings);
     if (!gw.auth || !gw.oidc || mdv_httpc_init() != 0)
