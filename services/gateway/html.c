@@ -123,3 +123,31 @@ void html_duration(double seconds, char *out, size_t len)
             *dot = ',';
     }
 }
+
+int html_parse_time(const char *rfc3339, time_t *out)
+{
+    struct tm tm = {0};
+    int n = 0;
+    if (!rfc3339 || sscanf(rfc3339, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+                           &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *out = timegm(&tm);
+    return 0;
+}
+
+void html_date(const char *rfc3339, char *out, size_t len)
+{
+    static const char *const months[] = {"janvier",   "février", "mars",     "avril",
+                                         "mai",       "juin",    "juillet",  "août",
+                                         "septembre", "octobre", "novembre", "décembre"};
+    time_t t;
+    struct tm tm;
+    if (html_parse_time(rfc3339, &t) != 0 || !gmtime_r(&t, &tm)) {
+        mdv_strlcpy(out, "", len);
+        return;
+    }
+    snprintf(out, len, "%d%s %s %d à %02d h %02d (UTC)", tm.tm_mday, tm.tm_mday == 1 ? "er" : "",
+             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
+}

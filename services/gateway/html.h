@@ -6,6 +6,7 @@
 #define GATEWAY_HTML_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "mdv/util.h"
 
@@ -33,5 +34,11 @@ char *html_escape(const char *value);
  * for any time at all), "5 h" under two days, else days with one decimal
  * ("3,5 jours"). */
 void html_duration(double seconds, char *out, size_t len);
+/* An RFC 3339 UTC time as the API writes it ("2026-12-01T15:02:11.48Z")
+ * in *out, to the second: 0, or -1 when it is not one. */
+int html_parse_time(const char *rfc3339, time_t *out) MDV_MUSTCHECK;
+/* That time for the usager: "1er décembre 2026 à 15 h 02 (UTC)"; "" when
+ * it is not a time. */
+void html_date(const char *rfc3339, char *out, size_t len);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "cog.h"
 #include "gateway.h"
+#include "pages.h"
 #include "renovation_items.h"
 #include "mdv/httpc.h"
 #include "mdv/log.h"
@@ -77,6 +78,10 @@ static const struct mdv_http_route routes[] = {
      confirmations_post},
     {"GET", "/v1/indicators", "GET /v1/indicators", indicators_get},
     {"POST", "/v1/journeys/{}/rating", "POST /v1/journeys/{id}/rating", ratings_post},
+    {"GET", "/indicateurs", "GET /indicateurs", pages_indicators},
+    {"GET", "/parcours", "GET /parcours", pages_journeys},
+    {"GET", "/parcours/{}", "GET /parcours/{id}", pages_journey},
+    {"POST", "/parcours/{}/avis", "POST /parcours/{id}/avis", pages_rating_post},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -72,7 +72,7 @@ class StepOwner:
         assert self.producer.flush(30) == 0 and delivered == [None], delivered
 
     def step(self, journey_id: str, code: str, administration: str, received: dt.datetime,
-             final: dt.datetime, due: dt.datetime, status: str = "done") -> None:
+             final: dt.datetime, due: dt.datetime, status: str = "done", detail: str = "Traité") -> None:
         """The step added, received, then final."""
         self.publish("steps_added", journey_id, {
             "journey_id": journey_id, "added_at": rfc3339(received),
@@ -83,7 +83,7 @@ class StepOwner:
         self.publish("step_reported", journey_id, {**common, "sequence": 1, "status": "received",
                                                    "detail": "Reçu", "reported_at": rfc3339(received)})
         self.publish("step_reported", journey_id, {**common, "sequence": 2, "status": status,
-                                                   "detail": "Traité", "reported_at": rfc3339(final)})
+                                                   "detail": detail, "reported_at": rfc3339(final)})
 
 
 def indicators(env) -> dict[str, Any]:

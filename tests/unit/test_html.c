@@ -99,6 +99,33 @@ static void test_durations_read_in_french(void **state)
     assert_int_equal(failures, 0);
 }
 
+static void test_dates_read_in_french(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } rows[] = {
+        {"2026-12-01T15:02:11.482913Z", "1er décembre 2026 à 15 h 02 (UTC)"},
+        {"2027-02-14T08:05:00Z", "14 février 2027 à 08 h 05 (UTC)"},
+        {"2026-08-31T23:59:59.000000Z", "31 août 2026 à 23 h 59 (UTC)"},
+        {"hier", ""},
+        {"", ""},
+    };
+    int failures = 0;
+    for (size_t i = 0; i < MDV_ARRAY_LEN(rows); i++) {
+        char got[64];
+        html_date(rows[i].in, got, sizeof(got));
+        if (strcmp(got, rows[i].out) != 0)
+            ROW_FAILED(failures, "html_date(\"%s\") = \"%s\", expected \"%s\"", rows[i].in, got,
+                       rows[i].out);
+    }
+    assert_int_equal(failures, 0);
+    time_t a, b;
+    assert_int_equal(html_parse_time("2026-12-01T00:00:00Z", &a), 0);
+    assert_int_equal(html_parse_time("2026-12-03T12:00:00.5Z", &b), 0);
+    assert_int_equal(b - a, 2 * 86400 + 12 * 3600);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -107,6 +134,7 @@ int main(void)
         cmocka_unit_test(test_printf_escapes_its_arguments_and_not_its_format),
         cmocka_unit_test(test_the_buffer_grows_past_its_first_size),
         cmocka_unit_test(test_durations_read_in_french),
+        cmocka_unit_test(test_dates_read_in_french),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,30 @@
+/* The server-rendered pages (pages.c, pages_journeys.c): HTML made by the
+ * gateway with the DSFR's classes, in French, for reading without
+ * JavaScript: the public indicators and a signed-in usager's journeys. */
+#ifndef GATEWAY_PAGES_H
+#define GATEWAY_PAGES_H
+
+#include "gateway.h"
+#include "html.h"
+
+/* The page's head, header and the opening of <main>; signed_in shows the
+ * sign-out form (with the session's CSRF token) rather than sign-in. */
+void page_begin(struct html *h, const char *title, const char *csrf_token);
+/* Closes <main>, the footer, the document. */
+void page_end(struct html *h);
+/* Answers the page built in h (taken) with status. */
+void page_send(struct mdv_http_response *res, int status, struct html *h);
+/* A page of one message: title, text, and a link (href, label) or none. */
+void page_message(struct mdv_http_response *res, int status, const char *title, const char *text,
+                  const char *href, const char *label);
+/* The French label of a kind of démarche ("Je perds un proche : déclarer
+ * un décès"), or the kind itself when unknown. */
+const char *page_kind_label(const char *kind);
+
+void pages_indicators(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+void pages_journeys(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+void pages_journey(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+void pages_rating_post(const struct mdv_http_request *req, struct mdv_http_response *res,
+                       void *ctx);
+
+#endif
