@@ -327,7 +327,7 @@ FUZZ_LIB    := $(FUZZ)/lib/libmdv.a
 FUZZ_BINS   := $(addprefix $(FUZZ)/bin/fuzz-,$(FUZZ_TARGETS))
 # What each target links besides the library, and how.
 # The gateway's body checks and what they use (the COG tables).
-FUZZ_GATEWAY_BODY    := services/gateway/body.c services/gateway/validation.c \
+FUZZ_GATEWAY_BODY    := services/gateway/validation.c \
                         services/gateway/validation_identity.c \
                         services/gateway/validation_abroad.c services/gateway/address.c \
                         services/gateway/cog.c services/gateway/validation_renovation.c \

@@ -62,6 +62,9 @@ SCALE_FILE=$STACK/scale
 
 JWT_ISSUER=mdv-local
 JWT_AUDIENCE=mdv
+# The partners' tokens: a key, an issuer and an audience of their own.
+PARTNER_JWT_ISSUER=mdv-local-partners
+PARTNER_JWT_AUDIENCE=mdv-partners
 
 READY_TIMEOUT=60     # seconds for every service's /readyz, per contract
 KAFKA_TIMEOUT=90     # seconds for the broker to answer metadata (a cold JVM on CI)
@@ -640,6 +643,13 @@ svc_env() {
 			MDV_OIDC_POST_LOGOUT_URI=http://127.0.0.1:$(port_of gateway)/
 		EOF
 	fi
+	if [[ $s == partners ]]; then
+		cat <<-EOF
+			MDV_PARTNER_JWT_PUBLIC_KEY_FILE=$STACK/keys/partner-jwt-public.pem
+			MDV_PARTNER_JWT_ISSUER=$PARTNER_JWT_ISSUER
+			MDV_PARTNER_JWT_AUDIENCE=$PARTNER_JWT_AUDIENCE
+		EOF
+	fi
 }
 
 svc_start() {
@@ -914,17 +924,25 @@ kafka_client_env() {
 	EOF
 }
 
+# One ES256 (P-256) key pair: $1 names it (jwt, partner-jwt).
+make_key() {
+	local key=$STACK/keys/$1-private.pem
+	[[ -f $key ]] && return 0
+	log "making the ES256 (P-256) $1 keys"
+	(umask 077 && openssl ecparam -name prime256v1 -genkey -noout -out "$key.tmp")
+	openssl ec -in "$key.tmp" -pubout -out "$STACK/keys/$1-public.pem" 2>/dev/null
+	mv "$key.tmp" "$key"
+}
+
+# The OpenID client's secret, the usagers' token keys, and the partners'.
 make_keys() {
-	local key=$STACK/keys/jwt-private.pem secret=$STACK/keys/oidc-client-secret
+	local secret=$STACK/keys/oidc-client-secret
 	if [[ ! -f $secret ]]; then
 		(umask 077 && openssl rand -hex 32 >"$secret.tmp")
 		mv "$secret.tmp" "$secret"
 	fi
-	[[ -f $key ]] && return 0
-	log "making the ES256 (P-256) token keys"
-	(umask 077 && openssl ecparam -name prime256v1 -genkey -noout -out "$key.tmp")
-	openssl ec -in "$key.tmp" -pubout -out "$STACK/keys/jwt-public.pem" 2>/dev/null
-	mv "$key.tmp" "$key"
+	make_key jwt
+	make_key partner-jwt
 }
 
 # The env file: `export NAME=value` lines, values shell-quoted only when they
@@ -952,7 +970,11 @@ env_lines() {
 			MDV_JWT_ISSUER "$JWT_ISSUER" \
 			MDV_JWT_AUDIENCE "$JWT_AUDIENCE" \
 			MDV_OIDC_URL "$(oidc_url)" \
-			MDV_OIDC_CLIENT_ID "$OIDC_CLIENT_ID"
+			MDV_OIDC_CLIENT_ID "$OIDC_CLIENT_ID" \
+			MDV_PARTNER_JWT_PRIVATE_KEY_FILE "$STACK/keys/partner-jwt-private.pem" \
+			MDV_PARTNER_JWT_PUBLIC_KEY_FILE "$STACK/keys/partner-jwt-public.pem" \
+			MDV_PARTNER_JWT_ISSUER "$PARTNER_JWT_ISSUER" \
+			MDV_PARTNER_JWT_AUDIENCE "$PARTNER_JWT_AUDIENCE"
 		for s in "${SERVICES[@]}"; do
 			upper=$(tr '[:lower:]' '[:upper:]' <<<"$s")
 			urls=()

@@ -1,7 +1,9 @@
 /* mdv-token: prints a bearer token (a JWT, ES256) that the local gateway
- * accepts, for trying the API by hand and for the end-to-end tests. The key,
- * issuer and audience come from the local stack's env file; --ttl can go
- * negative to get a token that is already expired. */
+ * accepts, or with --partner one that the partners' API accepts, for trying
+ * the APIs by hand and for the end-to-end tests. The key, issuer and
+ * audience come from the local stack's env file (MDV_JWT_* for usagers,
+ * MDV_PARTNER_JWT_* for partners); --ttl can go negative to get a token
+ * that is already expired. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -16,6 +18,7 @@
 
 struct options {
     const char *sub;
+    int partner; /* sub is a partner id: the partners' key, issuer, audience */
     const char *issuer;
     const char *audience;
     long ttl;
@@ -24,12 +27,17 @@ struct options {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: mdv-token --sub ID [--ttl SECONDS] [--audience AUD] [--issuer ISS]\n"
+            "usage: mdv-token (--sub ID | --partner ID) [--ttl SECONDS] [--audience AUD]\n"
+            "                 [--issuer ISS]\n"
             "\n"
             "Prints a JWT (ES256) for the usager ID, signed with the key in\n"
-            "MDV_JWT_PRIVATE_KEY_FILE, for MDV_JWT_ISSUER and MDV_JWT_AUDIENCE.\n"
+            "MDV_JWT_PRIVATE_KEY_FILE, for MDV_JWT_ISSUER and MDV_JWT_AUDIENCE;\n"
+            "with --partner, for the partner ID (rules/partners.tsv) with\n"
+            "MDV_PARTNER_JWT_PRIVATE_KEY_FILE, MDV_PARTNER_JWT_ISSUER and\n"
+            "MDV_PARTNER_JWT_AUDIENCE.\n"
             "\n"
-            "  --sub ID          subject (the usager), required\n"
+            "  --sub ID          subject (the usager)\n"
+            "  --partner ID      subject (a partner: cnav, dgfip...)\n"
             "  --ttl SECONDS     validity, default %ld; negative gives an expired token\n"
             "  --issuer ISS      overrides MDV_JWT_ISSUER\n"
             "  --audience AUD    overrides MDV_JWT_AUDIENCE\n"
@@ -57,15 +65,24 @@ static int parse_ttl(const char *text, long *ttl)
 static int parse_args(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
-        {"sub", required_argument, NULL, 's'},      {"ttl", required_argument, NULL, 't'},
-        {"audience", required_argument, NULL, 'a'}, {"issuer", required_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"sub", required_argument, NULL, 's'},
+        {"ttl", required_argument, NULL, 't'},
+        {"audience", required_argument, NULL, 'a'},
+        {"issuer", required_argument, NULL, 'i'},
+        {"partner", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int c;
 
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (c == 's') {
+        if (c == 's' || c == 'p') {
+            if (opt->sub) {
+                fprintf(stderr, "mdv-token: one subject: --sub or --partner, once\n");
+                return -1;
+            }
             opt->sub = optarg;
+            opt->partner = c == 'p';
         } else if (c == 'a') {
             opt->audience = optarg;
         } else if (c == 'i') {
@@ -87,7 +104,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
         return -1;
     }
     if (!opt->sub || !*opt->sub) {
-        fprintf(stderr, "mdv-token: --sub is required\n");
+        fprintf(stderr, "mdv-token: --sub or --partner is required\n");
         return -1;
     }
     return 0;
@@ -100,6 +117,13 @@ static const char *setting(const char *flag_value, const char *var)
     return v && *v ? v : NULL;
 }
 
+/* The usagers' variable or the partners' (MDV_JWT_X, MDV_PARTNER_JWT_X). */
+static const char *var_name(const struct options *opt, const char *suffix, char *buf, size_t len)
+{
+    snprintf(buf, len, "MDV_%sJWT_%s", opt->partner ? "PARTNER_" : "", suffix);
+    return buf;
+}
+
 static int missing(const char *var, const char *flag)
 {
     fprintf(stderr, "mdv-token: %s is not set%s%s (source the local stack's env file)\n", var,
@@ -109,12 +133,11 @@ static int missing(const char *var, const char *flag)
 
 /* mdv_auth_mint does not say why it failed; an unreadable file is the
  * usual cause and deserves its errno. */
-static int key_readable(const char *key_file)
+static int key_readable(const char *var, const char *key_file)
 {
     FILE *f = fopen(key_file, "rb");
     if (!f) {
-        fprintf(stderr, "mdv-token: cannot read MDV_JWT_PRIVATE_KEY_FILE=%s: %s\n", key_file,
-                strerror(errno));
+        fprintf(stderr, "mdv-token: cannot read %s=%s: %s\n", var, key_file, strerror(errno));
         return 0;
     }
     fclose(f);
@@ -134,21 +157,25 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        fprintf(stderr, "usage: mdv-token --sub ID [--ttl SECONDS] [--audience AUD] [--issuer "
-                        "ISS] (see --help)\n");
+        fprintf(stderr, "usage: mdv-token (--sub ID | --partner ID) [--ttl SECONDS] [--audience "
+                        "AUD] [--issuer ISS] (see --help)\n");
         return 2;
     }
 
-    const char *key_file = setting(NULL, "MDV_JWT_PRIVATE_KEY_FILE");
-    const char *issuer = setting(opt.issuer, "MDV_JWT_ISSUER");
-    const char *audience = setting(opt.audience, "MDV_JWT_AUDIENCE");
+    char key_var[40], iss_var[40], aud_var[40];
+    var_name(&opt, "PRIVATE_KEY_FILE", key_var, sizeof(key_var));
+    var_name(&opt, "ISSUER", iss_var, sizeof(iss_var));
+    var_name(&opt, "AUDIENCE", aud_var, sizeof(aud_var));
+    const char *key_file = setting(NULL, key_var);
+    const char *issuer = setting(opt.issuer, iss_var);
+    const char *audience = setting(opt.audience, aud_var);
     if (!key_file)
-        return missing("MDV_JWT_PRIVATE_KEY_FILE", NULL);
+        return missing(key_var, NULL);
     if (!issuer)
-        return missing("MDV_JWT_ISSUER", "--issuer");
+        return missing(iss_var, "--issuer");
     if (!audience)
-        return missing("MDV_JWT_AUDIENCE", "--audience");
-    if (!key_readable(key_file))
+        return missing(aud_var, "--audience");
+    if (!key_readable(key_var, key_file))
         return 1;
 
     token = mdv_auth_mint(key_file, issuer, audience, opt.sub, opt.ttl);

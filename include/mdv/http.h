@@ -148,4 +148,14 @@ struct mdv_http_stream *mdv_http_stream_start(struct mdv_http_response *res,
 /* Asks the server to call the stream's read again; any thread. */
 void mdv_http_stream_wake(struct mdv_http_stream *stream);
 
+/* Checks a body; appends {field, message} to errors. */
+typedef void (*mdv_http_validate_fn)(json_t *body, json_t *errors);
+
+/* Reads a JSON object body checked by validate (not called when the body
+ * is no object, or holds a NUL in a string); answers 415, 400 or 422
+ * (titled invalid_title, French) and returns NULL when it is not
+ * acceptable. The caller owns the result. */
+json_t *mdv_http_read_json(const struct mdv_http_request *req, struct mdv_http_response *res,
+                           mdv_http_validate_fn validate, const char *invalid_title);
+
 #endif

@@ -210,7 +210,7 @@ void confirmations_post(const struct mdv_http_request *req, struct mdv_http_resp
         gateway_not_found(res);
         return;
     }
-    json_t *body = gateway_read_json(req, res, confirmation_validate, "Confirmation invalide");
+    json_t *body = mdv_http_read_json(req, res, confirmation_validate, "Confirmation invalide");
     if (!body)
         return;
     PGconn *conn = mdv_pg_pool_get(gw->pool);

@@ -128,7 +128,7 @@ void declarations_post(const struct mdv_http_request *req, struct mdv_http_respo
         gateway_idempotency_key(req, res, &key) != 0)
         return;
     json_t *body =
-        gateway_read_json(req, res, declaration_validate, "Déclaration incomplète ou invalide");
+        mdv_http_read_json(req, res, declaration_validate, "Déclaration incomplète ou invalide");
     if (!body)
         return;
     PGconn *conn = mdv_pg_pool_get(gw->pool);

@@ -92,15 +92,6 @@ int projection_added_decode(const void *value, size_t len, Mdv__Journey__V1__Ste
                             char *err, size_t errlen);
 enum mdv_outcome projection_on_steps_added(struct mdv_msg *msg);
 
-/* Checks a body; appends {field, message} to errors. */
-typedef void (*gateway_validate_fn)(json_t *body, json_t *errors);
-
-/* Reads a JSON object body checked by validate; answers 415, 400 or 422
- * (titled invalid_title) and returns NULL when it is not acceptable. The
- * caller owns the result. */
-json_t *gateway_read_json(const struct mdv_http_request *req, struct mdv_http_response *res,
-                          gateway_validate_fn validate, const char *invalid_title);
-
 void declaration_validate(json_t *body, json_t *errors);
 void confirmation_validate(json_t *body, json_t *errors);
 

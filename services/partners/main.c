@@ -4,8 +4,9 @@
  * partner's step to the journey (notify.c, steps.c); it reads its notices
  * back for their offsets (sent.c), watches each partner group's committed
  * offsets for the receipt (receipt.c), and turns what partners report on
- * their outcomes topics into step reports (outcome.c). What each partner
- * may see, and why, is data (rules/, entitlements.c). */
+ * their outcomes topics or POST /partners/v1/outcomes into step reports
+ * (outcome.c, outcomes_http.c, the partners' API authenticated by api.c).
+ * What each partner may see, and why, is data (rules/, entitlements.c). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,6 +17,25 @@
 #define RECEIPT_INTERVAL_MS 1000
 #define MAX_TOPICS 64
 #define MAX_ROUTES 32
+#define POOL_SIZE 4
+
+static const char *jwt_public_key_file, *jwt_issuer, *jwt_audience;
+
+/* The partners' tokens are not the usagers': an issuer and an audience
+ * of their own, so that neither kind of token opens the other's API. */
+static const struct mdv_config_var partners_vars[] = {
+    {"MDV_PARTNER_JWT_PUBLIC_KEY_FILE", NULL, mdv_check_readable_file, &jwt_public_key_file,
+     "PEM public key that signs the partners' tokens (ES256 or RS256)"},
+    {"MDV_PARTNER_JWT_ISSUER", NULL, NULL, &jwt_issuer, "expected iss of the partners' tokens"},
+    {"MDV_PARTNER_JWT_AUDIENCE", "mdv-partners", NULL, &jwt_audience,
+     "expected aud of the partners' tokens: the partners API's own"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const struct mdv_http_route http_routes[] = {
+    {"POST", "/partners/v1/outcomes", "POST /partners/v1/outcomes", partners_outcomes_post},
+    {NULL, NULL, NULL, NULL},
+};
 
 /* Filled by prepare() from the rules: every partner's topic and outcomes
  * topic, and a route per projection. */
@@ -73,15 +93,18 @@ static int load_rules(const struct mdv_service *svc)
  * bad configuration or rules file. */
 int main(void)
 {
-    struct mdv_service svc;
+    static struct mdv_service svc;
+    static struct partners_api api = {.svc = &svc};
     struct partners_receipts *receipts = NULL;
     int rc = 1;
 
-    if (mdv_service_init(&svc, "partners", NULL) != 0 || load_rules(&svc) != 0) {
+    if (mdv_service_init(&svc, "partners", partners_vars) != 0 || load_rules(&svc) != 0 ||
+        !(api.auth = mdv_auth_new(jwt_public_key_file, jwt_issuer, jwt_audience))) {
         partners_rules_free(partners_rules);
         return 2;
     }
-    if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, NULL, NULL) == 0 &&
+    api.pool = mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE);
+    if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, http_routes, &api) == 0 &&
         mdv_service_start_relay(&svc) == 0) {
         receipts = partners_receipts_start(&svc.config, RECEIPT_INTERVAL_MS);
         if (receipts && mdv_service_consume(&svc, "mdv-partners", topics, routes) == 0)
@@ -89,6 +112,8 @@ int main(void)
     }
     partners_receipts_stop(receipts);
     mdv_service_close(&svc);
+    mdv_pg_pool_destroy(api.pool);
+    mdv_auth_destroy(api.auth);
     partners_rules_free(partners_rules);
     for (size_t i = 0; i < n_owned; i++)
         free(owned[i]);

@@ -1,9 +1,12 @@
-/* What a partner reports on its outcomes topic (a PartnerOutcome): the
- * partner is the topic's (the broker lets only it write there), and it
- * may report only on a step it was notified for. Each idempotency key is
- * applied once: a partner that retries changes nothing. An outcome before
- * any commit of the partner's group still says it received the notice, so
- * the step is reported received first. */
+/* What a partner reports on one of its steps, whichever way it came: a
+ * PartnerOutcome on its outcomes topic (the partner is the topic's: the
+ * broker lets only it write there) or POST /partners/v1/outcomes
+ * (outcomes_http.c, the partner named by its token). Both are checked
+ * alike and applied here, in the caller's transaction: a partner may
+ * report only on a step it was notified for, and each idempotency key is
+ * applied once, so a partner that retries changes nothing. An outcome
+ * before any commit of the partner's group still says it received the
+ * notice, so the step is reported received first. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +15,15 @@
 #include "mdv/journey.h"
 #include "partners.h"
 
-#define KEY_MAX 128
-#define DETAIL_MAX 255
+/* What a partner may say of its step: the journey's statuses past
+ * pending. "received" acknowledges without deciding (a partner that does
+ * not commit offsets in its group, or reports over HTTP). */
+static const mdv_step_status allowed[] = {
+    MDV_STEP_RECEIVED,       MDV_STEP_IN_PROGRESS,     MDV_STEP_DONE,
+    MDV_STEP_NOT_APPLICABLE, MDV_STEP_ACTION_REQUIRED, MDV_STEP_FAILED};
 
 static int status_of(const char *name, mdv_step_status *out)
 {
-    static const mdv_step_status allowed[] = {MDV_STEP_IN_PROGRESS, MDV_STEP_DONE,
-                                              MDV_STEP_NOT_APPLICABLE, MDV_STEP_ACTION_REQUIRED,
-                                              MDV_STEP_FAILED};
     for (size_t i = 0; i < MDV_ARRAY_LEN(allowed); i++)
         if (strcmp(mdv_step_status_name(allowed[i]), name) == 0) {
             *out = allowed[i];
@@ -28,26 +32,56 @@ static int status_of(const char *name, mdv_step_status *out)
     return -1;
 }
 
-/* Why the outcome cannot be applied, before the database is asked. */
-static const char *problem(const Mdv__Partner__V1__PartnerOutcome *o, mdv_step_status *status)
+/* RFC 9110 visible characters: a key travels in an HTTP header too. */
+static int key_is_valid(const char *key)
 {
+    size_t n = strlen(key);
+    if (n == 0 || n > PARTNERS_KEY_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (key[i] < 0x21 || key[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+/* A detail is one short line for the usager's page. */
+static int detail_is_valid(const char *detail)
+{
+    size_t n = strlen(detail);
+    if (n == 0 || n > PARTNERS_DETAIL_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)detail[i] < 0x20 || detail[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+const char *partners_outcome_problem(const struct partners_outcome *o, const char **field,
+                                     mdv_step_status *status)
+{
+    *field = "journey_id";
     if (!mdv_uuid_valid(o->journey_id))
-        return "journey_id is not a UUID";
+        return "must be a journey id (UUID)";
+    *field = "step_code";
+    if (!*o->step_code || strlen(o->step_code) > PARTNERS_STEP_MAX)
+        return "must be the code of one of your steps";
+    *field = "status";
     if (status_of(o->status, status) != 0)
-        return "status is not in_progress, done, not_applicable, action_required or failed";
-    size_t n = strlen(o->idempotency_key);
-    if (n == 0 || n > KEY_MAX)
-        return "idempotency_key must have 1 to 128 characters";
-    n = strlen(o->detail);
-    if (n == 0 || n > DETAIL_MAX)
-        return "detail must have 1 to 255 bytes";
+        return "must be received, in_progress, done, not_applicable, action_required or failed";
+    *field = "detail";
+    if (!detail_is_valid(o->detail))
+        return "must be 1 to 255 bytes of text on one line";
+    *field = "idempotency_key";
+    if (!key_is_valid(o->idempotency_key))
+        return "must be 1 to 128 visible ASCII characters";
+    *field = NULL;
     return NULL;
 }
 
 /* The notice of that step: 1 with whether it was received, 0 when this
  * partner was never notified of it, -1 on error. */
 static int owned_notice(struct mdv_msg *msg, const struct partners_partner *p,
-                        const Mdv__Partner__V1__PartnerOutcome *o, int *received)
+                        const struct partners_outcome *o, int *received)
 {
     const char *params[] = {o->journey_id, o->step_code, p->id};
     PGresult *res = mdv_pg_query(msg->conn,
@@ -65,7 +99,7 @@ static int owned_notice(struct mdv_msg *msg, const struct partners_partner *p,
 
 /* 1 when this key is new for the partner, 0 when it was applied before. */
 static int claim_key(struct mdv_msg *msg, const struct partners_partner *p,
-                     const Mdv__Partner__V1__PartnerOutcome *o)
+                     const struct partners_outcome *o)
 {
     const char *params[] = {p->id,        o->idempotency_key, o->journey_id,
                             o->step_code, o->status,          o->detail};
@@ -82,7 +116,7 @@ static int claim_key(struct mdv_msg *msg, const struct partners_partner *p,
 }
 
 static int mark_received(struct mdv_msg *msg, const struct partners_partner *p,
-                         const Mdv__Partner__V1__PartnerOutcome *o)
+                         const struct partners_outcome *o)
 {
     const char *params[] = {o->journey_id, o->step_code};
     return mdv_pg_exec(msg->conn,
@@ -93,48 +127,73 @@ static int mark_received(struct mdv_msg *msg, const struct partners_partner *p,
                : -1;
 }
 
-static enum mdv_outcome apply(struct mdv_msg *msg, const struct partners_partner *p,
-                              const Mdv__Partner__V1__PartnerOutcome *o, mdv_step_status status)
+/* The reports a fresh outcome makes: received first when it was not, then
+ * what it says (nothing more when it says only received). */
+static int report(struct mdv_msg *msg, const struct partners_partner *p,
+                  const struct partners_outcome *o, mdv_step_status status, int received)
+{
+    if (!received && mark_received(msg, p, o) != 0)
+        return -1;
+    if (status == MDV_STEP_RECEIVED)
+        return 0;
+    return mdv_journey_report_next(msg, o->journey_id, o->step_code, status, o->detail);
+}
+
+enum partners_applied partners_outcome_apply(struct mdv_msg *msg, const struct partners_partner *p,
+                                             const struct partners_outcome *o,
+                                             mdv_step_status status)
 {
     int received = 0;
     int owned = owned_notice(msg, p, o, &received);
-    if (owned < 0)
-        return mdv_msg_db_failure(msg);
-    if (!owned)
+    if (owned <= 0)
+        return owned < 0 ? PARTNERS_FAILED : PARTNERS_NOT_OWNED;
+    int fresh = claim_key(msg, p, o);
+    if (fresh <= 0)
+        return fresh < 0 ? PARTNERS_FAILED : PARTNERS_REPLAYED;
+    if (report(msg, p, o, status, received) != 0)
+        return PARTNERS_FAILED;
+    mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: %s reports %s", o->step_code, p->id, o->status);
+    return PARTNERS_APPLIED;
+}
+
+static enum mdv_outcome apply_kafka(struct mdv_msg *msg, const struct partners_partner *p,
+                                    const struct partners_outcome *o, mdv_step_status status)
+{
+    switch (partners_outcome_apply(msg, p, o, status)) {
+    case PARTNERS_APPLIED:
+        return MDV_OK;
+    case PARTNERS_REPLAYED:
+        mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: outcome %s of %s applied before: nothing done",
+                   o->step_code, o->idempotency_key, p->id);
+        return MDV_OK;
+    case PARTNERS_NOT_OWNED:
         return mdv_msg_reject(msg,
                               "partner %s reports on step %s of journey %s, which it does not"
                               " own: refused",
                               p->id, o->step_code, o->journey_id);
-    int fresh = claim_key(msg, p, o);
-    if (fresh < 0)
+    default:
         return mdv_msg_db_failure(msg);
-    if (!fresh) {
-        mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: outcome %s of %s applied before: nothing done",
-                   o->step_code, o->idempotency_key, p->id);
-        return MDV_OK;
     }
-    if ((!received && mark_received(msg, p, o) != 0) ||
-        mdv_journey_report_next(msg, o->journey_id, o->step_code, status, o->detail) != 0)
-        return mdv_msg_db_failure(msg);
-    mdv_log_at(MDV_LOG_INFO, &msg->log, "%s: %s reports %s", o->step_code, p->id, o->status);
-    return MDV_OK;
 }
 
 enum mdv_outcome partners_on_outcome(struct mdv_msg *msg)
 {
     const struct partners_partner *p = partners_partner_of_topic(msg, 1);
     mdv_step_status status = MDV_STEP_DONE;
+    const char *field = NULL;
     if (!p)
         return mdv_msg_reject(msg, "outcome on %s, no partner's outcomes topic",
                               rd_kafka_topic_name(msg->rkm->rkt));
-    Mdv__Partner__V1__PartnerOutcome *o =
+    Mdv__Partner__V1__PartnerOutcome *m =
         mdv__partner__v1__partner_outcome__unpack(NULL, msg->rkm->len, msg->rkm->payload);
-    if (!o)
+    if (!m)
         return mdv_msg_reject(msg, "value is not a PartnerOutcome protobuf");
-    const char *why = problem(o, &status);
+    struct partners_outcome o = {m->journey_id, m->step_code, m->status, m->detail,
+                                 m->idempotency_key};
+    const char *why = partners_outcome_problem(&o, &field, &status);
     enum mdv_outcome outcome =
-        why ? mdv_msg_reject(msg, "PartnerOutcome of %s invalid: %s", p->id, why)
-            : apply(msg, p, o, status);
-    mdv__partner__v1__partner_outcome__free_unpacked(o, NULL);
+        why ? mdv_msg_reject(msg, "PartnerOutcome of %s invalid: %s %s", p->id, field, why)
+            : apply_kafka(msg, p, &o, status);
+    mdv__partner__v1__partner_outcome__free_unpacked(m, NULL);
     return outcome;
 }

@@ -10,7 +10,10 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 
+#include "mdv/auth.h"
+#include "mdv/journey/v1/journey.pb-c.h"
 #include "mdv/partner/v1/partner.pb-c.h"
+#include "mdv/pg.h"
 #include "mdv/service.h"
 
 /* ---- projections.c: the partner-specific messages ---- */
@@ -107,14 +110,71 @@ enum mdv_outcome partners_on_sent(struct mdv_msg *msg);
  * when outcomes is set) the message came from, or NULL. */
 const struct partners_partner *partners_partner_of_topic(const struct mdv_msg *msg, int outcomes);
 
-/* ---- outcome.c ---- */
+/* ---- outcome.c: what a partner reports, on Kafka or over HTTP ---- */
 
 #define PARTNERS_OUTCOME_TYPE "fr.gouv.mdv.partner.outcome_reported.v1"
+#define PARTNERS_KEY_MAX 128
+#define PARTNERS_DETAIL_MAX 255
+#define PARTNERS_STEP_MAX 100
 
-/* A PartnerOutcome on a partner's outcomes topic: a step report once per
- * idempotency key, on a step that partner owns; anything else is a dead
- * letter that says why. */
+/* One report of a partner on one of its steps; the strings belong to the
+ * caller. */
+struct partners_outcome {
+    const char *journey_id;
+    const char *step_code;
+    const char *status; /* a mdv_step_status name a partner may report */
+    const char *detail; /* French, for the usager */
+    const char *idempotency_key;
+};
+
+/* Why the outcome cannot be applied, with the field it is about in *field,
+ * or NULL (and the status in *status). The same checks for both ways in. */
+const char *partners_outcome_problem(const struct partners_outcome *o, const char **field,
+                                     Mdv__Journey__V1__StepStatus *status);
+
+enum partners_applied {
+    PARTNERS_APPLIED,   /* the step reported */
+    PARTNERS_REPLAYED,  /* the partner used this key before: nothing done */
+    PARTNERS_NOT_OWNED, /* no such step notified to this partner */
+    PARTNERS_FAILED,    /* the database: see PQerrorMessage(msg->conn) */
+};
+
+/* Applies p's outcome in msg's transaction (msg->conn), once per key. */
+enum partners_applied partners_outcome_apply(struct mdv_msg *msg, const struct partners_partner *p,
+                                             const struct partners_outcome *o,
+                                             Mdv__Journey__V1__StepStatus status) MDV_MUSTCHECK;
+
+/* A PartnerOutcome on a partner's outcomes topic: applied as above;
+ * anything invalid or not the partner's is a dead letter that says why. */
 enum mdv_outcome partners_on_outcome(struct mdv_msg *msg);
+
+/* ---- api.c: the partners' HTTP API (/partners/v1/...) ---- */
+
+struct partners_api {
+    struct mdv_service *svc;  /* its name and configuration, for reports */
+    struct mdv_auth *auth;    /* the partners' tokens: iss, aud of their own */
+    struct mdv_pg_pool *pool; /* for the HTTP threads */
+};
+
+/* The partner the request's bearer token names (sub = a partner id of
+ * rules/partners.tsv, aud = the partners API's). Otherwise answers 401
+ * (no valid token) or 403 (a valid token of no partner) and returns NULL. */
+const struct partners_partner *partners_api_authenticate(struct partners_api *api,
+                                                         const struct mdv_http_request *req,
+                                                         struct mdv_http_response *res);
+/* Answers 503: the partners database cannot be reached. */
+void partners_api_unavailable(struct mdv_http_response *res);
+/* A fake consumed message for reports made outside the consumer (an HTTP
+ * request): the service, conn inside its transaction, a fresh causation
+ * id. */
+void partners_api_msg(struct partners_api *api, PGconn *conn, const char *journey_id,
+                      struct mdv_msg *msg);
+
+/* ---- outcomes_http.c ---- */
+
+/* POST /partners/v1/outcomes; ctx is the struct partners_api. */
+void partners_outcomes_post(const struct mdv_http_request *req, struct mdv_http_response *res,
+                            void *ctx);
 
 /* ---- receipt.c ---- */
 

@@ -165,6 +165,42 @@ def mint_token(env: StackEnv, sub: str) -> str:
     return token
 
 
+def mint_partner_token(env: StackEnv, partner: str, *extra: str) -> str:
+    """A token for the partners' API (mdv-token --partner): its own key,
+    issuer and audience; extra flags (--ttl -60, --audience mdv) as given."""
+    out = env.run_tool(env.tool("mdv-token"), "--partner", partner, *extra, timeout=30)
+    token = out.strip().splitlines()[-1]
+    if token.count(".") != 2:
+        raise RuntimeError(f"mdv-token did not print a JWT: {out!r}")
+    return token
+
+
+class Partner:
+    """A partner using the partners' HTTP API with its own token."""
+
+    def __init__(self, env: StackEnv, partner: str, token: str | None = None):
+        self.url = env.service_urls["partners"]
+        self.partner = partner
+        self.token = token if token is not None else mint_partner_token(env, partner)
+
+    def post(self, path: str, body: Any, *, key: str | None = None,
+             headers: dict[str, str] | None = None, auth: bool = True, **kw: Any) -> requests.Response:
+        hdrs = dict(headers or {})
+        if auth:
+            hdrs.setdefault("Authorization", f"Bearer {self.token}")
+        if key is not None:
+            hdrs["Idempotency-Key"] = key
+        if not isinstance(body, (str, bytes)):
+            kw["json"] = body
+        else:
+            kw["data"] = body
+        return requests.post(self.url + path, headers=hdrs, timeout=30, **kw)
+
+    def report(self, outcome: dict[str, Any], key: str | None = None, **kw: Any) -> requests.Response:
+        """POST /partners/v1/outcomes."""
+        return self.post("/partners/v1/outcomes", outcome, key=key, **kw)
+
+
 def seed_persons(env: StackEnv, count: int, seed: int) -> list[dict[str, Any]]:
     """Writes `count` synthetic persons with mdv-seed; returns their JSON lines."""
     out = env.run_tool(env.tool("mdv-seed"), "--count", str(count), "--seed", str(seed), timeout=300)

@@ -1,4 +1,4 @@
-/* The body of POST /v1/journeys/{id}/confirmations: gateway_read_json with
+/* The body of POST /v1/journeys/{id}/confirmations: mdv_http_read_json with
  * confirmation_validate, on the input as the request body (Content-Type
  * answered through --wrap=mdv_http_header, as in fuzz_declaration.c).
  *
@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.path = "/v1/journeys/6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7/confirmations";
     req.body = text;
     req.body_len = size;
-    json_t *body = gateway_read_json(&req, &res, confirmation_validate, "Confirmation invalide");
+    json_t *body = mdv_http_read_json(&req, &res, confirmation_validate, "Confirmation invalide");
     if (body) {
         FUZZ_REQUIRE(json_object_size(body) == 1);
         const char *code = json_string_value(json_object_get(body, "step"));

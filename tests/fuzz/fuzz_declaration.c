@@ -1,4 +1,4 @@
-/* The gateway's declaration body: gateway_read_json, the body reader of
+/* The gateway's declaration body: mdv_http_read_json, the body reader of
  * POST /v1/declarations (jansson parsing, the object check, the 400 and 422
  * problems), with declaration_validate, on the input as the request body.
  *
@@ -261,7 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.body_len = size;
     errors_reported = 0;
     json_t *body =
-        gateway_read_json(&req, &res, declaration_validate, "Déclaration incomplète ou invalide");
+        mdv_http_read_json(&req, &res, declaration_validate, "Déclaration incomplète ou invalide");
     if (body) {
         FUZZ_REQUIRE(res.json == NULL && errors_reported == 0);
         if (strcmp(field(body, "kind"), "bereavement") == 0) {

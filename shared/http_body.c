@@ -1,11 +1,12 @@
 /* Request bodies: JSON only, parsed with jansson, checked field by field,
- * every problem named (DESIGN.md §6). */
+ * every problem named (DESIGN.md §6). The gateway's and the partners'
+ * APIs read their bodies alike. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "gateway.h"
+#include "mdv/http.h"
 
 static int is_json(const char *content_type)
 {
@@ -61,8 +62,8 @@ static json_t *parse(const struct mdv_http_request *req, struct mdv_http_respons
     return body;
 }
 
-json_t *gateway_read_json(const struct mdv_http_request *req, struct mdv_http_response *res,
-                          gateway_validate_fn validate, const char *invalid_title)
+json_t *mdv_http_read_json(const struct mdv_http_request *req, struct mdv_http_response *res,
+                           mdv_http_validate_fn validate, const char *invalid_title)
 {
     if (!is_json(mdv_http_header(req, "Content-Type"))) {
         mdv_http_problem(res, 415, "unsupported-media-type", "Format non pris en charge",
