@@ -173,7 +173,7 @@ void ratings_post(const struct mdv_http_request *req, struct mdv_http_response *
         gateway_not_found(res);
         return;
     }
-    json_t *body = gateway_read_json(req, res, rating_validate, "Évaluation invalide");
+    json_t *body = mdv_http_read_json(req, res, rating_validate, "Évaluation invalide");
     if (!body)
         return;
     PGconn *conn = mdv_pg_pool_get(gw->pool);
