@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mdv/batch.h"
 #include "mdv/log.h"
 
 static int load_one(const struct mdv_config_var *var)
@@ -63,6 +64,10 @@ int mdv_config_load_base(struct mdv_base_config *base, const char *service,
          "folder with the service's migrations/ and rules/"},
         {"MDV_SHUTDOWN_TIMEOUT_MS", "10000", mdv_check_positive_int, &base->shutdown_timeout_ms,
          "bound on a graceful shutdown"},
+        {"MDV_CONSUMER_BATCH_SIZE", "256", mdv_check_batch_size, &base->batch_size,
+         "most messages applied in one transaction (1: one each)"},
+        {"MDV_CONSUMER_BATCH_WAIT_MS", "0", mdv_check_batch_wait_ms, &base->batch_wait_ms,
+         "how long a batch waits for more messages after its first"},
         {NULL, NULL, NULL, NULL, NULL},
     };
     int rc = mdv_config_load(base_vars);

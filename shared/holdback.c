@@ -70,8 +70,10 @@ static void schedule_retry(struct mdv_holdback *holdback)
     holdback->retry_at = mdv_monotonic_seconds() + (double)holdback->backoff_ms / 1000.0;
 }
 
-void mdv_holdback_hold(struct mdv_holdback *holdback, rd_kafka_t *rk, const char *topic,
-                       int32_t partition, int64_t offset)
+/* Records the partition as held at offset, pauses it so nothing more is
+ * fetched, then seeks it back so the message comes again after the resume. */
+static void hold_one(struct mdv_holdback *holdback, rd_kafka_t *rk, const char *topic,
+                     int32_t partition, int64_t offset)
 {
     if (!holdback->held)
         holdback->held = rd_kafka_topic_partition_list_new(1);
@@ -81,19 +83,37 @@ void mdv_holdback_hold(struct mdv_holdback *holdback, rd_kafka_t *rk, const char
         held = rd_kafka_topic_partition_list_add(holdback->held, topic, partition);
     held->offset = offset;
 
-    /* Pause first, so nothing more is fetched, then seek back so the
-     * message comes again after the resume. */
     rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(one, topic, partition)->offset = offset;
     rd_kafka_pause_partitions(rk, one);
     log_partition_errors("pause", one);
     seek_back(rk, one);
     rd_kafka_topic_partition_list_destroy(one);
+}
 
+/* One failure, one step of the backoff, however many partitions it held. */
+static void back_off(struct mdv_holdback *holdback)
+{
     schedule_retry(holdback);
     mdv_warn("transient failure: retrying in %ld ms", holdback->backoff_ms);
     holdback->backoff_ms =
         holdback->backoff_ms * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : holdback->backoff_ms * 2;
+}
+
+void mdv_holdback_hold(struct mdv_holdback *holdback, rd_kafka_t *rk, const char *topic,
+                       int32_t partition, int64_t offset)
+{
+    hold_one(holdback, rk, topic, partition, offset);
+    back_off(holdback);
+}
+
+void mdv_holdback_hold_partitions(struct mdv_holdback *holdback, rd_kafka_t *rk,
+                                  const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++)
+        hold_one(holdback, rk, parts->elems[i].topic, parts->elems[i].partition,
+                 parts->elems[i].offset);
+    back_off(holdback);
 }
 
 /* librdkafka answers __STATE for a partition that is not assigned. */

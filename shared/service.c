@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mdv/batch.h"
 #include "mdv/holdback.h"
 #include "mdv/inbox.h"
 #include "mdv/kafka.h"
@@ -167,26 +168,39 @@ static mdv_event_handler find_handler(const struct mdv_event_route *routes, cons
     return NULL;
 }
 
-/* Runs the handler inside one transaction with the inbox claim. */
-static enum mdv_outcome apply_in_transaction(struct mdv_msg *msg, mdv_event_handler handler)
+/* Fills msg for rkm and finds its handler (*handler NULL: the type is not
+ * for this service). PERMANENT when the envelope is bad. */
+static enum mdv_outcome prepare_msg(struct mdv_service *svc, const rd_kafka_message_t *rkm,
+                                    const struct mdv_event_route *routes, struct mdv_msg *msg,
+                                    mdv_event_handler *handler)
+{
+    memset(msg, 0, sizeof(*msg));
+    msg->svc = svc;
+    msg->rkm = rkm;
+    msg->log = (struct mdv_log_ctx){NULL, NULL, rd_kafka_topic_name(rkm->rkt), rkm->partition,
+                                    rkm->offset};
+    *handler = NULL;
+    if (mdv_event_parse(rkm, &msg->ev, msg->error, sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    msg->log.ce_id = msg->ev.id;
+    msg->log.journey_id = msg->ev.journey_id;
+    *handler = find_handler(routes, msg->ev.type);
+    if (!*handler)
+        mdv_log_at(MDV_LOG_DEBUG, &msg->log, "event type %s not for this service", msg->ev.type);
+    return MDV_OK;
+}
+
+static enum mdv_outcome begin_transaction(struct mdv_msg *msg)
 {
     if (mdv_pg_ensure(&msg->svc->conn, msg->svc->config.pg_dsn) != 0)
         return MDV_TRANSIENT;
     msg->conn = msg->svc->conn;
-    if (mdv_pg_begin(msg->conn) != 0)
-        return mdv_msg_db_failure(msg);
-    int claimed = mdv_inbox_claim(msg->conn, msg->ev.source, msg->ev.id);
-    enum mdv_outcome outcome;
-    if (claimed < 0)
-        outcome = mdv_msg_db_failure(msg);
-    else if (claimed == 0) {
-        /* A redelivery (after a crash, a rebalance, a broker restart): the
-         * fault tests read this counter to prove the inbox did its work. */
-        mdv_log_at(MDV_LOG_INFO, &msg->log, "duplicate event skipped");
-        mdv_metrics_add("mdv_messages_duplicate_total", NULL, 1);
-        outcome = MDV_OK;
-    } else
-        outcome = handler(msg);
+    return mdv_pg_begin(msg->conn) == 0 ? MDV_OK : mdv_msg_db_failure(msg);
+}
+
+/* Commits what went well, rolls back anything else. */
+static enum mdv_outcome end_transaction(struct mdv_msg *msg, enum mdv_outcome outcome)
+{
     if (outcome == MDV_OK && mdv_pg_commit(msg->conn) != 0)
         outcome = mdv_msg_db_failure(msg);
     if (outcome != MDV_OK)
@@ -194,24 +208,35 @@ static enum mdv_outcome apply_in_transaction(struct mdv_msg *msg, mdv_event_hand
     return outcome;
 }
 
+/* Inside the open transaction: the inbox claim, then the handler unless
+ * the event was applied already. */
+static enum mdv_outcome claim_and_apply(struct mdv_msg *msg, mdv_event_handler handler)
+{
+    int claimed = mdv_inbox_claim(msg->conn, msg->ev.source, msg->ev.id);
+    if (claimed < 0)
+        return mdv_msg_db_failure(msg);
+    if (claimed == 0) {
+        /* A redelivery (after a crash, a rebalance, a broker restart): the
+         * fault tests read this counter to prove the inbox did its work. */
+        mdv_log_at(MDV_LOG_INFO, &msg->log, "duplicate event skipped");
+        mdv_metrics_add("mdv_messages_duplicate_total", NULL, 1);
+        return MDV_OK;
+    }
+    return handler(msg);
+}
+
 static enum mdv_outcome handle(struct mdv_service *svc, const rd_kafka_message_t *rkm,
                                const struct mdv_event_route *routes, struct mdv_msg *msg)
 {
-    memset(msg, 0, sizeof(*msg));
-    msg->svc = svc;
-    msg->rkm = rkm;
-    msg->log = (struct mdv_log_ctx){NULL, NULL, rd_kafka_topic_name(rkm->rkt), rkm->partition,
-                                    rkm->offset};
-    if (mdv_event_parse(rkm, &msg->ev, msg->error, sizeof(msg->error)) != 0)
+    mdv_event_handler handler;
+    if (prepare_msg(svc, rkm, routes, msg, &handler) != MDV_OK)
         return MDV_PERMANENT;
-    msg->log.ce_id = msg->ev.id;
-    msg->log.journey_id = msg->ev.journey_id;
-    mdv_event_handler handler = find_handler(routes, msg->ev.type);
-    if (!handler) {
-        mdv_log_at(MDV_LOG_DEBUG, &msg->log, "event type %s not for this service", msg->ev.type);
+    if (!handler)
         return MDV_OK;
-    }
-    return apply_in_transaction(msg, handler);
+    enum mdv_outcome outcome = begin_transaction(msg);
+    if (outcome != MDV_OK)
+        return outcome;
+    return end_transaction(msg, claim_and_apply(msg, handler));
 }
 
 static void add_header_text(rd_kafka_headers_t *headers, const char *name, const char *value)
@@ -285,6 +310,161 @@ static void process(struct mdv_service *svc, const rd_kafka_message_t *rkm,
     mdv_metrics_observe_processing(mdv_monotonic_seconds() - started);
 }
 
+/* The messages polled for one transaction, owned until batch_clear. */
+struct batch {
+    rd_kafka_message_t **rkms;
+    struct mdv_batch_position *pos;
+    size_t n, cap;
+    long wait_ms;
+};
+
+static void batch_init(struct batch *b, const struct mdv_base_config *config)
+{
+    b->cap = (size_t)atol(config->batch_size);
+    b->wait_ms = atol(config->batch_wait_ms);
+    b->n = 0;
+    b->rkms = mdv_xcalloc(b->cap, sizeof(*b->rkms));
+    b->pos = mdv_xcalloc(b->cap, sizeof(*b->pos));
+}
+
+static void batch_clear(struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        rd_kafka_message_destroy(b->rkms[i]);
+    b->n = 0;
+}
+
+static void batch_free(struct batch *b)
+{
+    batch_clear(b);
+    free(b->rkms);
+    free(b->pos);
+}
+
+/* Takes rkm into the batch, or destroys it (an error, EOF, a held
+ * partition). Returns 1 on a fatal consumer error. */
+static int batch_take(struct batch *b, rd_kafka_message_t *rkm, const struct mdv_holdback *holdback)
+{
+    rd_kafka_resp_err_t err = rkm->err;
+    if (err && err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        mdv_warn("consumer: %s", rd_kafka_message_errstr(rkm));
+    if (err || mdv_holdback_holds(holdback, rd_kafka_topic_name(rkm->rkt), rkm->partition)) {
+        rd_kafka_message_destroy(rkm);
+        return err == RD_KAFKA_RESP_ERR__FATAL;
+    }
+    b->pos[b->n] =
+        (struct mdv_batch_position){rd_kafka_topic_name(rkm->rkt), rkm->partition, rkm->offset};
+    b->rkms[b->n++] = rkm;
+    return 0;
+}
+
+static int remaining_ms(double deadline)
+{
+    double left = deadline - mdv_monotonic_seconds();
+    return left > 0 ? (int)(left * 1000.0) + 1 : 0;
+}
+
+/* Polls a batch in this thread (no consume_batch, DESIGN.md §10): the
+ * first message waits up to POLL_MS, the next ones only what is left of
+ * the batch's wait (none by default: what librdkafka already fetched).
+ * Returns 1 on a fatal consumer error. */
+static int batch_poll(struct mdv_service *svc, struct batch *b, const struct mdv_holdback *holdback)
+{
+    double deadline = 0;
+    for (int first = 1; b->n < b->cap && !mdv_stop_requested; first = 0) {
+        if (!first && b->n == 0)
+            break; /* back to the loop: backlog, resumes */
+        int timeout_ms = first ? POLL_MS : remaining_ms(deadline);
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(svc->consumer, timeout_ms);
+        if (!rkm) {
+            if (timeout_ms == 0)
+                break;
+            continue;
+        }
+        size_t before = b->n;
+        if (batch_take(b, rkm, holdback))
+            return 1;
+        if (before == 0 && b->n == 1)
+            deadline = mdv_monotonic_seconds() + (double)b->wait_ms / 1000.0;
+    }
+    return 0;
+}
+
+/* Every message of the batch in one transaction, opened at the first that
+ * has a handler; rolled back on any failure, which msg then describes. */
+static enum mdv_outcome apply_batch(struct mdv_service *svc, const struct batch *b,
+                                    const struct mdv_event_route *routes, struct mdv_msg *msg)
+{
+    enum mdv_outcome outcome = MDV_OK;
+    int open = 0;
+    for (size_t i = 0; i < b->n && outcome == MDV_OK; i++) {
+        mdv_event_handler handler;
+        outcome = prepare_msg(svc, b->rkms[i], routes, msg, &handler);
+        msg->conn = open ? svc->conn : NULL; /* for the COMMIT too */
+        if (outcome != MDV_OK || !handler)
+            continue;
+        if (!open) {
+            outcome = begin_transaction(msg);
+            open = outcome == MDV_OK;
+        }
+        if (open)
+            outcome = claim_and_apply(msg, handler);
+    }
+    return open ? end_transaction(msg, outcome) : outcome;
+}
+
+/* After COMMIT returned OK: each partition's offset (last + 1) stored. */
+static void batch_done(struct mdv_service *svc, const struct batch *b, double started,
+                       struct mdv_holdback *holdback)
+{
+    rd_kafka_topic_partition_list_t *next = mdv_batch_next_offsets(b->pos, b->n);
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(svc->consumer, next);
+    if (err)
+        mdv_warn("offset store: %s", rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(next);
+    mdv_holdback_succeeded(holdback);
+    double elapsed = mdv_monotonic_seconds() - started;
+    for (size_t i = 0; i < b->n; i++) {
+        char labels[192];
+        snprintf(labels, sizeof(labels), "topic=\"%s\"", b->pos[i].topic);
+        mdv_metrics_add("mdv_messages_consumed_total", mdv_metrics_label(labels), 1);
+        mdv_metrics_observe_processing(elapsed);
+    }
+    mdv_metrics_add("mdv_consumer_batches_total", NULL, 1);
+}
+
+/* One transaction for the batch. The database away: every partition of
+ * the batch paused and sought back to its first message, retried after
+ * the backoff. A message that can never be processed: the batch rolled
+ * back and applied again one message at a time, so that message alone is
+ * dead-lettered and the others are applied once. */
+static void run_batch(struct mdv_service *svc, const struct batch *b,
+                      const struct mdv_event_route *routes, struct mdv_holdback *holdback)
+{
+    struct mdv_msg msg;
+    if (b->n == 1) {
+        process(svc, b->rkms[0], routes, holdback);
+        return;
+    }
+    double started = mdv_monotonic_seconds();
+    enum mdv_outcome outcome = apply_batch(svc, b, routes, &msg);
+    if (outcome == MDV_OK) {
+        batch_done(svc, b, started, holdback);
+    } else if (outcome == MDV_TRANSIENT) {
+        mdv_metrics_add("mdv_messages_retried_total", NULL, (double)b->n);
+        rd_kafka_topic_partition_list_t *first = mdv_batch_first_offsets(b->pos, b->n);
+        mdv_holdback_hold_partitions(holdback, svc->consumer, first);
+        rd_kafka_topic_partition_list_destroy(first);
+    } else {
+        mdv_log_at(MDV_LOG_WARN, &msg.log, "batch of %zu rolled back (%s): one message at a time",
+                   b->n, msg.error);
+        mdv_metrics_add("mdv_consumer_batches_isolated_total", NULL, 1);
+        for (size_t i = 0; i < b->n; i++)
+            if (!mdv_holdback_holds(holdback, b->pos[i].topic, b->pos[i].partition))
+                process(svc, b->rkms[i], routes, holdback);
+    }
+}
+
 /* A consumer's fatal error cannot be cleared: seen after broker restarts
  * with static membership ("static consumer fenced"). Start a new consumer
  * with the same identity; it resumes from the committed offsets, and the
@@ -331,6 +511,7 @@ int mdv_service_consume(struct mdv_service *svc, const char *group, const char *
                         const struct mdv_event_route *routes)
 {
     struct mdv_holdback *holdback = mdv_holdback_new();
+    struct batch batch;
     double backlog_at = 0;
 
     svc->consumer =
@@ -339,23 +520,22 @@ int mdv_service_consume(struct mdv_service *svc, const char *group, const char *
         mdv_holdback_destroy(holdback);
         return -1;
     }
-    mdv_info("consuming as group %s", group);
+    batch_init(&batch, &svc->config);
+    mdv_info("consuming as group %s (batches of up to %zu messages, %ld ms wait)", group, batch.cap,
+             batch.wait_ms);
     while (!mdv_stop_requested) {
         refresh_backlog(svc, &backlog_at);
         mdv_holdback_resume_due(holdback, svc->consumer);
-        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(svc->consumer, POLL_MS);
-        if (!rkm)
-            continue;
-        rd_kafka_resp_err_t err = rkm->err;
-        if (err && err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            mdv_warn("consumer: %s", rd_kafka_message_errstr(rkm));
-        else if (!err &&
-                 !mdv_holdback_holds(holdback, rd_kafka_topic_name(rkm->rkt), rkm->partition))
-            process(svc, rkm, routes, holdback);
-        rd_kafka_message_destroy(rkm);
-        if (err == RD_KAFKA_RESP_ERR__FATAL && renew_consumer(svc, group, topics, holdback) != 0)
+        /* On a fatal error the batch is dropped: the new consumer starts
+         * from the committed offsets, which never pass it. */
+        int fatal = batch_poll(svc, &batch, holdback);
+        if (!fatal && batch.n)
+            run_batch(svc, &batch, routes, holdback);
+        batch_clear(&batch);
+        if (fatal && renew_consumer(svc, group, topics, holdback) != 0)
             break;
     }
+    batch_free(&batch);
     mdv_holdback_destroy(holdback);
     return 0;
 }

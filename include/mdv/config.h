@@ -27,6 +27,8 @@ struct mdv_base_config {
     const char *instance_id;
     const char *data_dir;
     const char *shutdown_timeout_ms;
+    const char *batch_size;    /* MDV_CONSUMER_BATCH_SIZE */
+    const char *batch_wait_ms; /* MDV_CONSUMER_BATCH_WAIT_MS */
 };
 
 /* Fills every dest of the table, which ends with a {NULL} entry. On a bad or

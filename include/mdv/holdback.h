@@ -22,6 +22,11 @@ void mdv_holdback_destroy(struct mdv_holdback *holdback);
 void mdv_holdback_hold(struct mdv_holdback *holdback, rd_kafka_t *rk, const char *topic,
                        int32_t partition, int64_t offset);
 
+/* The same for every partition of parts at its offset (a batch that must
+ * run again from each partition's first message), as one failure. */
+void mdv_holdback_hold_partitions(struct mdv_holdback *holdback, rd_kafka_t *rk,
+                                  const rd_kafka_topic_partition_list_t *parts);
+
 /* Once the backoff is over: seeks each held partition back to its message
  * again and resumes those whose seek succeeded; the others stay held for
  * another backoff, except partitions no longer assigned to rk, which are

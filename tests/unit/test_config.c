@@ -32,9 +32,20 @@ static void check_table(const char *what, check_fn check, const struct row *rows
 /* The variables these tests use, cleared before each so that a value left
  * in the environment (or by an earlier test) cannot leak in. */
 static const char *const test_vars[] = {
-    "MDV_UNIT_A",     "MDV_UNIT_B",        "MDV_UNIT_C",   "MDV_UNIT_PORT",
-    "MDV_UNIT_LEVEL", "MDV_KAFKA_BROKERS", "MDV_PG_DSN",   "MDV_HTTP_ADDR",
-    "MDV_LOG_LEVEL",  "MDV_INSTANCE_ID",   "MDV_DATA_DIR", "MDV_SHUTDOWN_TIMEOUT_MS",
+    "MDV_UNIT_A",
+    "MDV_UNIT_B",
+    "MDV_UNIT_C",
+    "MDV_UNIT_PORT",
+    "MDV_UNIT_LEVEL",
+    "MDV_KAFKA_BROKERS",
+    "MDV_PG_DSN",
+    "MDV_HTTP_ADDR",
+    "MDV_LOG_LEVEL",
+    "MDV_INSTANCE_ID",
+    "MDV_DATA_DIR",
+    "MDV_SHUTDOWN_TIMEOUT_MS",
+    "MDV_CONSUMER_BATCH_SIZE",
+    "MDV_CONSUMER_BATCH_WAIT_MS",
 };
 
 static int clear_environment(void **state)

@@ -128,6 +128,30 @@ static void test_a_partition_no_longer_assigned_is_dropped(void **state)
     free(said);
 }
 
+/* A batch that must run again holds each of its partitions at its first
+ * message, and counts as one failure for the backoff. */
+static void test_a_batch_holds_each_partition_with_one_step_of_backoff(void **state)
+{
+    struct fixture *f = *state;
+    struct capture c;
+    rd_kafka_topic_partition_list_t *first = rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_list_add(first, "t", 0)->offset = 7;
+    rd_kafka_topic_partition_list_add(first, "t", 1)->offset = 12;
+    capture_start(&c);
+    mdv_holdback_hold_partitions(f->holdback, f->rk, first);
+    mdv_holdback_hold(f->holdback, f->rk, "t", 0, 7);
+    char *said = capture_end(&c);
+    rd_kafka_topic_partition_list_destroy(first);
+    assert_true(mdv_holdback_holds(f->holdback, "t", 0));
+    assert_true(mdv_holdback_holds(f->holdback, "t", 1));
+    const char *at = strstr(said, "retrying in 100 ms");
+    assert_non_null(at);
+    assert_non_null(strstr(at, "retrying in 200 ms"));
+    assert_null(strstr(said, "retrying in 400 ms"));
+    free(said);
+    assert_false(release(f, "t", 1));
+}
+
 static void test_clear_forgets_every_partition(void **state)
 {
     struct fixture *f = *state;
@@ -149,6 +173,7 @@ int main(void)
         TEST(test_a_held_partition_is_skipped_until_its_backoff_is_over),
         TEST(test_each_new_failure_doubles_the_backoff_until_a_success),
         TEST(test_a_partition_no_longer_assigned_is_dropped),
+        TEST(test_a_batch_holds_each_partition_with_one_step_of_backoff),
         TEST(test_clear_forgets_every_partition),
     };
 #undef TEST
