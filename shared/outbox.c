@@ -37,15 +37,16 @@ int mdv_outbox_add(PGconn *conn, const struct mdv_outbox_event *ev)
         ev->topic, headers_text};
     const int lengths[] = {0, 0, 0, 0, (int)len, 0, 0};
     const int formats[] = {0, 0, 0, 0, 1, 0, 0};
+    /* The wake-up in the same round trip (delivered at commit, once per
+     * transaction however many rows it wrote). */
     PGresult *res = mdv_pg_query_bin(
         conn,
-        "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, topic, headers) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "WITH added AS (INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, topic,"
+        " headers) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING 1)"
+        " SELECT pg_notify('mdv_outbox', '') FROM added",
         7, params, lengths, formats);
     int rc = res ? 0 : -1;
     PQclear(res);
-    if (rc == 0)
-        rc = mdv_pg_exec(conn, "SELECT pg_notify('mdv_outbox', '')", 0, NULL);
     free(headers_text);
     json_decref(headers);
     free(payload);
@@ -200,13 +201,35 @@ static int produce_rows(struct mdv_relay *relay, PGresult *res, char **acked)
     return failures;
 }
 
-/* One round: publish a batch. Returns the number of rows seen, -1 on error. */
-static int relay_batch(struct mdv_relay *relay)
+#define SELECT_BATCH "SELECT seq, topic, aggregateid, payload, headers::text FROM outbox"
+
+/* The next batch, and the rows of the last one the broker acknowledged
+ * (acked, a seq array; NULL for none) deleted in the same statement: one
+ * round trip and one commit per round. The SELECT sees the table as it was
+ * before the DELETE, hence the seqs left out by hand. */
+static PGresult *next_batch(struct mdv_relay *relay, const char *acked)
 {
-    PGresult *res = mdv_pg_query(relay->conn,
-                                 "SELECT seq, topic, aggregateid, payload, headers::text "
-                                 "FROM outbox ORDER BY seq LIMIT " MDV_STR(BATCH_SIZE),
-                                 0, NULL);
+    if (!acked)
+        return mdv_pg_query(relay->conn, SELECT_BATCH " ORDER BY seq LIMIT " MDV_STR(BATCH_SIZE), 0,
+                            NULL);
+    const char *params[] = {acked};
+    return mdv_pg_query(relay->conn,
+                        "WITH sent AS (DELETE FROM outbox WHERE seq = ANY($1::bigint[]))"
+                        " " SELECT_BATCH " WHERE seq <> ALL($1::bigint[])"
+                        " ORDER BY seq LIMIT " MDV_STR(BATCH_SIZE),
+                        1, params);
+}
+
+/* One round: deletes what the last round sent (*acked, freed here), then
+ * publishes the next batch and leaves the seqs the broker acknowledged in
+ * *acked, for the next round to delete. Returns the number of rows seen,
+ * -1 on error (rows that could not be deleted are sent again, which the
+ * consumers' inbox absorbs). */
+static int relay_batch(struct mdv_relay *relay, char **acked)
+{
+    PGresult *res = next_batch(relay, *acked);
+    free(*acked);
+    *acked = NULL;
     if (!res)
         return -1;
     int n = PQntuples(res);
@@ -214,22 +237,32 @@ static int relay_batch(struct mdv_relay *relay)
         PQclear(res);
         return 0;
     }
-    char *acked = NULL;
-    int failures = produce_rows(relay, res, &acked);
+    int failures = produce_rows(relay, res, acked);
     PQclear(res);
-    const char *params[] = {acked};
-    int rc =
-        mdv_pg_exec(relay->conn, "DELETE FROM outbox WHERE seq = ANY($1::bigint[])", 1, params);
-    free(acked);
     if (failures)
         renew_producer_if_fatal(relay);
-    return rc == 0 && !failures ? n : -1;
+    return failures ? -1 : n;
+}
+
+/* The rows sent by the last round, deleted on their own: before a wait,
+ * and at the end. */
+static int delete_sent(struct mdv_relay *relay, char **acked)
+{
+    if (!*acked)
+        return 0;
+    const char *params[] = {*acked};
+    int rc =
+        mdv_pg_exec(relay->conn, "DELETE FROM outbox WHERE seq = ANY($1::bigint[])", 1, params);
+    free(*acked);
+    *acked = NULL;
+    return rc;
 }
 
 static void *relay_main(void *arg)
 {
     struct mdv_relay *relay = arg;
     long backoff_ms = 100;
+    char *acked = NULL; /* sent by the last round, deleted by the next */
 
     while (!atomic_load(&relay->stop)) {
         if (connect_db(relay) != 0 || (!relay->leader && take_leadership(relay) != 0)) {
@@ -244,13 +277,15 @@ static void *relay_main(void *arg)
             mdv_sleep_ms(1000); /* another replica publishes, or no producer yet */
             continue;
         }
-        int n = relay_batch(relay);
+        /* Rows seen: straight to the next round, which deletes them with
+         * its read. None: the last round's rows are deleted, wait. */
+        int n = relay_batch(relay, &acked);
         if (n < 0) {
             mdv_sleep_ms(backoff_ms);
             backoff_ms = backoff_ms < 2000 ? backoff_ms * 2 : 2000;
         } else {
             backoff_ms = 100;
-            if (n < BATCH_SIZE)
+            if (n == 0)
                 wait_for_notify(relay->conn, IDLE_WAIT_MS);
             else
                 drain_notifies(relay->conn);
@@ -259,8 +294,11 @@ static void *relay_main(void *arg)
     /* Shutting down: one last round so that what was committed just before
      * the signal leaves now rather than at the next start. */
     if (relay->leader && relay->rk && relay->conn && PQstatus(relay->conn) == CONNECTION_OK &&
-        !atomic_load(&relay->abandon))
-        (void)relay_batch(relay);
+        !atomic_load(&relay->abandon)) {
+        (void)relay_batch(relay, &acked);
+        (void)delete_sent(relay, &acked);
+    }
+    free(acked);
     return NULL;
 }
 
