@@ -7,6 +7,8 @@
 #   make SANITIZE=1 test   the same under AddressSanitizer + UBSan (build/asan)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (tests/fuzz/README.md)
 #   make bench      the suite measured on a durable stack of its own (README, Performance)
+#   make images     every image of deploy/Dockerfile, with podman or docker (README, Images)
+#   make container-test   the images run against the local stack's engines (tests/container)
 
 SERVICES := gateway identity student bereavement housing abroad partners
 TOOLS    := token seed topics simulator
@@ -57,7 +59,8 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 LIVE_SRC := $(wildcard tests/live/test_*.c)
 LIVE_BIN := $(patsubst tests/live/%.c,$(BUILD)/tests/live/%,$(LIVE_SRC))
 
-.PHONY: all web up down test unit static openfisca e2e bench fuzz fuzz-test fuzz-seeds clean format format-check
+.PHONY: all web up down test unit static openfisca e2e bench fuzz fuzz-test fuzz-seeds clean format format-check \
+        images container-test
 .SECONDARY:
 
 # The local stack's OpenID provider (deploy/local/oidc): node oidc-provider
@@ -292,6 +295,21 @@ bench: all
 	MDV_BIN_DIR=$(CURDIR)/$(BUILD)/bin BENCH_RATES="$(BENCH_RATES)" \
 	    BENCH_STEP_SECONDS=$(BENCH_STEP_SECONDS) BENCH_LATENCY_SECONDS=$(BENCH_LATENCY_SECONDS) \
 	    BENCH_PERSONS=$(BENCH_PERSONS) tests/bench/run.sh
+
+# The images of deploy/Dockerfile (one per service, and tools), built by
+# podman or docker from a Debian base made with debootstrap when no registry
+# can be reached (pinned in deploy/container/base-image.lock): README,
+# "Images". Needs root for debootstrap; never part of make test.
+IMAGE_TAG ?= dev
+images:
+	MDV_IMAGE_TAG=$(IMAGE_TAG) deploy/container/images.sh
+
+# Every service as its image against the local stack's PostgreSQL and Kafka
+# (tests/container): host network, the compose file's environment, student
+# at three containers with one SIGKILLed and one SIGTERMed during a burst.
+# Never part of make test: README, "Images".
+container-test: images all
+	MDV_BIN_DIR=$(CURDIR)/$(BUILD)/bin MDV_IMAGE_TAG=$(IMAGE_TAG) tests/container/run.sh
 
 # The deployment files checked against the code (compose, k8s, Dockerfile,
 # dashboards): about a second, so a drift fails before the end-to-end run.

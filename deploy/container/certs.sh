@@ -45,8 +45,8 @@ new_key_and_csr() {
 
 # issue NAME FOLDER EXTENSIONS: FOLDER/client.key and FOLDER/client.crt for CN=NAME.
 issue() {
-	local name=$1 out=$2 ext
-	ext=$(mktemp)
+	# Beside the key, not in /tmp: the container's root may be read-only.
+	local name=$1 out=$2 ext=$2/client.ext
 	printf '%s\n' "$3" >"$ext"
 	new_key_and_csr "$name" "$out/client.key" "$out/client.csr"
 	openssl x509 -req -in "$out/client.csr" -CA "$DIR/ca.crt" -CAkey "$DIR/ca.key" \

@@ -1,0 +1,277 @@
+"""The services as containers of their images, on the host's network, with
+the environment docker-compose.yml gives each (read from the file, not
+repeated here), against the local stack's PostgreSQL and Kafka.
+
+On the host's network a compose name (`postgres`, `kafka`) means nothing and
+every replica shares one port space and one host name, so exactly four
+things differ from the compose file, and only these (HOST_NETWORK_OVERRIDES):
+the broker and database addresses, the HTTP port (the stack's port of that
+instance), and MDV_INSTANCE_ID (compose leaves it to <service>-<hostname>,
+which the host's network would make the same for every replica). The files
+compose mounts are mounted at the same paths: the principal's certificate
+(the stack's, made by stack.sh) at /etc/mdv/tls, the gateway's public key
+at /run/secrets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mdv_e2e import log_records
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = REPO / "docker-compose.yml"
+SERVICES = sorted(p.name for p in (REPO / "services").iterdir() if p.is_dir())
+SERVICE_ORDER = ("gateway", "identity", "student", "bereavement", "housing", "abroad", "partners")
+IMAGE_UID = 10001
+HOST_NETWORK_OVERRIDES = {"MDV_KAFKA_BROKERS", "MDV_PG_DSN", "MDV_HTTP_ADDR", "MDV_INSTANCE_ID"}
+
+
+def engine() -> list[str]:
+    """The engine command with its global flags (deploy/container/engine.sh)."""
+    name = os.environ.get("MDV_CONTAINER_ENGINE", "podman")
+    if name == "podman" and shutil.which("runc"):
+        return ["podman", "--runtime", "runc"]
+    return [name]
+
+
+def run_flags() -> list[str]:
+    if os.environ.get("MDV_CONTAINER_ENGINE", "podman") == "podman":
+        return ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
+    return []
+
+
+def engine_run(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(engine() + list(args), capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:3])}... exited {proc.returncode}: {proc.stderr.strip()[-600:]}")
+    return proc
+
+
+# --------------------------------------------------------------------------
+# The compose file
+
+
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def interpolate(value: Any) -> str:
+    """Compose's ${VAR:-default} as its default (the variable is never set
+    here), $$ as $."""
+    text = re.sub(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}", r"\1", str(value))
+    return text.replace("$$", "$")
+
+
+def compose_environment(name: str) -> dict[str, str]:
+    return {k: interpolate(v) for k, v in (compose()["services"][name].get("environment") or {}).items()}
+
+
+def compose_spec(name: str) -> dict[str, Any]:
+    return compose()["services"][name]
+
+
+def tls_subpath(name: str) -> tuple[str, str]:
+    """(principal, mount point) of the kafka-tls folder compose mounts."""
+    [mount] = [v for v in compose_spec(name).get("volumes", [])
+               if isinstance(v, dict) and v.get("source") == "kafka-tls"]
+    return mount["volume"]["subpath"], mount["target"]
+
+
+# --------------------------------------------------------------------------
+# Containers
+
+
+@dataclass
+class Stop:
+    name: str
+    signal: str
+    exit_code: int
+    seconds: float  # from the signal to the container's exit (the engine's FinishedAt)
+
+
+class Fleet:
+    """The containers of one test stack, labelled with its folder."""
+
+    def __init__(self, stack_dir: Path, port_base: int, kafka: str, pg_host: str, pg_port: str):
+        self.stack_dir, self.base = stack_dir, port_base
+        self.kafka, self.pg_host, self.pg_port = kafka, pg_host, pg_port
+        self.tag = os.environ.get("MDV_IMAGE_TAG", "dev")
+        self.label = f"mdv.test-stack={stack_dir}"
+        self.names: list[str] = []
+
+    def port(self, service: str, k: int = 1) -> int:
+        return self.base + 10 + SERVICE_ORDER.index(service) + 10 * (k - 1)
+
+    def name(self, who: str) -> str:
+        return f"mdv-ct{self.base}-{who}"
+
+    def tls_folder(self, principal: str) -> Path:
+        """The stack's certificate of a principal, laid out as the compose
+        volume's folder and owned by the images' user."""
+        folder = self.stack_dir / "container-tls" / principal
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            src = self.stack_dir / "tls"
+            for source, target in (("ca.crt", "ca.crt"), (f"{principal}.crt", "client.crt"),
+                                   (f"{principal}.key", "client.key")):
+                shutil.copyfile(src / source, folder / target)
+                os.chmod(folder / target, 0o600)
+                os.chown(folder / target, IMAGE_UID, IMAGE_UID)
+            os.chmod(folder, 0o700)
+            os.chown(folder, IMAGE_UID, IMAGE_UID)
+        return folder
+
+    def environment(self, compose_name: str, service: str | None = None, k: int = 1) -> dict[str, str]:
+        """What compose gives the container, with the host network's overrides."""
+        env = compose_environment(compose_name)
+        env["MDV_KAFKA_BROKERS"] = self.kafka
+        if service:
+            env["MDV_PG_DSN"] = re.sub(r"host=\S+ port=\S+", f"host={self.pg_host} port={self.pg_port}",
+                                       env["MDV_PG_DSN"])
+            env["MDV_HTTP_ADDR"] = f"127.0.0.1:{self.port(service, k)}"
+            env["MDV_INSTANCE_ID"] = f"{service}-{k}"
+        return env
+
+    def security_flags(self, compose_name: str) -> list[str]:
+        """read_only, tmpfs, cap_drop, security_opt of the compose service."""
+        spec = compose_spec(compose_name)
+        flags = ["--read-only"] if spec.get("read_only") else []
+        for path in spec.get("tmpfs", []):
+            flags += ["--tmpfs", path]
+        for cap in spec.get("cap_drop", []):
+            flags += ["--cap-drop", cap]
+        for opt in spec.get("security_opt", []):
+            flags += ["--security-opt", opt.replace(":true", "")]
+        return flags
+
+    def _run(self, who: str, image: str, env: dict[str, str], mounts: list[tuple[Path, str]],
+             flags: list[str], args: list[str], detach: bool = True) -> subprocess.CompletedProcess:
+        name = self.name(who)
+        argv = ["run", "--name", name, "--label", self.label, "--network", "host", *run_flags(), *flags]
+        if detach:
+            argv.append("-d")
+        else:
+            argv.append("--rm")
+        for key, value in env.items():
+            argv += ["-e", f"{key}={value}"]
+        for source, target in mounts:
+            argv += ["-v", f"{source}:{target}:ro"]
+        proc = engine_run(*argv, image, *args, timeout=300, check=detach)
+        if detach:
+            self.names.append(name)
+        return proc
+
+    def start_service(self, service: str, k: int = 1) -> str:
+        principal, target = tls_subpath(service)
+        assert principal == service
+        mounts = [(self.tls_folder(principal), target)]
+        for secret in compose_spec(service).get("secrets", []):
+            mounts.append((self.stack_dir / "keys" / "jwt-public.pem", f"/run/secrets/{secret['target']}"))
+        self._run(f"{service}-{k}", f"mdv/{service}:{self.tag}", self.environment(service, service, k), mounts,
+                  self.security_flags(service), [])
+        return self.name(f"{service}-{k}")
+
+    def start_simulator(self, partner: str) -> str:
+        compose_name = f"simulator-{partner}"
+        spec = compose_spec(compose_name)
+        principal, target = tls_subpath(compose_name)
+        self._run(compose_name, f"mdv/tools:{self.tag}", self.environment(compose_name),
+                  [(self.tls_folder(principal), target)], self.security_flags(compose_name)
+                  + ["--entrypoint", spec["entrypoint"][0]], [interpolate(a) for a in spec["command"]])
+        return self.name(compose_name)
+
+    def run_tool(self, who: str, entrypoint: str, env: dict[str, str], args: list[str],
+                 mounts: list[tuple[Path, str]] | None = None, flags: list[str] | None = None
+                 ) -> subprocess.CompletedProcess:
+        """A one-shot container of the tools image; its result."""
+        return self._run(who, f"mdv/tools:{self.tag}", env, mounts or [],
+                         (flags or []) + ["--entrypoint", entrypoint], args, detach=False)
+
+    # ------------------------------------------------------------ inspection
+
+    def inspect(self, name: str, fmt: str) -> str:
+        return engine_run("inspect", "--format", fmt, name).stdout.strip()
+
+    def running(self, name: str) -> bool:
+        return self.inspect(name, "{{.State.Running}}") == "true"
+
+    def exit_code(self, name: str) -> int:
+        return int(self.inspect(name, "{{.State.ExitCode}}"))
+
+    def healthcheck(self, name: str) -> bool:
+        """The image's own HEALTHCHECK, run now."""
+        if engine()[0] == "podman":
+            return engine_run("healthcheck", "run", name, check=False).returncode == 0
+        return self.inspect(name, "{{.State.Health.Status}}") == "healthy"
+
+    def exec(self, name: str, *argv: str) -> subprocess.CompletedProcess:
+        return engine_run("exec", name, *argv, check=False)
+
+    def logs(self, name: str) -> str:
+        proc = engine_run("logs", name, check=False)
+        return proc.stdout + proc.stderr
+
+    def dump_log(self, instance: str) -> Path:
+        """The container's log where the stack keeps an instance's log
+        (logs/NAME.log for instance 1, logs/NAME-K.log), so that the
+        process-level tests' log readers read it."""
+        service, _, k = instance.partition("-")
+        path = self.stack_dir / "logs" / f"{service if k in ('', '1') else instance}.log"
+        path.write_text(self.logs(self.name(instance)), encoding="utf-8")
+        return path
+
+    # ------------------------------------------------------------ stopping
+
+    def _wait_exit(self, name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.running(name):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name} still running {timeout:.0f} s after its signal")
+            time.sleep(0.05)
+
+    def finished_at(self, name: str) -> dt.datetime:
+        """When the container's process exited, as the engine recorded it."""
+        text = self.inspect(name, "{{.State.FinishedAt}}")
+        m = re.match(r"(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:\.(\d+))?", text)
+        assert m, f"{name}: FinishedAt {text!r}"
+        micro = (m.group(3) or "0")[:6].ljust(6, "0")
+        return dt.datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}.{micro}+00:00")
+
+    def _stopped(self, name: str, signal: str, sent: dt.datetime) -> Stop:
+        return Stop(name, signal, self.exit_code(name), (self.finished_at(name) - sent).total_seconds())
+
+    def kill(self, instance: str) -> Stop:
+        name = self.name(instance)
+        sent = dt.datetime.now(dt.timezone.utc)
+        engine_run("kill", "--signal", "KILL", name)
+        self._wait_exit(name, 60)
+        return self._stopped(name, "KILL", sent)
+
+    def terminate(self, instance: str, grace: float) -> Stop:
+        """SIGTERM (the image's STOPSIGNAL), SIGKILL after `grace` seconds,
+        as compose's stop_grace_period."""
+        name = self.name(instance)
+        sent = dt.datetime.now(dt.timezone.utc)
+        engine_run("stop", "--time", str(int(grace)), name, timeout=grace + 60)
+        return self._stopped(name, "TERM", sent)
+
+    def last_message(self, instance: str) -> str | None:
+        """The "message" of the container's last JSON log line."""
+        records = log_records(self.dump_log(instance))
+        return records[-1].get("message") if records else None
+
+    def remove_all(self) -> None:
+        ids = engine_run("ps", "-aq", "--filter", f"label={self.label}", check=False).stdout.split()
+        if ids:
+            engine_run("rm", "-f", "-t", "0", *ids, check=False)
