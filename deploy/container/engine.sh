@@ -5,8 +5,11 @@
 # defaults ask for more than such a host lets a process raise).
 # MDV_CONTAINER_ENGINE=docker|podman overrides the choice.
 #
-# Sets ENGINE (the command and its global flags, an array), ENGINE_NAME and
-# ENGINE_RUN_FLAGS (what `build` and `run` take on every call, an array).
+# Sets ENGINE (the command and its global flags, an array), ENGINE_NAME,
+# ENGINE_RUN_FLAGS (what `build` and `run` take on every call, an array) and
+# ENGINE_BUILD_FLAGS (what `build` takes besides: podman writes the Docker
+# image format, since the OCI format has no HEALTHCHECK and podman would
+# drop the images' own).
 
 engine_choose() {
 	local want=${MDV_CONTAINER_ENGINE:-}
@@ -25,11 +28,13 @@ engine_choose() {
 	docker)
 		ENGINE=(docker)
 		ENGINE_RUN_FLAGS=()
+		ENGINE_BUILD_FLAGS=()
 		;;
 	podman)
 		ENGINE=(podman)
 		if command -v runc >/dev/null; then ENGINE+=(--runtime runc); fi
 		ENGINE_RUN_FLAGS=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
+		ENGINE_BUILD_FLAGS=(--format docker)
 		;;
 	*)
 		printf 'MDV_CONTAINER_ENGINE=%s: want docker or podman\n' "$want" >&2

@@ -164,7 +164,7 @@ build_all() {
 	for t in $(targets); do
 		started=$SECONDS
 		log "building mdv/$t:$TAG"
-		"${ENGINE[@]}" build "${ENGINE_RUN_FLAGS[@]}" --secret "id=ca-bundle,src=$CA_BUNDLE" \
+		"${ENGINE[@]}" build "${ENGINE_RUN_FLAGS[@]}" "${ENGINE_BUILD_FLAGS[@]}" --secret "id=ca-bundle,src=$CA_BUNDLE" \
 			-f "$DOCKERFILE" --target "$t" -t "mdv/$t:$TAG" "$repo" >"$WORK/build-$t.log" 2>&1 || {
 			tail -n 30 "$WORK/build-$t.log" >&2
 			die "mdv/$t:$TAG did not build (whole log: build/images/build-$t.log)"
