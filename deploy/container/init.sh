@@ -20,9 +20,10 @@
 #   MDV_TOPIC_PARTITIONS   partitions of a new topic (default 6)
 #   MDV_TOPIC_REPLICATION  replication factor of a new topic (default 1; 3 on a
 #                          cluster of three brokers or more)
-#   MDV_KAFKA_ACLS_FILE    the broker's ACLs to create (deploy/local/kafka/acls.tsv's
+#   MDV_INIT_ACLS_FILE     the broker's ACLs to create (deploy/local/kafka/acls.tsv's
 #                          format; unset: none are made, for a broker without an
-#                          authorizer)
+#                          authorizer). Not an MDV_KAFKA_* name: librdkafka would
+#                          get it as a property, and refuse it.
 #   MDV_INIT_WAIT_S        how long to wait for PostgreSQL and Kafka (default 120)
 #
 # Exit status: 0 done, 1 a server refused or did not answer in time, 2 usage.
@@ -115,9 +116,9 @@ setup_topics() {
 			log "warning: $t has ${n:-no} partitions, not $PARTITIONS"
 		fi
 	done
-	if [[ -n ${MDV_KAFKA_ACLS_FILE:-} ]]; then
-		mdv-topics --brokers "$MDV_KAFKA_BROKERS" --acls "$MDV_KAFKA_ACLS_FILE" >&2 ||
-			die "could not create the ACLs of $MDV_KAFKA_ACLS_FILE"
+	if [[ -n ${MDV_INIT_ACLS_FILE:-} ]]; then
+		mdv-topics --brokers "$MDV_KAFKA_BROKERS" --acls "$MDV_INIT_ACLS_FILE" >&2 ||
+			die "could not create the ACLs of $MDV_INIT_ACLS_FILE"
 	fi
 }
 

@@ -263,8 +263,10 @@ def test_compose_client_connects_with_its_own_certificate(name):
     assert str(env.get("MDV_KAFKA_SECURITY_PROTOCOL")).lower() == "ssl", name
     assert set(SSL_VARS) <= set(env), f"compose {name} lacks {set(SSL_VARS) - set(env)}"
     given = {n for n in env if n.startswith("MDV_KAFKA_") and n not in ("MDV_KAFKA_BROKERS",)}
-    assert given - {"MDV_KAFKA_ACLS_FILE"} == stack_client_vars(), (
-        f"compose {name} and stack.sh's kafka_client_env give different settings"
+    # Every MDV_KAFKA_* variable goes to librdkafka as a property: nothing
+    # else may carry that prefix (init's ACL file is MDV_INIT_ACLS_FILE).
+    assert given == stack_client_vars(), (
+        f"compose {name} and stack.sh's kafka_client_env give different MDV_KAFKA_* settings"
     )
     mounts = tls_mounts(name)
     assert [m["volume"]["subpath"] for m in mounts] == [principal], (
@@ -292,7 +294,7 @@ def test_compose_certs_job_writes_the_tls_volume_before_the_broker_starts():
 
 
 def test_compose_init_applies_the_acl_file_the_tools_image_ships():
-    acl_file = compose_env("init")["MDV_KAFKA_ACLS_FILE"]
+    acl_file = compose_env("init")["MDV_INIT_ACLS_FILE"]
     copies = ops_of("tools", "COPY")
     assert f"deploy/local/kafka/acls.tsv {acl_file}" in copies
     assert any("deploy/container/certs.sh /usr/local/bin/mdv-certs" in c for c in copies)
@@ -350,8 +352,8 @@ def test_k8s_init_job_connects_as_admin_and_applies_the_acls():
     pod = k8s_get("Job", "mdv-init")["spec"]["template"]["spec"]
     [container] = pod["containers"]
     assert secret_mount(container, pod) == "mdv-kafka-admin"
-    assert env_value(container, "MDV_KAFKA_ACLS_FILE")["value"] == compose_env("init")[
-        "MDV_KAFKA_ACLS_FILE"
+    assert env_value(container, "MDV_INIT_ACLS_FILE")["value"] == compose_env("init")[
+        "MDV_INIT_ACLS_FILE"
     ]
 
 
