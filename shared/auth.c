@@ -24,9 +24,14 @@
 #include <time.h>
 
 #include "mdv/log.h"
+#include "mdv/metrics.h"
+#include "mdv/token_cache.h"
 
 /* Tolerated difference between our clock and the token issuer's. */
 #define CLOCK_SKEW_S 60
+/* Verified bearer tokens kept (token_cache.h): about 1 MiB, a slot per
+ * usager active at once on one gateway instance, with room to spare. */
+#define TOKEN_CACHE_SLOTS 4096
 
 static const char B64URL_ALPHABET[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                       "0123456789-_";
@@ -37,6 +42,7 @@ struct mdv_auth {
     jwt_alg_t alg; /* implied by the key, never by a token */
     char *issuer;
     char *audience;
+    struct mdv_token_cache *cache; /* bearer tokens this key verified, or NULL */
 };
 
 /* One base64url part of a compact JWS, inside the token's text. */
@@ -98,6 +104,10 @@ struct mdv_auth *mdv_auth_new(const char *public_key_file, const char *issuer, c
         return NULL;
     }
     struct mdv_auth *auth = mdv_auth_new_pem(key, len, issuer, audience);
+    /* The configured key checks every request's bearer token: those it
+     * verified are kept (a JWKS key checks one ID token at a sign-in). */
+    if (auth)
+        auth->cache = mdv_token_cache_new(TOKEN_CACHE_SLOTS);
     if (!auth)
         mdv_error("the token public key %s is neither an RSA nor a P-256 EC public key (PEM)",
                   public_key_file);
@@ -112,6 +122,7 @@ void mdv_auth_destroy(struct mdv_auth *auth)
     free(auth->key);
     free(auth->issuer);
     free(auth->audience);
+    mdv_token_cache_destroy(auth->cache);
     free(auth);
 }
 
@@ -336,6 +347,11 @@ int mdv_auth_token_kid(const char *token, char *kid, size_t kidlen)
     return rc;
 }
 
+/* A bearer token is verified once, then served from the cache until its
+ * exp: everything else a full check looks at (signature, header, iss, aud,
+ * sub) is the token's own bytes, which the cache's key covers, and nbf or
+ * iat only get truer with time. The key is read once, at start: a new key
+ * means a new process, hence an empty cache. Refusals are not kept. */
 int mdv_auth_verify(const struct mdv_auth *auth, const char *authorization, char *sub,
                     size_t sublen, char *err, size_t errlen)
 {
@@ -349,6 +365,12 @@ int mdv_auth_verify(const struct mdv_auth *auth, const char *authorization, char
         snprintf(err, errlen, "no bearer token");
         return -1;
     }
+    /* Too long to be one we verified: refused unhashed, by the full check. */
+    int cacheable = auth->cache && strnlen(token, MDV_AUTH_TOKEN_MAX + 1) <= MDV_AUTH_TOKEN_MAX;
+    if (cacheable && mdv_token_cache_get(auth->cache, token, now_seconds(), sub, sublen)) {
+        mdv_metrics_add("mdv_auth_token_cache_hits_total", NULL, 1);
+        return 0;
+    }
     if (mdv_auth_check_jws(auth, token, &claims, err, errlen) != 0)
         return -1;
     const char *subject = json_string_value(json_object_get(claims, "sub"));
@@ -358,6 +380,10 @@ int mdv_auth_verify(const struct mdv_auth *auth, const char *authorization, char
         mdv_strlcpy(sub, subject, sublen);
         rc = 0;
     }
+    /* check_jws held exp to be a number after now. */
+    if (rc == 0 && cacheable)
+        mdv_token_cache_put(auth->cache, token, json_number_value(json_object_get(claims, "exp")),
+                            sub);
     json_decref(claims);
     return rc;
 }

@@ -97,6 +97,78 @@ void mdv_http_json(struct mdv_http_response *res, int status, json_t *body)
     res->content_type = "application/json";
 }
 
+void mdv_http_json_text(struct mdv_http_response *res, int status, char *text)
+{
+    json_decref(res->json);
+    res->json = NULL;
+    free(res->text);
+    res->status = status;
+    res->text = text;
+    res->content_type = "application/json";
+}
+
+/* One entity-tag of a list at *p (RFC 9110 §8.8.3: [W/] DQUOTE *etagc
+ * DQUOTE), its opaque part in tag when it fits; *p moves past it and the
+ * comma after it. Returns 1 for a tag kept, 0 for one skipped, -1 when the
+ * rest is not a list of tags. */
+static int next_etag(const char **p, char tag[MDV_HTTP_ETAG_LEN])
+{
+    const char *c = *p + strspn(*p, " \t,");
+    if (strncmp(c, "W/", 2) == 0)
+        c += 2;
+    if (*c != '"')
+        return -1;
+    const char *end = strchr(c + 1, '"');
+    if (!end)
+        return -1;
+    size_t n = (size_t)(end - c - 1);
+    int kept = n > 0 && n < MDV_HTTP_ETAG_LEN;
+    if (kept) {
+        memcpy(tag, c + 1, n);
+        tag[n] = '\0';
+    }
+    *p = end + 1;
+    return kept;
+}
+
+/* "*" alone, whitespace around it allowed. */
+static int is_any(const char *p)
+{
+    p += strspn(p, " \t");
+    if (*p != '*')
+        return 0;
+    p++;
+    return p[strspn(p, " \t")] == '\0';
+}
+
+void mdv_http_inm_parse(const char *header, struct mdv_http_inm *inm)
+{
+    const char *p = header;
+    memset(inm, 0, sizeof(*inm));
+    if (!p)
+        return;
+    if (is_any(p)) {
+        inm->any = 1;
+        return;
+    }
+    while (inm->count < MDV_HTTP_INM_MAX && p[strspn(p, " \t,")]) {
+        int kept = next_etag(&p, inm->tags[inm->count]);
+        if (kept < 0)
+            break;
+        inm->count += kept;
+    }
+}
+
+int mdv_http_inm_matches(const struct mdv_http_inm *inm, const char *etag)
+{
+    if (inm->any)
+        return 1;
+    for (int i = 0; i < inm->count; i++)
+        if (strcmp(inm->tags[i], etag) == 0)
+            return 1;
+    return 0;
+}
+
 void mdv_http_problem(struct mdv_http_response *res, int status, const char *slug,
                       const char *title, const char *detail, json_t *errors)
 {
@@ -286,8 +358,9 @@ static enum MHD_Result send_response(struct MHD_Connection *connection,
     for (unsigned i = 0; i < res->header_count; i++)
         MHD_add_response_header(response, res->headers[i].name, res->headers[i].value);
     free_headers(res);
-    MHD_add_response_header(response, "Content-Type",
-                            res->content_type ? res->content_type : "application/json");
+    if (res->status != 304) /* RFC 9110 §15.4.5: no content to describe */
+        MHD_add_response_header(response, "Content-Type",
+                                res->content_type ? res->content_type : "application/json");
     if (res->location[0])
         MHD_add_response_header(response, "Location", res->location);
     if (allow && allow[0])

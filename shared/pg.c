@@ -78,10 +78,9 @@ int mdv_pg_ensure(PGconn **conn, const char *dsn)
     return -1;
 }
 
-PGresult *mdv_pg_query_bin(PGconn *conn, const char *sql, int nparams, const char *const *params,
-                           const int *lengths, const int *formats)
+/* res if the statement succeeded; else logs why, clears res, NULL. */
+static PGresult *checked(PGconn *conn, PGresult *res)
 {
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, lengths, formats, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
@@ -93,6 +92,18 @@ PGresult *mdv_pg_query_bin(PGconn *conn, const char *sql, int nparams, const cha
     mdv_warn("statement failed: %s (sqlstate %s)", PQerrorMessage(conn), state ? state : "none");
     PQclear(res);
     return NULL;
+}
+
+PGresult *mdv_pg_query_bin(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                           const int *lengths, const int *formats)
+{
+    return checked(conn, PQexecParams(conn, sql, nparams, NULL, params, lengths, formats, 0));
+}
+
+PGresult *mdv_pg_query_prepared(PGconn *conn, const char *name, int nparams,
+                                const char *const *params)
+{
+    return checked(conn, PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0));
 }
 
 PGresult *mdv_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params)
@@ -180,6 +191,7 @@ int mdv_pg_failure_is_transient(PGconn *conn)
 
 struct mdv_pg_pool {
     const char *dsn;
+    const struct mdv_pg_statement *statements; /* prepared on each connection */
     int size;
     int free_count;
     PGconn **free_conns;
@@ -187,16 +199,47 @@ struct mdv_pg_pool {
     pthread_cond_t available;
 };
 
-struct mdv_pg_pool *mdv_pg_pool_new(const char *dsn, int size)
+struct mdv_pg_pool *mdv_pg_pool_new(const char *dsn, int size,
+                                    const struct mdv_pg_statement *statements)
 {
     struct mdv_pg_pool *pool = mdv_xcalloc(1, sizeof(*pool));
     pool->dsn = dsn;
+    pool->statements = statements;
     pool->size = size;
     pool->free_count = size;
     pool->free_conns = mdv_xcalloc((size_t)size, sizeof(PGconn *));
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->available, NULL);
     return pool;
+}
+
+/* Prepares the pool's statements on a connection just (re)made: a server
+ * session starts with none. */
+static int prepare_statements(const struct mdv_pg_pool *pool, PGconn *conn)
+{
+    for (const struct mdv_pg_statement *st = pool->statements; st && st->name; st++) {
+        PGresult *res = checked(conn, PQprepare(conn, st->name, st->sql, st->nparams, NULL));
+        if (!res)
+            return -1;
+        PQclear(res);
+    }
+    return 0;
+}
+
+/* Whether an idle connection is still up, without a round trip. A server
+ * ending the session (a restart, a backend terminated) sends why, then
+ * closes: the first read takes the message (parsed, it reaches the notice
+ * log), only the next one meets the end of the stream, and only then does
+ * libpq mark the connection bad. Nothing pending: each read is one
+ * non-blocking recv that finds nothing. */
+static int still_up(PGconn *conn)
+{
+    for (int i = 0; i < 2 && conn && PQstatus(conn) == CONNECTION_OK; i++) {
+        if (!PQconsumeInput(conn))
+            break;
+        (void)PQisBusy(conn);
+    }
+    return conn && PQstatus(conn) == CONNECTION_OK;
 }
 
 PGconn *mdv_pg_pool_get(struct mdv_pg_pool *pool)
@@ -206,15 +249,15 @@ PGconn *mdv_pg_pool_get(struct mdv_pg_pool *pool)
         pthread_cond_wait(&pool->available, &pool->lock);
     PGconn *conn = pool->free_conns[--pool->free_count];
     pthread_mutex_unlock(&pool->lock);
-    /* Slots start empty: connections open on first use. A pooled
-     * connection may have been idle across a database restart; an empty
-     * query (one local round trip) finds out before a handler relies on it. */
-    if (conn && PQstatus(conn) == CONNECTION_OK) {
-        PGresult *probe = PQexec(conn, "");
-        PQclear(probe);
-    }
-    if (mdv_pg_ensure(&conn, pool->dsn) != 0) {
-        mdv_pg_pool_put(pool, conn);
+    /* Slots start empty: connections open on first use, and again after
+     * the server closed them. No round trip when the connection is up: a
+     * request's own statement is its only one. */
+    if (still_up(conn))
+        return conn;
+    if (mdv_pg_ensure(&conn, pool->dsn) != 0 || prepare_statements(pool, conn) != 0) {
+        /* Not kept half prepared: the next one starts afresh. */
+        PQfinish(conn);
+        mdv_pg_pool_put(pool, NULL);
         return NULL;
     }
     return conn;

@@ -40,7 +40,9 @@ int mdv_auth_token_kid(const char *token, char *kid, size_t kidlen) MDV_MUSTCHEC
  * claims; exp is required, and exp, nbf, iat are JSON numbers (fractions
  * allowed); sub a non-empty string shorter than sublen. On success writes
  * the subject into sub and returns 0; else writes why into err (sub left
- * empty), returns -1. */
+ * empty), returns -1. A checker made by mdv_auth_new keeps the tokens it
+ * verified until their exp (token_cache.h): the next check of the same
+ * token is a digest and a lookup, and is refused from its exp on. */
 int mdv_auth_verify(const struct mdv_auth *auth, const char *authorization, char *sub,
                     size_t sublen, char *err, size_t errlen) MDV_MUSTCHECK;
 

@@ -26,12 +26,14 @@ struct mdv_http_request {
 };
 
 struct mdv_http_stream;
+/* An entity tag's opaque part (between the quotes), NUL included. */
+#define MDV_HTTP_ETAG_LEN 72
 
 struct mdv_http_response {
     int status;
     json_t *json; /* owned: freed after sending */
     const char *content_type;
-    char *text; /* owned: a non-JSON body (metrics) */
+    char *text; /* owned: a body already serialised (metrics, JSON from SQL) */
     char location[256];
     struct {
         const char *name; /* a string that outlives the answer */
@@ -115,6 +117,25 @@ void mdv_http_json(struct mdv_http_response *res, int status, json_t *body);
  * list of {field, message} or NULL, and is taken. */
 void mdv_http_problem(struct mdv_http_response *res, int status, const char *slug,
                       const char *title, const char *detail, json_t *errors);
+
+/* Sets a JSON answer already serialised (by PostgreSQL, say); takes
+ * ownership of text. */
+void mdv_http_json_text(struct mdv_http_response *res, int status, char *text);
+
+/* What an If-None-Match header (RFC 9110 §13.1.2) asks for: "*" (any) or
+ * up to MDV_HTTP_INM_MAX entity tags, weak or strong (compared weakly, as
+ * the RFC says for this header). A tag too long to be one we made is left
+ * out; so is one that is not a quoted tag. */
+#define MDV_HTTP_INM_MAX 8
+struct mdv_http_inm {
+    int any;
+    int count;
+    char tags[MDV_HTTP_INM_MAX][MDV_HTTP_ETAG_LEN];
+};
+/* Parses header (NULL: no header, nothing asked) into inm. */
+void mdv_http_inm_parse(const char *header, struct mdv_http_inm *inm);
+/* 1 when a representation tagged etag (its opaque part) matches. */
+int mdv_http_inm_matches(const struct mdv_http_inm *inm, const char *etag);
 
 /* Appends {field, message} to a validation error list. */
 void mdv_http_field_error(json_t *errors, const char *field, const char *message);

@@ -24,6 +24,10 @@ PGresult *mdv_pg_query(PGconn *conn, const char *sql, int nparams, const char *c
 PGresult *mdv_pg_query_bin(PGconn *conn, const char *sql, int nparams, const char *const *params,
                            const int *lengths, const int *formats);
 
+/* Runs a statement prepared on this connection (a pool's, see below). */
+PGresult *mdv_pg_query_prepared(PGconn *conn, const char *name, int nparams,
+                                const char *const *params);
+
 /* A list of texts as a JSON array (the caller frees it), so that any text
  * reaches a text[] column as one parameter, with no array literal to quote:
  * ARRAY(SELECT json_array_elements_text($n::json)). Aborts when memory runs
@@ -57,11 +61,23 @@ int mdv_pg_failure_is_transient(PGconn *conn);
  * transaction ("" when none). */
 const char *mdv_pg_last_sqlstate(void);
 
-/* A small pool of connections for HTTP handler threads. */
+/* A statement a pool prepares on each of its connections, run with
+ * mdv_pg_query_prepared(conn, name, ...). */
+struct mdv_pg_statement {
+    const char *name;
+    const char *sql;
+    int nparams;
+};
+
+/* A small pool of connections for HTTP handler threads. statements (ends
+ * with a {NULL} entry; may be NULL) must outlive the pool. */
 struct mdv_pg_pool;
-struct mdv_pg_pool *mdv_pg_pool_new(const char *dsn, int size);
-/* Returns a usable connection (reconnecting if needed) or NULL when the
- * database is unreachable; give it back with mdv_pg_pool_put. */
+struct mdv_pg_pool *mdv_pg_pool_new(const char *dsn, int size,
+                                    const struct mdv_pg_statement *statements);
+/* Returns a usable connection (reconnecting, and preparing the pool's
+ * statements, if needed) or NULL when the database is unreachable; give it
+ * back with mdv_pg_pool_put. A connection that looks up costs no round
+ * trip: one the server ended unannounced fails its first statement. */
 PGconn *mdv_pg_pool_get(struct mdv_pg_pool *pool);
 void mdv_pg_pool_put(struct mdv_pg_pool *pool, PGconn *conn);
 void mdv_pg_pool_destroy(struct mdv_pg_pool *pool);

@@ -50,28 +50,41 @@ static int publish(PGconn *conn, json_t *body, const char *journey_id, const cha
     return mdv_outbox_add(conn, &ev);
 }
 
-/* Claims the key for this journey. Returns 1 when claimed, 0 when the key
- * was used before (writing the earlier journey into previous, or "" when
- * the body differed), -1 on error. */
-static int claim_key(PGconn *conn, const char *usager, const char *key, const char *hash,
-                     const char *journey_id, char previous[MDV_UUID_LEN])
+/* $1 journey, $2 usager, $3 kind. */
+const char gateway_insert_journey_sql[] =
+    "INSERT INTO journeys (journey_id, usager_id, kind) VALUES ($1, $2, $3)";
+
+/* The same with an Idempotency-Key ($4, the body's hash $5), in one
+ * statement: the journey is written only when this request claims the
+ * key, so that a replay costs no more round trips than a first request. */
+const char gateway_claim_and_insert_journey_sql[] =
+    "WITH claim AS (INSERT INTO idempotency_keys (usager_id, idempotency_key, request_hash,"
+    " journey_id) VALUES ($2, $4, $5, $1) ON CONFLICT DO NOTHING RETURNING journey_id)"
+    " INSERT INTO journeys (journey_id, usager_id, kind) SELECT journey_id, $2, $3 FROM claim";
+
+/* $1 usager, $2 key, $3 the body's hash: the earlier request's journey
+ * when its body was the same. */
+const char gateway_previous_claim_sql[] =
+    "SELECT request_hash = $3, journey_id FROM idempotency_keys"
+    " WHERE usager_id = $1 AND idempotency_key = $2";
+
+/* Writes the journey, claiming the key when there is one. Returns 1 when
+ * written, 0 when the key was used before (writing the earlier journey into
+ * previous, or "" when the body differed), -1 on error. */
+static int insert_journey(PGconn *conn, const char *const journey[3], const char *key,
+                          const char *hash, char previous[MDV_UUID_LEN])
 {
-    const char *params[] = {usager, key, hash, journey_id};
-    PGresult *res = mdv_pg_query(conn,
-                                 "INSERT INTO idempotency_keys (usager_id, idempotency_key,"
-                                 " request_hash, journey_id) VALUES ($1, $2, $3, $4)"
-                                 " ON CONFLICT DO NOTHING",
-                                 4, params);
+    const char *params[] = {journey[0], journey[1], journey[2], key, hash};
+    PGresult *res = key ? mdv_pg_query_prepared(conn, "claim_and_insert_journey", 5, params)
+                        : mdv_pg_query_prepared(conn, "insert_journey", 3, params);
     if (!res)
         return -1;
-    int claimed = atoi(PQcmdTuples(res)) == 1;
+    int inserted = atoi(PQcmdTuples(res)) == 1;
     PQclear(res);
-    if (claimed)
+    if (inserted)
         return 1;
-    res = mdv_pg_query(conn,
-                       "SELECT request_hash = $3, journey_id FROM idempotency_keys"
-                       " WHERE usager_id = $1 AND idempotency_key = $2",
-                       3, params);
+    const char *claim[] = {journey[1], key, hash};
+    res = key ? mdv_pg_query_prepared(conn, "previous_claim", 3, claim) : NULL;
     if (!res || PQntuples(res) != 1) {
         PQclear(res);
         return -1;
@@ -82,22 +95,21 @@ static int claim_key(PGconn *conn, const char *usager, const char *key, const ch
     return 0;
 }
 
-/* The transaction: key, journey, outbox. */
+/* The transaction: key and journey, outbox. */
 static void record(PGconn *conn, const struct mdv_http_request *req, json_t *body,
                    const char *usager, struct mdv_http_response *res)
 {
     const char *key = mdv_http_header(req, "Idempotency-Key");
     char journey_id[MDV_UUID_LEN], previous[MDV_UUID_LEN], hash[65] = "";
-    const char *params[] = {journey_id, usager, json_string_value(json_object_get(body, "kind"))};
-    int claimed = 1;
+    const char *journey[] = {journey_id, usager, json_string_value(json_object_get(body, "kind"))};
+    int inserted;
 
     mdv_uuid_new(journey_id);
     body_hash(req, hash);
-    if (mdv_pg_begin(conn) != 0)
+    if (mdv_pg_begin(conn) != 0 ||
+        (inserted = insert_journey(conn, journey, key, hash, previous)) < 0)
         goto fail;
-    if (key && (claimed = claim_key(conn, usager, key, hash, journey_id, previous)) < 0)
-        goto fail;
-    if (!claimed) {
+    if (!inserted) {
         mdv_pg_rollback(conn);
         if (previous[0])
             accepted(res, previous);
@@ -106,11 +118,9 @@ static void record(PGconn *conn, const struct mdv_http_request *req, json_t *bod
                              "This Idempotency-Key was used with another body.", NULL);
         return;
     }
-    if (mdv_pg_exec(conn, "INSERT INTO journeys (journey_id, usager_id, kind) VALUES ($1, $2, $3)",
-                    3, params) != 0 ||
-        publish(conn, body, journey_id, usager) != 0 || mdv_pg_commit(conn) != 0)
+    if (publish(conn, body, journey_id, usager) != 0 || mdv_pg_commit(conn) != 0)
         goto fail;
-    mdv_info("declaration accepted, journey %s (%s)", journey_id, params[2]);
+    mdv_info("declaration accepted, journey %s (%s)", journey_id, journey[2]);
     accepted(res, journey_id);
     return;
 fail:

@@ -78,6 +78,17 @@ void journeys_list(const struct mdv_http_request *req, struct mdv_http_response 
  * (or it is someone else's). Sets *failed on a database error. */
 json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, int *failed);
 
+/* The statements the HTTP handlers run, prepared on each connection of
+ * the pool (main.c names them): get_journey ($1 journey, $2 usager, $3 the
+ * client's tags) and list_page ($1 usager, $2 and $3 the cursor, $4 the
+ * limit + 1). */
+extern const char gateway_get_journey_sql[];
+extern const char gateway_list_page_sql[];
+/* And POST /v1/declarations' (declarations.c says their parameters). */
+extern const char gateway_insert_journey_sql[];
+extern const char gateway_claim_and_insert_journey_sql[];
+extern const char gateway_previous_claim_sql[];
+
 /* Decode and check JourneyPlanned and StepReported values, without a
  * database: 0 and the message in *out (the caller frees it with its
  * free_unpacked), or -1 with why in err (the message is a dead letter).

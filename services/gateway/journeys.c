@@ -2,6 +2,7 @@
  * the read model. Someone else's journey is 404, never 403, which would
  * tell that it exists. */
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,11 +157,111 @@ json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, i
     return journey;
 }
 
+/* A journey's version, its ETag: a digest of the transaction ids that
+ * wrote its row, each of its steps' rows and its rating's row (xmin). Any change to what a
+ * GET shows is a new row version with a new xmin, and reading the xmins
+ * writes nothing and costs a scan of the journey's steps index; no
+ * counter for the projection to keep. The leading "1:" names this
+ * representation: change it when the journey's JSON changes shape. */
+/* clang-format off */
+#define JOURNEY_VERSION                                                                            \
+    "md5('1:' || j.xmin::text || ':' || coalesce((SELECT string_agg(s.code || '=' ||"             \
+    "   s.xmin::text, ',' ORDER BY s.code)"                                                        \
+    "  FROM journey_steps s WHERE s.journey_id = j.journey_id), '') || ':' ||"                     \
+    " coalesce((SELECT r.xmin::text FROM journey_ratings r WHERE r.journey_id = j.journey_id), ''))"
+
+/* Journey status from its steps (DESIGN.md §3): action_required, then
+ * failed, then in_progress while a step is open, else completed; in
+ * progress until the plan is known. */
+#define JOURNEY_STATUS                                                                             \
+    "CASE WHEN NOT j.planned THEN 'in_progress'"                                                   \
+    " WHEN bool_or(s.status = 'action_required') THEN 'action_required'"                          \
+    " WHEN bool_or(s.status = 'failed') THEN 'failed'"                                             \
+    " WHEN bool_or(s.status NOT IN ('done', 'not_applicable')) THEN 'in_progress'"                 \
+    " ELSE 'completed' END"
+
+/* One journey as the API shows it, serialised by PostgreSQL (row_to_json
+ * writes compact JSON, members in this order), so that the gateway hands
+ * the text on as it comes. */
+#define JOURNEY_BODY                                                                               \
+    "(SELECT row_to_json(r)::text FROM ("                                                          \
+    "  SELECT j.journey_id AS id, j.kind, " JOURNEY_STATUS " AS status,"                           \
+    "   " RFC3339("j.created_at") " AS created_at,"                                                \
+    "   " RFC3339("j.updated_at") " AS updated_at,"                                                \
+    "   coalesce(('[' || string_agg(row_to_json(t)::text, ','"                                     \
+    "    ORDER BY s.position NULLS LAST, s.code) || ']')::json, '[]'::json) AS steps,"             \
+    "   (SELECT row_to_json(g) FROM (SELECT r.score, r.comment,"                                   \
+    "    " RFC3339("r.rated_at") " AS rated_at"                                                    \
+    "    FROM journey_ratings r WHERE r.journey_id = j.journey_id) g) AS rating"                   \
+    "  FROM journey_steps s CROSS JOIN LATERAL ("                                                  \
+    "   SELECT s.code, s.administration, s.label, s.status,"                                       \
+    "    " RFC3339("s.received_at") " AS received_at,"                                             \
+    "    " RFC3339("s.updated_at") " AS updated_at,"                                               \
+    "    " RFC3339("s.due_at") " AS due_at, s.detail) t"                                           \
+    "  WHERE s.journey_id = j.journey_id) r)"
+/* clang-format on */
+
+/* $1 journey, $2 usager, $3 the tags the client holds (a JSON list of
+ * texts, "*" for any, or NULL). One round trip: the version, and the body
+ * only when the client does not hold that version already, so that a 304
+ * costs the version's small scan. */
+const char gateway_get_journey_sql[] =
+    "SELECT v.version, CASE WHEN v.version = ANY (t.held) OR '*' = ANY (t.held) THEN NULL"
+    " ELSE " JOURNEY_BODY " END"
+    " FROM journeys j CROSS JOIN LATERAL (SELECT " JOURNEY_VERSION " AS version) v"
+    " CROSS JOIN (SELECT ARRAY(SELECT json_array_elements_text($3::json)) AS held) t"
+    " WHERE j.journey_id = $1 AND j.usager_id = $2";
+
+/* A journey and its steps in one row, so one query (one snapshot) serves
+ * a whole page: PostgreSQL aggregates each journey as JSON, beside its
+ * version and its place in the order. */
+const char gateway_list_page_sql[] =
+    "SELECT j.journey_id, " JOURNEY_VERSION ", " JOURNEY_BODY ","
+    " (extract(epoch FROM j.created_at) * 1000000)::bigint AS micros"
+    " FROM journeys j WHERE j.usager_id = $1"
+    " AND ((extract(epoch FROM j.created_at) * 1000000)::bigint, j.journey_id)"
+    "     < ($2::bigint, $3::uuid)"
+    " ORDER BY micros DESC, j.journey_id DESC LIMIT $4::int";
+
+/* RFC 9111 §5.2.2: a journey is the usager's (private), and a cache must
+ * ask before reusing it (no-cache): If-None-Match, answered 304 while the
+ * version holds. */
+static void cacheable(struct mdv_http_response *res, const char *version)
+{
+    char quoted[MDV_HTTP_ETAG_LEN + 2];
+    snprintf(quoted, sizeof(quoted), "\"%s\"", version);
+    mdv_http_add_header(res, "ETag", quoted);
+    mdv_http_add_header(res, "Cache-Control", "private, no-cache");
+}
+
+/* The client's tags as a JSON list for $3, or NULL when it sent none. */
+static char *held_tags(const struct mdv_http_inm *inm)
+{
+    char *tags[MDV_HTTP_INM_MAX];
+    char any[] = "*";
+    int n = inm->any ? 1 : inm->count;
+    if (n == 0)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        tags[i] = inm->any ? any : (char *)inm->tags[i];
+    return mdv_pg_texts_json(tags, (size_t)n);
+}
+
+/* Answers from one get_journey row. */
+static void journey_answer(PGresult *row, struct mdv_http_response *res)
+{
+    cacheable(res, PQgetvalue(row, 0, 0));
+    if (PQgetisnull(row, 0, 1))
+        res->status = 304;
+    else
+        mdv_http_json_text(res, 200, mdv_xstrdup(PQgetvalue(row, 0, 1)));
+}
+
 void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
 {
     struct gateway *gw = ctx;
     char usager[MDV_AUTH_SUB_LEN];
-    int failed = 0;
+    struct mdv_http_inm inm;
 
     if (gateway_authenticate(gw, req, res, usager, sizeof(usager)) != 0)
         return;
@@ -173,14 +274,19 @@ void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *
         gateway_unavailable(res);
         return;
     }
-    json_t *journey = journey_json(conn, req->param, usager, &failed);
+    mdv_http_inm_parse(mdv_http_header(req, "If-None-Match"), &inm);
+    char *held = held_tags(&inm);
+    const char *params[] = {req->param, usager, held};
+    PGresult *row = mdv_pg_query_prepared(conn, "get_journey", 3, params);
     mdv_pg_pool_put(gw->pool, conn);
-    if (journey)
-        mdv_http_json(res, 200, journey);
-    else if (failed)
+    if (!row)
         gateway_unavailable(res);
-    else
+    else if (PQntuples(row) != 1)
         gateway_not_found(res);
+    else
+        journey_answer(row, res);
+    PQclear(row);
+    free(held);
 }
 
 /* The cursor is "<created_at in µs since the epoch>_<journey id>" of the
@@ -222,48 +328,87 @@ static void bad_query(struct mdv_http_response *res, const char *field, const ch
                      errors);
 }
 
-/* The page after (micros, after_id), newest first. */
-static void list_page(PGconn *conn, const char *usager, int limit, const char *micros,
-                      const char *after_id, struct mdv_http_response *res)
+#define LIST_ID 0
+#define LIST_VERSION 1
+#define LIST_BODY 2
+#define LIST_MICROS 3
+
+/* The page's items, NULL if one does not parse (which would be a bug). */
+static json_t *page_items(PGresult *page, int limit)
 {
-    char limit_text[16];
+    json_t *items = json_array();
+    for (int i = 0; i < PQntuples(page) && i < limit; i++) {
+        json_t *j = json_loads(PQgetvalue(page, i, LIST_BODY), 0, NULL);
+        if (!json_is_object(j)) {
+            mdv_error("journey %s: its JSON does not parse", PQgetvalue(page, i, LIST_ID));
+            json_decref(j);
+            json_decref(items);
+            return NULL;
+        }
+        json_array_append_new(items, j);
+    }
+    return items;
+}
+
+/* A page's version: SHA-256 over the page's size and each row's id and
+ * version, the one past the page included (it decides next_cursor). The
+ * same rows at the same versions make the same page of that size; a page
+ * of one and a page of two can hold the same rows. */
+static void page_version(PGresult *page, int limit, char out[65])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        abort(); /* memory */
+    EVP_DigestUpdate(md, &limit, sizeof(limit));
+    for (int i = 0; i < PQntuples(page); i++) {
+        EVP_DigestUpdate(md, PQgetvalue(page, i, LIST_ID), (size_t)PQgetlength(page, i, LIST_ID));
+        EVP_DigestUpdate(md, PQgetvalue(page, i, LIST_VERSION),
+                         (size_t)PQgetlength(page, i, LIST_VERSION) + 1);
+    }
+    EVP_DigestFinal_ex(md, digest, &len);
+    EVP_MD_CTX_free(md);
+    for (unsigned int i = 0; i < len && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* The page after (micros, after_id), newest first. */
+static void list_page(PGconn *conn, const struct mdv_http_request *req, const char *usager,
+                      int limit, const char *micros, const char *after_id,
+                      struct mdv_http_response *res)
+{
+    char limit_text[16], version[65] = "";
+    struct mdv_http_inm inm;
     snprintf(limit_text, sizeof(limit_text), "%d", limit + 1);
     const char *params[] = {usager, micros, after_id, limit_text};
-    PGresult *page =
-        mdv_pg_query(conn,
-                     "SELECT " JOURNEY_COLUMNS ", " RATING_COLUMN
-                     ", (extract(epoch FROM j.created_at) * 1000000)::bigint AS micros"
-                     " FROM journeys j WHERE j.usager_id = $1"
-                     " AND ((extract(epoch FROM j.created_at) * 1000000)::bigint, j.journey_id)"
-                     "     < ($2::bigint, $3::uuid)"
-                     " ORDER BY micros DESC, j.journey_id DESC LIMIT $4::int",
-                     4, params);
+    PGresult *page = mdv_pg_query_prepared(conn, "list_page", 4, params);
     if (!page) {
         gateway_unavailable(res);
         return;
     }
-    json_t *items = json_array();
-    int rows = PQntuples(page), failed = 0;
-    for (int i = 0; i < rows && i < limit && !failed; i++) {
-        json_t *j = journey_from_row(page, i);
-        failed = !j;
-        if (j)
-            json_array_append_new(items, j);
+    page_version(page, limit, version);
+    mdv_http_inm_parse(mdv_http_header(req, "If-None-Match"), &inm);
+    if (mdv_http_inm_matches(&inm, version)) {
+        cacheable(res, version);
+        res->status = 304;
+        PQclear(page);
+        return;
     }
-    json_t *next = json_null();
-    if (rows > limit) {
-        char *c = mdv_xasprintf("%s_%s", PQgetvalue(page, limit - 1, RATING_INDEX + 1),
-                                PQgetvalue(page, limit - 1, 0));
+    json_t *items = page_items(page, limit), *next = json_null();
+    if (PQntuples(page) > limit) {
+        char *c = mdv_xasprintf("%s_%s", PQgetvalue(page, limit - 1, LIST_MICROS),
+                                PQgetvalue(page, limit - 1, LIST_ID));
         next = json_string(c);
         free(c);
     }
     PQclear(page);
-    if (failed) {
-        json_decref(items);
+    if (!items) {
         json_decref(next);
         gateway_unavailable(res);
         return;
     }
+    cacheable(res, version);
     mdv_http_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
@@ -296,6 +441,6 @@ void journeys_list(const struct mdv_http_request *req, struct mdv_http_response 
         gateway_unavailable(res);
         return;
     }
-    list_page(conn, usager, limit, micros, id, res);
+    list_page(conn, req, usager, limit, micros, id, res);
     mdv_pg_pool_put(gw->pool, conn);
 }

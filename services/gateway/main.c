@@ -85,6 +85,15 @@ static const struct mdv_http_route routes[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+static const struct mdv_pg_statement statements[] = {
+    {"get_journey", gateway_get_journey_sql, 3},
+    {"list_page", gateway_list_page_sql, 4},
+    {"insert_journey", gateway_insert_journey_sql, 3},
+    {"claim_and_insert_journey", gateway_claim_and_insert_journey_sql, 5},
+    {"previous_claim", gateway_previous_claim_sql, 3},
+    {NULL, NULL, 0},
+};
+
 static const char *const topics[] = {
     "mdv.identity.events.v1",
     "mdv.student.events.v1",
@@ -243,7 +252,7 @@ int main(void)
     gw.oidc = gateway_oidc_new(&oidc_settings);
     if (!gw.auth || !gw.oidc || mdv_httpc_init() != 0)
         return 2;
-    gw.pool = mdv_pg_pool_new(gw.svc.config.pg_dsn, POOL_SIZE);
+    gw.pool = mdv_pg_pool_new(gw.svc.config.pg_dsn, POOL_SIZE, statements);
     if (mdv_service_open_db(&gw.svc) == 0 && mdv_service_start_http(&gw.svc, routes, &gw) == 0 &&
         mdv_service_start_relay(&gw.svc) == 0 &&
         mdv_service_consume(&gw.svc, "mdv-gateway", topics, event_routes) == 0)

@@ -103,7 +103,7 @@ int main(void)
         partners_rules_free(partners_rules);
         return 2;
     }
-    api.pool = mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE);
+    api.pool = mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE, NULL);
     if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, http_routes, &api) == 0 &&
         mdv_service_start_relay(&svc) == 0) {
         receipts = partners_receipts_start(&svc.config, RECEIPT_INTERVAL_MS);

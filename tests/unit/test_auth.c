@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "mdv/auth.h"
+#include "mdv/metrics.h"
 #include "mdv/util.h"
 
 #define ISSUER "https://auth.mdv.test"
@@ -276,6 +277,54 @@ static void test_token_is_refused_at_its_exp_second(void **state)
     int rc = verify(k, header, sub, err);
     free(header);
     assert_int_equal(rc, -1);
+}
+
+/* mdv_auth_token_cache_hits_total as /metrics shows it. */
+static double cache_hits(void)
+{
+    char *text = mdv_metrics_render();
+    const char *line = strstr(text, "\nmdv_auth_token_cache_hits_total ");
+    double hits = line ? strtod(strchr(line + 1, ' ') + 1, NULL) : 0;
+    free(text);
+    return hits;
+}
+
+/* The second check of a token is the cache's; the subject is the token's. */
+static void test_a_verified_token_is_served_from_the_cache(void **state)
+{
+    struct keys *k = *state;
+    char sub[MDV_AUTH_SUB_LEN], err[256];
+    char *a = bearer(mdv_auth_mint(k->ec_private, ISSUER, AUDIENCE, "usager-a", 300));
+    char *b = bearer(mdv_auth_mint(k->ec_private, ISSUER, AUDIENCE, "usager-b", 300));
+    assert_int_equal(verify(k, a, sub, err), 0);
+    double before = cache_hits();
+    assert_int_equal(verify(k, b, sub, err), 0);
+    assert_string_equal(sub, "usager-b");
+    assert_true(cache_hits() == before);
+    assert_int_equal(verify(k, a, sub, err), 0);
+    assert_string_equal(sub, "usager-a");
+    assert_int_equal(verify(k, b, sub, err), 0);
+    assert_string_equal(sub, "usager-b");
+    assert_true(cache_hits() == before + 2);
+    free(a);
+    free(b);
+}
+
+/* A token in the cache is refused all the same once its exp has come. */
+static void test_a_cached_token_is_refused_past_its_exp(void **state)
+{
+    struct keys *k = *state;
+    char sub[MDV_AUTH_SUB_LEN], err[256];
+    char *header = bearer(mdv_auth_mint(k->ec_private, ISSUER, AUDIENCE, "usager-42", 1));
+    assert_int_equal(verify(k, header, sub, err), 0);
+    double before = cache_hits();
+    assert_int_equal(verify(k, header, sub, err), 0);
+    assert_true(cache_hits() == before + 1);
+    mdv_sleep_ms(1100); /* exp is at most a second ahead */
+    assert_int_equal(verify(k, header, sub, err), -1);
+    assert_non_null(strstr(err, "expired"));
+    assert_string_equal(sub, "");
+    free(header);
 }
 
 /* Clocks differ: nbf up to a minute ahead is tolerated, further is not. */
@@ -764,6 +813,8 @@ int main(void)
         cmocka_unit_test(test_minted_token_is_es256_with_a_raw_64_byte_signature),
         cmocka_unit_test(test_expired_token_is_refused),
         cmocka_unit_test(test_token_is_refused_at_its_exp_second),
+        cmocka_unit_test(test_a_verified_token_is_served_from_the_cache),
+        cmocka_unit_test(test_a_cached_token_is_refused_past_its_exp),
         cmocka_unit_test(test_token_not_yet_valid_is_refused_beyond_the_clock_skew),
         cmocka_unit_test(test_token_for_another_audience_is_refused),
         cmocka_unit_test(test_audience_may_be_a_list_containing_ours),
