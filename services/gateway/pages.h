@@ -7,8 +7,9 @@
 #include "gateway.h"
 #include "html.h"
 
-/* The page's head, header and the opening of <main>; signed_in shows the
- * sign-out form (with the session's CSRF token) rather than sign-in. */
+/* The page's head, header and the opening of <main>; with a session's
+ * CSRF token (NULL: none) the header offers the usager's journeys and the
+ * sign-out form rather than sign-in. */
 void page_begin(struct html *h, const char *title, const char *csrf_token);
 /* Closes <main>, the footer, the document. */
 void page_end(struct html *h);

@@ -126,7 +126,7 @@ void pages_journeys(const struct mdv_http_request *req, struct mdv_http_response
     }
     if (page_caller(gw, req, res, &caller, conn, csrf, sizeof(csrf)) != 0)
         goto out;
-    page_begin(&h, "Mes démarches", csrf);
+    page_begin(&h, "Mes démarches", csrf[0] ? csrf : NULL);
     html_raw(&h, "<h1>Mes démarches</h1>");
     if (list_items(conn, caller.sub, &h) != 0) {
         html_free(&h);
@@ -241,7 +241,7 @@ static void journey_page(struct mdv_http_response *res, json_t *journey, const c
     char created[64];
     const char *title = page_kind_label(json_string_value(json_object_get(journey, "kind")));
     html_date(json_string_value(json_object_get(journey, "created_at")), created, sizeof(created));
-    page_begin(&h, title, csrf);
+    page_begin(&h, title, csrf[0] ? csrf : NULL);
     html_raw(&h, "<nav role=\"navigation\" class=\"fr-breadcrumb\" aria-label=\"vous êtes ici :\">"
                  "<ol class=\"fr-breadcrumb__list\"><li><a class=\"fr-breadcrumb__link\" "
                  "href=\"/parcours\">Mes démarches</a></li><li><a class=\"fr-breadcrumb__link\" "

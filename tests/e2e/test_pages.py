@@ -100,6 +100,15 @@ def test_the_journey_page_shows_every_step_and_takes_the_rating_form(env):
                               timeout=30)
     assert "Avis déjà donné" in assert_page(again, 409)
 
+    # The header's sign-out is a plain form too, with the same token.
+    logout = re.search(r'<form method="post" action="/auth/logout">(.*?)</form>', after, re.S)
+    assert logout, "no sign-out form in the header"
+    token = html.unescape(CSRF_RE.search(logout.group(1)).group(1))
+    out = browser.http.post(env.gateway_url + "/auth/logout", data={"csrf_token": token}, allow_redirects=False,
+                            timeout=30)
+    assert out.status_code == 303, out.text
+    assert_page(browser.get(f"/parcours/{journey_id}"), 401)
+
 
 def test_the_rating_form_checks_its_fields(env):
     browser = signed_in(env)
@@ -129,6 +138,7 @@ def test_a_hostile_detail_is_escaped_and_the_list_links_each_journey(env, usager
     assert "Pièce reçue &lt;script&gt;alert(&quot;mdv&quot;)&lt;/script&gt;" in page
     assert "2,0 jours" in page, "the délai constaté of the step, received to done"
     assert "Vous pourrez donner votre avis une fois la démarche terminée." in page
+    assert 'action="/auth/logout"' not in page, "a bearer token has no session to end"
 
     listing = assert_page(requests.get(f"{env.gateway_url}/parcours", headers=headers, timeout=30), 200)
     assert f'<a class="fr-link" href="/parcours/{journey_id}">Je perds un proche' in listing
