@@ -143,7 +143,7 @@ CONTRACTS_student     := gateway bereavement identity abroad
 CONTRACTS_bereavement := gateway identity
 CONTRACTS_housing     := gateway bereavement identity abroad
 CONTRACTS_abroad      := gateway bereavement identity
-CONTRACTS_partners    := bereavement
+CONTRACTS_partners    := bereavement identity
 # contract_src(consumer): the contract files that consumer compiles in;
 # contract_obj(producers): the objects of those producers' contracts.
 contract_src = $(patsubst %,services/%/contract.c,$(CONTRACTS_$(1)))
@@ -349,7 +349,8 @@ FUZZ_GATEWAY_BODY    := services/gateway/validation.c \
                         services/gateway/validation_identity.c \
                         services/gateway/validation_abroad.c services/gateway/address.c \
                         services/gateway/cog.c services/gateway/validation_renovation.c \
-                        services/gateway/renovation_items.c services/gateway/validation_student.c
+                        services/gateway/renovation_items.c services/gateway/validation_student.c \
+                        services/gateway/recipients.c
 # The contracts of the producers (services/<producer>/contract.c).
 FUZZ_CONTRACTS       := $(patsubst %,services/%/contract.c,gateway bereavement identity abroad housing \
                           student)

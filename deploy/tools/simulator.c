@@ -37,19 +37,22 @@ static void on_signal(int sig)
     stop = 1;
 }
 
-/* What each simulated partner says once it dealt with a notice. */
+/* What each simulated partner says once it dealt with a notice, by the
+ * notice's kind: ce_type fr.gouv.mdv.partners.<partner>_<what>_notice.v1
+ * is on the step <partner>.<what>_notified. */
 static const struct {
-    const char *partner, *detail;
+    const char *partner, *what, *detail;
 } details[] = {
-    {"cnav", "Décès pris en compte par l'Assurance retraite"},
-    {"dgfip", "Décès pris en compte par les Finances publiques"},
+    {"cnav", "death", "Décès pris en compte par l'Assurance retraite"},
+    {"dgfip", "death", "Décès pris en compte par les Finances publiques"},
+    {"cnav", "address", "Adresse mise à jour par l'Assurance retraite"},
+    {"dgfip", "address", "Adresse mise à jour par les Finances publiques"},
 };
 
 struct sim {
     const char *partner, *group, *brokers;
     long delay_ms;
     char *topic, *outcomes;
-    const char *detail;
     rd_kafka_t *consumer, *producer;
 };
 
@@ -80,16 +83,41 @@ static int journey_of(const rd_kafka_message_t *rkm, char out[MDV_UUID_LEN])
     return -1;
 }
 
+/* The detail of the notice's kind, writing its step code into step; NULL
+ * for a kind this simulator does not play. */
+static const char *detail_of(const struct sim *s, const rd_kafka_message_t *rkm, char *step,
+                             size_t len)
+{
+    char type[MDV_EVENT_FIELD_LEN] = "";
+    mdv_event_header(rkm, "ce_type", type, sizeof(type));
+    for (size_t i = 0; i < MDV_ARRAY_LEN(details); i++) {
+        if (strcmp(details[i].partner, s->partner) != 0)
+            continue;
+        char *expected =
+            mdv_xasprintf("fr.gouv.mdv.partners.%s_%s_notice.v1", s->partner, details[i].what);
+        int match = strcmp(type, expected) == 0;
+        free(expected);
+        if (match) {
+            snprintf(step, len, "%s.%s_notified", s->partner, details[i].what);
+            return details[i].detail;
+        }
+    }
+    mdv_warn("a notice of type %s, which this simulator does not play: not reported", type);
+    return NULL;
+}
+
 static int report(struct sim *s, const rd_kafka_message_t *rkm, const char *journey_id)
 {
     Mdv__Partner__V1__PartnerOutcome o = MDV__PARTNER__V1__PARTNER_OUTCOME__INIT;
-    char ce_id[MDV_EVENT_FIELD_LEN] = "", id[MDV_UUID_LEN];
+    char ce_id[MDV_EVENT_FIELD_LEN] = "", id[MDV_UUID_LEN], step[128];
+    const char *detail = detail_of(s, rkm, step, sizeof(step));
+    if (!detail)
+        return 0;
     mdv_event_header(rkm, "ce_id", ce_id, sizeof(ce_id));
-    char *step = mdv_xasprintf("%s.death_notified", s->partner);
     o.journey_id = (char *)journey_id;
     o.step_code = step;
     o.status = "done";
-    o.detail = (char *)s->detail;
+    o.detail = (char *)detail;
     o.idempotency_key = ce_id;
     struct mdv_event_meta meta = {s->partner, "fr.gouv.mdv.partner.outcome_reported.v1", journey_id,
                                   journey_id, ce_id};
@@ -101,7 +129,6 @@ static int report(struct sim *s, const rd_kafka_message_t *rkm, const char *jour
                                     len, mdv_event_headers_from_json(headers), PRODUCE_TIMEOUT_MS);
     free(value);
     json_decref(headers);
-    free(step);
     return rc;
 }
 
@@ -194,10 +221,10 @@ int main(int argc, char **argv)
             return 2;
     }
     s.brokers = getenv("MDV_KAFKA_BROKERS");
+    int known = 0;
     for (size_t i = 0; s.partner && i < MDV_ARRAY_LEN(details); i++)
-        if (strcmp(details[i].partner, s.partner) == 0)
-            s.detail = details[i].detail;
-    if (!s.detail || !s.group || !s.brokers || !*s.brokers || s.delay_ms < 0) {
+        known |= strcmp(details[i].partner, s.partner) == 0;
+    if (!known || !s.group || !s.brokers || !*s.brokers || s.delay_ms < 0) {
         fprintf(stderr, "usage: MDV_KAFKA_BROKERS=... mdv-simulator --partner cnav|dgfip"
                         " --group mdv.partner.<partner>.<name> [--delay-ms N]\n");
         return 2;

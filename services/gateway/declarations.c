@@ -50,6 +50,22 @@ static int publish(PGconn *conn, json_t *body, const char *journey_id, const cha
     return mdv_outbox_add(conn, &ev);
 }
 
+/* The usager's consent to each optional recipient chosen: what and when. */
+static int record_consents(PGconn *conn, json_t *body, const char *journey_id)
+{
+    json_t *chosen = json_object_get(body, "recipients");
+    if (json_array_size(chosen) == 0)
+        return 0;
+    char *list = json_dumps(chosen, JSON_COMPACT);
+    const char *params[] = {journey_id, list};
+    int rc = mdv_pg_exec(conn,
+                         "INSERT INTO consents (journey_id, partner)"
+                         " SELECT $1, json_array_elements_text($2::json)",
+                         2, params);
+    free(list);
+    return rc;
+}
+
 /* $1 journey, $2 usager, $3 kind. */
 const char gateway_insert_journey_sql[] =
     "INSERT INTO journeys (journey_id, usager_id, kind) VALUES ($1, $2, $3)";
@@ -118,7 +134,8 @@ static void record(PGconn *conn, const struct mdv_http_request *req, json_t *bod
                              "This Idempotency-Key was used with another body.", NULL);
         return;
     }
-    if (publish(conn, body, journey_id, usager) != 0 || mdv_pg_commit(conn) != 0)
+    if (record_consents(conn, body, journey_id) != 0 ||
+        publish(conn, body, journey_id, usager) != 0 || mdv_pg_commit(conn) != 0)
         goto fail;
     mdv_info("declaration accepted, journey %s (%s)", journey_id, journey[2]);
     accepted(res, journey_id);

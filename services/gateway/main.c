@@ -14,6 +14,7 @@
 #include "mdv/httpc.h"
 #include "mdv/log.h"
 #include "oidc.h"
+#include "recipients.h"
 #include "validation.h"
 
 #define POOL_SIZE 4
@@ -22,7 +23,8 @@
 static const char *jwt_public_key_file, *jwt_issuer, *jwt_audience;
 static struct gateway_oidc_settings oidc_settings;
 static const char *indicators_max_age;
-static const char *cog_communes_file, *cog_countries_file, *renovation_file, *bourse_rules_file;
+static const char *cog_communes_file, *cog_countries_file, *renovation_file, *bourse_rules_file,
+    *recipients_file;
 static const char *web_dir;
 
 static const struct mdv_config_var gateway_vars[] = {
@@ -61,6 +63,8 @@ static const struct mdv_config_var gateway_vars[] = {
     {"MDV_INDICATORS_MAX_AGE_S", "300", mdv_check_positive_int, &indicators_max_age,
      "seconds the public indicators are kept before they are computed again (README, Public"
      " indicators)"},
+    {"MDV_RECIPIENTS_FILE", "rules/recipients.tsv", NULL, &recipients_file,
+     "the optional recipients each kind of declaration may name; relative to MDV_DATA_DIR"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -235,6 +239,18 @@ static int resolve_web_dir(const char *data_dir, char **out)
     return rc;
 }
 
+/* The partners a usager may choose to tell, per kind. */
+static int load_recipients(const char *data_dir)
+{
+    char *path = recipients_file[0] == '/' ? mdv_xstrdup(recipients_file)
+                                           : mdv_xasprintf("%s/%s", data_dir, recipients_file);
+    int rc = recipients_load(path);
+    if (rc != 0)
+        fprintf(stderr, "configuration: MDV_RECIPIENTS_FILE=\"%s\" is invalid\n", path);
+    free(path);
+    return rc;
+}
+
 int main(void)
 {
     static struct gateway gw;
@@ -244,7 +260,8 @@ int main(void)
     if (mdv_service_init(&gw.svc, "gateway", gateway_vars) != 0 ||
         load_cog(gw.svc.config.data_dir) != 0 || load_renovation(gw.svc.config.data_dir) != 0 ||
         load_bourse_years(gw.svc.config.data_dir) != 0 ||
-        resolve_web_dir(gw.svc.config.data_dir, &web_path) != 0)
+        resolve_web_dir(gw.svc.config.data_dir, &web_path) != 0 ||
+        load_recipients(gw.svc.config.data_dir) != 0)
         return 2;
     gw.web_dir = web_path;
     gw.indicators_max_age = atof(indicators_max_age);
@@ -265,5 +282,6 @@ int main(void)
     cog_unload();
     renovation_items_unload();
     free(web_path);
+    recipients_unload();
     return rc;
 }

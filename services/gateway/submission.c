@@ -211,6 +211,11 @@ void submission_build(struct submission *s, json_t *body, const char *journey_id
     s->message.usager_id = (char *)usager;
     s->message.kind = text(body, "kind");
     s->message.submitted_at = (char *)submitted_at;
+    json_t *chosen = json_object_get(body, "recipients");
+    for (size_t i = 0; i < json_array_size(chosen) && i < SUBMISSION_MAX_RECIPIENTS; i++)
+        s->recipients[s->message.n_recipients++] =
+            (char *)json_string_value(json_array_get(chosen, i));
+    s->message.recipients = s->recipients;
     for (size_t i = 0; i < sizeof(builders) / sizeof(builders[0]); i++)
         if (strcmp(s->message.kind, builders[i].kind) == 0)
             builders[i].build(s, body);

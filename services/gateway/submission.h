@@ -11,6 +11,7 @@
 #define SUBMISSION_MAX_LINES 3
 #define SUBMISSION_MAX_WORK_ITEMS 10
 #define SUBMISSION_MAX_PARENTS 2
+#define SUBMISSION_MAX_RECIPIENTS 16
 
 /* Everything one message is made of, without allocation: the caller keeps
  * it (and the body its strings point into) until the message is packed. */
@@ -34,6 +35,7 @@ struct submission {
     Mdv__Journey__V1__PivotIdentity parents[SUBMISSION_MAX_PARENTS];
     Mdv__Journey__V1__PivotIdentity *parent_list[SUBMISSION_MAX_PARENTS];
     char *parent_given_names[SUBMISSION_MAX_PARENTS][SUBMISSION_MAX_GIVEN_NAMES];
+    char *recipients[SUBMISSION_MAX_RECIPIENTS]; /* the optional recipients chosen */
 };
 
 /* Fills s from a body declaration_validate accepted. The strings point

@@ -11,6 +11,7 @@
 
 #include "gateway.h"
 #include "mdv/validate.h"
+#include "recipients.h"
 
 #define MAX_GIVEN_NAMES 10
 #define MAX_CODE_LEN 100
@@ -240,8 +241,8 @@ const char *text_problem(const char *text, size_t max)
 
 void bereavement_check(json_t *body, json_t *errors)
 {
-    static const char *const known[] = {"kind", "deceased", "death_date", "death_place",
-                                        "declarant_relationship"};
+    static const char *const known[] = {"kind",       "recipients",  "deceased",
+                                        "death_date", "death_place", "declarant_relationship"};
     unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
     const char *birth = person_check(body, "deceased", errors);
     check(errors, "death_place", string_field(body, "death_place", "death_place", 1, errors),
@@ -264,6 +265,7 @@ void declaration_validate(json_t *body, json_t *errors)
     for (size_t i = 0; i < MDV_ARRAY_LEN(kinds); i++) {
         if (strcmp(kind, kinds[i].name) == 0) {
             kinds[i].check(body, errors);
+            recipients_check(body, kind, errors);
             return;
         }
     }

@@ -5,8 +5,9 @@
 
 void departure_abroad_check(json_t *body, json_t *errors)
 {
-    static const char *const known[] = {
-        "kind", "person", "address", "departure_date", "consular_registration", "study_mobility"};
+    static const char *const known[] = {"kind",          "recipients",     "person",
+                                        "address",       "departure_date", "consular_registration",
+                                        "study_mobility"};
     unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
     const char *birth = person_check(body, "person", errors);
     date_not_future("person.birth_date", birth, errors);
@@ -20,7 +21,7 @@ void departure_abroad_check(json_t *body, json_t *errors)
 
 void return_to_france_check(json_t *body, json_t *errors)
 {
-    static const char *const known[] = {"kind", "person", "address", "return_date"};
+    static const char *const known[] = {"kind", "recipients", "person", "address", "return_date"};
     unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
     const char *birth = person_check(body, "person", errors);
     date_not_future("person.birth_date", birth, errors);

@@ -14,7 +14,8 @@ static const char *const reasons[] = {"first", "renewal", "loss", "theft"};
 
 void address_change_check(json_t *body, json_t *errors)
 {
-    static const char *const known[] = {"kind", "person", "address", "effective_date"};
+    static const char *const known[] = {"kind", "recipients", "person", "address",
+                                        "effective_date"};
     unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
     const char *birth = person_check(body, "person", errors);
     date_not_future("person.birth_date", birth, errors);
@@ -41,8 +42,8 @@ static void new_name_differs(json_t *body, const char *new_name, json_t *errors)
 
 void name_change_check(json_t *body, json_t *errors)
 {
-    static const char *const known[] = {"kind", "person", "name_type", "new_family_name",
-                                        "effective_date"};
+    static const char *const known[] = {"kind",      "recipients",      "person",
+                                        "name_type", "new_family_name", "effective_date"};
     unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
     const char *birth = person_check(body, "person", errors);
     date_not_future("person.birth_date", birth, errors);
@@ -59,7 +60,7 @@ void name_change_check(json_t *body, json_t *errors)
 
 void identity_document_check(json_t *body, json_t *errors)
 {
-    static const char *const known[] = {"kind", "person", "document_type", "reason"};
+    static const char *const known[] = {"kind", "recipients", "person", "document_type", "reason"};
     unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
     const char *birth = person_check(body, "person", errors);
     date_not_future("person.birth_date", birth, errors);

@@ -118,8 +118,9 @@ static void items_check(json_t *body, json_t *errors)
 void renovation_grant_check(json_t *body, json_t *errors)
 {
     static const char *const known[] = {
-        "kind",           "person",         "dwelling",       "construction_year",
-        "main_residence", "owner_occupier", "household_size", "reference_tax_income_eur",
+        "kind",           "recipients",        "person",
+        "dwelling",       "construction_year", "main_residence",
+        "owner_occupier", "household_size",    "reference_tax_income_eur",
         "items"};
     unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
     const char *birth = person_check(body, "person", errors);

@@ -114,6 +114,7 @@ static void parents_check(json_t *body, json_t *errors)
 void student_grant_check(json_t *body, json_t *errors)
 {
     static const char *const known[] = {"kind",
+                                        "recipients",
                                         "person",
                                         "academic_year",
                                         "institution",

@@ -47,7 +47,7 @@ enum mdv_outcome identity_on_abroad_ended(struct mdv_msg *msg)
         return MDV_PERMANENT;
     enum mdv_outcome outcome = MDV_OK;
     if (identity_address_change(msg, e->journey_id, IDENTITY_STEP_ADDRESS, e->person, e->address,
-                                e->end_date, MDV_STEP_NOT_APPLICABLE, &found) != 0)
+                                e->end_date, MDV_STEP_NOT_APPLICABLE, NULL, 0, &found) != 0)
         outcome = mdv_msg_db_failure(msg);
     else
         mdv_log_at(MDV_LOG_INFO, &msg->log, "return to France: %s",

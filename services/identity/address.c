@@ -13,7 +13,8 @@
 
 static int publish_address_changed(struct mdv_msg *msg, const char *journey_id,
                                    const identity_person_t *person,
-                                   const identity_address_t *address, const char *effective_date)
+                                   const identity_address_t *address, const char *effective_date,
+                                   char **recipients, size_t n_recipients)
 {
     Mdv__Identity__V1__AddressChanged changed = MDV__IDENTITY__V1__ADDRESS_CHANGED__INIT;
     char now[MDV_TIME_LEN];
@@ -24,6 +25,8 @@ static int publish_address_changed(struct mdv_msg *msg, const char *journey_id,
     changed.address = (identity_address_t *)address;
     changed.effective_date = (char *)effective_date;
     changed.changed_at = now;
+    changed.recipients = recipients;
+    changed.n_recipients = n_recipients;
     return mdv_msg_emit(msg, "address_changed", "address", journey_id, journey_id, &changed.base);
 }
 
@@ -68,7 +71,8 @@ static int record_address(struct mdv_msg *msg, void *ctx, struct mdv_effect *out
 
 int identity_address_change(struct mdv_msg *msg, const char *journey_id, const char *step_code,
                             const identity_person_t *person, const identity_address_t *address,
-                            const char *date, mdv_step_status unknown, int *found)
+                            const char *date, mdv_step_status unknown, char **recipients,
+                            size_t n_recipients, int *found)
 {
     struct address_work w = {journey_id, person, address, date, unknown, 0};
     const struct mdv_step_work work = {journey_id, step_code, NULL};
@@ -77,7 +81,8 @@ int identity_address_change(struct mdv_msg *msg, const char *journey_id, const c
     *found = w.found;
     if (!w.found)
         return 0;
-    return publish_address_changed(msg, journey_id, person, address, date);
+    return publish_address_changed(msg, journey_id, person, address, date, recipients,
+                                   n_recipients);
 }
 
 enum mdv_outcome identity_on_address_change(struct mdv_msg *msg, const identity_declaration_t *d)
@@ -87,7 +92,8 @@ enum mdv_outcome identity_on_address_change(struct mdv_msg *msg, const identity_
 
     if (mdv_plan_publish(msg, identity_plan(d->kind), d->journey_id, d->submitted_at) != 0 ||
         identity_address_change(msg, d->journey_id, IDENTITY_STEP_ADDRESS, b->person, b->address,
-                                b->effective_date, MDV_STEP_FAILED, &found) != 0)
+                                b->effective_date, MDV_STEP_FAILED, d->recipients, d->n_recipients,
+                                &found) != 0)
         return mdv_msg_db_failure(msg);
     if (!found && identity_report_others(msg, d->kind, d->journey_id, DETAIL_NOT_RECORDED) != 0)
         return mdv_msg_db_failure(msg);

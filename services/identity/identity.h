@@ -110,11 +110,14 @@ int identity_report_others(struct mdv_msg *msg, const char *kind, const char *jo
  * from date, under step_code, once for the journey (received, then done;
  * unknown is the status when the register has nobody of that name:
  * MDV_STEP_FAILED for the owner, NOT_APPLICABLE for a reacting step); then
- * publishes AddressChanged for the other administrations. Sets *found.
+ * publishes AddressChanged for the other administrations, with the
+ * optional recipients the usager chose (n_recipients of them, none when
+ * the address came from another event than a declaration). Sets *found.
  * Returns 0, or -1 on a database failure. */
 int identity_address_change(struct mdv_msg *msg, const char *journey_id, const char *step_code,
                             const identity_person_t *person, const identity_address_t *address,
-                            const char *date, mdv_step_status unknown, int *found) MDV_MUSTCHECK;
+                            const char *date, mdv_step_status unknown, char **recipients,
+                            size_t n_recipients, int *found) MDV_MUSTCHECK;
 
 enum mdv_outcome identity_on_address_change(struct mdv_msg *msg, const identity_declaration_t *d);
 enum mdv_outcome identity_on_name_change(struct mdv_msg *msg, const identity_declaration_t *d);

@@ -39,9 +39,10 @@ static const struct mdv_http_route http_routes[] = {
 
 /* Filled by prepare() from the rules: every partner's topic and outcomes
  * topic, and a route per projection. */
-static const char *topics[MAX_TOPICS] = {"mdv.bereavement.events.v1"};
+static const char *topics[MAX_TOPICS] = {"mdv.bereavement.events.v1", "mdv.identity.events.v1"};
 static struct mdv_event_route routes[MAX_ROUTES] = {
     {"fr.gouv.mdv.bereavement.death_recorded.v1", partners_on_death},
+    {"fr.gouv.mdv.identity.address_changed.v1", partners_on_address},
     {PARTNERS_OUTCOME_TYPE, partners_on_outcome},
 };
 static char *owned[MAX_TOPICS + MAX_ROUTES];
@@ -55,8 +56,8 @@ static const char *keep(char *s)
 
 static int add_topics_and_routes(void)
 {
-    size_t t = 1, r = 2;
-    if (1 + 2 * partners_rules->n_partners >= MAX_TOPICS ||
+    size_t t = 2, r = 3;
+    if (t + 2 * partners_rules->n_partners >= MAX_TOPICS ||
         r + partners_rules->n_entitlements >= MAX_ROUTES) {
         fprintf(stderr, "rules: too many partners or entitlements for one service\n");
         return -1;

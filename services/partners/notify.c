@@ -6,13 +6,16 @@
  * journey and step, whatever redelivery brings the event back). What two
  * journeys declare alike (one death, two relatives) is sent once. Either
  * way the partner's step joins the journey (steps.c).
- * Optional entitlements need the usager's consent, which declarations do
- * not carry yet: none is sent. */
+ * An optional entitlement is sent only to a partner the usager chose in
+ * the declaration (its consent, carried by the domain event's recipients
+ * from DeclarationSubmitted): a partner not chosen gets nothing and has no
+ * step on the journey. notices.chosen says which were chosen. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bereavement/contract.h"
+#include "identity/contract.h"
 #include "mdv/pg.h"
 #include "partners.h"
 
@@ -31,19 +34,20 @@ static int record_notice(struct mdv_msg *msg, const struct partners_entitlement 
                          char first_on[16])
 {
     const char *lock[] = {e->step, occurrence};
-    const char *params[] = {journey_id, e->step, e->partner->id, msg->ev.id, occurrence};
+    const char *params[] = {journey_id, e->step,    e->partner->id,
+                            msg->ev.id, occurrence, e->mandatory ? "false" : "true"};
     if (mdv_pg_exec(msg->conn, "SELECT pg_advisory_xact_lock(hashtext($1 || '|' || $2))", 2,
                     lock) != 0)
         return -1;
     PGresult *res = mdv_pg_query(
         msg->conn,
-        "INSERT INTO notices (journey_id, step_code, partner, source_ce_id, occurrence, repeat_of)"
-        " VALUES ($1, $2, $3, $4, $5, (SELECT journey_id FROM notices"
+        "INSERT INTO notices (journey_id, step_code, partner, source_ce_id, occurrence, chosen,"
+        " repeat_of) VALUES ($1, $2, $3, $4, $5, $6, (SELECT journey_id FROM notices"
         "   WHERE step_code = $2 AND occurrence = $5 AND repeat_of IS NULL AND journey_id <> $1))"
         " ON CONFLICT (journey_id, step_code) DO NOTHING RETURNING repeat_of IS NOT NULL,"
         " (SELECT to_char(f.notified_at AT TIME ZONE 'Europe/Paris', 'DD/MM/YYYY')"
         "  FROM notices f WHERE f.journey_id = repeat_of AND f.step_code = $2)",
-        5, params);
+        6, params);
     if (!res)
         return -1;
     if (PQntuples(res) == 0)
@@ -75,10 +79,19 @@ static int publish(struct mdv_msg *msg, const struct partners_entitlement *e, co
     return rc;
 }
 
-/* Every mandatory entitlement to the message's type: sent once per
- * occurrence. */
+/* Whether the usager chose the entitlement's partner. */
+static int chosen(const struct partners_entitlement *e, char *const *recipients, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(recipients[i], e->partner->id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Every entitlement to the message's type, mandatory or chosen among the
+ * n recipients: sent once per occurrence. */
 static int notify_all(struct mdv_msg *msg, const void *event, const char *journey_id,
-                      const char *occurrence)
+                      const char *occurrence, char *const *recipients, size_t n)
 {
     static const char *const said[] = {"notified", "already sent for another journey: not sent",
                                        "notified before: not sent again"};
@@ -86,7 +99,7 @@ static int notify_all(struct mdv_msg *msg, const void *event, const char *journe
         const struct partners_entitlement *e = &partners_rules->entitlements[i];
         enum notice notice;
         char first_on[16] = "";
-        if (strcmp(e->event, msg->ev.type) != 0 || !e->mandatory)
+        if (strcmp(e->event, msg->ev.type) != 0 || (!e->mandatory && !chosen(e, recipients, n)))
             continue;
         if (record_notice(msg, e, journey_id, occurrence, &notice, first_on) != 0)
             return -1;
@@ -108,9 +121,29 @@ enum mdv_outcome partners_on_death(struct mdv_msg *msg)
     if (mdv_death_decode(msg, &death) != 0)
         return MDV_PERMANENT;
     enum mdv_outcome outcome =
-        notify_all(msg, death.event, death.event->journey_id, death.occurrence) == 0
+        notify_all(msg, death.event, death.event->journey_id, death.occurrence, NULL, 0) == 0
             ? MDV_OK
             : mdv_msg_db_failure(msg);
     mdv_death_free(&death);
+    return outcome;
+}
+
+/* AddressChanged: only optional entitlements so far, each sent to a
+ * partner the usager chose; once per journey (an address is no occurrence
+ * two journeys share). */
+enum mdv_outcome partners_on_address(struct mdv_msg *msg)
+{
+    Mdv__Identity__V1__AddressChanged *m = NULL;
+    char key[MDV_PIVOT_KEY_LEN];
+    if (mdv_identity_address_changed_decode(msg->rkm->payload, msg->rkm->len, &m, key, msg->error,
+                                            sizeof(msg->error)) != 0)
+        return MDV_PERMANENT;
+    char *occurrence = mdv_xasprintf("address|%s", m->journey_id);
+    enum mdv_outcome outcome =
+        notify_all(msg, m, m->journey_id, occurrence, m->recipients, m->n_recipients) == 0
+            ? MDV_OK
+            : mdv_msg_db_failure(msg);
+    free(occurrence);
+    mdv__identity__v1__address_changed__free_unpacked(m, NULL);
     return outcome;
 }

@@ -24,6 +24,8 @@ union partners_message {
     ProtobufCMessage base;
     Mdv__Partner__V1__CnavDeathNotice cnav_death;
     Mdv__Partner__V1__DgfipDeathNotice dgfip_death;
+    Mdv__Partner__V1__CnavAddressNotice cnav_address;
+    Mdv__Partner__V1__DgfipAddressNotice dgfip_address;
 };
 
 /* One projection: the message a partner gets for one kind of domain
@@ -84,6 +86,8 @@ extern struct partners_rules *partners_rules;
 
 /* DeathRecorded: each partner entitled to it gets its projection. */
 enum mdv_outcome partners_on_death(struct mdv_msg *msg);
+/* AddressChanged: each partner entitled to it and chosen by the usager. */
+enum mdv_outcome partners_on_address(struct mdv_msg *msg);
 
 /* ---- steps.c: the partner's step on the journey, in msg's transaction ---- */
 

@@ -6,9 +6,11 @@
 #include <string.h>
 
 #include "mdv/bereavement/v1/death.pb-c.h"
+#include "mdv/identity/v1/identity.pb-c.h"
 #include "partners.h"
 
 #define DEATH_RECORDED "fr.gouv.mdv.bereavement.death_recorded.v1"
+#define ADDRESS_CHANGED "fr.gouv.mdv.identity.address_changed.v1"
 
 static void build_cnav_death(const void *event, union partners_message *out)
 {
@@ -39,6 +41,43 @@ static void build_dgfip_death(const void *event, union partners_message *out)
     m->death_date = death->death_date;
 }
 
+static void build_cnav_address(const void *event, union partners_message *out)
+{
+    const Mdv__Identity__V1__AddressChanged *a = event;
+    Mdv__Partner__V1__CnavAddressNotice *m = &out->cnav_address;
+    mdv__partner__v1__cnav_address_notice__init(m);
+    m->journey_id = a->journey_id;
+    m->family_name = a->person->family_name;
+    m->n_given_names = a->person->n_given_names;
+    m->given_names = a->person->given_names;
+    m->sex = a->person->sex;
+    m->birth_date = a->person->birth_date;
+    m->birth_place = a->person->birth_place;
+    m->n_address_lines = a->address->n_lines;
+    m->address_lines = a->address->lines;
+    m->postal_code = a->address->postal_code;
+    m->city = a->address->city;
+    m->effective_date = a->effective_date;
+}
+
+static void build_dgfip_address(const void *event, union partners_message *out)
+{
+    const Mdv__Identity__V1__AddressChanged *a = event;
+    Mdv__Partner__V1__DgfipAddressNotice *m = &out->dgfip_address;
+    mdv__partner__v1__dgfip_address_notice__init(m);
+    m->journey_id = a->journey_id;
+    m->family_name = a->person->family_name;
+    m->n_given_names = a->person->n_given_names;
+    m->given_names = a->person->given_names;
+    m->birth_date = a->person->birth_date;
+    m->birth_place = a->person->birth_place;
+    m->n_address_lines = a->address->n_lines;
+    m->address_lines = a->address->lines;
+    m->postal_code = a->address->postal_code;
+    m->city = a->address->city;
+    m->effective_date = a->effective_date;
+}
+
 static const struct partners_projection cnav_death = {
     &mdv__partner__v1__cnav_death_notice__descriptor,
     DEATH_RECORDED,
@@ -53,7 +92,22 @@ static const struct partners_projection dgfip_death = {
     build_dgfip_death,
 };
 
-const struct partners_projection *const partners_projections[] = {&cnav_death, &dgfip_death, NULL};
+static const struct partners_projection cnav_address = {
+    &mdv__partner__v1__cnav_address_notice__descriptor,
+    ADDRESS_CHANGED,
+    "cnav_address_notice",
+    build_cnav_address,
+};
+
+static const struct partners_projection dgfip_address = {
+    &mdv__partner__v1__dgfip_address_notice__descriptor,
+    ADDRESS_CHANGED,
+    "dgfip_address_notice",
+    build_dgfip_address,
+};
+
+const struct partners_projection *const partners_projections[] = {
+    &cnav_death, &dgfip_death, &cnav_address, &dgfip_address, NULL};
 
 const struct partners_projection *partners_projection_find(const char *name)
 {

@@ -20,6 +20,8 @@
 static const ProtobufCMessageDescriptor *const messages[] = {
     &mdv__partner__v1__cnav_death_notice__descriptor,
     &mdv__partner__v1__dgfip_death_notice__descriptor,
+    &mdv__partner__v1__cnav_address_notice__descriptor,
+    &mdv__partner__v1__dgfip_address_notice__descriptor,
     &mdv__partner__v1__partner_outcome__descriptor,
 };
 
