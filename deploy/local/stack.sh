@@ -1079,6 +1079,12 @@ cmd_status() {
 		printf '%-14s %-8s\n' kafka stopped
 		all=1
 	fi
+	if oidc_running; then
+		printf '%-14s %-8s %s\n' oidc running "$(oidc_url) (pid $(pid_from oidc))"
+	else
+		printf '%-14s %-8s\n' oidc stopped
+		all=1
+	fi
 	# A service of one instance shows as before ("student"); several show as
 	# their instance ids (student-1, student-2...).
 	for s in "${SERVICES[@]}"; do

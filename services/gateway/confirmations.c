@@ -28,7 +28,7 @@ static int step_status(PGconn *conn, const char *journey_id, const char *usager,
                                  "SELECT s.status FROM journeys j"
                                  " LEFT JOIN journey_steps s"
                                  "   ON s.journey_id = j.journey_id AND s.code = $3"
-                                 " WHERE j.journey_id = $1 AND j.usager_id = $2",
+                                 " WHERE j.journey_id = $1 AND " GATEWAY_CALLER_SEES("2"),
                                  3, params);
     if (!res)
         return -1;

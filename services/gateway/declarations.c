@@ -66,17 +66,21 @@ static int record_consents(PGconn *conn, json_t *body, const char *journey_id)
     return rc;
 }
 
-/* $1 journey, $2 usager, $3 kind. */
+/* $1 journey, $2 usager, $3 kind, $4 the mandate it is declared under
+ * ("" for none, mandates.c). */
 const char gateway_insert_journey_sql[] =
-    "INSERT INTO journeys (journey_id, usager_id, kind) VALUES ($1, $2, $3)";
+    "INSERT INTO journeys (journey_id, usager_id, kind, mandate_id)"
+    " VALUES ($1, $2, $3, NULLIF($4, '')::uuid)";
 
-/* The same with an Idempotency-Key ($4, the body's hash $5), in one
+/* The same with an Idempotency-Key ($4, the body's hash $5; the mandate
+ * $6), in one
  * statement: the journey is written only when this request claims the
  * key, so that a replay costs no more round trips than a first request. */
 const char gateway_claim_and_insert_journey_sql[] =
     "WITH claim AS (INSERT INTO idempotency_keys (usager_id, idempotency_key, request_hash,"
     " journey_id) VALUES ($2, $4, $5, $1) ON CONFLICT DO NOTHING RETURNING journey_id)"
-    " INSERT INTO journeys (journey_id, usager_id, kind) SELECT journey_id, $2, $3 FROM claim";
+    " INSERT INTO journeys (journey_id, usager_id, kind, mandate_id)"
+    " SELECT journey_id, $2, $3, NULLIF($6, '')::uuid FROM claim";
 
 /* $1 usager, $2 key, $3 the body's hash: the earlier request's journey
  * when its body was the same. */
@@ -87,12 +91,13 @@ const char gateway_previous_claim_sql[] =
 /* Writes the journey, claiming the key when there is one. Returns 1 when
  * written, 0 when the key was used before (writing the earlier journey into
  * previous, or "" when the body differed), -1 on error. */
-static int insert_journey(PGconn *conn, const char *const journey[3], const char *key,
+static int insert_journey(PGconn *conn, const char *const journey[4], const char *key,
                           const char *hash, char previous[MDV_UUID_LEN])
 {
-    const char *params[] = {journey[0], journey[1], journey[2], key, hash};
-    PGresult *res = key ? mdv_pg_query_prepared(conn, "claim_and_insert_journey", 5, params)
-                        : mdv_pg_query_prepared(conn, "insert_journey", 3, params);
+    const char *params[] = {journey[0], journey[1], journey[2], key, hash, journey[3]};
+    const char *plain[] = {journey[0], journey[1], journey[2], journey[3]};
+    PGresult *res = key ? mdv_pg_query_prepared(conn, "claim_and_insert_journey", 6, params)
+                        : mdv_pg_query_prepared(conn, "insert_journey", 4, plain);
     if (!res)
         return -1;
     int inserted = atoi(PQcmdTuples(res)) == 1;
@@ -112,12 +117,15 @@ static int insert_journey(PGconn *conn, const char *const journey[3], const char
 }
 
 /* The transaction: key and journey, outbox. */
+/* usager: the journey's owner (the caller, or for an agent the mandate's
+ * usager, whose Idempotency-Keys these are too); mandate_id "" for none. */
 static void record(PGconn *conn, const struct mdv_http_request *req, json_t *body,
-                   const char *usager, struct mdv_http_response *res)
+                   const char *usager, const char *mandate_id, struct mdv_http_response *res)
 {
     const char *key = mdv_http_header(req, "Idempotency-Key");
     char journey_id[MDV_UUID_LEN], previous[MDV_UUID_LEN], hash[65] = "";
-    const char *journey[] = {journey_id, usager, json_string_value(json_object_get(body, "kind"))};
+    const char *journey[] = {journey_id, usager, json_string_value(json_object_get(body, "kind")),
+                             mandate_id};
     int inserted;
 
     mdv_uuid_new(journey_id);
@@ -148,22 +156,23 @@ fail:
 void declarations_post(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
 {
     struct gateway *gw = ctx;
-    char usager[MDV_AUTH_SUB_LEN];
+    struct gateway_caller caller;
+    char owner[MDV_AUTH_SUB_LEN], mandate_id[MDV_UUID_LEN];
     const char *key;
 
-    if (gateway_authenticate(gw, req, res, usager, sizeof(usager)) != 0 ||
+    if (gateway_caller_get(gw, req, res, &caller) != 0 ||
         gateway_idempotency_key(req, res, &key) != 0)
         return;
-    json_t *body =
-        mdv_http_read_json(req, res, declaration_validate, "Déclaration incomplète ou invalide");
+    json_t *body = mdv_http_read_json(req, res, declaration_validate_mandated,
+                                      "Déclaration incomplète ou invalide");
     if (!body)
         return;
     PGconn *conn = mdv_pg_pool_get(gw->pool);
-    if (conn) {
-        record(conn, req, body, usager, res);
-        mdv_pg_pool_put(gw->pool, conn);
-    } else {
+    if (!conn)
         gateway_unavailable(res);
-    }
+    else if (gateway_mandate_owner(conn, &caller, body, res, owner, mandate_id) == 0)
+        record(conn, req, body, owner, mandate_id, res);
+    if (conn)
+        mdv_pg_pool_put(gw->pool, conn);
     json_decref(body);
 }

@@ -23,6 +23,13 @@ struct gateway {
 
 #define GATEWAY_SESSION_COOKIE "mdv_session"
 
+/* The journeys a caller ($N, their sub) may see: their own, and those
+ * declared under a mandate they recorded (an agent) or that names them (a
+ * usager). ARRAY(...) is computed once, so both indexes serve the OR. */
+#define GATEWAY_CALLER_SEES(n)                                                                     \
+    "(j.usager_id = $" n " OR j.mandate_id = ANY (ARRAY(SELECT m.mandate_id FROM mandates m"       \
+    " WHERE m.agent_sub = $" n " OR m.usager_sub = $" n ")))"
+
 /* Who calls: a bearer token's sub (a usager), or a session's (session.c),
  * a usager or a France services agent. */
 struct gateway_caller {
@@ -49,6 +56,22 @@ void gateway_set_session_cookie(struct gateway *gw, struct mdv_http_response *re
                                 const char *value, long max_age);
 /* GET /v1/me's body for the caller; NULL on a database error. */
 json_t *gateway_me_json(PGconn *conn, const struct gateway_caller *caller, const char *cookie);
+
+void mandates_post(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+void mandates_list(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+void mandates_get(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+/* For a declaration under a mandate (its body's mandate_id, taken out of
+ * body): checks that the agent may (403, 404, 409, 422 answered: -1) and
+ * writes the journey's owner (the usager's sub, or "mandate:<id>" until
+ * they sign in). 0 when the body names no mandate and the caller is a
+ * usager (owner: their sub). */
+int gateway_mandate_owner(PGconn *conn, const struct gateway_caller *caller, json_t *body,
+                          struct mdv_http_response *res, char owner[MDV_AUTH_SUB_LEN],
+                          char mandate_id[MDV_UUID_LEN]) MDV_MUSTCHECK;
+/* The mandates naming the caller (a usager) or recorded by them (an agent). */
+json_t *gateway_mandates_json(PGconn *conn, const struct gateway_caller *caller, int *failed);
+/* declaration_validate, with an optional mandate_id beside the kind's fields. */
+void declaration_validate_mandated(json_t *body, json_t *errors);
 
 void auth_login(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
 void auth_callback(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
@@ -104,6 +127,8 @@ int projection_added_decode(const void *value, size_t len, Mdv__Journey__V1__Ste
 enum mdv_outcome projection_on_steps_added(struct mdv_msg *msg);
 
 void declaration_validate(json_t *body, json_t *errors);
+/* 1 when kind is one of the declaration kinds (DESIGN.md §3). */
+int declaration_kind_known(const char *kind);
 void confirmation_validate(json_t *body, json_t *errors);
 
 void confirmations_post(const struct mdv_http_request *req, struct mdv_http_response *res,

@@ -149,7 +149,7 @@ json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, i
     const char *params[] = {journey_id, usager};
     PGresult *res = mdv_pg_query(conn,
                                  "SELECT " JOURNEY_COLUMNS ", " RATING_COLUMN " FROM journeys j"
-                                 " WHERE j.journey_id = $1 AND j.usager_id = $2",
+                                 " WHERE j.journey_id = $1 AND " GATEWAY_CALLER_SEES("2"),
                                  2, params);
     json_t *journey = res && PQntuples(res) == 1 ? journey_from_row(res, 0) : NULL;
     *failed = !res || (PQntuples(res) == 1 && !journey);
@@ -210,7 +210,7 @@ const char gateway_get_journey_sql[] =
     " ELSE " JOURNEY_BODY " END"
     " FROM journeys j CROSS JOIN LATERAL (SELECT " JOURNEY_VERSION " AS version) v"
     " CROSS JOIN (SELECT ARRAY(SELECT json_array_elements_text($3::json)) AS held) t"
-    " WHERE j.journey_id = $1 AND j.usager_id = $2";
+    " WHERE j.journey_id = $1 AND " GATEWAY_CALLER_SEES("2");
 
 /* A journey and its steps in one row, so one query (one snapshot) serves
  * a whole page: PostgreSQL aggregates each journey as JSON, beside its
@@ -218,10 +218,10 @@ const char gateway_get_journey_sql[] =
 const char gateway_list_page_sql[] =
     "SELECT j.journey_id, " JOURNEY_VERSION ", " JOURNEY_BODY ","
     " (extract(epoch FROM j.created_at) * 1000000)::bigint AS micros"
-    " FROM journeys j WHERE j.usager_id = $1"
-    " AND ((extract(epoch FROM j.created_at) * 1000000)::bigint, j.journey_id)"
-    "     < ($2::bigint, $3::uuid)"
-    " ORDER BY micros DESC, j.journey_id DESC LIMIT $4::int";
+    " FROM journeys j WHERE " GATEWAY_CALLER_SEES(
+        "1") " AND ((extract(epoch FROM j.created_at) * 1000000)::bigint, j.journey_id)"
+             "     < ($2::bigint, $3::uuid)"
+             " ORDER BY micros DESC, j.journey_id DESC LIMIT $4::int";
 
 /* RFC 9111 §5.2.2: a journey is the usager's (private), and a cache must
  * ask before reusing it (no-cache): If-None-Match, answered 304 while the

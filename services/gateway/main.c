@@ -75,6 +75,9 @@ static const struct mdv_http_route routes[] = {
     {"GET", "/auth/callback", "GET /auth/callback", auth_callback},
     {"POST", "/auth/logout", "POST /auth/logout", auth_logout},
     {"GET", "/v1/me", "GET /v1/me", me_get},
+    {"POST", "/v1/mandates", "POST /v1/mandates", mandates_post},
+    {"GET", "/v1/mandates", "GET /v1/mandates", mandates_list},
+    {"GET", "/v1/mandates/{}", "GET /v1/mandates/{id}", mandates_get},
     {"POST", "/v1/declarations", "POST /v1/declarations", declarations_post},
     {"GET", "/v1/journeys", "GET /v1/journeys", journeys_list},
     {"GET", "/v1/journeys/{}", "GET /v1/journeys/{id}", journeys_get},
@@ -92,8 +95,8 @@ static const struct mdv_http_route routes[] = {
 static const struct mdv_pg_statement statements[] = {
     {"get_journey", gateway_get_journey_sql, 3},
     {"list_page", gateway_list_page_sql, 4},
-    {"insert_journey", gateway_insert_journey_sql, 3},
-    {"claim_and_insert_journey", gateway_claim_and_insert_journey_sql, 5},
+    {"insert_journey", gateway_insert_journey_sql, 4},
+    {"claim_and_insert_journey", gateway_claim_and_insert_journey_sql, 6},
     {"previous_claim", gateway_previous_claim_sql, 3},
     {NULL, NULL, 0},
 };

@@ -22,8 +22,15 @@ static json_t *bare(const struct gateway_caller *caller)
 
 json_t *gateway_me_json(PGconn *conn, const struct gateway_caller *caller, const char *cookie)
 {
+    int failed = 0;
     (void)cookie;
     json_t *me = bare(caller);
+    json_t *mandates = gateway_mandates_json(conn, caller, &failed);
+    if (failed) {
+        json_decref(me);
+        return NULL;
+    }
+    json_object_set_new(me, "mandates", mandates);
     if (!caller->session[0])
         return me; /* a bearer token: no pivot identity, no CSRF token */
     const char *params[] = {caller->session};

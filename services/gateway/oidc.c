@@ -231,14 +231,14 @@ static int discover(struct gateway_oidc *oidc, struct mdv_http_response *res)
 }
 
 /* A local path only: "/" then anything but a second "/" or "\" (which a
- * browser would read as another host), no control character. */
+ * browser would read as another host), printable ASCII without "\" (the
+ * contract's pattern). */
 static int return_to_is_local(const char *path)
 {
-    if (!path || path[0] != '/' || path[1] == '/' || path[1] == '\\' ||
-        strlen(path) > RETURN_TO_MAX)
+    if (!path || path[0] != '/' || path[1] == '/' || strlen(path) > RETURN_TO_MAX)
         return 0;
     for (const unsigned char *c = (const unsigned char *)path; *c; c++)
-        if (*c < 0x20 || *c == 0x7f || *c == '\\')
+        if (*c < 0x20 || *c > 0x7e || *c == '\\')
             return 0;
     return 1;
 }
@@ -427,12 +427,12 @@ static int callback_state(const struct mdv_http_request *req, struct mdv_http_re
         login_failed(res, 401, "The identity provider refused the sign-in.");
         return -1;
     }
-    if (!*state || !mdv_http_query(req, "code") || strlen(*state) >= GATEWAY_TOKEN_LEN) {
+    if (!*state || !mdv_http_query(req, "code")) {
         login_failed(res, 400, "The callback lacks code or state.");
         return -1;
     }
-    if (!cookie || strcmp(cookie, *state) != 0) {
-        login_failed(res, 400, "This sign-in was not started by this browser.");
+    if (!cookie || strcmp(cookie, *state) != 0 || strlen(*state) >= GATEWAY_TOKEN_LEN) {
+        login_failed(res, 403, "This sign-in was not started by this browser.");
         return -1;
     }
     return 0;
@@ -456,7 +456,7 @@ void auth_callback(const struct mdv_http_request *req, struct mdv_http_response 
         return;
     }
     if (!taken) {
-        login_failed(res, 400, "This sign-in is unknown, expired or already used.");
+        login_failed(res, 403, "This sign-in is unknown, expired or already used.");
         return;
     }
     if (iss && strcmp(iss, oidc->issuer) != 0) { /* RFC 9207 */
@@ -495,10 +495,9 @@ void auth_logout(const struct mdv_http_request *req, struct mdv_http_response *r
 
     if (discover(oidc, res) != 0 || gateway_caller_get(gw, req, res, &caller) != 0)
         return;
-    if (!caller.session[0]) {
-        mdv_http_problem(res, 400, "no-session", "Aucune session à fermer",
-                         "Sign-out ends a session opened by signing in; a bearer token has none.",
-                         NULL);
+    if (!caller.session[0]) { /* a bearer token: no session to end */
+        gateway_set_session_cookie(gw, res, "", 0);
+        mdv_http_redirect(res, 303, oidc->post_logout_uri);
         return;
     }
     int rc = gateway_session_close(gw, caller.session, &id_token);

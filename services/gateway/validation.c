@@ -257,6 +257,14 @@ void bereavement_check(json_t *body, json_t *errors)
     enum_field(body, "declarant_relationship", relationships, MDV_ARRAY_LEN(relationships), errors);
 }
 
+int declaration_kind_known(const char *kind)
+{
+    for (size_t i = 0; i < MDV_ARRAY_LEN(kinds); i++)
+        if (strcmp(kind, kinds[i].name) == 0)
+            return 1;
+    return 0;
+}
+
 void declaration_validate(json_t *body, json_t *errors)
 {
     const char *kind = string_field(body, "kind", "kind", 1, errors);

@@ -64,24 +64,36 @@ class Browser:
         return [Person(sub, html.unescape(re.sub(r"\s+", " ", label)).strip())
                 for sub, label in PERSON_RE.findall(page.text)]
 
-    def submit(self, page: requests.Response, sub: str, fault: str = "") -> requests.Response:
-        """Posts the provider's login form; follows to the gateway's
-        callback and returns its answer."""
+    def callback_url(self, page: requests.Response, sub: str, fault: str = "") -> str:
+        """Posts the provider's login form and follows the provider's
+        redirects; returns the gateway callback URL it sends the browser to
+        (not fetched)."""
         action = FORM_RE.search(page.text)
         assert action, f"no login form on {page.url}: {page.text[:300]}"
         resp = self.http.post(urljoin(page.url, html.unescape(action.group(1))),
                               data={"sub": sub, "fault": fault}, allow_redirects=False, timeout=30)
-        self.last_callback = None
-        self.follow(resp)
-        assert self.last_callback is not None, "the provider did not send the browser back to the gateway"
+        for _ in range(10):
+            assert resp.status_code in (302, 303), f"{resp.url}: {resp.status_code} {resp.text[:300]}"
+            target = urljoin(resp.url, resp.headers["Location"])
+            if target.startswith(self.gateway_url + "/auth/callback"):
+                return target
+            resp = self.http.get(target, allow_redirects=False, timeout=30)
+        raise AssertionError("the provider did not send the browser back to the gateway")
+
+    def submit(self, page: requests.Response, sub: str, fault: str = "") -> requests.Response:
+        """Posts the provider's login form; returns the gateway callback's answer."""
+        self.last_callback = self.get(self.callback_url(page, sub, fault))
         return self.last_callback
+
+    def person(self, page: requests.Response, who: str) -> Person:
+        person = next((p for p in self.persons(page) if who in p.label), None)
+        assert person, f"no test person like {who!r} on the provider's page"
+        return person
 
     def sign_in(self, who: str, return_to: str = "/", fault: str = "") -> requests.Response:
         """Signs in as the first test person whose label holds who."""
         page = self.open_login(return_to)
-        person = next((p for p in self.persons(page) if who in p.label), None)
-        assert person, f"no test person like {who!r} on the provider's page"
-        return self.submit(page, person.sub, fault)
+        return self.submit(page, self.person(page, who).sub, fault)
 
     def cookie(self) -> str | None:
         return self.http.cookies.get(SESSION_COOKIE)
