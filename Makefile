@@ -163,11 +163,12 @@ $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
 $(BUILD)/bin/mdv-%: $(BUILD)/obj/deploy/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS)
 
 # A tool of more than one file names the others here.
 $(BUILD)/bin/mdv-seed: $(BUILD)/obj/deploy/tools/seed_records.o
 $(BUILD)/bin/mdv-topics: $(BUILD)/obj/deploy/tools/topics_acls.o
+$(BUILD)/bin/mdv-simulator: $(BUILD)/obj/deploy/tools/simulator_webhook.o
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -199,7 +200,7 @@ $(BUILD)/tests/test_student_contract: $(BUILD)/obj/tests/unit/test_student_contr
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 # The partners' entitlements and projections, tested on the rules they ship.
-PARTNERS_UNIT := entitlements projections
+PARTNERS_UNIT := entitlements projections schedule deliveries
 $(BUILD)/obj/tests/unit/test_partners.o: CFLAGS += \
     -DMDV_TEST_PARTNERS_RULES='"$(CURDIR)/services/partners/rules"'
 $(BUILD)/tests/test_partners: $(BUILD)/obj/tests/unit/test_partners.o \

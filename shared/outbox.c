@@ -23,18 +23,13 @@
 #define IDLE_WAIT_MS 500
 #define DELIVERY_TIMEOUT_MS 30000
 
-int mdv_outbox_add(PGconn *conn, const struct mdv_outbox_event *ev)
+/* Inserts the row and wakes the relay. */
+static int insert_row(PGconn *conn, const char *id, const char *topic, const char *aggregatetype,
+                      const char *key, const char *type, const void *payload, size_t len,
+                      const json_t *headers)
 {
-    char id[MDV_UUID_LEN];
-    size_t len = protobuf_c_message_get_packed_size(ev->message);
-    uint8_t *payload = mdv_xmalloc(len);
-    protobuf_c_message_pack(ev->message, payload);
-    json_t *headers = mdv_event_headers_json(&ev->meta, id);
     char *headers_text = json_dumps(headers, JSON_COMPACT);
-
-    const char *params[] = {
-        id,        ev->aggregatetype, ev->meta.subject, ev->meta.type, (char *)payload,
-        ev->topic, headers_text};
+    const char *params[] = {id, aggregatetype, key, type, payload, topic, headers_text};
     const int lengths[] = {0, 0, 0, 0, (int)len, 0, 0};
     const int formats[] = {0, 0, 0, 0, 1, 0, 0};
     /* The wake-up in the same round trip (delivered at commit, once per
@@ -48,9 +43,29 @@ int mdv_outbox_add(PGconn *conn, const struct mdv_outbox_event *ev)
     int rc = res ? 0 : -1;
     PQclear(res);
     free(headers_text);
+    return rc;
+}
+
+int mdv_outbox_add(PGconn *conn, const struct mdv_outbox_event *ev)
+{
+    char id[MDV_UUID_LEN];
+    size_t len = protobuf_c_message_get_packed_size(ev->message);
+    uint8_t *payload = mdv_xmalloc(len);
+    protobuf_c_message_pack(ev->message, payload);
+    json_t *headers = mdv_event_headers_json(&ev->meta, id);
+    int rc = insert_row(conn, id, ev->topic, ev->aggregatetype, ev->meta.subject, ev->meta.type,
+                        payload, len, headers);
     json_decref(headers);
     free(payload);
     return rc;
+}
+
+int mdv_outbox_add_raw(PGconn *conn, const char *topic, const char *aggregatetype, const char *key,
+                       const char *type, const void *payload, size_t len, const json_t *headers)
+{
+    char id[MDV_UUID_LEN];
+    mdv_uuid_new(id);
+    return insert_row(conn, id, topic, aggregatetype, key, type, payload, len, headers);
 }
 
 struct mdv_relay {

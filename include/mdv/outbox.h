@@ -4,6 +4,7 @@
 #ifndef MDV_OUTBOX_H
 #define MDV_OUTBOX_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <protobuf-c/protobuf-c.h>
 
@@ -20,6 +21,13 @@ struct mdv_outbox_event {
 /* Inside the caller's transaction: packs the message and inserts the row,
  * then wakes the relay (NOTIFY is delivered at commit). Returns 0 or -1. */
 int mdv_outbox_add(PGconn *conn, const struct mdv_outbox_event *ev) MDV_MUSTCHECK;
+
+/* The same for a value that is not a protobuf message of this service
+ * (a dead letter: the bytes as they were, with their own headers, a JSON
+ * object of text values, which is not taken). Returns 0 or -1. */
+int mdv_outbox_add_raw(PGconn *conn, const char *topic, const char *aggregatetype, const char *key,
+                       const char *type, const void *payload, size_t len,
+                       const json_t *headers) MDV_MUSTCHECK;
 
 struct mdv_relay;
 

@@ -94,20 +94,32 @@ static const struct partners_partner *find_partner(const struct partners_rules *
     return NULL;
 }
 
-static int read_partner(struct reader *r, struct partners_rules *rules, char **cols)
+/* A Kafka partner's group is under its ACL prefix mdv.partner.<id>. */
+static int check_group(struct reader *r, char **cols)
 {
-    if (!valid_id(cols[0]))
-        return fail(r, "partner id '%s': want lower-case letters and digits", cols[0]);
-    if (find_partner(rules, cols[0]))
-        return fail(r, "partner %s listed twice", cols[0]);
-    if (strcmp(cols[2], "kafka") != 0)
-        return fail(r, "channel '%s': only kafka is delivered yet", cols[2]);
     char *prefix = mdv_xasprintf("mdv.partner.%s.", cols[0]);
     int ok = strncmp(cols[3], prefix, strlen(prefix)) == 0 && cols[3][strlen(prefix)] != '\0';
     free(prefix);
     if (!ok)
         return fail(r, "group '%s': want one under mdv.partner.<partner>. (its ACL prefix)",
                     cols[3]);
+    return 0;
+}
+
+static int read_partner(struct reader *r, struct partners_rules *rules, char **cols)
+{
+    if (!valid_id(cols[0]))
+        return fail(r, "partner id '%s': want lower-case letters and digits", cols[0]);
+    if (find_partner(rules, cols[0]))
+        return fail(r, "partner %s listed twice", cols[0]);
+    if (strcmp(cols[2], "webhook") == 0) {
+        if (strcmp(cols[3], "-") != 0)
+            return fail(r, "group '%s': a webhook partner has none (want -)", cols[3]);
+    } else if (strcmp(cols[2], "kafka") != 0) {
+        return fail(r, "channel '%s': want kafka or webhook", cols[2]);
+    } else if (check_group(r, cols) != 0) {
+        return -1;
+    }
     if (!*cols[1])
         return fail(r, "no administration");
     rules->partners =
@@ -117,6 +129,7 @@ static int read_partner(struct reader *r, struct partners_rules *rules, char **c
     p->administration = mdv_xstrdup(cols[1]);
     p->channel = mdv_xstrdup(cols[2]);
     p->group = mdv_xstrdup(cols[3]);
+    p->webhook = strcmp(cols[2], "webhook") == 0;
     return 0;
 }
 

@@ -6,6 +6,9 @@
  * offsets for the receipt (receipt.c), and turns what partners report on
  * their outcomes topics or POST /partners/v1/outcomes into step reports
  * (outcome.c, outcomes_http.c, the partners' API authenticated by api.c).
+ * A webhook partner's notices are deliveries POSTed by workers
+ * (deliveries.c, webhooks.c), and its endpoint, secret, delivery log and
+ * replays are its own routes of the API (webhook_api.c).
  * What each partner may see, and why, is data (rules/, entitlements.c). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,20 +23,54 @@
 #define POOL_SIZE 4
 
 static const char *jwt_public_key_file, *jwt_issuer, *jwt_audience;
+static const char *webhook_attempts, *webhook_base_ms, *webhook_max_ms, *webhook_timeout_ms,
+    *webhook_overlap_s, *webhook_workers;
 
 /* The partners' tokens are not the usagers': an issuer and an audience
- * of their own, so that neither kind of token opens the other's API. */
+ * of their own, so that neither kind of token opens the other's API.
+ * The webhooks' schedule (README, "Partners"): by default 12 attempts
+ * over some 17 to 30 hours (0.5-1 min, 1-2 min... up to 6 h, with
+ * jitter), each of at most 10 s; a rotated secret keeps signing for 24 h. */
 static const struct mdv_config_var partners_vars[] = {
     {"MDV_PARTNER_JWT_PUBLIC_KEY_FILE", NULL, mdv_check_readable_file, &jwt_public_key_file,
      "PEM public key that signs the partners' tokens (ES256 or RS256)"},
     {"MDV_PARTNER_JWT_ISSUER", NULL, NULL, &jwt_issuer, "expected iss of the partners' tokens"},
     {"MDV_PARTNER_JWT_AUDIENCE", "mdv-partners", NULL, &jwt_audience,
      "expected aud of the partners' tokens: the partners API's own"},
+    {"MDV_WEBHOOK_ATTEMPTS", "12", mdv_check_positive_int, &webhook_attempts,
+     "attempts of a delivery, the first included, before it is dead-lettered"},
+    {"MDV_WEBHOOK_BACKOFF_MS", "30000", mdv_check_positive_int, &webhook_base_ms,
+     "delay after the first failure; doubled after each, with jitter"},
+    {"MDV_WEBHOOK_BACKOFF_MAX_MS", "21600000", mdv_check_positive_int, &webhook_max_ms,
+     "the longest delay between two attempts, Retry-After included"},
+    {"MDV_WEBHOOK_TIMEOUT_MS", "10000", mdv_check_positive_int, &webhook_timeout_ms,
+     "one attempt's longest time, connection included"},
+    {"MDV_WEBHOOK_SECRET_OVERLAP_S", "86400", mdv_check_positive_int, &webhook_overlap_s,
+     "how long the previous secret still signs after a rotation"},
+    {"MDV_WEBHOOK_WORKERS", "4", mdv_check_positive_int, &webhook_workers,
+     "deliveries sent at once by one instance"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+static void read_schedule(void)
+{
+    partners_schedule = (struct partners_schedule){
+        atol(webhook_attempts),   atol(webhook_base_ms),   atol(webhook_max_ms),
+        atol(webhook_timeout_ms), atol(webhook_overlap_s),
+    };
+}
+
 static const struct mdv_http_route http_routes[] = {
     {"POST", "/partners/v1/outcomes", "POST /partners/v1/outcomes", partners_outcomes_post},
+    {"PUT", "/partners/v1/webhook", "PUT /partners/v1/webhook", partners_webhook_put},
+    {"GET", "/partners/v1/webhook", "GET /partners/v1/webhook", partners_webhook_get},
+    {"POST", "/partners/v1/webhook/secret", "POST /partners/v1/webhook/secret",
+     partners_webhook_rotate},
+    {"GET", "/partners/v1/deliveries", "GET /partners/v1/deliveries", partners_deliveries_list},
+    {"GET", "/partners/v1/deliveries/{}", "GET /partners/v1/deliveries/{id}",
+     partners_delivery_get},
+    {"POST", "/partners/v1/deliveries/{}/replay", "POST /partners/v1/deliveries/{id}/replay",
+     partners_delivery_replay},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -63,11 +100,15 @@ static int add_topics_and_routes(void)
         return -1;
     }
     for (size_t i = 0; i < partners_rules->n_partners; i++) {
+        if (partners_rules->partners[i].webhook)
+            continue; /* no topic: its notices are POSTed */
         topics[t++] = keep(mdv_xasprintf("mdv.partner.%s.v1", partners_rules->partners[i].id));
         topics[t++] =
             keep(mdv_xasprintf("mdv.partner.%s.outcomes.v1", partners_rules->partners[i].id));
     }
     for (size_t i = 0; i < partners_rules->n_entitlements; i++) {
+        if (partners_rules->entitlements[i].partner->webhook)
+            continue;
         const char *type = keep(mdv_xasprintf(
             "fr.gouv.mdv.partners.%s.v1", partners_rules->entitlements[i].projection->ce_event));
         routes[r++] = (struct mdv_event_route){type, partners_on_sent};
@@ -97,6 +138,7 @@ int main(void)
     static struct mdv_service svc;
     static struct partners_api api = {.svc = &svc};
     struct partners_receipts *receipts = NULL;
+    struct partners_webhooks *webhooks = NULL;
     int rc = 1;
 
     if (mdv_service_init(&svc, "partners", partners_vars) != 0 || load_rules(&svc) != 0 ||
@@ -104,13 +146,16 @@ int main(void)
         partners_rules_free(partners_rules);
         return 2;
     }
+    read_schedule();
     api.pool = mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE, NULL);
     if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, http_routes, &api) == 0 &&
         mdv_service_start_relay(&svc) == 0) {
         receipts = partners_receipts_start(&svc.config, RECEIPT_INTERVAL_MS);
-        if (receipts && mdv_service_consume(&svc, "mdv-partners", topics, routes) == 0)
+        webhooks = partners_webhooks_start(&svc.config, &partners_schedule, atoi(webhook_workers));
+        if (receipts && webhooks && mdv_service_consume(&svc, "mdv-partners", topics, routes) == 0)
             rc = 0;
     }
+    partners_webhooks_stop(webhooks);
     partners_receipts_stop(receipts);
     mdv_service_close(&svc);
     mdv_pg_pool_destroy(api.pool);

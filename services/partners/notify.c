@@ -2,7 +2,8 @@
  * entitlement of its type, the partner's projection goes through the
  * outbox to mdv.partner.<partner>.v1 (CloudEvents headers, key = the
  * journey id, so that a partner sees one journey's messages in order and
- * reports on it by that id), and the notice is recorded (notices: one per
+ * reports on it by that id), or to a webhook partner's deliveries
+ * (deliveries.c), and the notice is recorded (notices: one per
  * journey and step, whatever redelivery brings the event back). What two
  * journeys declare alike (one death, two relatives) is sent once. Either
  * way the partner's step joins the journey (steps.c).
@@ -79,6 +80,16 @@ static int publish(struct mdv_msg *msg, const struct partners_entitlement *e, co
     return rc;
 }
 
+/* A Kafka partner's notice goes to its topic, a webhook partner's to its
+ * deliveries: both in the message's transaction. */
+static int send_notice(struct mdv_msg *msg, const struct partners_entitlement *e, const void *event,
+                       const char *journey_id)
+{
+    if (e->partner->webhook)
+        return partners_delivery_add(msg, e, event, journey_id);
+    return publish(msg, e, event, journey_id);
+}
+
 /* Whether the usager chose the entitlement's partner. */
 static int chosen(const struct partners_entitlement *e, char *const *recipients, size_t n)
 {
@@ -103,7 +114,7 @@ static int notify_all(struct mdv_msg *msg, const void *event, const char *journe
             continue;
         if (record_notice(msg, e, journey_id, occurrence, &notice, first_on) != 0)
             return -1;
-        if (notice == NOTICE_NEW && (publish(msg, e, event, journey_id) != 0 ||
+        if (notice == NOTICE_NEW && (send_notice(msg, e, event, journey_id) != 0 ||
                                      partners_step_add(msg, e, journey_id) != 0 ||
                                      partners_step_sent(msg, e, journey_id) != 0))
             return -1;

@@ -9,6 +9,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "mdv/auth.h"
 #include "mdv/journey/v1/journey.pb-c.h"
@@ -26,6 +27,8 @@ union partners_message {
     Mdv__Partner__V1__DgfipDeathNotice dgfip_death;
     Mdv__Partner__V1__CnavAddressNotice cnav_address;
     Mdv__Partner__V1__DgfipAddressNotice dgfip_address;
+    Mdv__Partner__V1__CafDeathNotice caf_death;
+    Mdv__Partner__V1__CpamDeathNotice cpam_death;
 };
 
 /* One projection: the message a partner gets for one kind of domain
@@ -48,8 +51,9 @@ extern const struct partners_projection *const partners_projections[];
 struct partners_partner {
     char *id;             /* "cnav": its certificate's CN, its topics' infix */
     char *administration; /* shown to the usager */
-    char *channel;        /* "kafka" */
-    char *group;          /* the consumer group whose commits acknowledge */
+    char *channel;        /* "kafka" or "webhook" */
+    char *group;          /* the consumer group whose commits acknowledge; "-" for a webhook */
+    int webhook;          /* delivered by signed POSTs (webhook.c), not on its topic */
 };
 
 struct partners_entitlement {
@@ -104,6 +108,13 @@ int partners_step_repeat(struct mdv_msg *msg, const struct partners_entitlement 
 /* received « Reçu par : <administration> ». */
 int partners_step_received(struct mdv_msg *msg, const struct partners_partner *p,
                            const char *journey_id, const char *step) MDV_MUSTCHECK;
+
+/* pending: every step of p whose delivery waits, its endpoint disabled. */
+int partners_steps_waiting(struct mdv_msg *msg, const struct partners_partner *p) MDV_MUSTCHECK;
+/* pending: the delivery of that step was dead-lettered (a replay may
+ * still make it). */
+int partners_step_undelivered(struct mdv_msg *msg, const struct partners_partner *p,
+                              const char *journey_id, const char *step) MDV_MUSTCHECK;
 
 /* ---- sent.c: the notices read back from the partners' topics ---- */
 
@@ -179,6 +190,72 @@ void partners_api_msg(struct partners_api *api, PGconn *conn, const char *journe
 /* POST /partners/v1/outcomes; ctx is the struct partners_api. */
 void partners_outcomes_post(const struct mdv_http_request *req, struct mdv_http_response *res,
                             void *ctx);
+
+/* ---- deliveries.c: a notice to a webhook partner ---- */
+
+/* The body every attempt of a delivery POSTs (Standard Webhooks'
+ * payload shape): {"type": <the notice's ce_type>, "timestamp": created,
+ * "data": {every field of the projection, by its name}}. The caller
+ * frees the text; NULL when the projection holds a field type this does
+ * not render (only strings and lists of strings are). */
+char *partners_delivery_body(const ProtobufCMessage *projection, const char *type,
+                             const char *created);
+
+/* The notice of e, in msg's transaction: a delivery row to its partner's
+ * endpoint, due now (the worker wakes on NOTIFY). */
+int partners_delivery_add(struct mdv_msg *msg, const struct partners_entitlement *e,
+                          const void *event, const char *journey_id) MDV_MUSTCHECK;
+
+/* ---- schedule.c: when the next attempt is due ---- */
+
+struct partners_schedule {
+    long attempts;   /* attempts in all, the first included */
+    long base_ms;    /* the delay after the first failure, doubled after each */
+    long max_ms;     /* the longest delay, Retry-After included */
+    long timeout_ms; /* one attempt's longest time */
+    long overlap_s;  /* how long a rotated secret keeps signing */
+};
+
+/* The schedule of the configuration (main.c). */
+extern struct partners_schedule partners_schedule;
+
+/* The delay after failed attempt n (1 for the first): "equal jitter"
+ * on d = base * 2^(n-1), from min(d/2, max) to min(d, max), u in [0, 1)
+ * choosing where. Each delay is at least the longest the one before
+ * could be, so the delays grow, and none passes max. */
+long partners_backoff_ms(const struct partners_schedule *s, long n, double u);
+
+/* A Retry-After value (delay-seconds or an HTTP-date, RFC 9110 §10.2.3)
+ * as milliseconds from now (0 when past), capped at s->max_ms; -1 when it
+ * is neither. */
+long partners_retry_after_ms(const struct partners_schedule *s, const char *value, time_t now);
+
+/* ---- webhooks.c: the delivery workers ---- */
+
+struct partners_webhooks;
+
+/* Starts n threads that POST the due deliveries, each with its own
+ * database connection and curl handle. Copies what it needs of config;
+ * schedule must outlive them. NULL on error. */
+struct partners_webhooks *partners_webhooks_start(const struct mdv_base_config *config,
+                                                  const struct partners_schedule *schedule, int n);
+/* Stops (an attempt in hand finishes) and joins them; accepts NULL. */
+void partners_webhooks_stop(struct partners_webhooks *w);
+
+/* ---- webhook_api.c: a webhook partner's routes; ctx is the struct partners_api ---- */
+
+void partners_webhook_put(const struct mdv_http_request *req, struct mdv_http_response *res,
+                          void *ctx);
+void partners_webhook_get(const struct mdv_http_request *req, struct mdv_http_response *res,
+                          void *ctx);
+void partners_webhook_rotate(const struct mdv_http_request *req, struct mdv_http_response *res,
+                             void *ctx);
+void partners_deliveries_list(const struct mdv_http_request *req, struct mdv_http_response *res,
+                              void *ctx);
+void partners_delivery_get(const struct mdv_http_request *req, struct mdv_http_response *res,
+                           void *ctx);
+void partners_delivery_replay(const struct mdv_http_request *req, struct mdv_http_response *res,
+                              void *ctx);
 
 /* ---- receipt.c ---- */
 

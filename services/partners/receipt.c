@@ -147,7 +147,8 @@ static void *run(void *arg)
     while (!atomic_load(&r->stop)) {
         if (mdv_pg_ensure(&r->conn, r->pg_dsn) == 0)
             for (size_t i = 0; i < partners_rules->n_partners; i++)
-                if (poll_partner(r, &partners_rules->partners[i]) != 0)
+                if (!partners_rules->partners[i].webhook &&
+                    poll_partner(r, &partners_rules->partners[i]) != 0)
                     break; /* the database: the next round reconnects */
         for (long waited = 0; waited < r->interval_ms && !atomic_load(&r->stop); waited += 100)
             mdv_sleep_ms(100);

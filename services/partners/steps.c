@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "mdv/journey.h"
+#include "mdv/pg.h"
 #include "partners.h"
 
 int partners_step_add(struct mdv_msg *msg, const struct partners_entitlement *e,
@@ -56,6 +57,37 @@ int partners_step_received(struct mdv_msg *msg, const struct partners_partner *p
 {
     char *detail = mdv_xasprintf("Reçu par : %s", p->administration);
     int rc = mdv_journey_report_next(msg, journey_id, step, MDV_STEP_RECEIVED, detail);
+    free(detail);
+    return rc;
+}
+
+/* Reports every step of p whose delivery waits for its endpoint. */
+int partners_steps_waiting(struct mdv_msg *msg, const struct partners_partner *p)
+{
+    const char *params[] = {p->id};
+    PGresult *res = mdv_pg_query(msg->conn,
+                                 "SELECT journey_id, step_code FROM deliveries WHERE partner = $1"
+                                 " AND status = 'pending' AND delivered_at IS NULL",
+                                 1, params);
+    if (!res)
+        return -1;
+    char *detail = mdv_xasprintf("En attente : %s a suspendu la réception des transmissions",
+                                 p->administration);
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++)
+        rc = mdv_journey_report_next(msg, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                                     MDV_STEP_PENDING, detail);
+    free(detail);
+    PQclear(res);
+    return rc;
+}
+
+int partners_step_undelivered(struct mdv_msg *msg, const struct partners_partner *p,
+                              const char *journey_id, const char *step)
+{
+    char *detail =
+        mdv_xasprintf("La transmission à %s n'a pas abouti ; elle sera reprise", p->administration);
+    int rc = mdv_journey_report_next(msg, journey_id, step, MDV_STEP_PENDING, detail);
     free(detail);
     return rc;
 }

@@ -2,7 +2,8 @@
  * server: the entitlements as shipped (services/partners/rules), the walk
  * of every projection's protobuf descriptor against the fields its
  * entitlement lists, a wrong rules file refused with its file and line,
- * and a projection built field by field. */
+ * a projection built field by field, a webhook partner's body, and the
+ * webhooks' retry schedule. */
 #include "unit.h"
 
 #include "../../services/partners/partners.h"
@@ -243,6 +244,146 @@ static void test_projections_are_built_field_by_field_from_the_death(void **stat
     mdv__partner__v1__dgfip_death_notice__free_unpacked(dgfip, NULL);
 }
 
+static void test_caf_and_cpam_are_webhook_partners_entitled_to_a_death(void **state)
+{
+    char err[512] = "";
+    (void)state;
+    struct partners_rules *rules = partners_rules_load(MDV_TEST_PARTNERS_RULES, err, sizeof(err));
+    if (!rules)
+        fail_msg("%s", err);
+    const struct partners_entitlement *caf = entitlement_of(rules, "caf", DEATH_RECORDED);
+    const struct partners_entitlement *cpam = entitlement_of(rules, "cpam", DEATH_RECORDED);
+    assert_non_null(caf);
+    assert_non_null(cpam);
+    assert_string_equal(caf->step, "caf.death_notified");
+    assert_string_equal(cpam->step, "cpam.death_notified");
+    assert_true(caf->partner->webhook);
+    assert_true(cpam->partner->webhook);
+    assert_string_equal(caf->partner->group, "-");
+    assert_true(caf->mandatory && cpam->mandatory);
+    /* The capital décès goes by the insured's file, which needs the sex;
+     * the CAF's allocataire file does not. */
+    assert_true(listed(cpam, "sex"));
+    assert_false(listed(caf, "sex"));
+    assert_false(entitlement_of(rules, "cnav", DEATH_RECORDED)->partner->webhook);
+    partners_rules_free(rules);
+}
+
+/* partners.tsv: a webhook partner names no group, a channel is one of two. */
+static void test_a_wrong_partner_line_is_refused(void **state)
+{
+    static const struct {
+        const char *line, *why;
+    } rows[] = {
+        {"caf\tCAF\twebhook\tmdv.partner.caf.main", "group 'mdv.partner.caf.main': a webhook"},
+        {"caf\tCAF\tmail\t-", "channel 'mail': want kafka or webhook"},
+        {"cnav\tCNAV\tkafka\t-", "group '-': want one under mdv.partner.<partner>."},
+    };
+    int failures = 0;
+    (void)state;
+    for (size_t i = 0; i < MDV_ARRAY_LEN(rows); i++) {
+        char dir[] = "/tmp/mdv-partners-rules-XXXXXX", err[512] = "";
+        assert_non_null(mkdtemp(dir));
+        char *path = mdv_xasprintf("%s/partners.tsv", dir);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "%s\n", rows[i].line);
+        fclose(f);
+        struct partners_rules *rules = partners_rules_load(dir, err, sizeof(err));
+        char *want = mdv_xasprintf("%s:1: %s", path, rows[i].why);
+        if (rules || strncmp(err, want, strlen(want)) != 0)
+            ROW_FAILED(failures, "row %zu: got \"%s\", want \"%s\"", i, rules ? "(loaded)" : err,
+                       want);
+        partners_rules_free(rules);
+        free(want);
+        free(path);
+        char *cmd = mdv_xasprintf("rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+        free(cmd);
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* The body a webhook partner gets: its projection's fields and no other,
+ * as JSON under type, timestamp and data. */
+static void test_a_webhook_body_is_exactly_the_projection_as_json(void **state)
+{
+    char *given[] = {"Jeanne", "Marie"};
+    Mdv__Journey__V1__PivotIdentity p = MDV__JOURNEY__V1__PIVOT_IDENTITY__INIT;
+    Mdv__Bereavement__V1__DeathRecorded death = MDV__BEREAVEMENT__V1__DEATH_RECORDED__INIT;
+    union partners_message out;
+    json_error_t jerr;
+    (void)state;
+    p.family_name = "MARTIN";
+    p.n_given_names = 2;
+    p.given_names = given;
+    p.sex = "F";
+    p.birth_date = "1948-03-02";
+    p.birth_place = "75056";
+    death.journey_id = "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7";
+    death.deceased = &p;
+    death.death_date = "2026-11-20";
+    death.death_place = "69123";
+    death.recorded_at = "2026-11-21T10:00:00Z";
+    const struct partners_projection *caf =
+        partners_projection_find("mdv.partner.v1.CafDeathNotice");
+    assert_non_null(caf);
+    caf->build(&death, &out);
+    char *body = partners_delivery_body(&out.base, "fr.gouv.mdv.partners.caf_death_notice.v1",
+                                        "2026-11-21T10:00:01Z");
+    assert_non_null(body);
+    json_t *doc = json_loads(body, 0, &jerr);
+    assert_non_null(doc);
+    assert_int_equal(json_object_size(doc), 3);
+    assert_string_equal(json_string_value(json_object_get(doc, "type")),
+                        "fr.gouv.mdv.partners.caf_death_notice.v1");
+    assert_string_equal(json_string_value(json_object_get(doc, "timestamp")),
+                        "2026-11-21T10:00:01Z");
+    json_t *data = json_object_get(doc, "data");
+    assert_int_equal(json_object_size(data), caf->descriptor->n_fields);
+    for (unsigned i = 0; i < caf->descriptor->n_fields; i++)
+        assert_non_null(json_object_get(data, caf->descriptor->fields[i].name));
+    assert_string_equal(json_string_value(json_object_get(data, "family_name")), "MARTIN");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(data, "given_names"), 1)),
+                        "Marie");
+    assert_null(json_object_get(data, "sex"));
+    assert_null(strstr(body, "69123"));
+    json_decref(doc);
+    free(body);
+}
+
+static void test_the_backoff_doubles_with_jitter_up_to_its_cap(void **state)
+{
+    const struct partners_schedule s = {8, 1000, 10000, 5000, 60};
+    (void)state;
+    /* Half fixed, half random: attempt 1 waits 0.5 to 1 s, 2 waits 1 to 2 s... */
+    assert_int_equal(partners_backoff_ms(&s, 1, 0), 500);
+    assert_in_range(partners_backoff_ms(&s, 1, 0.999), 999, 1000);
+    assert_int_equal(partners_backoff_ms(&s, 2, 0), 1000);
+    assert_int_equal(partners_backoff_ms(&s, 3, 0.5), 3000);
+    /* 8 to 16 s capped at 10 s; then 10 s, whatever the attempt. */
+    assert_int_equal(partners_backoff_ms(&s, 5, 0), 8000);
+    assert_in_range(partners_backoff_ms(&s, 5, 0.999), 9990, 10000);
+    assert_int_equal(partners_backoff_ms(&s, 40, 0), 10000);
+    assert_int_equal(partners_backoff_ms(&s, 40, 0.999), 10000);
+    for (long n = 1; n < 8; n++)
+        assert_true(partners_backoff_ms(&s, n + 1, 0) >= partners_backoff_ms(&s, n, 0.999));
+}
+
+static void test_retry_after_is_read_as_seconds_or_an_http_date(void **state)
+{
+    const struct partners_schedule s = {8, 1000, 600000, 5000, 60};
+    const time_t at = 1445412480; /* Wed, 21 Oct 2015 07:28:00 GMT */
+    (void)state;
+    assert_int_equal(partners_retry_after_ms(&s, "120", at), 120000);
+    assert_int_equal(partners_retry_after_ms(&s, " 3 ", at), 3000);
+    assert_int_equal(partners_retry_after_ms(&s, "Wed, 21 Oct 2015 07:28:00 GMT", at - 30), 30000);
+    assert_int_equal(partners_retry_after_ms(&s, "Wed, 21 Oct 2015 07:28:00 GMT", at + 5), 0);
+    assert_int_equal(partners_retry_after_ms(&s, "99999999", at), 600000);
+    assert_int_equal(partners_retry_after_ms(&s, "soon", at), -1);
+    assert_int_equal(partners_retry_after_ms(&s, "12s", at), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +392,11 @@ int main(void)
         cmocka_unit_test(test_a_wrong_entitlement_stops_the_service_naming_file_and_line),
         cmocka_unit_test(test_the_good_line_of_the_table_loads),
         cmocka_unit_test(test_projections_are_built_field_by_field_from_the_death),
+        cmocka_unit_test(test_caf_and_cpam_are_webhook_partners_entitled_to_a_death),
+        cmocka_unit_test(test_a_wrong_partner_line_is_refused),
+        cmocka_unit_test(test_a_webhook_body_is_exactly_the_projection_as_json),
+        cmocka_unit_test(test_the_backoff_doubles_with_jitter_up_to_its_cap),
+        cmocka_unit_test(test_retry_after_is_read_as_seconds_or_an_http_date),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
