@@ -17,7 +17,8 @@
 #                           send SIG (default TERM) to one instance and wait for the
 #                           exit; prints "NAME-K exit=STATUS seconds=S" (137: SIGKILL)
 #   start-simulator P | stop-simulator P
-#                           start / stop (TERM) the simulator of Kafka partner P (cnav, dgfip)
+#                           start / stop (TERM) the simulator of partner P: on Kafka
+#                           (cnav, dgfip) or on webhooks (caf, cpam)
 #   restart-kafka | restart-pg
 #   stop-kafka | start-kafka | stop-pg | start-pg
 #   topics                  the broker's topics and partition counts (mdv-topics --list);
@@ -36,6 +37,9 @@
 # each is on base+10..base+16 and instance 8 of partners on base+86. Instance K
 # runs as MDV_INSTANCE_ID=NAME-K; instance 1 keeps the service's plain name
 # for its files (logs/NAME.log, pids/NAME.pid), others are logs/NAME-K.log.
+# The webhook partners' simulators listen on base+7 (caf) and base+8 (cpam).
+# MDV_WEBHOOK_* (the webhooks' schedule, services/partners/main.c) reach the
+# partners service when set.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -628,6 +632,9 @@ svc_env() {
 		MDV_INSTANCE_ID=$s-$k
 		MDV_DATA_DIR=$repo/services/$s
 	EOF
+	if [[ $s == partners ]]; then
+		env | grep -E '^MDV_WEBHOOK_[A-Z_]+=' || true
+	fi
 	if [[ $s == gateway ]]; then
 		cat <<-EOF
 			MDV_JWT_PUBLIC_KEY_FILE=$STACK/keys/jwt-public.pem
@@ -774,24 +781,48 @@ missing_binaries() {
 
 # ---------------------------------------------------------------- partners
 
-# The Kafka partners the stack simulates (deploy/tools/simulator.c), each
-# with its own certificate, in the group services/partners/rules/partners.tsv
-# names: they acknowledge and report every notice, so that journeys with a
-# partner's step complete. MDV_SIM_DELAY_MS delays each report.
-SIMULATED=(cnav dgfip)
+# The partners the stack simulates (deploy/tools/simulator.c): on Kafka
+# with their own certificates, in the group services/partners/rules/partners.tsv
+# names; on webhooks each with its own HTTP endpoint, which it registers
+# through the partners' API with a token of its own. They acknowledge and
+# report every notice, so that journeys with a partner's step complete.
+# MDV_SIM_DELAY_MS delays each report.
+SIMULATED=(cnav dgfip caf cpam)
+declare -A SIM_PORT_OFFSET=([caf]=7 [cpam]=8)
 
-sim_group() {
-	awk -F '\t' -v p="$1" '$1 == p { print $4 }' "$repo/services/partners/rules/partners.tsv"
+sim_rule() {
+	awk -F '\t' -v p="$1" -v col="$2" '$1 == p { print $col }' "$repo/services/partners/rules/partners.tsv"
 }
 
 sim_running() {
 	proc_alive "$(pid_from "simulator-$1")" "mdv-simulator --partner $1"
 }
 
+# A webhook partner's simulator: its token (a year's, the stack's own
+# partners' key), its endpoint's port, the partners service's URL.
+sim_start_webhook() {
+	local p=$1 token=$STACK/keys/$1.token
+	(
+		umask 077
+		# shellcheck disable=SC1091
+		. "$STACK/env"
+		"$BIN/mdv-token" --partner "$p" --ttl 31536000 >"$token.tmp"
+	) || die "no token for partner $p (mdv-token --partner)"
+	mv "$token.tmp" "$token"
+	log "starting the $p simulator (webhook on 127.0.0.1:$((BASE + SIM_PORT_OFFSET[$p])))"
+	spawn "simulator-$p" "$BIN/mdv-simulator" --partner "$p" \
+		--listen "127.0.0.1:$((BASE + SIM_PORT_OFFSET[$p]))" --api "http://127.0.0.1:$(port_of partners)" \
+		--token-file "$token" --delay-ms "${MDV_SIM_DELAY_MS:-0}"
+}
+
 sim_start() {
 	local p=$1 group
 	sim_running "$p" && return 0
-	group=$(sim_group "$p")
+	if [[ $(sim_rule "$p" 3) == webhook ]]; then
+		sim_start_webhook "$p"
+		return 0
+	fi
+	group=$(sim_rule "$p" 4)
 	[[ -n $group ]] || die "no group for partner $p in services/partners/rules/partners.tsv"
 	log "starting the $p simulator (group $group)"
 	spawn "simulator-$p" env MDV_KAFKA_BROKERS="127.0.0.1:$(port_of kafka)" \

@@ -14,7 +14,11 @@
  *   mdv-simulator --partner cnav --group mdv.partner.cnav.main [--delay-ms N]
  *
  * Environment: MDV_KAFKA_BROKERS (required) and MDV_KAFKA_*. Stops on
- * SIGTERM or SIGINT. */
+ * SIGTERM or SIGINT. A webhook partner is played by the same tool
+ * (simulator_webhook.c):
+ *
+ *   mdv-simulator --partner caf --listen 127.0.0.1:PORT --api URL
+ *                 --token-file FILE [--delay-ms N] */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +30,7 @@
 #include "mdv/log.h"
 #include "mdv/partner/v1/partner.pb-c.h"
 #include "mdv/util.h"
+#include "simulator.h"
 
 #define PRODUCE_TIMEOUT_MS 30000
 
@@ -47,6 +52,8 @@ static const struct {
     {"dgfip", "death", "Décès pris en compte par les Finances publiques"},
     {"cnav", "address", "Adresse mise à jour par l'Assurance retraite"},
     {"dgfip", "address", "Adresse mise à jour par les Finances publiques"},
+    {"caf", "death", "Décès pris en compte par la Caisse d'allocations familiales"},
+    {"cpam", "death", "Décès pris en compte par l'Assurance maladie"},
 };
 
 struct sim {
@@ -203,13 +210,26 @@ static int run(struct sim *s)
     return 0;
 }
 
+static int usage(void)
+{
+    fprintf(stderr, "usage: MDV_KAFKA_BROKERS=... mdv-simulator --partner cnav|dgfip"
+                    " --group mdv.partner.<partner>.<name> [--delay-ms N]\n"
+                    "       mdv-simulator --partner caf|cpam --listen HOST:PORT --api URL"
+                    " --token-file FILE [--delay-ms N]\n");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {{"partner", required_argument, NULL, 'p'},
                                             {"group", required_argument, NULL, 'g'},
                                             {"delay-ms", required_argument, NULL, 'd'},
+                                            {"listen", required_argument, NULL, 'l'},
+                                            {"api", required_argument, NULL, 'a'},
+                                            {"token-file", required_argument, NULL, 't'},
                                             {NULL, 0, NULL, 0}};
     struct sim s = {0};
+    struct sim_webhook w = {0};
     for (int c; (c = getopt_long(argc, argv, "", options, NULL)) != -1;) {
         if (c == 'p')
             s.partner = optarg;
@@ -217,22 +237,37 @@ int main(int argc, char **argv)
             s.group = optarg;
         else if (c == 'd')
             s.delay_ms = atol(optarg);
+        else if (c == 'l')
+            w.listen = optarg;
+        else if (c == 'a')
+            w.api = optarg;
+        else if (c == 't')
+            w.token_file = optarg;
         else
-            return 2;
+            return usage();
     }
     s.brokers = getenv("MDV_KAFKA_BROKERS");
     int known = 0;
     for (size_t i = 0; s.partner && i < MDV_ARRAY_LEN(details); i++)
-        known |= strcmp(details[i].partner, s.partner) == 0;
-    if (!known || !s.group || !s.brokers || !*s.brokers || s.delay_ms < 0) {
-        fprintf(stderr, "usage: MDV_KAFKA_BROKERS=... mdv-simulator --partner cnav|dgfip"
-                        " --group mdv.partner.<partner>.<name> [--delay-ms N]\n");
-        return 2;
-    }
+        if (strcmp(details[i].partner, s.partner) == 0 && !w.detail) {
+            known = 1;
+            w.detail = details[i].detail; /* a webhook partner's: its death notice's */
+        }
+    if (!known || s.delay_ms < 0)
+        return usage();
     mdv_log_init("simulator", MDV_LOG_INFO);
     mdv_log_set_instance(s.partner);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
+    if (w.listen) {
+        if (!w.api || !w.token_file)
+            return usage();
+        w.partner = s.partner;
+        w.delay_ms = s.delay_ms;
+        return sim_webhook_run(&w, &stop);
+    }
+    if (!s.group || !s.brokers || !*s.brokers)
+        return usage();
     s.topic = mdv_xasprintf("mdv.partner.%s.v1", s.partner);
     s.outcomes = mdv_xasprintf("mdv.partner.%s.outcomes.v1", s.partner);
     int rc = run(&s);

@@ -76,84 +76,86 @@ static void build_dgfip_address(const void *event, union partners_message *out)
     m->postal_code = a->address->postal_code;
     m->city = a->address->city;
     m->effective_date = a->effective_date;
-    static void build_caf_death(const void *event, union partners_message *out)
-    {
-        const Mdv__Bereavement__V1__DeathRecorded *death = event;
-        Mdv__Partner__V1__CafDeathNotice *m = &out->caf_death;
-        mdv__partner__v1__caf_death_notice__init(m);
-        m->journey_id = death->journey_id;
-        m->family_name = death->deceased->family_name;
-        m->n_given_names = death->deceased->n_given_names;
-        m->given_names = death->deceased->given_names;
-        m->birth_date = death->deceased->birth_date;
-        m->birth_place = death->deceased->birth_place;
-        m->death_date = death->death_date;
-    }
+}
 
-    static void build_cpam_death(const void *event, union partners_message *out)
-    {
-        const Mdv__Bereavement__V1__DeathRecorded *death = event;
-        Mdv__Partner__V1__CpamDeathNotice *m = &out->cpam_death;
-        mdv__partner__v1__cpam_death_notice__init(m);
-        m->journey_id = death->journey_id;
-        m->family_name = death->deceased->family_name;
-        m->n_given_names = death->deceased->n_given_names;
-        m->given_names = death->deceased->given_names;
-        m->sex = death->deceased->sex;
-        m->birth_date = death->deceased->birth_date;
-        m->birth_place = death->deceased->birth_place;
-        m->death_date = death->death_date;
-    }
+static void build_caf_death(const void *event, union partners_message *out)
+{
+    const Mdv__Bereavement__V1__DeathRecorded *death = event;
+    Mdv__Partner__V1__CafDeathNotice *m = &out->caf_death;
+    mdv__partner__v1__caf_death_notice__init(m);
+    m->journey_id = death->journey_id;
+    m->family_name = death->deceased->family_name;
+    m->n_given_names = death->deceased->n_given_names;
+    m->given_names = death->deceased->given_names;
+    m->birth_date = death->deceased->birth_date;
+    m->birth_place = death->deceased->birth_place;
+    m->death_date = death->death_date;
+}
 
-    static const struct partners_projection cnav_death = {
-        &mdv__partner__v1__cnav_death_notice__descriptor,
-        DEATH_RECORDED,
-        "cnav_death_notice",
-        build_cnav_death,
-    };
+static void build_cpam_death(const void *event, union partners_message *out)
+{
+    const Mdv__Bereavement__V1__DeathRecorded *death = event;
+    Mdv__Partner__V1__CpamDeathNotice *m = &out->cpam_death;
+    mdv__partner__v1__cpam_death_notice__init(m);
+    m->journey_id = death->journey_id;
+    m->family_name = death->deceased->family_name;
+    m->n_given_names = death->deceased->n_given_names;
+    m->given_names = death->deceased->given_names;
+    m->sex = death->deceased->sex;
+    m->birth_date = death->deceased->birth_date;
+    m->birth_place = death->deceased->birth_place;
+    m->death_date = death->death_date;
+}
 
-    static const struct partners_projection dgfip_death = {
-        &mdv__partner__v1__dgfip_death_notice__descriptor,
-        DEATH_RECORDED,
-        "dgfip_death_notice",
-        build_dgfip_death,
-    };
+static const struct partners_projection cnav_death = {
+    &mdv__partner__v1__cnav_death_notice__descriptor,
+    DEATH_RECORDED,
+    "cnav_death_notice",
+    build_cnav_death,
+};
 
-    static const struct partners_projection cnav_address = {
-        &mdv__partner__v1__cnav_address_notice__descriptor,
-        ADDRESS_CHANGED,
-        "cnav_address_notice",
-        build_cnav_address,
-    };
+static const struct partners_projection dgfip_death = {
+    &mdv__partner__v1__dgfip_death_notice__descriptor,
+    DEATH_RECORDED,
+    "dgfip_death_notice",
+    build_dgfip_death,
+};
 
-    static const struct partners_projection dgfip_address = {
-        &mdv__partner__v1__dgfip_address_notice__descriptor,
-        ADDRESS_CHANGED,
-        "dgfip_address_notice",
-        build_dgfip_address,
-    };
+static const struct partners_projection cnav_address = {
+    &mdv__partner__v1__cnav_address_notice__descriptor,
+    ADDRESS_CHANGED,
+    "cnav_address_notice",
+    build_cnav_address,
+};
 
-    static const struct partners_projection caf_death = {
-        &mdv__partner__v1__caf_death_notice__descriptor,
-        DEATH_RECORDED,
-        "caf_death_notice",
-        build_caf_death,
-    };
+static const struct partners_projection dgfip_address = {
+    &mdv__partner__v1__dgfip_address_notice__descriptor,
+    ADDRESS_CHANGED,
+    "dgfip_address_notice",
+    build_dgfip_address,
+};
 
-    static const struct partners_projection cpam_death = {
-        &mdv__partner__v1__cpam_death_notice__descriptor,
-        DEATH_RECORDED,
-        "cpam_death_notice",
-        build_cpam_death,
-    };
+static const struct partners_projection caf_death = {
+    &mdv__partner__v1__caf_death_notice__descriptor,
+    DEATH_RECORDED,
+    "caf_death_notice",
+    build_caf_death,
+};
 
-    const struct partners_projection *const partners_projections[] = {
-        &cnav_death, &dgfip_death, &cnav_address, &dgfip_address, &caf_death, &cpam_death, NULL};
+static const struct partners_projection cpam_death = {
+    &mdv__partner__v1__cpam_death_notice__descriptor,
+    DEATH_RECORDED,
+    "cpam_death_notice",
+    build_cpam_death,
+};
 
-    const struct partners_projection *partners_projection_find(const char *name)
-    {
-        for (size_t i = 0; partners_projections[i]; i++)
-            if (strcmp(partners_projections[i]->descriptor->name, name) == 0)
-                return partners_projections[i];
-        return NULL;
-    }
+const struct partners_projection *const partners_projections[] = {
+    &cnav_death, &dgfip_death, &cnav_address, &dgfip_address, &caf_death, &cpam_death, NULL};
+
+const struct partners_projection *partners_projection_find(const char *name)
+{
+    for (size_t i = 0; partners_projections[i]; i++)
+        if (strcmp(partners_projections[i]->descriptor->name, name) == 0)
+            return partners_projections[i];
+    return NULL;
+}

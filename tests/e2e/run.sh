@@ -34,6 +34,15 @@ export MDV_OIDC_FAULTS=on
 # The gateway keeps its public indicators 300 s; the tests look at them
 # right after making journeys.
 export MDV_INDICATORS_MAX_AGE_S=${MDV_INDICATORS_MAX_AGE_S:-5}
+# The webhooks' schedule, shortened so that a delivery dies within seconds
+# (6 attempts, 1 s doubling up to 8 s, about 15 s in all) and a rotated
+# secret stops signing after 8 s; the defaults are hours (README,
+# "Partners"). tests/e2e/test_webhooks.py reads the same variables.
+export MDV_WEBHOOK_ATTEMPTS="${MDV_WEBHOOK_ATTEMPTS:-6}"
+export MDV_WEBHOOK_BACKOFF_MS="${MDV_WEBHOOK_BACKOFF_MS:-1000}"
+export MDV_WEBHOOK_BACKOFF_MAX_MS="${MDV_WEBHOOK_BACKOFF_MAX_MS:-8000}"
+export MDV_WEBHOOK_TIMEOUT_MS="${MDV_WEBHOOK_TIMEOUT_MS:-5000}"
+export MDV_WEBHOOK_SECRET_OVERLAP_S="${MDV_WEBHOOK_SECRET_OVERLAP_S:-8}"
 case "$MDV_BIN_DIR" in /*) ;; *) MDV_BIN_DIR="$repo/$MDV_BIN_DIR" ;; esac
 unset MDV_GATEWAY_URL
 
@@ -71,7 +80,7 @@ if [[ -d "$MDV_STACK_DIR" ]]; then
     bash "$stack_sh" down >/dev/null 2>&1 8>&- || true
     rm -rf "$MDV_STACK_DIR"
 fi
-for offset in 0 1 2 10 11 12 13 14 15; do
+for offset in 0 1 2 7 8 10 11 12 13 14 15 16; do
     port=$((MDV_PORT_BASE + offset))
     if port_in_use "$port"; then
         log "port $port (base $MDV_PORT_BASE + $offset) is already in use: set MDV_E2E_PORT_BASE to a free range"
@@ -94,7 +103,8 @@ print_logs() {
 
 service_logs() {
     local name f
-    for name in gateway identity student bereavement housing abroad; do
+    for name in gateway identity student bereavement housing abroad partners \
+        simulator-cnav simulator-dgfip simulator-caf simulator-cpam; do
         # Instance 1 logs to NAME.log, instance K of a scaled service to NAME-K.log.
         for f in "$MDV_STACK_DIR/logs/$name.log" "$MDV_STACK_DIR/logs/$name"-[0-9].log \
             "$MDV_STACK_DIR/logs/mdv-$name.log"; do

@@ -1,0 +1,20 @@
+/* mdv-simulator's two ways of playing a partner: on Kafka (simulator.c)
+ * and on webhooks (simulator_webhook.c). */
+#ifndef MDV_SIMULATOR_H
+#define MDV_SIMULATOR_H
+
+#include <signal.h>
+
+struct sim_webhook {
+    const char *partner;    /* caf, cpam */
+    const char *listen;     /* host:port its endpoint listens on */
+    const char *api;        /* the partners service's base URL */
+    const char *token_file; /* the partner's bearer token */
+    const char *detail;     /* what it reports, in French */
+    long delay_ms;          /* before each outcome */
+};
+
+/* Serves the partner's endpoint until *stop; the exit status. */
+int sim_webhook_run(const struct sim_webhook *opts, volatile sig_atomic_t *stop);
+
+#endif
