@@ -46,6 +46,9 @@ STEP_SURVIVOR = "bereavement.survivor_pension"
 # simulators acknowledge and report them.
 STEP_CNAV = "cnav.death_notified"
 STEP_DGFIP = "dgfip.death_notified"
+# The webhook partners entitled to a death: a 2xx is their receipt.
+STEP_CAF = "caf.death_notified"
+STEP_CPAM = "cpam.death_notified"
 
 BEREAVEMENT_STEPS = {
     STEP_DEATH_RECORDED: "État civil",
@@ -56,6 +59,8 @@ BEREAVEMENT_STEPS = {
     STEP_SURVIVOR: "Caisses de retraite",
     STEP_CNAV: "Caisse nationale d'assurance vieillesse (CNAV)",
     STEP_DGFIP: "Direction générale des Finances publiques (DGFiP)",
+    STEP_CAF: "Caisse d'allocations familiales (CAF)",
+    STEP_CPAM: "Caisse primaire d'assurance maladie (CPAM)",
 }
 # The step each consumer service reports on.
 SERVICE_STEP = {
@@ -886,6 +891,7 @@ class TopicMessage:
     partition: int
     offset: int
     headers: dict[str, str]
+    value: bytes = b""
 
 
 def read_topic(brokers: str, topic: str, start: dict[int, int], timeout: float = 60) -> list[TopicMessage]:
@@ -905,7 +911,7 @@ def read_topic(brokers: str, topic: str, start: dict[int, int], timeout: float =
                 continue
             if msg.offset() < end[msg.partition()]:
                 headers = {k: (v or b"").decode("utf-8", "replace") for k, v in (msg.headers() or [])}
-                messages.append(TopicMessage(msg.partition(), msg.offset(), headers))
+                messages.append(TopicMessage(msg.partition(), msg.offset(), headers, msg.value() or b""))
             if msg.offset() + 1 >= end[msg.partition()]:
                 todo.discard(msg.partition())
         return messages

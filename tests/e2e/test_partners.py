@@ -163,7 +163,8 @@ def test_a_death_reaches_cnav_and_dgfip_each_as_its_own_projection_once(env, usa
     rows = db("partners").execute(
         "SELECT step_code, partner, repeat_of FROM notices WHERE journey_id = %s ORDER BY step_code",
         (journey_id,)).fetchall()
-    assert rows == [("cnav.death_notified", "cnav", None), ("dgfip.death_notified", "dgfip", None)]
+    assert rows == [("caf.death_notified", "caf", None), ("cnav.death_notified", "cnav", None),
+                    ("cpam.death_notified", "cpam", None), ("dgfip.death_notified", "dgfip", None)]
 
 
 def test_a_death_declared_twice_reaches_each_partner_once(env, usager, make_usager, readers, db):
@@ -181,13 +182,14 @@ def test_a_death_declared_twice_reaches_each_partner_once(env, usager, make_usag
         rows[:] = db("partners").execute(
             "SELECT step_code, repeat_of::text FROM notices WHERE journey_id = %s ORDER BY step_code",
             (second,)).fetchall()
-        return len(rows) == 2
+        return len(rows) == 4
 
     deadline = time.monotonic() + TIMEOUT
     while not second_recorded():
         assert time.monotonic() < deadline, rows
         time.sleep(0.2)
-    assert rows == [("cnav.death_notified", first), ("dgfip.death_notified", first)]
+    assert rows == [("caf.death_notified", first), ("cnav.death_notified", first),
+                    ("cpam.death_notified", first), ("dgfip.death_notified", first)]
     time.sleep(2)
     cnav.read_until(lambda ms: True, timeout=1)
     assert of_journey(cnav.messages, second) == []
