@@ -219,7 +219,10 @@ def test_a_death_reaches_caf_and_cpam_as_signed_posts_of_exactly_their_projectio
         assert b"13055" not in post["body"] and b"spouse" not in post["body"]
         headers = {k.lower(): v for k, v in post["headers"].items()}
         assert headers["content-type"] == "application/json"
-        (delivery_id, status, attempts, _) = delivery_row(db, journey_id, played.partner)
+        # The 2xx is recorded just after the receiver answered it.
+        (delivery_id, status, attempts, _) = wait_until(
+            lambda: (row := delivery_row(db, journey_id, played.partner))[1] == "delivered" and row,
+            TIMEOUT, "the delivery recorded delivered")
         assert headers["webhook-id"] == delivery_id and (status, attempts) == ("delivered", 1)
         # Another partner's secret verifies nothing.
         with pytest.raises(WebhookVerificationError):
