@@ -92,11 +92,15 @@ $(WEB_NPM)/node_modules/.package-lock.json: services/gateway/web/package.json \
 	cd $(WEB_NPM) && npm ci --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(WEB): $(WEB_SRC) $(WEB_NPM)/node_modules/.package-lock.json
+# The forms read the work items and academic years from the barèmes the
+# services load (static/rules/).
+WEB_RULES := services/gateway/rules/maprimerenov.json services/student/rules/bourse.json
+$(WEB): $(WEB_SRC) $(WEB_RULES) $(WEB_NPM)/node_modules/.package-lock.json
 	rm -rf $(BUILD)/web
-	@mkdir -p $(BUILD)/web/static
+	@mkdir -p $(BUILD)/web/static/rules
 	cp services/gateway/web/index.html $(BUILD)/web/
 	cp -R services/gateway/web/static/. $(BUILD)/web/static/
+	cp $(WEB_RULES) $(BUILD)/web/static/rules/
 	cp -R $(WEB_NPM)/node_modules/@gouvfr/dsfr/dist $(BUILD)/web/static/dsfr
 	@touch $@
 

@@ -19,6 +19,7 @@ struct gateway {
     const char *web_dir;       /* the page's files (web.c) */
     struct gateway_oidc *oidc; /* sign-in (oidc.c) */
     double indicators_max_age; /* seconds the public indicators are kept */
+    struct live *live;         /* the journeys followed live (live.c) */
 };
 
 #define GATEWAY_SESSION_COOKIE "mdv_session"
@@ -133,6 +134,14 @@ void confirmation_validate(json_t *body, json_t *errors);
 
 void confirmations_post(const struct mdv_http_request *req, struct mdv_http_response *res,
                         void *ctx);
+
+/* Journeys followed live (live.c): the thread that listens for the
+ * projection's notifications on the database of dsn. NULL on error. */
+struct live *live_new(const char *dsn);
+/* Stops the thread; once the HTTP server (whose streams it wakes) stopped. */
+void live_destroy(struct live *live);
+/* GET /v1/journeys/{id}/events: text/event-stream of the journey. */
+void live_get(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
 
 /* The page's files: GET / (index.html) and GET /static/... (web.c). */
 void web_index(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);

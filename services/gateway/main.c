@@ -81,6 +81,7 @@ static const struct mdv_http_route routes[] = {
     {"POST", "/v1/declarations", "POST /v1/declarations", declarations_post},
     {"GET", "/v1/journeys", "GET /v1/journeys", journeys_list},
     {"GET", "/v1/journeys/{}", "GET /v1/journeys/{id}", journeys_get},
+    {"GET", "/v1/journeys/{}/events", "GET /v1/journeys/{id}/events", live_get},
     {"POST", "/v1/journeys/{}/confirmations", "POST /v1/journeys/{id}/confirmations",
      confirmations_post},
     {"GET", "/v1/indicators", "GET /v1/indicators", indicators_get},
@@ -273,11 +274,14 @@ int main(void)
     if (!gw.auth || !gw.oidc || mdv_httpc_init() != 0)
         return 2;
     gw.pool = mdv_pg_pool_new(gw.svc.config.pg_dsn, POOL_SIZE, statements);
-    if (mdv_service_open_db(&gw.svc) == 0 && mdv_service_start_http(&gw.svc, routes, &gw) == 0 &&
+    gw.live = live_new(gw.svc.config.pg_dsn);
+    if (gw.live && mdv_service_open_db(&gw.svc) == 0 &&
+        mdv_service_start_http(&gw.svc, routes, &gw) == 0 &&
         mdv_service_start_relay(&gw.svc) == 0 &&
         mdv_service_consume(&gw.svc, "mdv-gateway", topics, event_routes) == 0)
         rc = 0;
     mdv_service_close(&gw.svc);
+    live_destroy(gw.live);
     mdv_pg_pool_destroy(gw.pool);
     mdv_auth_destroy(gw.auth);
     gateway_oidc_destroy(gw.oidc);

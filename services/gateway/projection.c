@@ -10,15 +10,19 @@
 #include "gateway.h"
 #include "mdv/journey.h"
 
-/* A journey unknown here was not declared through this gateway. */
+/* A journey unknown here was not declared through this gateway. Every
+ * write of the read model goes through here, in its transaction: the
+ * notification tells the journey's live followers (live.c) at commit, and
+ * updated_at, their event id, grows at each write. */
 static enum mdv_outcome touch_journey(struct mdv_msg *msg, const char *journey_id, int planned)
 {
     const char *params[] = {journey_id, planned ? "t" : "f"};
-    PGresult *res = mdv_pg_query(msg->conn,
-                                 "UPDATE journeys SET planned = planned OR $2::boolean,"
-                                 " updated_at = greatest(updated_at, clock_timestamp())"
-                                 " WHERE journey_id = $1",
-                                 2, params);
+    PGresult *res = mdv_pg_query(
+        msg->conn,
+        "UPDATE journeys SET planned = planned OR $2::boolean,"
+        " updated_at = greatest(updated_at + interval '1 microsecond', clock_timestamp())"
+        " WHERE journey_id = $1 RETURNING pg_notify('mdv_journey_changed', journey_id::text)",
+        2, params);
     if (!res)
         return mdv_msg_db_failure(msg);
     int found = strcmp(PQcmdTuples(res), "1") == 0;

@@ -1,2 +1,345 @@
-// The usager's page: see README, « La page de l'usager ».
-document.getElementById("chargement").textContent = "";
+// The usager's page (README, « The usager's page »): a few views over the
+// gateway's API, chosen by the address's fragment so that every view has
+// its own address and the browser's back button works:
+//   #/                     greeting, the usager's journeys, what to declare
+//   #/declarer/<kind>      the form of one kind of declaration
+//   #/demarche/<id>        one journey, followed live (server-sent events)
+
+import * as api from "./api.js";
+import { clear, frenchDate, frenchDateTime, frenchDuration, h, randomKey } from "./dom.js";
+import { clearErrors, readBody, renderFields, showErrors } from "./form.js";
+import { KINDS, kindOf } from "./forms.js";
+
+const app = document.getElementById("app");
+const tools = document.getElementById("outils");
+const SITE = "Mes démarches";
+
+const STEP_STATUS = {
+  pending: ["En attente", "fr-badge--new"],
+  received: ["Reçue", "fr-badge--info"],
+  in_progress: ["En cours", "fr-badge--info"],
+  done: ["Terminée", "fr-badge--success"],
+  not_applicable: ["Sans objet", ""],
+  action_required: ["Action requise", "fr-badge--warning"],
+  failed: ["Échec", "fr-badge--error"],
+};
+const JOURNEY_STATUS = {
+  in_progress: ["En cours", "fr-badge--info"],
+  completed: ["Terminée", "fr-badge--success"],
+  action_required: ["Action requise", "fr-badge--warning"],
+  failed: ["Échec", "fr-badge--error"],
+};
+const FINAL = new Set(["done", "not_applicable", "failed"]);
+
+let me = null;
+let live = null; // the EventSource of the journey on screen
+
+function badge([text, cls], small = true) {
+  return h("p", { class: `fr-badge ${small ? "fr-badge--sm" : ""} ${cls}`.trim() }, text);
+}
+
+// Each view sets the page's title and moves the focus to its heading, so a
+// screen reader announces where the usager arrived (RGAA 8.6, 12.1).
+function show(title, ...content) {
+  document.title = `${title} — ${SITE}`;
+  clear(app).append(...content);
+  const heading = app.querySelector("h1");
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: false });
+  }
+}
+
+function loginHref() {
+  return `/auth/login?return_to=${encodeURIComponent("/" + location.hash)}`;
+}
+
+function renderTools() {
+  clear(tools);
+  if (!me) {
+    tools.append(h("div", { class: "fr-connect-group" },
+      h("a", { class: "fr-connect", href: loginHref(), id: "se-connecter" },
+        h("span", { class: "fr-connect__login" }, "S’identifier avec"), " ",
+        h("span", { class: "fr-connect__brand" }, "FranceConnect")),
+      h("p", {}, h("a", { href: "https://franceconnect.gouv.fr/", target: "_blank", rel: "noopener",
+        title: "Qu’est-ce que FranceConnect ? - nouvelle fenêtre" }, "Qu’est-ce que FranceConnect ?"))));
+    return;
+  }
+  const form = h("form", { method: "post", action: "/auth/logout", id: "deconnexion" },
+    h("input", { type: "hidden", name: "csrf_token", value: api.csrf() }),
+    h("ul", { class: "fr-btns-group" },
+      h("li", {}, h("span", { class: "fr-btn fr-btn--tertiary-no-outline fr-icon-account-circle-line fr-btn--icon-left" },
+        `${me.given_name || ""} ${me.family_name || ""}`.trim(), me.role === "agent" ? " (agent France services)" : "")),
+      h("li", {}, h("button", { type: "submit", class: "fr-btn fr-icon-logout-box-r-line fr-btn--icon-left" }, "Se déconnecter"))));
+  tools.append(form);
+}
+
+function signedOut() {
+  show("Connexion",
+    h("h1", {}, "Mes démarches"),
+    h("p", { class: "fr-text--lead" }, "Déclarez une fois un moment de vie — un décès, un déménagement, un départ à l'étranger, des études, des travaux — et suivez ce que chaque administration en fait."),
+    h("p", {}, "Identifiez-vous avec FranceConnect pour déclarer et suivre vos démarches : votre identité est transmise par votre compte, vous n'avez pas à la saisir."),
+    h("div", { class: "fr-connect-group" },
+      h("a", { class: "fr-connect", href: loginHref() },
+        h("span", { class: "fr-connect__login" }, "S’identifier avec"), " ",
+        h("span", { class: "fr-connect__brand" }, "FranceConnect"))));
+}
+
+function kindTitle(kind) {
+  return kindOf(kind)?.title || kind;
+}
+
+async function home() {
+  const list = h("div", { id: "mes-demarches" }, h("p", {}, "Chargement de vos démarches…"));
+  const name = [me.given_name?.split(" ")[0], me.family_name].filter(Boolean).join(" ");
+  show("Accueil",
+    h("h1", {}, `Bonjour ${name}`),
+    h("h2", {}, "Vos démarches"),
+    list,
+    h("h2", { class: "fr-mt-6w" }, "Déclarer"),
+    h("ul", { class: "fr-grid-row fr-grid-row--gutters mdv-kinds" },
+      KINDS.map((k) => h("li", { class: "fr-col-12 fr-col-md-6 fr-col-lg-4" },
+        h("div", { class: "fr-tile fr-enlarge-link" },
+          h("div", { class: "fr-tile__body" },
+            h("div", { class: "fr-tile__content" },
+              h("h3", { class: "fr-tile__title" }, h("a", { href: `#/declarer/${k.kind}` }, k.title)),
+              h("p", { class: "fr-tile__detail" }, k.moment))))))));
+  try {
+    const page = await api.get("/v1/journeys?limit=50");
+    clear(list);
+    if (!page.items.length) {
+      list.append(h("p", {}, "Vous n'avez encore aucune démarche."));
+      return;
+    }
+    list.append(h("ul", { class: "mdv-journeys" }, page.items.map((j) => h("li", {},
+      h("a", { href: `#/demarche/${j.id}`, class: "fr-link" }, kindTitle(j.kind)),
+      ` — déclarée le ${frenchDate(j.created_at)} `,
+      badge(JOURNEY_STATUS[j.status] || [j.status, ""])))));
+  } catch (e) {
+    clear(list).append(alertBox("error", "Vos démarches n'ont pas pu être chargées", e.problem?.title || e.message));
+  }
+}
+
+function alertBox(type, title, text) {
+  return h("div", { class: `fr-alert fr-alert--${type} fr-mb-3w`, role: type === "error" ? "alert" : "status" },
+    h("h3", { class: "fr-alert__title" }, title), text ? h("p", {}, text) : null);
+}
+
+// The usager's pivot identity as FranceConnect gives it, in the contract's
+// words; complete when every part is there (then it is not asked again).
+function selfIdentity() {
+  const sex = { female: "F", male: "M" }[me.gender];
+  const abroad = me.birthcountry && me.birthcountry !== "99100";
+  const identity = {
+    family_name: me.family_name || undefined,
+    given_names: me.given_name ? me.given_name.split(/\s+/) : undefined,
+    sex,
+    birth_date: me.birthdate || undefined,
+    birth_place: (abroad ? me.birthcountry : me.birthplace) || undefined,
+  };
+  return { identity, complete: Object.values(identity).every((v) => v !== undefined) };
+}
+
+let rules = null;
+async function loadRules() {
+  if (!rules) {
+    const [renovation, bourse] = await Promise.all([
+      fetch("/static/rules/maprimerenov.json").then((r) => r.json()),
+      fetch("/static/rules/bourse.json").then((r) => r.json()),
+    ]);
+    rules = { renovation, bourse };
+  }
+  return rules;
+}
+
+function identitySummary(self) {
+  const id = self.identity;
+  return h("div", { class: "fr-callout fr-mb-4w" },
+    h("h2", { class: "fr-callout__title fr-h5" }, "Votre identité, transmise par FranceConnect"),
+    h("p", { class: "fr-callout__text" },
+      `${id.given_names.join(" ")} ${id.family_name}, ${id.sex === "F" ? "née" : "né"} le ${frenchDate(id.birth_date)}`),
+    h("p", {}, "Vous n'avez pas à la saisir : chaque administration la reçoit telle quelle."));
+}
+
+async function declare(kind) {
+  const def = kindOf(kind);
+  if (!def) return notFound();
+  const context = { self: selfIdentity(), known: me.known || {}, ...(await loadRules()) };
+  const usesSelf = def.fields.some((f) => f.type === "self");
+  const summary = h("div", { id: "erreurs", tabindex: "-1" });
+  let key = randomKey();
+  const submit = h("button", { type: "submit", class: "fr-btn" }, "Déclarer");
+  const form = h("form", { id: "declaration", novalidate: true }, renderFields(def, context),
+    h("p", { class: "fr-mt-4w" }, submit));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (submit.disabled) return; // a double click declares once
+    submit.disabled = true;
+    clearErrors(form);
+    clear(summary);
+    try {
+      const accepted = await api.post("/v1/declarations", readBody(form, def, context), key);
+      key = randomKey();
+      location.hash = `#/demarche/${accepted.journey_id}`;
+    } catch (e) {
+      submit.disabled = false;
+      const shown = showErrors(form, e.problem?.errors || []);
+      summary.append(h("div", { class: "fr-alert fr-alert--error fr-mb-3w", role: "alert" },
+        h("h2", { class: "fr-alert__title" }, e.problem?.title || "La déclaration n'a pas pu être envoyée"),
+        shown.length ? h("ul", {}, shown.map((s) => h("li", {},
+          s.id ? h("a", { href: `#${s.id}`, onclick: (ev) => { ev.preventDefault(); document.getElementById(s.id).focus(); } },
+            `${labelOf(s.id)} : ${s.text}`) : `${s.field} : ${s.text}`))) : null));
+      summary.focus();
+    }
+  });
+  show(def.title,
+    h("p", { class: "fr-mb-1w" }, h("a", { class: "fr-link fr-icon-arrow-left-line fr-link--icon-left", href: "#/" }, "Mes démarches")),
+    h("h1", {}, def.title),
+    h("p", { class: "fr-text--lead" }, def.summary),
+    h("p", { class: "fr-hint-text" }, "Sauf mention « facultatif », tous les champs sont obligatoires."),
+    usesSelf && context.self.complete ? identitySummary(context.self) : null,
+    summary, form);
+}
+
+function labelOf(id) {
+  const label = document.querySelector(`label[for="${CSS.escape(id)}"]`) || document.getElementById(`${id}-legend`);
+  return label ? label.childNodes[0].textContent.trim() : id;
+}
+
+function notFound() {
+  show("Page introuvable", h("h1", {}, "Page introuvable"),
+    h("p", {}, h("a", { href: "#/" }, "Retour à mes démarches")));
+}
+
+// ---- one journey ----
+
+function observed(step) {
+  if (!FINAL.has(step.status) || !step.received_at) return null;
+  return frenchDuration(new Date(step.updated_at) - new Date(step.received_at));
+}
+
+function stepItem(journey, step, index) {
+  const id = `etape-${index}`;
+  const rows = [
+    ["Administration", step.administration || "—"],
+    ["Détail", step.detail || "—"],
+    ["Délai annoncé", step.due_at ? `au plus tard le ${frenchDate(step.due_at)}` : "—"],
+  ];
+  const seen = observed(step);
+  if (seen) rows.push(["Délai constaté", `${seen} (terminée le ${frenchDateTime(step.updated_at)})`]);
+  return h("li", { class: "fr-card fr-card--no-arrow fr-mb-3w", id, "data-step": step.code, "data-status": step.status },
+    h("div", { class: "fr-card__body" }, h("div", { class: "fr-card__content" },
+      h("h3", { class: "fr-card__title" }, step.label || step.code),
+      h("div", { class: "fr-card__start" }, badge(STEP_STATUS[step.status] || [step.status, ""])),
+      h("dl", { class: "mdv-facts" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+      step.status === "action_required" ? actions(journey, step) : null)));
+}
+
+function actions(journey, step) {
+  const box = h("div", { class: "fr-mt-2w" });
+  const choices = step.code === "housing.residence_reviewed"
+    ? [["withdraw", "Retirer le dossier"], ["keep", "Garder le dossier"]] : [[null, "Confirmer"]];
+  const key = randomKey();
+  box.append(h("ul", { class: "fr-btns-group fr-btns-group--inline-md" }, choices.map(([choice, text], i) =>
+    h("li", {}, h("button", {
+      type: "button", class: `fr-btn ${i ? "fr-btn--secondary" : ""}`, "data-action": step.code,
+      "aria-describedby": `${step.code}-action`,
+      onclick: async (ev) => {
+        for (const b of box.querySelectorAll("button")) b.disabled = true;
+        const body = choice ? { step: step.code, choice } : { step: step.code };
+        try {
+          await api.post(`/v1/journeys/${journey.id}/confirmations`, body, `${key}-${choice || "confirm"}`);
+          box.replaceChildren(h("p", { class: "fr-message fr-message--valid", role: "status" }, "C'est envoyé : l'étape va se mettre à jour."));
+        } catch (e) {
+          for (const b of box.querySelectorAll("button")) b.disabled = false;
+          box.append(alertBox("error", e.problem?.title || "L'action n'a pas abouti", null));
+          ev.target.focus();
+        }
+      },
+    }, text)))));
+  box.append(h("p", { class: "fr-sr-only", id: `${step.code}-action` }, `Étape : ${step.label || step.code}`));
+  return box;
+}
+
+function recipients(journey) {
+  if (!Array.isArray(journey.recipients) || !journey.recipients.length) return null;
+  return h("section", { class: "fr-mt-6w", "aria-labelledby": "destinataires" },
+    h("h2", { id: "destinataires" }, "Qui a reçu votre déclaration"),
+    h("ul", {}, journey.recipients.map((r) => h("li", { class: "fr-mb-2w" },
+      h("strong", {}, r.administration || r.partner || r.id || "Organisme"),
+      h("ul", {},
+        h("li", {}, `Informations transmises : ${(r.fields || []).map((f) => f.label || f.name || f).join(", ") || "—"}`),
+        h("li", {}, `Transmis le ${frenchDateTime(r.notified_at) || "—"}`),
+        h("li", {}, r.acknowledged_at ? `Reçu le ${frenchDateTime(r.acknowledged_at)}` : "Réception pas encore confirmée"))))));
+}
+
+function renderJourney(view, journey) {
+  const statusNow = h("p", { class: "fr-sr-only", role: "status", id: "mise-a-jour" });
+  clear(view).append(
+    h("div", { class: "fr-mb-4w" }, badge(JOURNEY_STATUS[journey.status] || [journey.status, ""], false),
+      h("p", { class: "fr-mt-1w" }, `Déclarée le ${frenchDateTime(journey.created_at)}`)),
+    h("h2", {}, "Les étapes"),
+    h("ol", { class: "mdv-steps" }, journey.steps.map((s, i) => stepItem(journey, s, i))),
+    recipients(journey),
+    statusNow);
+  return statusNow;
+}
+
+async function journeyView(id) {
+  const view = h("div", { id: "demarche" });
+  let journey;
+  try {
+    journey = await api.get(`/v1/journeys/${encodeURIComponent(id)}`);
+  } catch (e) {
+    if (e.status === 404) return notFound();
+    throw e;
+  }
+  show(kindTitle(journey.kind),
+    h("p", { class: "fr-mb-1w" }, h("a", { class: "fr-link fr-icon-arrow-left-line fr-link--icon-left", href: "#/" }, "Mes démarches")),
+    h("h1", {}, kindTitle(journey.kind)), view);
+  renderJourney(view, journey);
+  // Live: the gateway sends the journey each time it changes; the browser
+  // reconnects by itself (with Last-Event-ID) when the stream ends.
+  live = new EventSource(`/v1/journeys/${encodeURIComponent(id)}/events`);
+  live.addEventListener("journey", (event) => {
+    const next = JSON.parse(event.data);
+    const focused = document.activeElement?.id;
+    const status = renderJourney(view, next);
+    status.textContent = `Démarche mise à jour à ${new Date().toLocaleTimeString("fr-FR")}`;
+    view.dataset.updatedAt = next.updated_at;
+    if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+  });
+}
+
+// ---- routing ----
+
+async function route() {
+  if (live) {
+    live.close();
+    live = null;
+  }
+  const [, view, arg] = (location.hash || "#/").split("/");
+  if (!me) return signedOut();
+  try {
+    if (view === "declarer") return await declare(arg);
+    if (view === "demarche") return await journeyView(arg);
+    if (!view) return await home();
+    return notFound();
+  } catch (e) {
+    show("Erreur", h("h1", {}, "Une erreur est survenue"), alertBox("error", e.problem?.title || "Le service ne répond pas", "Réessayez dans un instant."));
+  }
+}
+
+async function start() {
+  try {
+    me = await api.loadMe();
+  } catch {
+    me = null;
+  }
+  renderTools();
+  window.addEventListener("hashchange", route);
+  await route();
+  document.body.dataset.ready = "true";
+}
+
+start();

@@ -1,0 +1,108 @@
+"""The page's forms (services/gateway/web/static/forms.js) against the
+gateway's contract (services/gateway/openapi.yaml): every kind of the
+contract has a form, every field a form asks is a property of that kind's
+schema, every required property is asked (or is the usager's own identity,
+taken from the identity provider), and each field's widget fits the
+property's schema (the choices of a list are the enum's, in its order)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+FORMS = (REPO / "services" / "gateway" / "web" / "static" / "forms.js").read_text(encoding="utf-8")
+SPEC = yaml.safe_load((REPO / "services" / "gateway" / "openapi.yaml").read_text(encoding="utf-8"))
+SCHEMAS = SPEC["components"]["schemas"]
+
+
+def resolve(node):
+    while isinstance(node, dict) and "$ref" in node:
+        node = SCHEMAS[node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def ref_name(node) -> str | None:
+    return node["$ref"].rsplit("/", 1)[1] if isinstance(node, dict) and "$ref" in node else None
+
+
+def js_options(text: str) -> list[str]:
+    return re.findall(r'\["([^"]+)",\s*"', text)
+
+
+def form_fields() -> dict[str, list[dict[str, str]]]:
+    """{kind: [{name, type, options…}]} read from forms.js."""
+    forms = {}
+    for block in re.split(r"\n  \{\n    kind: ", FORMS)[1:]:
+        kind = re.match(r'"([a-z_]+)"', block).group(1)
+        fields = []
+        for line in re.findall(r"^      \{ name: .*$", block, re.M):
+            field = dict(re.findall(r'(\w+): "([^"]*)"', line))
+            if "options: [" in line:
+                field["options"] = js_options(line.split("options:", 1)[1])
+            elif "options: " in line:
+                const = re.search(r"options: ([A-Z_]+)", line).group(1)
+                field["options"] = js_options(re.search(rf"export const {const} = \[(.*?)\n\];", FORMS, re.S).group(1))
+            fields.append(field)
+        forms[kind] = fields
+    return forms
+
+
+FORMS_BY_KIND = form_fields()
+CONTRACT_KINDS = {kind: ref.rsplit("/", 1)[1] for kind, ref in SCHEMAS["Declaration"]["discriminator"]["mapping"].items()}
+
+# What each widget of the page sends, as a check on the property's schema.
+WIDGET_FITS = {
+    "self": lambda p: ref_name(p) == "PivotIdentity",
+    "person": lambda p: ref_name(p) == "PivotIdentity",
+    "address_fr": lambda p: ref_name(p) == "AddressInFrance",
+    "address_abroad": lambda p: ref_name(p) == "AddressAbroad",
+    "date": lambda p: ref_name(p) == "Date",
+    "cog": lambda p: ref_name(p) in ("CogCode", "CommuneCode"),
+    "name": lambda p: ref_name(p) == "Name",
+    "text": lambda p: resolve(p).get("type") == "string",
+    "integer": lambda p: resolve(p).get("type") == "integer",
+    "bool": lambda p: resolve(p).get("type") == "boolean",
+    "checkbox": lambda p: resolve(p).get("type") == "boolean" and "default" in resolve(p),
+    "select": lambda p: "enum" in resolve(p),
+    "radio": lambda p: "enum" in resolve(p),
+    "academic_year": lambda p: resolve(p).get("pattern") == r"^\d{4}-\d{4}$",
+    "work_items": lambda p: ref_name(resolve(p).get("items")) == "RenovationWorkItem",
+    "parents": lambda p: ref_name(resolve(p).get("items")) == "PivotIdentity",
+}
+
+
+def test_every_kind_of_the_contract_has_a_form_and_no_other():
+    assert set(FORMS_BY_KIND) == set(CONTRACT_KINDS)
+    assert list(FORMS_BY_KIND) == list(CONTRACT_KINDS), "the page lists the kinds in the contract's order"
+
+
+@pytest.mark.parametrize("kind", sorted(CONTRACT_KINDS))
+def test_a_form_asks_exactly_the_properties_of_its_schema(kind):
+    schema = SCHEMAS[CONTRACT_KINDS[kind]]
+    asked = [f["name"] for f in FORMS_BY_KIND[kind]]
+    assert len(asked) == len(set(asked)), asked
+    assert set(asked) <= set(schema["properties"]), set(asked) - set(schema["properties"])
+    missing = set(schema["required"]) - {"kind"} - set(asked)
+    assert not missing, f"{kind}: the form does not ask {sorted(missing)}"
+    assert set(schema["properties"]) - {"kind"} - set(asked) == set(), "an optional property the form never sends"
+
+
+@pytest.mark.parametrize("kind", sorted(CONTRACT_KINDS))
+def test_each_widget_fits_its_property(kind):
+    schema = SCHEMAS[CONTRACT_KINDS[kind]]
+    for field in FORMS_BY_KIND[kind]:
+        prop = schema["properties"][field["name"]]
+        assert field["type"] in WIDGET_FITS, field
+        assert WIDGET_FITS[field["type"]](prop), f"{kind}.{field['name']}: a {field['type']} for {prop}"
+        if field["type"] in ("select", "radio"):
+            assert field["options"] == resolve(prop)["enum"], f"{kind}.{field['name']}"
+
+
+def test_the_usagers_own_identity_is_never_asked_but_taken_from_the_provider():
+    own = {k for k, fields in FORMS_BY_KIND.items() if any(f["type"] == "self" for f in fields)}
+    # Everyone declares for themself but the relative who declares a death.
+    assert own == set(CONTRACT_KINDS) - {"bereavement"}
