@@ -143,6 +143,9 @@ void live_destroy(struct live *live);
 /* GET /v1/journeys/{id}/events: text/event-stream of the journey. */
 void live_get(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
 
+/* The page's policy: the identity provider of issuer (a URL, or "" when
+ * there is none) may receive the sign-out's redirect. */
+void web_init(const char *issuer);
 /* The page's files: GET / (index.html) and GET /static/... (web.c). */
 void web_index(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
 void web_static(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);

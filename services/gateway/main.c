@@ -269,6 +269,7 @@ int main(void)
         return 2;
     gw.web_dir = web_path;
     gw.indicators_max_age = atof(indicators_max_age);
+    web_init(oidc_settings.issuer);
     gw.auth = mdv_auth_new(jwt_public_key_file, jwt_issuer, jwt_audience);
     gw.oidc = gateway_oidc_new(&oidc_settings);
     if (!gw.auth || !gw.oidc || mdv_httpc_init() != 0)

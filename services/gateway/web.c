@@ -19,11 +19,26 @@
 
 /* default-src 'none', then each kind of resource from the gateway itself:
  * no inline script or style, no other origin, no framing. DSFR's icons are
- * files and its CSS masks data: URIs (images). */
-static const char csp[] = "default-src 'none'; script-src 'self'; style-src 'self';"
-                          " img-src 'self' data:; font-src 'self'; connect-src 'self';"
-                          " manifest-src 'self'; form-action 'self'; frame-ancestors 'none';"
-                          " base-uri 'none'";
+ * files and its CSS masks data: URIs (images). Forms post to the gateway,
+ * and the sign-out's answer sends the browser on to the identity
+ * provider, which form-action must allow too (browsers check a form's
+ * redirects against it). */
+#define CSP_HEAD                                                                                   \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"               \
+    " font-src 'self'; connect-src 'self'; manifest-src 'self'; frame-ancestors 'none';"           \
+    " base-uri 'none'; form-action 'self'"
+#define ORIGIN_MAX 256
+static char csp[sizeof(CSP_HEAD) + ORIGIN_MAX + 2] = CSP_HEAD;
+
+void web_init(const char *issuer)
+{
+    const char *authority = issuer ? strstr(issuer, "://") : NULL;
+    if (!authority)
+        return;
+    size_t n = (size_t)(authority + 3 - issuer) + strcspn(authority + 3, "/");
+    if (n < ORIGIN_MAX)
+        snprintf(csp, sizeof(csp), "%s %.*s", CSP_HEAD, (int)n, issuer);
+}
 
 static const struct {
     const char *ext;

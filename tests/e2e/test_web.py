@@ -60,6 +60,9 @@ def test_front_door_is_the_page_in_french_with_a_strict_policy(env: StackEnv) ->
     for directive in ("script-src", "style-src", "connect-src", "font-src"):
         assert csp[directive] == ["'self'"], f"{directive}: {csp[directive]}"
     assert csp["frame-ancestors"] == ["'none'"]
+    # Forms post to the gateway; the sign-out's answer goes on to the provider.
+    issuer = urllib.parse.urlsplit(env.process_env["MDV_OIDC_URL"])
+    assert csp["form-action"] == ["'self'", f"{issuer.scheme}://{issuer.netloc}"]
     assert csp["base-uri"] == ["'none'"]
     assert not any("unsafe" in v for values in csp.values() for v in values)
 

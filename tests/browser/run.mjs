@@ -1,0 +1,310 @@
+// The page's tests in a real browser: Debian's Chromium, headless, driven
+// by puppeteer-core (tests/e2e/test_browser.py runs one scenario a call:
+// node run.mjs <scenario>, its input as JSON on stdin, its report as JSON
+// on stdout). Every page state a scenario reaches is audited by axe-core
+// and photographed (desktop and phone widths) into MDV_SCREENSHOTS.
+
+import { createRequire } from "node:module";
+import { mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+const modules = process.env.MDV_BROWSER_MODULES;
+const require = createRequire(path.join(modules, "noop.js"));
+const puppeteer = require("puppeteer-core");
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const SHOTS = process.env.MDV_SCREENSHOTS;
+const CHROMIUM = process.env.MDV_CHROMIUM || "/usr/bin/chromium";
+const TIMEOUT = Number(process.env.MDV_BROWSER_TIMEOUT_MS || 60000);
+const PHONE = { width: 375, height: 740, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
+const DESKTOP = { width: 1280, height: 900 };
+// axe-core's WCAG 2.0, 2.1 and 2.2 A/AA rules and its best practices.
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"];
+
+const input = JSON.parse(readFileSync(0, "utf8"));
+const scenario = process.argv[2];
+const report = { scenario, audits: [], screenshots: [], csp: [], console: [], steps: {} };
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function audit(page, state) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(async (tags) => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
+  }, AXE_TAGS);
+  report.audits.push({ state, url: page.url(), violations: result });
+  await shoot(page, state);
+}
+
+async function shoot(page, state) {
+  mkdirSync(SHOTS, { recursive: true });
+  const name = `${scenario}-${state}`.replace(/[^a-z0-9-]+/gi, "-");
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  const viewport = page.viewport();
+  await page.setViewport(PHONE);
+  await sleep(100);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.screenshot({ path: path.join(SHOTS, `${name}-telephone.png`), fullPage: true });
+  await page.setViewport(viewport);
+  report.screenshots.push({ state, file: `${name}.png`, phone: `${name}-telephone.png`, phone_overflow_px: overflow });
+}
+
+async function newPage(browser) {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  await page.setViewport(DESKTOP);
+  await page.evaluateOnNewDocument(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      (window.__csp = window.__csp || []).push(`${e.violatedDirective} ${e.blockedURI}`);
+      console.error(`CSP: ${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  page.on("console", (m) => {
+    if (m.type() === "error") report.console.push(m.text());
+  });
+  page.on("pageerror", (e) => report.console.push(`pageerror: ${e.message}`));
+  return page;
+}
+
+async function ready(page) {
+  await page.waitForFunction(() => document.body.dataset.ready === "true");
+}
+
+// Signs in through the provider's own page: the FranceConnect button, the
+// test person whose label holds input.person, « Continuer ».
+async function signIn(page) {
+  await page.goto(input.gateway_url + "/", { waitUntil: "networkidle0" });
+  await ready(page);
+  await Promise.all([page.waitForNavigation(), page.click("a.fr-connect")]);
+  const sub = await page.evaluate((who) => {
+    const label = Array.from(document.querySelectorAll("label")).find((l) => l.textContent.includes(who));
+    return label ? label.querySelector("input[name=sub]").value : null;
+  }, input.person);
+  if (!sub) throw new Error(`no test person like ${input.person} on the provider's page`);
+  await page.click(`input[name=sub][value="${sub}"]`);
+  await Promise.all([page.waitForNavigation({ waitUntil: "networkidle0" }), page.click("button[type=submit]")]);
+  await page.waitForFunction((url) => location.href.startsWith(url), {}, input.gateway_url);
+  await ready(page);
+  await page.waitForSelector("h1");
+}
+
+async function fill(page, values) {
+  for (const [id, value] of Object.entries(values)) {
+    const found = await page.evaluate((id, value) => {
+      const el = document.getElementById(id);
+      if (!el) return false;
+      if (el.type === "radio" || el.type === "checkbox") {
+        if (el.checked !== Boolean(value)) el.click();
+      } else {
+        el.value = value;
+        el.dispatchEvent(new Event("input", { bubbles: true }));
+        el.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+      return true;
+    }, id, value);
+    if (!found) throw new Error(`no field #${id}`);
+  }
+}
+
+function watchRequests(page) {
+  const seen = [];
+  page.on("request", (r) => seen.push(`${r.method()} ${new URL(r.url()).pathname}`));
+  return seen;
+}
+
+async function journeySteps(page) {
+  return page.$$eval("[data-step]", (els) => els.map((e) => ({ code: e.dataset.step, status: e.dataset.status })));
+}
+
+async function waitSteps(page, predicate, what) {
+  const deadline = Date.now() + TIMEOUT;
+  for (;;) {
+    const steps = await journeySteps(page);
+    if (steps.length && predicate(steps)) return steps;
+    if (Date.now() > deadline) throw new Error(`${what}: ${JSON.stringify(steps)}`);
+    await sleep(100);
+  }
+}
+
+const FINAL = new Set(["done", "not_applicable", "failed", "action_required"]);
+
+// ---- scenarios ----
+
+const scenarios = {
+  async signed_out(browser) {
+    const page = await newPage(browser);
+    await page.goto(input.gateway_url + "/", { waitUntil: "networkidle0" });
+    await ready(page);
+    report.steps.login_href = await page.$eval("a.fr-connect", (a) => a.getAttribute("href"));
+    report.steps.h1 = await page.$eval("h1", (e) => e.textContent);
+    report.steps.lang = await page.$eval("html", (e) => e.lang);
+    await audit(page, "non-connecte");
+  },
+
+  // Every kind declared from its form, the journey page followed live
+  // until every step is final; a double click on « Déclarer » once.
+  async declare(browser) {
+    const page = await newPage(browser);
+    await signIn(page);
+    report.steps.greeting = await page.$eval("h1", (e) => e.textContent);
+    await page.waitForSelector("#mes-demarches ul, #mes-demarches p:not(:empty)");
+    await audit(page, "accueil");
+    report.steps.journeys = {};
+    for (const [kind, values] of Object.entries(input.forms)) {
+      await page.goto(`${input.gateway_url}/#/declarer/${kind}`, { waitUntil: "networkidle0" });
+      await page.waitForSelector("form#declaration");
+      await audit(page, `formulaire-${kind}`);
+      await fill(page, values);
+      const requests = watchRequests(page);
+      const submit = await page.$("form#declaration button[type=submit]");
+      await submit.click({ count: 2 }); // a double click declares once
+      await page.waitForFunction(() => location.hash.startsWith("#/demarche/"));
+      const id = await page.evaluate(() => location.hash.split("/")[2]);
+      await page.waitForSelector("[data-step]");
+      const first = await journeySteps(page);
+      await audit(page, `demarche-${kind}`);
+      const steps = await waitSteps(page, (s) => s.every((x) => FINAL.has(x.status)), `${kind} not final on the page`);
+      await audit(page, `demarche-${kind}-finale`);
+      report.steps.journeys[kind] = {
+        id, first, final: steps,
+        posts: requests.filter((r) => r === "POST /v1/declarations").length,
+        journey_gets: requests.filter((r) => r === `GET /v1/journeys/${id}`).length,
+        streams: requests.filter((r) => r === `GET /v1/journeys/${id}/events`).length,
+      };
+    }
+    report.steps.listed = await page.evaluate(async () => (await (await fetch("/v1/journeys?limit=50")).json()).items.map((j) => ({ id: j.id, kind: j.kind })));
+  },
+
+  // Errors field by field, in French, from the API's errors list.
+  async errors(browser) {
+    const page = await newPage(browser);
+    await signIn(page);
+    await page.goto(`${input.gateway_url}/#/declarer/bereavement`, { waitUntil: "networkidle0" });
+    await page.waitForSelector("form#declaration");
+    await fill(page, input.values);
+    await page.click("form#declaration button[type=submit]");
+    await page.waitForSelector("#erreurs .fr-alert");
+    report.steps.focused = await page.evaluate(() => document.activeElement.id);
+    report.steps.summary = await page.$$eval("#erreurs li", (els) => els.map((e) => e.textContent));
+    report.steps.invalid = await page.$$eval("[aria-invalid=true]", (els) => els.map((e) => e.id));
+    report.steps.messages = await page.$$eval(".fr-message--error", (els) => els.map((e) => ({ box: e.parentElement.id, text: e.textContent })));
+    await audit(page, "erreurs");
+  },
+
+  // A step that waits for the usager: « Confirmer », then the step changes
+  // on the page by itself.
+  async confirm(browser) {
+    const page = await newPage(browser);
+    await signIn(page);
+    await page.goto(`${input.gateway_url}/#/declarer/bereavement`, { waitUntil: "networkidle0" });
+    await page.waitForSelector("form#declaration");
+    await fill(page, input.values);
+    const requests = watchRequests(page);
+    await page.click("form#declaration button[type=submit]");
+    await page.waitForFunction(() => location.hash.startsWith("#/demarche/"));
+    const id = await page.evaluate(() => location.hash.split("/")[2]);
+    await page.waitForSelector(`[data-step="${input.step}"][data-status="action_required"] button[data-action]`);
+    await audit(page, "action-requise");
+    const clicked = Date.now();
+    await page.click(`[data-step="${input.step}"] button[data-action]`);
+    await page.waitForSelector(`[data-step="${input.step}"]:not([data-status="action_required"])`);
+    report.steps.seen_after_ms = Date.now() - clicked;
+    report.steps.status = await page.$eval(`[data-step="${input.step}"]`, (e) => e.dataset.status);
+    report.steps.announced = await page.$eval("#mise-a-jour", (e) => e.textContent);
+    report.steps.journey_id = id;
+    report.steps.journey_gets = requests.filter((r) => r === `GET /v1/journeys/${id}`).length;
+    await audit(page, "action-confirmee");
+  },
+
+  // The keyboard only: Tab through the form, type, Space on a choice,
+  // Enter on « Déclarer ».
+  async keyboard(browser) {
+    const page = await newPage(browser);
+    await signIn(page);
+    await page.goto(`${input.gateway_url}/#/declarer/${input.kind}`, { waitUntil: "networkidle0" });
+    await page.waitForSelector("form#declaration");
+    const visited = [];
+    for (let i = 0; i < 200; i++) {
+      await page.keyboard.press("Tab");
+      const el = await page.evaluate(() => {
+        const a = document.activeElement;
+        const style = getComputedStyle(a);
+        return { id: a.id, tag: a.tagName, type: a.type, text: a.textContent.trim(), outline: style.outlineStyle !== "none" || style.boxShadow !== "none" };
+      });
+      visited.push(el);
+      if (el.id in input.keys) {
+        for (const key of input.keys[el.id]) {
+          if (key.length > 1) await page.keyboard.press(key);
+          else await page.keyboard.type(key);
+        }
+      }
+      if (el.tag === "BUTTON" && el.text === "Déclarer") {
+        await page.keyboard.press("Enter");
+        break;
+      }
+    }
+    report.steps.visited = visited;
+    await page.waitForFunction(() => location.hash.startsWith("#/demarche/"), { timeout: TIMEOUT });
+    report.steps.journey_id = await page.evaluate(() => location.hash.split("/")[2]);
+  },
+
+  // The API refuses a POST of the session without its CSRF token.
+  async csrf(browser) {
+    const page = await newPage(browser);
+    await signIn(page);
+    report.steps.answers = await page.evaluate(async (body) => {
+      const me = await (await fetch("/v1/me")).json();
+      const post = (headers) => fetch("/v1/declarations", { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
+      const without = await post({});
+      const wrong = await post({ "X-CSRF-Token": "x" + me.csrf_token });
+      const right = await post({ "X-CSRF-Token": me.csrf_token });
+      return { without: without.status, wrong: wrong.status, right: right.status, without_type: without.headers.get("Content-Type") };
+    }, input.body);
+  },
+
+  // Sign-out ends the session at the gateway and at the provider.
+  async signout(browser) {
+    const page = await newPage(browser);
+    await signIn(page);
+    await audit(page, "connecte");
+    await Promise.all([page.waitForNavigation(), page.click("#deconnexion button[type=submit]")]);
+    if (!page.url().startsWith(input.gateway_url)) {
+      report.steps.provider_page = page.url();
+      await Promise.all([page.waitForNavigation(), page.click("button[name=logout]")]);
+    }
+    await page.waitForFunction((url) => location.href.startsWith(url), {}, input.gateway_url);
+    await ready(page);
+    report.steps.after = page.url();
+    report.steps.me = await page.evaluate(async () => (await fetch("/v1/me")).status);
+    report.steps.connect_button = Boolean(await page.$("a.fr-connect"));
+    await audit(page, "deconnecte");
+  },
+};
+
+async function main() {
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=fr-FR", "--no-first-run"],
+    env: { ...process.env, LANG: "fr_FR.UTF-8", TZ: "Europe/Paris" },
+  });
+  try {
+    await scenarios[scenario](browser);
+    for (const page of await browser.pages())
+      report.csp.push(...(await page.evaluate(() => window.__csp || []).catch(() => [])));
+  } catch (e) {
+    report.error = String(e.stack || e);
+    const pages = await browser.pages();
+    const last = pages[pages.length - 1];
+    if (last) {
+      report.error_url = last.url();
+      await last.screenshot({ path: path.join(SHOTS, `${scenario}-erreur.png`), fullPage: true }).catch(() => {});
+      report.error_html = (await last.content().catch(() => "")).slice(0, 4000);
+    }
+  } finally {
+    await browser.close();
+  }
+  process.stdout.write(JSON.stringify(report));
+}
+
+main();

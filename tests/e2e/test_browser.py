@@ -1,0 +1,161 @@
+"""The usager's page in a real browser: Debian's Chromium, headless, driven
+by puppeteer-core (tests/browser/run.mjs, one scenario a test). Sign-in
+goes through the stack's real OpenID provider; every page state a scenario
+reaches is audited by axe-core (WCAG 2.0-2.2 A and AA rules and best
+practices: any violation fails) and photographed at desktop and phone
+widths into build/browser/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mdv_e2e import REPO_ROOT, STEP_SURVIVOR, StackEnv
+
+RUNNER = REPO_ROOT / "tests" / "browser" / "run.mjs"
+PERSON = "INCONNU-TESTEUR"  # deploy/local/oidc/persons.json: known to no administration
+FINAL = {"done", "not_applicable", "failed", "action_required"}
+
+
+def run_scenario(env: StackEnv, scenario: str, data: dict[str, Any], timeout: float = 600) -> dict[str, Any]:
+    modules = env.bin_dir.parent / "browser-npm" / "node_modules"
+    assert (modules / "puppeteer-core").is_dir(), f"{modules}: make e2e installs the browser tests' drivers"
+    shots = env.bin_dir.parent / "browser"
+    proc = subprocess.run(
+        ["node", str(RUNNER), scenario], input=json.dumps({"gateway_url": env.gateway_url, "person": PERSON, **data}),
+        capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "MDV_BROWSER_MODULES": str(modules), "MDV_SCREENSHOTS": str(shots)},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    assert "error" not in report, f"{report['error']}\nat {report.get('error_url')}\n{report.get('error_html', '')[:1500]}"
+    for audit in report["audits"]:
+        assert audit["violations"] == [], f"axe-core on {audit['state']} ({audit['url']}): {audit['violations']}"
+    for shot in report["screenshots"]:
+        assert (shots / shot["file"]).is_file() and (shots / shot["phone"]).is_file()
+        assert shot["phone_overflow_px"] <= 0, f"{shot['state']}: wider than a phone by {shot['phone_overflow_px']} px"
+    assert report["csp"] == [], f"the Content-Security-Policy blocked: {report['csp']}"
+    # The browser logs every answer in error (a 401 before sign-in, a 422 the
+    # page shows): those are the API's to test; anything else fails.
+    errors = [m for m in report["console"] if not m.startswith("Failed to load resource: the server responded")]
+    assert errors == [], f"console errors: {errors}"
+    return report
+
+
+def day(offset: int) -> str:
+    return (dt.date.today() + dt.timedelta(days=offset)).isoformat()
+
+
+def deceased(prefix: str = "deceased") -> dict[str, Any]:
+    return {f"f-{prefix}-family_name": "INCONNU-DEFUNT", f"f-{prefix}-given_names": "Jeanne Marie",
+            f"f-{prefix}-sex": True, f"f-{prefix}-birth_date": "1948-03-02", f"f-{prefix}-birth_place": "75056"}
+
+
+# Each kind's form as a usager fills it (input ids: f- and the field's path).
+FORMS = {
+    "bereavement": {**deceased(), "f-death_date": day(-3), "f-death_place": "75056",
+                    "f-declarant_relationship": "child"},
+    "address_change": {"f-address-lines-0": "12 rue des Lilas", "f-address-postal_code": "75011",
+                       "f-address-commune_code": "75056", "f-address-city": "Paris", "f-effective_date": day(-2)},
+    "name_change": {"f-name_type": True, "f-new_family_name": "DUPONT", "f-effective_date": day(-10)},
+    "identity_document": {"f-document_type": True, "f-reason": "renewal"},
+    "departure_abroad": {"f-address-lines-0": "1234 rue Saint-Denis", "f-address-city": "Montréal",
+                         "f-address-postal_code": "H2X 1Y4", "f-address-country_code": "99401",
+                         "f-departure_date": day(20), "f-consular_registration": True},
+    "return_to_france": {"f-address-lines-0": "3 place Bellecour", "f-address-postal_code": "69002",
+                         "f-address-commune_code": "69123", "f-return_date": day(-5)},
+    "renovation_grant": {"f-dwelling-lines-0": "8 rue de la Monnaie", "f-dwelling-postal_code": "35000",
+                         "f-dwelling-commune_code": "35238", "f-dwelling-city": "Rennes", "f-construction_year": "1978",
+                         "f-main_residence": True, "f-owner_occupier": True, "f-household_size": "2",
+                         "f-reference_tax_income_eur": "30000", "f-items-0-code": "air_water_heat_pump",
+                         "f-items-0-cost_eur": "12000"},
+    "student_grant": {"f-academic_year": "2025-2026", "f-institution": "Université Claude Bernard Lyon 1",
+                      "f-study_commune_code": "69266", "f-parents_income_eur": "24000", "f-children_at_charge": "1",
+                      "f-children_in_higher_education": "0", "f-family_home_distance_km": "120",
+                      "f-housing_wanted": True},
+}
+
+
+def test_signed_out_the_page_offers_franceconnect(env):
+    report = run_scenario(env, "signed_out", {})
+    assert report["steps"]["lang"] == "fr"
+    assert report["steps"]["login_href"].startswith("/auth/login?return_to=")
+
+
+def test_a_usager_signs_in_and_declares_every_kind_followed_live(env):
+    report = run_scenario(env, "declare", {"forms": FORMS}, timeout=1200)
+    steps = report["steps"]
+    assert steps["greeting"] == "Bonjour Lucien INCONNU-TESTEUR"
+    journeys = steps["journeys"]
+    assert set(journeys) == set(FORMS)
+    for kind, j in journeys.items():
+        # A double click posted once, or twice with one Idempotency-Key: one journey.
+        assert [x["id"] for x in steps["listed"] if x["kind"] == kind] == [j["id"]], (kind, steps["listed"])
+        assert all(s["status"] in FINAL for s in j["final"]), (kind, j["final"])
+        # The page read the journey once, then followed it on one stream: no polling.
+        assert j["journey_gets"] == 1 and j["streams"] >= 1, (kind, j)
+    changed = [k for k, j in journeys.items() if j["first"] != j["final"]]
+    assert changed, "no journey changed on the page after it was opened"
+
+
+def test_errors_are_shown_field_by_field_in_french(env):
+    values = {"f-deceased-family_name": "Martin2", "f-death_place": "75056"}
+    report = run_scenario(env, "errors", {"values": values})
+    steps = report["steps"]
+    assert steps["focused"] == "erreurs", "the error summary takes the focus"
+    assert "f-deceased-family_name" in steps["invalid"] and "f-death_date" in steps["invalid"]
+    assert "f-death_place" not in steps["invalid"]
+    by_box = {m["box"]: m["text"] for m in steps["messages"]}
+    assert by_box["f-death_date-messages"] == "Ce champ est obligatoire."
+    assert by_box["f-deceased-family_name-messages"] == "Écrivez le nom en lettres, comme à l'état civil."
+    assert any(item.startswith("Date du décès : ") for item in steps["summary"]), steps["summary"]
+
+
+def test_a_usager_confirms_a_step_and_sees_it_change_live(env):
+    values = {**FORMS["bereavement"], "f-declarant_relationship": "spouse"}
+    report = run_scenario(env, "confirm", {"values": values, "step": STEP_SURVIVOR})
+    steps = report["steps"]
+    assert steps["status"] in ("in_progress", "done"), steps
+    assert steps["announced"].startswith("Démarche mise à jour à")
+    assert steps["journey_gets"] == 1, "the change came on the stream, not by reading the journey again"
+    from mdv_e2e import record_figures
+    record_figures(env, [f"browser: « Confirmer » clicked to the step changed on the page: {steps['seen_after_ms']} ms"])
+
+
+def test_keyboard_only_a_usager_tabs_through_a_form_and_declares(env):
+    when = dt.date.today() - dt.timedelta(days=4)
+    keys = {
+        "f-address-lines-0": ["5 rue du Clavier"],
+        "f-address-postal_code": ["75011"],
+        "f-address-commune_code": ["75056"],
+        "f-effective_date": [when.strftime("%d"), when.strftime("%m"), when.strftime("%Y")],
+    }
+    report = run_scenario(env, "keyboard", {"kind": "address_change", "keys": keys})
+    visited = [v["id"] for v in report["steps"]["visited"]]
+    for field in keys:
+        assert field in visited, f"Tab never reached {field}: {visited}"
+    assert all(v["outline"] for v in report["steps"]["visited"] if v["id"].startswith("f-")), "focus not visible"
+    assert len(report["steps"]["journey_id"]) == 36
+
+
+def test_a_post_of_the_session_without_its_csrf_token_is_refused(env):
+    body = {"kind": "bereavement", "deceased": {"family_name": "INCONNU-CSRF", "given_names": ["Paul"], "sex": "M",
+            "birth_date": "1950-01-01", "birth_place": "75056"}, "death_date": day(-1), "death_place": "75056",
+            "declarant_relationship": "child"}
+    answers = run_scenario(env, "csrf", {"body": body})["steps"]["answers"]
+    assert answers["without"] == 403 and answers["wrong"] == 403, answers
+    assert answers["without_type"] == "application/problem+json"
+    assert answers["right"] == 202, answers
+
+
+def test_sign_out_ends_the_session_at_the_gateway_and_the_provider(env):
+    steps = run_scenario(env, "signout", {})["steps"]
+    assert steps["after"].rstrip("/") == env.gateway_url
+    assert steps["me"] == 401
+    assert steps["connect_button"]
