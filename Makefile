@@ -284,7 +284,7 @@ up:
 down:
 	deploy/local/stack.sh down
 
-e2e: all $(LIVE_BIN) $(PARTNER_CODEC) $(JOURNEY_EVENTS)
+e2e: all $(LIVE_BIN) $(PARTNER_CODEC) $(JOURNEY_EVENTS) $(BROWSER_NPM)
 	MDV_BIN_DIR=$(CURDIR)/$(BUILD)/bin tests/e2e/run.sh
 
 # The measuring harness (DESIGN.md §12, README "Performance"): a stack of

@@ -15,7 +15,9 @@ const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const SHOTS = process.env.MDV_SCREENSHOTS;
 const CHROMIUM = process.env.MDV_CHROMIUM || "/usr/bin/chromium";
 const TIMEOUT = Number(process.env.MDV_BROWSER_TIMEOUT_MS || 60000);
-const PHONE = { width: 375, height: 740, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
+// A phone's width only: puppeteer reloads the page to change isMobile,
+// which would lose the state being photographed.
+const PHONE = { width: 375, height: 740, deviceScaleFactor: 1 };
 const DESKTOP = { width: 1280, height: 900 };
 // axe-core's WCAG 2.0, 2.1 and 2.2 A/AA rules and its best practices.
 const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"];
@@ -52,6 +54,10 @@ async function shoot(page, state) {
 async function newPage(browser) {
   const page = await browser.newPage();
   page.setDefaultTimeout(TIMEOUT);
+  // A usager in France: dates and numbers as the French locale writes them.
+  const cdp = await page.createCDPSession();
+  await cdp.send("Emulation.setLocaleOverride", { locale: "fr-FR" });
+  await page.emulateTimezone("Europe/Paris");
   await page.setViewport(DESKTOP);
   await page.evaluateOnNewDocument(() => {
     document.addEventListener("securitypolicyviolation", (e) => {
@@ -102,7 +108,10 @@ async function fill(page, values) {
       }
       return true;
     }, id, value);
-    if (!found) throw new Error(`no field #${id}`);
+    if (!found) {
+      const ids = await page.$$eval("form [id^=f-]", (els) => els.map((e) => e.id));
+      throw new Error(`no field #${id} among ${ids.join(" ")}`);
+    }
   }
 }
 
@@ -124,6 +133,15 @@ async function waitSteps(page, predicate, what) {
     if (Date.now() > deadline) throw new Error(`${what}: ${JSON.stringify(steps)}`);
     await sleep(100);
   }
+}
+
+// "date:YYYY-MM-DD" is typed in the order the browser's date field shows
+// its parts (day first in French).
+async function keysFor(page, keys) {
+  if (keys.length !== 1 || !keys[0].startsWith("date:")) return keys;
+  const [y, m, d] = keys[0].slice(5).split("-");
+  const order = await page.evaluate(() => new Intl.DateTimeFormat().formatToParts(new Date()).filter((p) => p.type !== "literal").map((p) => p.type));
+  return order.map((t) => ({ day: d, month: m, year: y })[t]);
 }
 
 const FINAL = new Set(["done", "not_applicable", "failed", "action_required"]);
@@ -151,8 +169,8 @@ const scenarios = {
     await audit(page, "accueil");
     report.steps.journeys = {};
     for (const [kind, values] of Object.entries(input.forms)) {
-      await page.goto(`${input.gateway_url}/#/declarer/${kind}`, { waitUntil: "networkidle0" });
-      await page.waitForSelector("form#declaration");
+      await page.goto(`${input.gateway_url}/#/declarer/${kind}`);
+      await page.waitForSelector(`form#declaration[data-kind="${kind}"]`);
       await audit(page, `formulaire-${kind}`);
       await fill(page, values);
       const requests = watchRequests(page);
@@ -179,8 +197,8 @@ const scenarios = {
   async errors(browser) {
     const page = await newPage(browser);
     await signIn(page);
-    await page.goto(`${input.gateway_url}/#/declarer/bereavement`, { waitUntil: "networkidle0" });
-    await page.waitForSelector("form#declaration");
+    await page.goto(`${input.gateway_url}/#/declarer/bereavement`);
+    await page.waitForSelector('form#declaration[data-kind="bereavement"]');
     await fill(page, input.values);
     await page.click("form#declaration button[type=submit]");
     await page.waitForSelector("#erreurs .fr-alert");
@@ -196,8 +214,8 @@ const scenarios = {
   async confirm(browser) {
     const page = await newPage(browser);
     await signIn(page);
-    await page.goto(`${input.gateway_url}/#/declarer/bereavement`, { waitUntil: "networkidle0" });
-    await page.waitForSelector("form#declaration");
+    await page.goto(`${input.gateway_url}/#/declarer/bereavement`);
+    await page.waitForSelector('form#declaration[data-kind="bereavement"]');
     await fill(page, input.values);
     const requests = watchRequests(page);
     await page.click("form#declaration button[type=submit]");
@@ -221,8 +239,8 @@ const scenarios = {
   async keyboard(browser) {
     const page = await newPage(browser);
     await signIn(page);
-    await page.goto(`${input.gateway_url}/#/declarer/${input.kind}`, { waitUntil: "networkidle0" });
-    await page.waitForSelector("form#declaration");
+    await page.goto(`${input.gateway_url}/#/declarer/${input.kind}`);
+    await page.waitForSelector(`form#declaration[data-kind="${input.kind}"]`);
     const visited = [];
     for (let i = 0; i < 200; i++) {
       await page.keyboard.press("Tab");
@@ -233,8 +251,8 @@ const scenarios = {
       });
       visited.push(el);
       if (el.id in input.keys) {
-        for (const key of input.keys[el.id]) {
-          if (key.length > 1) await page.keyboard.press(key);
+        for (const key of await keysFor(page, input.keys[el.id])) {
+          if (/^[A-Z][a-zA-Z]+$/.test(key)) await page.keyboard.press(key);
           else await page.keyboard.type(key);
         }
       }

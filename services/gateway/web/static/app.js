@@ -169,7 +169,7 @@ async function declare(kind) {
   const summary = h("div", { id: "erreurs", tabindex: "-1" });
   let key = randomKey();
   const submit = h("button", { type: "submit", class: "fr-btn" }, "Déclarer");
-  const form = h("form", { id: "declaration", novalidate: true }, renderFields(def, context),
+  const form = h("form", { id: "declaration", "data-kind": def.kind, novalidate: true }, renderFields(def, context),
     h("p", { class: "fr-mt-4w" }, submit));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

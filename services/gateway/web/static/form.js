@@ -210,6 +210,7 @@ const FRENCH = [
   [/^must be a date written YYYY-MM-DD$/, "Indiquez une date complète."],
   [/^must not be before 1850$/, "La date doit être postérieure à 1850."],
   [/^must be written in Latin letters, as in the état civil$/, "Écrivez le nom en lettres, comme à l'état civil."],
+  [/^may contain only letters, spaces, hyphens and apostrophes$/, "Écrivez le nom en lettres, comme à l'état civil."],
   [/^must end with a letter$/, "Le nom doit finir par une lettre."],
   [/^must be at most 100 characters$|^is too long$/, "Ce texte est trop long (100 caractères au plus)."],
   [/^must be M or F$/, "Choisissez Femme ou Homme."],
