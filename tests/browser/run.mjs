@@ -135,16 +135,13 @@ async function waitSteps(page, predicate, what) {
   }
 }
 
-// "date:YYYY-MM-DD" is typed in the order the browser's date field shows
-// its parts (day first in French).
-async function keysFor(page, keys) {
+// "date:YYYY-MM-DD" is typed as a French usager types it in the date
+// field, day, month, year (the page's locale is fr-FR: newPage).
+function keysFor(keys) {
   if (keys.length !== 1 || !keys[0].startsWith("date:")) return keys;
   const [y, m, d] = keys[0].slice(5).split("-");
-  const order = await page.evaluate(() => new Intl.DateTimeFormat().formatToParts(new Date()).filter((p) => p.type !== "literal").map((p) => p.type));
-  return order.map((t) => ({ day: d, month: m, year: y })[t]);
+  return [d, m, y];
 }
-
-const FINAL = new Set(["done", "not_applicable", "failed", "action_required"]);
 
 // ---- scenarios ----
 
@@ -168,6 +165,7 @@ const scenarios = {
     await page.waitForSelector("#mes-demarches ul, #mes-demarches p:not(:empty)");
     await audit(page, "accueil");
     report.steps.journeys = {};
+    report.steps.before = await page.evaluate(async () => (await (await fetch("/v1/journeys?limit=100")).json()).items.map((j) => j.id));
     for (const [kind, values] of Object.entries(input.forms)) {
       await page.goto(`${input.gateway_url}/#/declarer/${kind}`);
       await page.waitForSelector(`form#declaration[data-kind="${kind}"]`);
@@ -181,7 +179,9 @@ const scenarios = {
       await page.waitForSelector("[data-step]");
       const first = await journeySteps(page);
       await audit(page, `demarche-${kind}`);
-      const steps = await waitSteps(page, (s) => s.every((x) => FINAL.has(x.status)), `${kind} not final on the page`);
+      // Every administration has reported (some steps stay in progress for
+      // weeks: a CROUS housing request, a passport being made).
+      const steps = await waitSteps(page, (s) => s.every((x) => x.status !== "pending"), `${kind}: a step still pending on the page`);
       await audit(page, `demarche-${kind}-finale`);
       report.steps.journeys[kind] = {
         id, first, final: steps,
@@ -190,7 +190,7 @@ const scenarios = {
         streams: requests.filter((r) => r === `GET /v1/journeys/${id}/events`).length,
       };
     }
-    report.steps.listed = await page.evaluate(async () => (await (await fetch("/v1/journeys?limit=50")).json()).items.map((j) => ({ id: j.id, kind: j.kind })));
+    report.steps.listed = await page.evaluate(async () => (await (await fetch("/v1/journeys?limit=100")).json()).items.map((j) => ({ id: j.id, kind: j.kind })));
   },
 
   // Errors field by field, in French, from the API's errors list.
@@ -242,6 +242,11 @@ const scenarios = {
     await page.goto(`${input.gateway_url}/#/declarer/${input.kind}`);
     await page.waitForSelector(`form#declaration[data-kind="${input.kind}"]`);
     const visited = [];
+    const typed = new Set();
+    let posted = null; // what « Déclarer » sent
+    page.on("request", (r) => {
+      if (r.method() === "POST" && r.url().endsWith("/v1/declarations")) posted = JSON.parse(r.postData());
+    });
     for (let i = 0; i < 200; i++) {
       await page.keyboard.press("Tab");
       const el = await page.evaluate(() => {
@@ -250,8 +255,10 @@ const scenarios = {
         return { id: a.id, tag: a.tagName, type: a.type, text: a.textContent.trim(), outline: style.outlineStyle !== "none" || style.boxShadow !== "none" };
       });
       visited.push(el);
-      if (el.id in input.keys) {
-        for (const key of await keysFor(page, input.keys[el.id])) {
+      // Tab also moves between a date field's parts: typed once, on arrival.
+      if (el.id in input.keys && !typed.has(el.id)) {
+        typed.add(el.id);
+        for (const key of keysFor(input.keys[el.id])) {
           if (/^[A-Z][a-zA-Z]+$/.test(key)) await page.keyboard.press(key);
           else await page.keyboard.type(key);
         }
@@ -263,7 +270,9 @@ const scenarios = {
     }
     report.steps.visited = visited;
     await page.waitForFunction(() => location.hash.startsWith("#/demarche/"), { timeout: TIMEOUT });
-    report.steps.journey_id = await page.evaluate(() => location.hash.split("/")[2]);
+    const id = await page.evaluate(() => location.hash.split("/")[2]);
+    report.steps.journey_id = id;
+    report.steps.body = posted ? Object.fromEntries(Object.entries(posted).filter(([k]) => k in input.keys_of_body)) : null;
   },
 
   // The API refuses a POST of the session without its CSRF token.

@@ -20,7 +20,6 @@ from mdv_e2e import REPO_ROOT, STEP_SURVIVOR, StackEnv, random_letters, record_f
 
 RUNNER = REPO_ROOT / "tests" / "browser" / "run.mjs"
 PERSON = "INCONNU-TESTEUR"  # deploy/local/oidc/persons.json: known to no administration
-FINAL = {"done", "not_applicable", "failed", "action_required"}
 
 
 def run_scenario(env: StackEnv, scenario: str, data: dict[str, Any], timeout: float = 600) -> dict[str, Any]:
@@ -99,8 +98,9 @@ def test_a_usager_signs_in_and_declares_every_kind_followed_live(env):
     assert set(journeys) == set(FORMS)
     for kind, j in journeys.items():
         # A double click posted once, or twice with one Idempotency-Key: one journey.
-        assert [x["id"] for x in steps["listed"] if x["kind"] == kind] == [j["id"]], (kind, steps["listed"])
-        assert all(s["status"] in FINAL for s in j["final"]), (kind, j["final"])
+        new = [x["id"] for x in steps["listed"] if x["kind"] == kind and x["id"] not in steps["before"]]
+        assert new == [j["id"]], (kind, new)
+        assert all(s["status"] != "pending" for s in j["final"]), (kind, j["final"])
         # The page read the journey once, then followed it on one stream: no polling.
         assert j["journey_gets"] == 1 and j["streams"] >= 1, (kind, j)
     changed = [k for k, j in journeys.items() if j["first"] != j["final"]]
@@ -131,19 +131,17 @@ def test_a_usager_confirms_a_step_and_sees_it_change_live(env):
 
 
 def test_keyboard_only_a_usager_tabs_through_a_form_and_declares(env):
-    when = dt.date.today() - dt.timedelta(days=4)
-    keys = {
-        "f-address-lines-0": ["5 rue du Clavier"],
-        "f-address-postal_code": ["75011"],
-        "f-address-commune_code": ["75056"],
-        "f-effective_date": [f"date:{when.isoformat()}"],
-    }
-    report = run_scenario(env, "keyboard", {"kind": "address_change", "keys": keys})
+    """The pré-demande's form with Tab, Space on a choice, the arrows in a
+    list and Enter on « Déclarer ». (A date field's parts follow the
+    browser's own locale, which the page does not choose: the forms with
+    dates are filled in the other tests.)"""
+    keys = {"f-document_type": ["Space"], "f-reason": ["ArrowDown", "ArrowDown"]}
+    report = run_scenario(env, "keyboard", {"kind": "identity_document", "keys": keys,
+                                            "keys_of_body": {"document_type": 1, "reason": 1}})
     visited = [v["id"] for v in report["steps"]["visited"]]
-    for field in keys:
-        assert field in visited, f"Tab never reached {field}: {visited}"
+    assert visited.index("f-document_type") < visited.index("f-reason"), visited
     assert all(v["outline"] for v in report["steps"]["visited"] if v["id"].startswith("f-")), "focus not visible"
-    assert len(report["steps"]["journey_id"]) == 36
+    assert report["steps"]["body"] == {"document_type": "cni", "reason": "renewal"}, report["steps"]["body"]
 
 
 def test_a_post_of_the_session_without_its_csrf_token_is_refused(env):
