@@ -166,6 +166,23 @@ void live_destroy(struct live *lv)
 
 /* ---- one stream ---- */
 
+/* The journey exactly as GET /v1/journeys/{id} serialises it (the pool's
+ * prepared "get_journey", holding no tag), or NULL when it is not the
+ * usager's; *failed on a database error. */
+static json_t *journey_now(PGconn *conn, const char *journey_id, const char *usager, int *failed)
+{
+    const char *params[] = {journey_id, usager, NULL};
+    PGresult *row = mdv_pg_query_prepared(conn, "get_journey", 3, params);
+    json_t *journey = NULL;
+    *failed = !row;
+    if (row && PQntuples(row) == 1) {
+        journey = json_loads(PQgetvalue(row, 0, 1), 0, NULL);
+        *failed = !journey;
+    }
+    PQclear(row);
+    return journey;
+}
+
 static void set_out(struct live_stream *s, char *text)
 {
     free(s->out);
@@ -196,7 +213,7 @@ static int refresh(struct live_stream *s, int beat)
     json_t *journey = NULL;
     PGconn *conn = mdv_pg_pool_get(s->gw->pool);
     if (conn) {
-        journey = journey_json(conn, s->journey_id, s->usager, &failed);
+        journey = journey_now(conn, s->journey_id, s->usager, &failed);
         mdv_pg_pool_put(s->gw->pool, conn);
     }
     if (!journey && conn && !failed)
@@ -347,7 +364,7 @@ void live_get(const struct mdv_http_request *req, struct mdv_http_response *res,
         gateway_unavailable(res);
         return;
     }
-    json_t *journey = journey_json(conn, req->param, usager, &failed);
+    json_t *journey = journey_now(conn, req->param, usager, &failed);
     mdv_pg_pool_put(gw->pool, conn);
     if (!journey) {
         if (failed)

@@ -191,7 +191,8 @@ enum mdv_outcome projection_on_steps_added(struct mdv_msg *msg)
 /* received_at: the first time the administration said it had the
  * declaration, whatever order the reports came in. The journey touched in
  * the same statement (one round trip per report, the projection's most
- * frequent message); *found says whether it is known here. */
+ * frequent message), with its notification to its live followers (live.c,
+ * as touch_journey); *found says whether it is known here. */
 static int apply_report(struct mdv_msg *msg, const Mdv__Journey__V1__StepReported *r,
                         const char *status, const char *reported_at, long *found)
 {
@@ -201,8 +202,9 @@ static int apply_report(struct mdv_msg *msg, const Mdv__Journey__V1__StepReporte
     return mdv_pg_query_longs(
         msg->conn,
         "WITH journey AS (UPDATE journeys SET"
-        "   updated_at = greatest(updated_at, clock_timestamp())"
-        "   WHERE journey_id = $1::uuid RETURNING journey_id),"
+        "   updated_at = greatest(updated_at + interval '1 microsecond', clock_timestamp())"
+        "   WHERE journey_id = $1::uuid"
+        "   RETURNING journey_id, pg_notify('mdv_journey_changed', journey_id::text)),"
         " report AS (INSERT INTO journey_steps AS s (journey_id, code, status, sequence, detail,"
         "   received_at, updated_at)"
         "   SELECT journey_id, $2::text, $3::text, $4::bigint, $5::text,"
