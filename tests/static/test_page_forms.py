@@ -52,6 +52,11 @@ def form_fields() -> dict[str, list[dict[str, str]]]:
 
 
 FORMS_BY_KIND = form_fields()
+# Optional properties the page does not offer yet, each with its reason.
+NOT_ASKED_YET = {
+    "recipients": "the optional recipients the usager may choose: no consent widget yet",
+    "mandate_id": "an agent declaring under a mandate: the agent's flow is not on the page yet",
+}
 CONTRACT_KINDS = {kind: ref.rsplit("/", 1)[1] for kind, ref in SCHEMAS["Declaration"]["discriminator"]["mapping"].items()}
 
 # What each widget of the page sends, as a check on the property's schema.
@@ -88,7 +93,8 @@ def test_a_form_asks_exactly_the_properties_of_its_schema(kind):
     assert set(asked) <= set(schema["properties"]), set(asked) - set(schema["properties"])
     missing = set(schema["required"]) - {"kind"} - set(asked)
     assert not missing, f"{kind}: the form does not ask {sorted(missing)}"
-    assert set(schema["properties"]) - {"kind"} - set(asked) == set(), "an optional property the form never sends"
+    left = set(schema["properties"]) - {"kind"} - set(asked) - set(NOT_ASKED_YET)
+    assert left == set(), f"an optional property the form never sends: {sorted(left)}"
 
 
 @pytest.mark.parametrize("kind", sorted(CONTRACT_KINDS))
