@@ -289,7 +289,7 @@ def test_json_content_type_with_charset_is_accepted(usager):
     assert resp.status_code == 202, resp.text
 
 
-@pytest.mark.parametrize("path", ["/v1/nothing", "/v2/declarations", "/", "/v1/journeys/x/y"])
+@pytest.mark.parametrize("path", ["/v1/nothing", "/v2/declarations", "/nothing", "/static", "/v1/journeys/x/y"])
 def test_unknown_path_is_404(usager, path):
     assert_problem(usager.request("GET", path), 404)
 
