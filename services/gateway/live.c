@@ -273,18 +273,40 @@ static void stream_done(void *cls)
     free(s);
 }
 
+/* Ends the oldest stream of s's usager that has started (its EventSource
+ * reconnects by itself): a usager who closed tabs or a browser leaves
+ * streams the gateway only notices at their next write, a heartbeat
+ * away, and the page they open now must not be refused for them. 0 when
+ * none could be ended. Under the live lock. */
+static int end_oldest_of(struct live *lv, const struct live_stream *s)
+{
+    struct live_stream *oldest = NULL;
+    for (struct live_stream *o = lv->streams; o; o = o->next)
+        if (o->http && !o->ending && strcmp(o->usager, s->usager) == 0 &&
+            (!oldest || o->opened_at < oldest->opened_at))
+            oldest = o;
+    if (!oldest)
+        return 0;
+    oldest->ending = 1;
+    mdv_http_stream_wake(oldest->http);
+    return 1;
+}
+
 /* Registers s unless a bound is reached: 0, or the HTTP status to answer.
- * Its http stream comes after: until then nothing wakes it. */
+ * At the usager's bound the newest stream wins (end_oldest_of). Its http
+ * stream comes after: until then nothing wakes it, so it starts marked
+ * changed, and its first read after the opening reads the journey again
+ * (a write between the opening's read and this registration is not lost). */
 static int admit(struct live *lv, struct live_stream *s)
 {
     unsigned mine = 0;
     int status = 0;
     pthread_mutex_lock(&lv->lock);
     for (struct live_stream *o = lv->streams; o; o = o->next)
-        mine += strcmp(o->usager, s->usager) == 0;
+        mine += strcmp(o->usager, s->usager) == 0 && !o->ending;
     if (lv->count >= LIVE_MAX_STREAMS)
         status = 503;
-    else if (mine >= LIVE_MAX_PER_USAGER)
+    else if (mine >= LIVE_MAX_PER_USAGER && !end_oldest_of(lv, s))
         status = 429;
     if (status == 0) {
         s->next = lv->streams;
@@ -292,6 +314,7 @@ static int admit(struct live *lv, struct live_stream *s)
             lv->streams->prev = s;
         lv->streams = s;
         lv->count++;
+        s->changed = 1;
         s->opened_at = s->sent_at = mdv_monotonic_seconds();
     }
     pthread_mutex_unlock(&lv->lock);
