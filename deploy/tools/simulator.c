@@ -18,7 +18,11 @@
  * (simulator_webhook.c):
  *
  *   mdv-simulator --partner caf --listen 127.0.0.1:PORT --api URL
- *                 --token-file FILE [--delay-ms N] */
+ *                 --token-file FILE [--url ENDPOINT] [--delay-ms N]
+ *
+ * --url is the endpoint it registers when the address it listens on is not
+ * the one the partners service reaches (a container listening on 0.0.0.0,
+ * reached by its name). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -215,19 +219,17 @@ static int usage(void)
     fprintf(stderr, "usage: MDV_KAFKA_BROKERS=... mdv-simulator --partner cnav|dgfip"
                     " --group mdv.partner.<partner>.<name> [--delay-ms N]\n"
                     "       mdv-simulator --partner caf|cpam --listen HOST:PORT --api URL"
-                    " --token-file FILE [--delay-ms N]\n");
+                    " --token-file FILE [--url URL] [--delay-ms N]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option options[] = {{"partner", required_argument, NULL, 'p'},
-                                            {"group", required_argument, NULL, 'g'},
-                                            {"delay-ms", required_argument, NULL, 'd'},
-                                            {"listen", required_argument, NULL, 'l'},
-                                            {"api", required_argument, NULL, 'a'},
-                                            {"token-file", required_argument, NULL, 't'},
-                                            {NULL, 0, NULL, 0}};
+    static const struct option options[] = {
+        {"partner", required_argument, NULL, 'p'},  {"group", required_argument, NULL, 'g'},
+        {"delay-ms", required_argument, NULL, 'd'}, {"listen", required_argument, NULL, 'l'},
+        {"api", required_argument, NULL, 'a'},      {"token-file", required_argument, NULL, 't'},
+        {"url", required_argument, NULL, 'u'},      {NULL, 0, NULL, 0}};
     struct sim s = {0};
     struct sim_webhook w = {0};
     for (int c; (c = getopt_long(argc, argv, "", options, NULL)) != -1;) {
@@ -243,6 +245,8 @@ int main(int argc, char **argv)
             w.api = optarg;
         else if (c == 't')
             w.token_file = optarg;
+        else if (c == 'u')
+            w.url = optarg;
         else
             return usage();
     }
@@ -259,6 +263,8 @@ int main(int argc, char **argv)
     mdv_log_set_instance(s.partner);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
+    if (w.url && !w.listen)
+        return usage();
     if (w.listen) {
         if (!w.api || !w.token_file)
             return usage();

@@ -8,6 +8,7 @@
 struct sim_webhook {
     const char *partner;    /* caf, cpam */
     const char *listen;     /* host:port its endpoint listens on */
+    const char *url;        /* the endpoint it registers; NULL: http://LISTEN/webhook */
     const char *api;        /* the partners service's base URL */
     const char *token_file; /* the partner's bearer token */
     const char *detail;     /* what it reports, in French */

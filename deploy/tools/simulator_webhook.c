@@ -16,7 +16,11 @@
  * again, so nothing is lost if the simulator dies. With --delay-ms the
  * 2xx comes first and a thread reports after the delay, so the journey
  * shows the step received, then done; a report in that queue is lost if
- * the simulator is killed (a real partner would keep its queue on disk). */
+ * the simulator is killed (a real partner would keep its queue on disk).
+ *
+ * /readyz answers 200 once the endpoint is registered and its secret known,
+ * 503 before: a container's health check then says the partner can receive,
+ * not only that a port is open. */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -211,11 +215,23 @@ static void on_webhook(const struct mdv_http_request *req, struct mdv_http_respo
     json_decref(body);
 }
 
+/* Ready once a secret was learnt, i.e. the endpoint is registered. */
+static int registered(void *ctx, json_t *checks)
+{
+    struct hook *h = ctx;
+    pthread_mutex_lock(&h->lock);
+    int ok = h->secret[0] != '\0';
+    pthread_mutex_unlock(&h->lock);
+    json_object_set_new(checks, "endpoint", json_string(ok ? "registered" : "not registered"));
+    return ok;
+}
+
 /* Registers the endpoint and learns a secret; retries until the
  * partners' API answers or a stop is asked. */
 static int enroll(struct hook *h, volatile sig_atomic_t *stop)
 {
-    char *url = mdv_xasprintf("http://%s/webhook", h->opts->listen);
+    char *url = h->opts->url ? mdv_xstrdup(h->opts->url)
+                             : mdv_xasprintf("http://%s/webhook", h->opts->listen);
     json_t *body = json_pack("{s:s}", "url", url);
     int rc = -1;
     while (!*stop) {
@@ -263,10 +279,10 @@ int sim_webhook_run(const struct sim_webhook *opts, volatile sig_atomic_t *stop)
     }
     h.token[strcspn(h.token, "\r\n")] = '\0';
     h.step = mdv_xasprintf("%s.death_notified", opts->partner);
-    struct mdv_http_server *server = mdv_http_start(opts->listen, routes, &h, NULL, NULL);
+    struct mdv_http_server *server = mdv_http_start(opts->listen, routes, &h, registered, &h);
     if (server && pthread_create(&thread, NULL, reporter, &h) == 0) {
         if (enroll(&h, stop) == 0) {
-            mdv_info("simulating %s on http://%s/webhook", opts->partner, opts->listen);
+            mdv_info("simulating %s, listening on %s", opts->partner, opts->listen);
             while (!*stop)
                 mdv_sleep_ms(200);
         }
