@@ -9,6 +9,9 @@ Each stopped instance held partitions (its last "partitions assigned" log
 line before the stop), and the burst still had declarations on those
 partitions that it had not applied (their DeathRecorded read back from the
 topic; their effects applied after the stop): the stops hit work in flight.
+A SIGTERM'd instance finishes the batch it holds before it exits, which may
+be everything left on its partitions; a tail of declarations posted once
+both are stopped makes sure the survivors have work to take over on them.
 
 librdkafka 2.0.2 static membership (group.instance.id = MDV_INSTANCE_ID): a
 member that stops, cleanly or not, does not leave the group; its partitions
@@ -62,6 +65,9 @@ INSTANCES = 3
 KILLED = f"{SERVICE}-2"  # SIGKILL
 TERMINATED = f"{SERVICE}-3"  # SIGTERM
 BURST = max(300, int(os.environ.get("MDV_E2E_SCALE_BURST", "300")))
+# Posted once both instances are stopped: with 6 partitions, 30 declarations
+# all missing the two stopped instances' four has a chance of (2/6)^30.
+TAIL = 30
 WORKERS = 16
 FINAL_TIMEOUT = float(os.environ.get("MDV_E2E_FAULT_TIMEOUT", "180"))
 # MDV_SHUTDOWN_TIMEOUT_MS of the services (the stack leaves the default).
@@ -203,11 +209,12 @@ def test_three_instances_share_the_burst_and_survive_kill_and_term(env, usager, 
     persons: list[dict[str, Any]] = []
     for _ in range(10):
         persons += [p for p in seed(300) if SERVICE in p["records"]]
-        if len(persons) >= BURST:
+        if len(persons) >= BURST + TAIL:
             break
-    assert len(persons) >= BURST, f"mdv-seed gave only {len(persons)} persons known in {SERVICE}"
+    assert len(persons) >= BURST + TAIL, f"mdv-seed gave only {len(persons)} persons known in {SERVICE}"
     death_date = (dt.date.today() - dt.timedelta(days=2)).isoformat()
     bodies = [declaration_for(p, "child", death_date=death_date) for p in persons[:BURST]]
+    tail_bodies = [declaration_for(p, "child", death_date=death_date) for p in persons[BURST:BURST + TAIL]]
 
     scaled_at = utc_now()
     try:
@@ -235,13 +242,18 @@ def test_three_instances_share_the_burst_and_survive_kill_and_term(env, usager, 
         if stopper.error:
             raise stopper.error
         assert len(set(ids)) == BURST
+        # The tail, while both are stopped (see the module's docstring).
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            tail_ids = list(pool.map(usager.declare_ok, tail_bodies))
+        every_id = ids + tail_ids
+        assert len(set(every_id)) == BURST + TAIL
 
-        finals = wait_all_final(usager, ids, FINAL_TIMEOUT, f"{KILLED} killed, {TERMINATED} stopped")
+        finals = wait_all_final(usager, every_id, FINAL_TIMEOUT, f"{KILLED} killed, {TERMINATED} stopped")
         all_final_seconds = time.monotonic() - burst_started
 
         # Figures, before the assertions so that they survive a failure.
-        effects = applied(student, ids)
-        split = effects_by_instance(student, ids)
+        effects = applied(student, every_id)
+        split = effects_by_instance(student, every_id)
         instances = [f"{SERVICE}-{k}" for k in range(1, INSTANCES + 1)]
         partition_of = journey_partitions(env, instances, scaled_at)
         killed_partitions = assigned_partitions(env, KILLED, scaled_at, stopper.killed_at)
@@ -256,6 +268,8 @@ def test_three_instances_share_the_burst_and_survive_kill_and_term(env, usager, 
                                                     stopper.killed_at)
         term_takeover, term_heir = takeover_seconds(effects, partition_of, terminated_partitions, TERMINATED,
                                                     stopper.terminated_at)
+        # What the SIGTERM'd instance applied between the signal and its exit.
+        finished_in_hand = sum(1 for _, i, a in effects if i == TERMINATED and a > stopper.terminated_at)
         times = [a for _, _, a in effects if a >= burst_started_utc]
         gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
         longest_gap = max(gaps, default=0.0)
@@ -284,13 +298,15 @@ def test_three_instances_share_the_burst_and_survive_kill_and_term(env, usager, 
             f" exit {term.exit_status} {term.seconds:.2f} s after the signal (stop-service"
             f" {term.wall_seconds:.2f} s), last log line {term.last_message!r};"
             f" it held partitions {sorted(terminated_partitions)} ({left_at_term} declarations of the burst there"
-            f" not applied yet), taken over after {takeover(term_takeover, term_heir)}",
-            "  split of the burst's effects: " + ", ".join(f"{i} {n}" for i, n in split.items()),
+            f" not applied yet; it applied {finished_in_hand} of them before it exited), taken over after"
+            f" {takeover(term_takeover, term_heir)}",
+            f"  tail: {TAIL} declarations posted once both were stopped",
+            "  split of the effects: " + ", ".join(f"{i} {n}" for i, n in split.items()),
             f"  longest gap between two effects during the burst: {longest_gap:.2f} s"
             f" (from {since(stopper.killed_at, gap_at)} after the kill)",
             f"  declaration to completed journey (updated_at - created_at): median {statistics.median(server):.3f} s,"
             f" p95 {percentile(server, 0.95):.3f} s, worst {max(server):.3f} s",
-            f"  all {BURST} journeys final {all_final_seconds:.2f} s after the burst started",
+            f"  all {BURST} + {TAIL} journeys final {all_final_seconds:.2f} s after the burst started",
         ]
         record_figures(env, lines)
 
@@ -310,13 +326,13 @@ def test_three_instances_share_the_burst_and_survive_kill_and_term(env, usager, 
         assert term_takeover is not None and term_takeover >= soonest, (term_takeover, term_heir)
 
         # Every journey complete, the student step done.
-        for journey_id in ids:
+        for journey_id in every_id:
             journey = finals.journeys[journey_id]
             assert steps_by_code(journey)[STEP_STUDENT]["status"] == "done", summarise(journey)
             assert journey["status"] == "completed", summarise(journey)
 
         # Exactly one effect per journey, whichever instance applied it.
-        assert_one_effect_per_journey(applied_effects, ids)
+        assert_one_effect_per_journey(applied_effects, every_id)
 
         # The burst was split: the partitions were shared.
         assert len([i for i, n in split.items() if n > 0]) >= 2, f"one instance did everything: {split}"
