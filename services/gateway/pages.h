@@ -22,6 +22,12 @@ void page_message(struct mdv_http_response *res, int status, const char *title, 
  * un décès"), or the kind itself when unknown. */
 const char *page_kind_label(const char *kind);
 
+/* For a journey declared under a mandate the caller sees, the mandate's
+ * section (pages_mandate.c); nothing for another journey. -1 on a
+ * database error. */
+int page_mandate_section(struct html *h, PGconn *conn, const struct gateway_caller *caller,
+                         const char *journey_id) MDV_MUSTCHECK;
+
 void pages_indicators(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
 void pages_journeys(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
 void pages_journey(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);

@@ -85,15 +85,16 @@ static void journey_item(struct html *h, json_t *journey)
     html_raw(h, "</li>");
 }
 
-/* The caller's newest journeys; -1 on a database error. */
+#define LIST_SQL                                                                                   \
+    "SELECT j.journey_id FROM journeys j WHERE " GATEWAY_CALLER_SEES(                              \
+        "1") " ORDER BY j.created_at DESC, j.journey_id DESC LIMIT " MDV_STR(LIST_MAX)
+
+/* The caller's newest journeys, those declared for them under a mandate
+ * (or, for an agent, under theirs) included; -1 on a database error. */
 static int list_items(PGconn *conn, const char *usager, struct html *h)
 {
     const char *params[] = {usager};
-    PGresult *ids = mdv_pg_query(conn,
-                                 "SELECT journey_id FROM journeys WHERE usager_id = $1"
-                                 " ORDER BY created_at DESC, journey_id DESC"
-                                 " LIMIT " MDV_STR(LIST_MAX),
-                                 1, params);
+    PGresult *ids = mdv_pg_query(conn, LIST_SQL, 1, params);
     if (!ids)
         return -1;
     int failed = 0;
@@ -235,7 +236,9 @@ static void rating_section(struct html *h, json_t *journey, const char *csrf)
     }
 }
 
-static void journey_page(struct mdv_http_response *res, json_t *journey, const char *csrf)
+/* mandate: the page's mandate section (page_mandate_section), taken. */
+static void journey_page(struct mdv_http_response *res, json_t *journey, const char *csrf,
+                         char *mandate)
 {
     struct html h = {0};
     char created[64];
@@ -249,6 +252,8 @@ static void journey_page(struct mdv_http_response *res, json_t *journey, const c
     html_text(&h, title);
     html_printf(&h, "</a></li></ol></nav><h1>%s</h1><p>Déclarée le %s.</p>", title, created);
     badge(&h, json_string_value(json_object_get(journey, "status")));
+    html_raw(&h, mandate);
+    free(mandate);
     steps_table(&h, json_object_get(journey, "steps"));
     rating_section(&h, journey, csrf);
     page_end(&h);
@@ -276,12 +281,16 @@ void pages_journey(const struct mdv_http_request *req, struct mdv_http_response 
         goto out;
     json_t *journey =
         mdv_uuid_valid(req->param) ? journey_json(conn, req->param, caller.sub, &failed) : NULL;
-    if (journey)
-        journey_page(res, journey, csrf);
+    struct html mandate = {0};
+    if (journey && page_mandate_section(&mandate, conn, &caller, req->param) != 0)
+        failed = 1;
+    if (journey && !failed)
+        journey_page(res, journey, csrf, html_take(&mandate));
     else if (failed)
         unavailable(res);
     else
         not_found(res);
+    html_free(&mandate);
     json_decref(journey);
 out:
     mdv_pg_pool_put(gw->pool, conn);

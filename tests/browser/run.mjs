@@ -77,21 +77,37 @@ async function ready(page) {
 }
 
 // Signs in through the provider's own page: the FranceConnect button, the
-// test person whose label holds input.person, « Continuer ».
-async function signIn(page) {
+// test person whose label holds who (input.person unless told), « Continuer ».
+async function signIn(page, who = input.person) {
   await page.goto(input.gateway_url + "/", { waitUntil: "networkidle0" });
   await ready(page);
   await Promise.all([page.waitForNavigation(), page.click("a.fr-connect")]);
   const sub = await page.evaluate((who) => {
     const label = Array.from(document.querySelectorAll("label")).find((l) => l.textContent.includes(who));
     return label ? label.querySelector("input[name=sub]").value : null;
-  }, input.person);
-  if (!sub) throw new Error(`no test person like ${input.person} on the provider's page`);
+  }, who);
+  if (!sub) throw new Error(`no test person like ${who} on the provider's page`);
   await page.click(`input[name=sub][value="${sub}"]`);
   await Promise.all([page.waitForNavigation({ waitUntil: "networkidle0" }), page.click("button[type=submit]")]);
   await page.waitForFunction((url) => location.href.startsWith(url), {}, input.gateway_url);
   await ready(page);
   await page.waitForSelector("h1");
+}
+
+// « Se déconnecter », then the provider's own confirmation when it asks.
+async function signOut(page) {
+  await Promise.all([page.waitForNavigation(), page.click("#deconnexion button[type=submit]")]);
+  if (!page.url().startsWith(input.gateway_url)) {
+    report.steps.provider_page = page.url();
+    await Promise.all([page.waitForNavigation(), page.click("button[name=logout]")]);
+  }
+  await page.waitForFunction((url) => location.href.startsWith(url), {}, input.gateway_url);
+  await ready(page);
+}
+
+// Until no list of the page still says « Chargement… ».
+async function loaded(page) {
+  await page.waitForFunction(() => !Array.from(document.querySelectorAll("#app p")).some((p) => p.textContent.startsWith("Chargement")));
 }
 
 async function fill(page, values) {
@@ -294,17 +310,79 @@ const scenarios = {
     const page = await newPage(browser);
     await signIn(page);
     await audit(page, "connecte");
-    await Promise.all([page.waitForNavigation(), page.click("#deconnexion button[type=submit]")]);
-    if (!page.url().startsWith(input.gateway_url)) {
-      report.steps.provider_page = page.url();
-      await Promise.all([page.waitForNavigation(), page.click("button[name=logout]")]);
-    }
-    await page.waitForFunction((url) => location.href.startsWith(url), {}, input.gateway_url);
-    await ready(page);
+    await signOut(page);
     report.steps.after = page.url();
     report.steps.me = await page.evaluate(async () => (await fetch("/v1/me")).status);
     report.steps.connect_button = Boolean(await page.$("a.fr-connect"));
     await audit(page, "deconnecte");
+  },
+
+  // A France services agent records a mandate for a usager at the desk,
+  // declares for them, sees only the journeys under their mandates, signs
+  // out; the usager signs in and finds the journey and the mandate.
+  async mandate(browser) {
+    const desk = await newPage(await browser.createBrowserContext());
+    await signIn(desk, input.agent);
+    await loaded(desk);
+    report.steps.agent_greeting = await desk.$eval("h1", (e) => e.textContent);
+    report.steps.agent_lead = await desk.$eval(".fr-text--lead", (e) => e.textContent);
+    await audit(desk, "agent-accueil");
+    await desk.click("#nouveau-mandat");
+    await desk.waitForSelector("form#mandat-form");
+    await audit(desk, "agent-mandat");
+    await fill(desk, input.mandate_refused);
+    await desk.click("form#mandat-form button[type=submit]");
+    await desk.waitForSelector("#erreurs .fr-alert");
+    report.steps.mandate_invalid = await desk.$$eval("[aria-invalid=true]", (els) => els.map((e) => e.id));
+    await audit(desk, "agent-mandat-erreurs");
+    await fill(desk, input.mandate);
+    await (await desk.$("form#mandat-form button[type=submit]")).click({ count: 2 });
+    await desk.waitForSelector("form#declaration");
+    report.steps.mandate_id = await desk.evaluate(() => location.hash.split("/")[2]);
+    report.steps.under_mandate = await desk.$eval("#sous-mandat", (e) => e.textContent);
+    report.steps.identity_fields = await desk.$$eval("form#declaration [id^=f-person-]", (els) => els.map((e) => e.id));
+    await audit(desk, "agent-formulaire-sous-mandat");
+    let posted = null;
+    desk.on("request", (r) => {
+      if (r.method() === "POST" && r.url().endsWith("/v1/declarations")) posted = JSON.parse(r.postData());
+    });
+    await fill(desk, input.values);
+    await desk.click("form#declaration button[type=submit]");
+    await desk.waitForFunction(() => location.hash.startsWith("#/demarche/"));
+    const id = await desk.evaluate(() => location.hash.split("/")[2]);
+    report.steps.journey_id = id;
+    report.steps.posted = posted;
+    await desk.waitForSelector("[data-step]");
+    await desk.waitForSelector("#mandat");
+    report.steps.agent_sees_mandate = await desk.$eval("#mandat", (e) => e.textContent);
+    await audit(desk, "agent-demarche");
+    await desk.goto(`${input.gateway_url}/#/`);
+    await loaded(desk);
+    report.steps.agent_listed = await desk.$$eval("#mes-demarches [data-journey]", (els) => els.map((e) => e.dataset.journey));
+    report.steps.agent_mandates = await desk.$$eval("#mes-mandats [data-mandate]", (els) => els.map((e) => e.dataset.mandate));
+    report.steps.agent_api_listed = await desk.evaluate(async () => (await (await fetch("/v1/journeys?limit=100")).json()).items.map((j) => j.id));
+    await audit(desk, "agent-accueil-apres");
+    await desk.goto(`${input.gateway_url}/#/demarche/${input.other_journey}`);
+    await desk.waitForFunction(() => document.title.startsWith("Page introuvable") || document.querySelector("[data-step]"));
+    report.steps.agent_other_journey = await desk.$eval("h1", (e) => e.textContent);
+    await signOut(desk);
+    report.steps.agent_me_after = await desk.evaluate(async () => (await fetch("/v1/me")).status);
+
+    const home = await newPage(await browser.createBrowserContext());
+    await signIn(home, input.person);
+    await loaded(home);
+    report.steps.usager_item = await home.$eval(`#mes-demarches a[href="#/demarche/${id}"]`, (a) => a.parentElement.textContent);
+    await audit(home, "usager-accueil-mandat");
+    await home.goto(`${input.gateway_url}/#/demarche/${id}`);
+    await home.waitForSelector("[data-step]");
+    await home.waitForSelector("#mandat");
+    report.steps.usager_sees_mandate = await home.$eval("#mandat", (e) => e.textContent);
+    await audit(home, "usager-demarche-mandat");
+    await home.goto(`${input.gateway_url}/parcours/${id}`, { waitUntil: "networkidle0" });
+    report.steps.page_mandate = await home.$eval("#mandat", (e) => e.textContent);
+    await audit(home, "usager-parcours-mandat");
+    await home.goto(`${input.gateway_url}/parcours`, { waitUntil: "networkidle0" });
+    report.steps.page_listed = await home.$$eval("main a[href^='/parcours/']", (els) => els.map((a) => a.getAttribute("href").split("/")[2]));
   },
 };
 

@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from mdv_e2e import REPO_ROOT, STEP_SURVIVOR, StackEnv, random_letters, record_figures
+from mdv_e2e import (REPO_ROOT, STEP_SURVIVOR, StackEnv, bereavement_declaration, random_letters, record_figures,
+                     unknown_person)
+from signin import Browser
 
 RUNNER = REPO_ROOT / "tests" / "browser" / "run.mjs"
 PERSON = "INCONNU-TESTEUR"  # deploy/local/oidc/persons.json: known to no administration
@@ -159,3 +161,55 @@ def test_sign_out_ends_the_session_at_the_gateway_and_the_provider(env):
     assert steps["after"].rstrip("/") == env.gateway_url
     assert steps["me"] == 401
     assert steps["connect_button"]
+
+
+AGENT = "AGENTE"  # deploy/local/oidc/persons.json: an agent of France services de Quimperlé
+MANDATED = "NULLEPART"  # a usager born abroad (99134), known to no administration
+
+
+def test_an_agent_declares_under_a_mandate_and_the_usager_finds_journey_and_mandate(env):
+    """The agent's whole flow on the page: sign in as an agent, record a
+    mandate for the usager at the desk (refused field by field first),
+    declare their address change under it with their identity taken from
+    the mandate, see only the journeys under their mandates, sign out; the
+    usager signs in and finds the journey and the mandate, on the page and
+    on the server-rendered one."""
+    usager = Browser(env.gateway_url)
+    assert usager.sign_in(MANDATED).status_code == 303
+    own = usager.api("POST", "/v1/declarations", json=bereavement_declaration(unknown_person()))
+    assert own.status_code == 202, own.text
+    other_journey = own.json()["journey_id"]  # theirs, not under the agent's mandate
+    typed = {"f-usager-family_name": "Nullepart", "f-usager-given_name": "Noemie", "f-usager-gender": True,
+             "f-usager-birthdate": "2001-11-02", "f-usager-birthcountry": "99134", "f-kind": "address_change"}
+    report = run_scenario(env, "mandate", {
+        "agent": AGENT, "person": MANDATED, "other_journey": other_journey,
+        "mandate_refused": {**typed, "f-usager-family_name": "", "f-usager-birthplace": "75056"},
+        "mandate": {**typed, "f-usager-birthplace": ""},
+        "values": FORMS["address_change"],
+    })
+    steps = report["steps"]
+    assert steps["agent_greeting"] == "Bonjour Claire AGENTE"
+    assert "France services de Quimperlé" in steps["agent_lead"]
+    assert set(steps["mandate_invalid"]) == {"f-usager-family_name", "f-usager-birthplace"}, steps["mandate_invalid"]
+    mandate_id, journey_id = steps["mandate_id"], steps["journey_id"]
+    assert steps["agent_mandates"].count(mandate_id) == 1, "a double click recorded one mandate"
+    assert "Noemie Nullepart" in steps["under_mandate"], steps["under_mandate"]
+    # The usager's identity is the mandate's: shown, not asked, and sent.
+    assert steps["identity_fields"] == []
+    assert steps["posted"]["mandate_id"] == mandate_id
+    assert steps["posted"]["person"] == {"family_name": "Nullepart", "given_names": ["Noemie"], "sex": "F",
+                                         "birth_date": "2001-11-02", "birth_place": "99134"}
+    for text, kind in ((steps["agent_sees_mandate"], "Déclarer un changement d'adresse"),
+                       (steps["usager_sees_mandate"], "Déclarer un changement d'adresse"),
+                       (steps["page_mandate"], "J'établis mon identité : changer d'adresse")):
+        assert "Noemie Nullepart" in text and "France services de Quimperlé" in text, text
+        assert kind in text and "Mandat donné le" in text, text
+    assert "pour vous" in steps["usager_sees_mandate"] and "pour vous" in steps["page_mandate"]
+    # The agent sees the journeys under their mandates only.
+    assert journey_id in steps["agent_listed"] and journey_id in steps["agent_api_listed"]
+    assert other_journey not in steps["agent_listed"] and other_journey not in steps["agent_api_listed"]
+    assert steps["agent_other_journey"] == "Page introuvable"
+    assert steps["agent_me_after"] == 401
+    # The usager finds it among theirs, on the page and without JavaScript.
+    assert "pour vous par France services" in steps["usager_item"], steps["usager_item"]
+    assert journey_id in steps["page_listed"] and other_journey in steps["page_listed"]

@@ -379,6 +379,14 @@ def test_an_agent_declares_under_a_mandate_for_a_usager_who_signs_in_later(env: 
     assert usager.api("GET", f"/v1/mandates/{mandate['id']}").status_code == 200
     assert usager.api("GET", f"/v1/journeys/{journey_id}").status_code == 200
     assert journey_id in [j["id"] for j in usager.api("GET", "/v1/journeys").json()["items"]]
+    # Without JavaScript too: listed on /parcours (the journey is still owned by
+    # the mandate), with the mandate on its page; and on the agent's.
+    assert f'href="/parcours/{journey_id}"' in usager.get("/parcours").text
+    page = usager.get(f"/parcours/{journey_id}")
+    assert page.status_code == 200 and 'id="mandat"' in page.text, page.text[:500]
+    assert "Déclarée pour vous par France services" in page.text and "France services de Quimperlé" in page.text
+    assert f'href="/parcours/{journey_id}"' in agent.get("/parcours").text
+    assert "Déclarée sous mandat" in agent.get(f"/parcours/{journey_id}").text
     by_token = requests.get(f"{env.gateway_url}/v1/journeys/{journey_id}",
                             headers={"Authorization": f"Bearer {mint_token(env, me['sub'])}"}, timeout=30)
     assert by_token.status_code == 200

@@ -52,10 +52,15 @@ def form_fields() -> dict[str, list[dict[str, str]]]:
 
 
 FORMS_BY_KIND = form_fields()
+APP = (REPO / "services" / "gateway" / "web" / "static" / "app.js").read_text(encoding="utf-8")
 # Optional properties the page does not offer yet, each with its reason.
 NOT_ASKED_YET = {
     "recipients": "the optional recipients the usager may choose: no consent widget yet",
-    "mandate_id": "an agent declaring under a mandate: the agent's flow is not on the page yet",
+}
+# Properties the page sends that no form asks: where each comes from.
+SENT_BESIDE_THE_FORM = {
+    # An agent declaring under a mandate (agent.js): the mandate's id, added to the form's body.
+    "mandate_id": "body.mandate_id = mandate.id",
 }
 CONTRACT_KINDS = {kind: ref.rsplit("/", 1)[1] for kind, ref in SCHEMAS["Declaration"]["discriminator"]["mapping"].items()}
 
@@ -93,7 +98,7 @@ def test_a_form_asks_exactly_the_properties_of_its_schema(kind):
     assert set(asked) <= set(schema["properties"]), set(asked) - set(schema["properties"])
     missing = set(schema["required"]) - {"kind"} - set(asked)
     assert not missing, f"{kind}: the form does not ask {sorted(missing)}"
-    left = set(schema["properties"]) - {"kind"} - set(asked) - set(NOT_ASKED_YET)
+    left = set(schema["properties"]) - {"kind"} - set(asked) - set(NOT_ASKED_YET) - set(SENT_BESIDE_THE_FORM)
     assert left == set(), f"an optional property the form never sends: {sorted(left)}"
 
 
@@ -112,3 +117,8 @@ def test_the_usagers_own_identity_is_never_asked_but_taken_from_the_provider():
     own = {k for k, fields in FORMS_BY_KIND.items() if any(f["type"] == "self" for f in fields)}
     # Everyone declares for themself but the relative who declares a death.
     assert own == set(CONTRACT_KINDS) - {"bereavement"}
+
+
+@pytest.mark.parametrize("prop", sorted(SENT_BESIDE_THE_FORM))
+def test_what_the_page_sends_beside_the_forms_is_sent(prop):
+    assert SENT_BESIDE_THE_FORM[prop] in APP, f"app.js no longer sends {prop}"

@@ -4,7 +4,9 @@
 //   #/                     greeting, the usager's journeys, what to declare
 //   #/declarer/<kind>      the form of one kind of declaration
 //   #/demarche/<id>        one journey, followed live (server-sent events)
+//   #/mandat[/<id>]        a France services agent's mandate (agent.js)
 
+import * as agent from "./agent.js";
 import * as api from "./api.js";
 import { clear, frenchDate, frenchDateTime, frenchDuration, h, randomKey } from "./dom.js";
 import { clearErrors, readBody, renderFields, showErrors } from "./form.js";
@@ -42,7 +44,8 @@ function badge([text, cls], small = true) {
 // screen reader announces where the usager arrived (RGAA 8.6, 12.1).
 function show(title, ...content) {
   document.title = `${title} — ${SITE}`;
-  clear(app).append(...content);
+  // Element.append writes null as the text "null": a view's optional parts are left out.
+  clear(app).append(...content.filter((c) => c !== null && c !== undefined && c !== false));
   const heading = app.querySelector("h1");
   if (heading) {
     heading.setAttribute("tabindex", "-1");
@@ -105,7 +108,7 @@ async function home() {
               h("h3", { class: "fr-tile__title" }, h("a", { href: `#/declarer/${k.kind}` }, k.title)),
               h("p", { class: "fr-tile__detail" }, k.moment))))))));
   try {
-    const page = await api.get("/v1/journeys?limit=50");
+    const [page, mandates] = await Promise.all([api.get("/v1/journeys?limit=50"), agent.loadMandates()]);
     clear(list);
     if (!page.items.length) {
       list.append(h("p", {}, "Vous n'avez encore aucune démarche."));
@@ -114,6 +117,7 @@ async function home() {
     list.append(h("ul", { class: "mdv-journeys" }, page.items.map((j) => h("li", {},
       h("a", { href: `#/demarche/${j.id}`, class: "fr-link" }, kindTitle(j.kind)),
       ` — déclarée le ${frenchDate(j.created_at)} `,
+      agent.mandateOf(mandates, j.id) ? "pour vous par France services " : null,
       badge(JOURNEY_STATUS[j.status] || [j.status, ""])))));
   } catch (e) {
     clear(list).append(alertBox("error", "Vos démarches n'ont pas pu être chargées", e.problem?.title || e.message));
@@ -161,10 +165,13 @@ function identitySummary(self) {
     h("p", {}, "Vous n'avez pas à la saisir : chaque administration la reçoit telle quelle."));
 }
 
-async function declare(kind) {
+// The form of a kind; under a mandate (an agent's), the usager's identity
+// is the mandate's and the body names the mandate.
+async function declare(kind, mandate = null) {
   const def = kindOf(kind);
   if (!def) return notFound();
-  const context = { self: selfIdentity(), known: me.known || {}, ...(await loadRules()) };
+  const self = mandate ? agent.identityOfMandate(mandate) : selfIdentity();
+  const context = { self, known: (!mandate && me.known) || {}, ...(await loadRules()) };
   const usesSelf = def.fields.some((f) => f.type === "self");
   const summary = h("div", { id: "erreurs", tabindex: "-1" });
   let key = randomKey();
@@ -178,27 +185,46 @@ async function declare(kind) {
     clearErrors(form);
     clear(summary);
     try {
-      const accepted = await api.post("/v1/declarations", readBody(form, def, context), key);
+      const body = readBody(form, def, context);
+      if (mandate) body.mandate_id = mandate.id;
+      const accepted = await api.post("/v1/declarations", body, key);
       key = randomKey();
       location.hash = `#/demarche/${accepted.journey_id}`;
     } catch (e) {
       submit.disabled = false;
-      const shown = showErrors(form, e.problem?.errors || []);
-      summary.append(h("div", { class: "fr-alert fr-alert--error fr-mb-3w", role: "alert" },
-        h("h2", { class: "fr-alert__title" }, e.problem?.title || "La déclaration n'a pas pu être envoyée"),
-        shown.length ? h("ul", {}, shown.map((s) => h("li", {},
-          s.id ? h("a", { href: `#${s.id}`, onclick: (ev) => { ev.preventDefault(); document.getElementById(s.id).focus(); } },
-            `${labelOf(s.id)} : ${s.text}`) : `${s.field} : ${s.text}`))) : null));
+      summary.append(errorSummary(e, showErrors(form, e.problem?.errors || []), "La déclaration n'a pas pu être envoyée"));
       summary.focus();
     }
   });
   show(def.title,
-    h("p", { class: "fr-mb-1w" }, h("a", { class: "fr-link fr-icon-arrow-left-line fr-link--icon-left", href: "#/" }, "Mes démarches")),
+    h("p", { class: "fr-mb-1w" }, h("a", { class: "fr-link fr-icon-arrow-left-line fr-link--icon-left", href: "#/" }, mandate ? "Accueil" : "Mes démarches")),
     h("h1", {}, def.title),
     h("p", { class: "fr-text--lead" }, def.summary),
     h("p", { class: "fr-hint-text" }, "Sauf mention « facultatif », tous les champs sont obligatoires."),
-    usesSelf && context.self.complete ? identitySummary(context.self) : null,
+    mandate ? agent.mandateSummary(mandate) : null,
+    !mandate && usesSelf && context.self.complete ? identitySummary(context.self) : null,
     summary, form);
+}
+
+// The alert above a form that the API refused: its title, then each field
+// it named, linked to its input.
+function errorSummary(e, shown, fallback) {
+  return h("div", { class: "fr-alert fr-alert--error fr-mb-3w", role: "alert" },
+    h("h2", { class: "fr-alert__title" }, e.problem?.title || fallback),
+    shown.length ? h("ul", {}, shown.map((s) => h("li", {},
+      s.id ? h("a", { href: `#${s.id}`, onclick: (ev) => { ev.preventDefault(); document.getElementById(s.id).focus(); } },
+        `${labelOf(s.id)} : ${s.text}`) : `${s.field} : ${s.text}`))) : null);
+}
+
+// An agent's declaration under one of their mandates (#/mandat/<id>).
+async function declareUnderMandate(id) {
+  const mandate = await agent.loadMandate(id);
+  if (!mandate) return notFound();
+  if (new Date(mandate.expires_at) <= new Date())
+    return show("Mandat expiré", h("h1", {}, "Mandat expiré"),
+      h("p", {}, "Ce mandat ne vaut plus : enregistrez-en un nouveau avec l'usager."),
+      h("p", {}, h("a", { href: "#/mandat" }, "Enregistrer un mandat")));
+  return declare(mandate.kind, mandate);
 }
 
 function labelOf(id) {
@@ -294,9 +320,10 @@ async function journeyView(id) {
     if (e.status === 404) return notFound();
     throw e;
   }
+  const mandate = agent.mandateOf(await agent.loadMandates(), journey.id);
   show(kindTitle(journey.kind),
     h("p", { class: "fr-mb-1w" }, h("a", { class: "fr-link fr-icon-arrow-left-line fr-link--icon-left", href: "#/" }, "Mes démarches")),
-    h("h1", {}, kindTitle(journey.kind)), view);
+    h("h1", {}, kindTitle(journey.kind)), mandate ? agent.mandateSection(mandate, me) : null, view);
   renderJourney(view, journey);
   // Live: the gateway sends the journey each time it changes; the browser
   // reconnects by itself (with Last-Event-ID) when the stream ends.
@@ -321,14 +348,21 @@ async function route() {
   const [, view, arg] = (location.hash || "#/").split("/");
   if (!me) return signedOut();
   try {
-    if (view === "declarer") return await declare(arg);
     if (view === "demarche") return await journeyView(arg);
+    if (me.role === "agent") {
+      if (view === "mandat") return arg ? await declareUnderMandate(arg) : agent.newMandate();
+      if (!view) return await agent.agentHome(me);
+      return notFound();
+    }
+    if (view === "declarer") return await declare(arg);
     if (!view) return await home();
     return notFound();
   } catch (e) {
     show("Erreur", h("h1", {}, "Une erreur est survenue"), alertBox("error", e.problem?.title || "Le service ne répond pas", "Réessayez dans un instant."));
   }
 }
+
+agent.init({ show, alertBox, badge, errorSummary, journeyBadge: (status) => badge(JOURNEY_STATUS[status] || [status, ""]) });
 
 async function start() {
   try {

@@ -7,13 +7,13 @@
 import { h } from "./dom.js";
 import { SEXES } from "./forms.js";
 
-const fid = (path) => "f-" + path.replace(/\[(\d+)\]/g, "-$1").replace(/\./g, "-");
+export const fid = (path) => "f-" + path.replace(/\[(\d+)\]/g, "-$1").replace(/\./g, "-");
 
 function messages(id) {
   return h("div", { class: "fr-messages-group", id: `${id}-messages`, "aria-live": "polite" });
 }
 
-function input(path, label, { type = "text", hint, autocomplete, value, inputmode, min, max, optional } = {}) {
+export function input(path, label, { type = "text", hint, autocomplete, value, inputmode, min, max, optional } = {}) {
   const id = fid(path);
   return h("div", { class: "fr-input-group", id: `${id}-group` },
     h("label", { class: "fr-label", for: id }, label, optional ? " (facultatif)" : null,
@@ -23,7 +23,7 @@ function input(path, label, { type = "text", hint, autocomplete, value, inputmod
     messages(id));
 }
 
-function select(path, label, options, { value, placeholder = "Sélectionner une option", optional } = {}) {
+export function select(path, label, options, { value, placeholder = "Sélectionner une option", optional } = {}) {
   const id = fid(path);
   return h("div", { class: "fr-select-group", id: `${id}-group` },
     h("label", { class: "fr-label", for: id }, label, optional ? " (facultatif)" : null),
@@ -33,7 +33,7 @@ function select(path, label, options, { value, placeholder = "Sélectionner une 
     messages(id));
 }
 
-function radios(path, label, options) {
+export function radios(path, label, options) {
   const id = fid(path);
   return h("fieldset", { class: "fr-fieldset", id: `${id}-group`, "aria-labelledby": `${id}-legend ${id}-messages` },
     h("legend", { class: "fr-fieldset__legend fr-fieldset__legend--regular", id: `${id}-legend` }, label),
@@ -44,7 +44,7 @@ function radios(path, label, options) {
     messages(id));
 }
 
-function checkbox(path, label) {
+export function checkbox(path, label) {
   const id = fid(path);
   return h("div", { class: "fr-checkbox-group", id: `${id}-group` },
     h("input", { type: "checkbox", id, name: path, "aria-describedby": `${id}-messages` }),
@@ -52,7 +52,7 @@ function checkbox(path, label) {
     messages(id));
 }
 
-function fieldset(legend, ...children) {
+export function fieldset(legend, ...children) {
   return h("fieldset", { class: "fr-fieldset" },
     h("legend", { class: "fr-fieldset__legend" }, legend),
     children.map((c) => h("div", { class: "fr-fieldset__element" }, c)));
@@ -232,6 +232,13 @@ const FRENCH = [
   [/^must not be given for an item priced per unit$/, "Pas de surface pour ces travaux, financés à l'unité."],
   [/^is not an academic year of the barème$/, "Cette année universitaire n'est pas au barème."],
   [/^must differ from the current family name$/, "Le nouveau nom doit différer du nom actuel."],
+  // An agent's mandate (POST /v1/mandates): the usager's identity as FranceConnect writes it.
+  [/^must be female or male$/, "Choisissez Femme ou Homme."],
+  [/^must be a COG country code/, "Indiquez 99 puis 3 chiffres (99100 pour la France)."],
+  [/^must be empty for a person born abroad$/, "Laissez ce champ vide pour une personne née à l'étranger."],
+  [/^is required for a person born in France$/, "Indiquez la commune de naissance."],
+  [/^is not a commune of the COG$/, "Ce code ne correspond à aucune commune."],
+  [/^cannot be matched/, "Écrivez les noms en lettres latines, comme à l'état civil."],
   [/^must be a list of 1 to 10 work items$/, "Indiquez au moins une ligne de travaux."],
 ];
 
