@@ -141,7 +141,7 @@ $(LIB): $(LIB_OBJ)
 # decodes and checks the events it publishes, and each consumer is linked
 # with the contracts of the producers whose events it handles; the library
 # knows no service. CONTRACTS_<consumer> := <producer>...
-CONTRACTS_gateway     :=
+CONTRACTS_gateway     := partners
 CONTRACTS_identity    := gateway bereavement housing abroad student
 CONTRACTS_student     := gateway bereavement identity abroad
 CONTRACTS_bereavement := gateway identity
@@ -228,7 +228,7 @@ $(BUILD)/tests/test_reaction: $(BUILD)/obj/tests/unit/test_reaction.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 $(BUILD)/tests/test_contracts: $(BUILD)/obj/tests/unit/test_contracts.o \
-                               $(call contract_obj,gateway bereavement identity) $(LIB)
+                               $(call contract_obj,gateway bereavement identity partners) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 

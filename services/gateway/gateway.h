@@ -126,6 +126,8 @@ enum mdv_outcome projection_on_step(struct mdv_msg *msg);
 int projection_added_decode(const void *value, size_t len, Mdv__Journey__V1__StepsAdded **out,
                             char *err, size_t errlen);
 enum mdv_outcome projection_on_steps_added(struct mdv_msg *msg);
+/* RecipientNotified (projection_recipients.c): a recipient of the journey. */
+enum mdv_outcome projection_on_recipient(struct mdv_msg *msg);
 
 void declaration_validate(json_t *body, json_t *errors);
 /* 1 when kind is one of the declaration kinds (DESIGN.md §3). */

@@ -36,6 +36,23 @@ static const char *journey_status(int planned, json_t *steps)
     return open ? "in_progress" : "completed";
 }
 
+/* clang-format off */
+/* The journey's recipients (projection_recipients.c) as a JSON list, in
+ * the order they were notified: each partner, its administration, the
+ * fields it received with the gateway's French labels (a name without one
+ * shows as itself), its legal basis, mandatory or chosen, and when it was
+ * notified and acknowledged (null until then). */
+#define RECIPIENTS_JSON                                                                            \
+    "(SELECT coalesce(json_agg(row_to_json(q) ORDER BY q.notified_at, q.step), '[]'::json) FROM (" \
+    "  SELECT x.partner, x.administration, x.step_code AS step,"                                   \
+    "   (SELECT json_agg(json_build_object('name', f.name, 'label', coalesce(l.label, f.name))"    \
+    "     ORDER BY f.ord) FROM unnest(x.fields) WITH ORDINALITY AS f(name, ord)"                   \
+    "     LEFT JOIN recipient_field_labels l ON l.name = f.name) AS fields,"                       \
+    "   x.legal_basis, x.basis, " RFC3339("x.notified_at") " AS notified_at,"                      \
+    "   " RFC3339("x.acknowledged_at") " AS acknowledged_at"                                       \
+    "  FROM journey_recipients x WHERE x.journey_id = j.journey_id) q)"
+/* clang-format on */
+
 /* A journey and its steps in one row, so one query (one snapshot) serves
  * a journey or a whole page: PostgreSQL aggregates the steps as JSON. */
 #define JOURNEY_COLUMNS                                                                            \
@@ -118,6 +135,8 @@ static const char *journey_status(int planned, json_t *steps)
     "(SELECT json_build_object('score', r.score, 'comment', r.comment, 'rated_at', " RFC3339(      \
         "r.rated_at") ") FROM journey_ratings r WHERE r.journey_id = j.journey_id)"
 #define RATING_INDEX (STEPS_COLUMN + 1)
+/* Its recipients, after the rating (RECIPIENTS_JSON). */
+#define RECIPIENTS_INDEX (RATING_INDEX + 1)
 
 /* The journey of one row of a JOURNEY_COLUMNS query; NULL if its steps do
  * not parse (which would be a bug). */
@@ -138,17 +157,26 @@ static json_t *journey_from_row(PGresult *res, int row)
         mdv_error("journey %s: rating does not parse", PQgetvalue(res, row, 0));
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id", PQgetvalue(res, row, 0), "kind",
-                     PQgetvalue(res, row, 1), "status", journey_status(planned, steps),
+    json_t *recipients = json_loads(PQgetvalue(res, row, RECIPIENTS_INDEX), 0, NULL);
+    if (!json_is_array(recipients)) {
+        json_decref(steps);
+        json_decref(rating);
+        json_decref(recipients);
+        mdv_error("journey %s: recipients do not parse", PQgetvalue(res, row, 0));
+        return NULL;
+    }
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", PQgetvalue(res, row, 0),
+                     "kind", PQgetvalue(res, row, 1), "status", journey_status(planned, steps),
                      "created_at", PQgetvalue(res, row, 3), "updated_at", PQgetvalue(res, row, 4),
-                     "steps", steps, "rating", rating);
+                     "steps", steps, "recipients", recipients, "rating", rating);
 }
 
 json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, int *failed)
 {
     const char *params[] = {journey_id, usager};
     PGresult *res = mdv_pg_query(conn,
-                                 "SELECT " JOURNEY_COLUMNS ", " RATING_COLUMN " FROM journeys j"
+                                 "SELECT " JOURNEY_COLUMNS ", " RATING_COLUMN ", " RECIPIENTS_JSON
+                                 " FROM journeys j"
                                  " WHERE j.journey_id = $1 AND " GATEWAY_CALLER_SEES("2"),
                                  2, params);
     json_t *journey = res && PQntuples(res) == 1 ? journey_from_row(res, 0) : NULL;
@@ -165,10 +193,12 @@ json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, i
  * representation: change it when the journey's JSON changes shape. */
 /* clang-format off */
 #define JOURNEY_VERSION                                                                            \
-    "md5('1:' || j.xmin::text || ':' || coalesce((SELECT string_agg(s.code || '=' ||"             \
+    "md5('2:' || j.xmin::text || ':' || coalesce((SELECT string_agg(s.code || '=' ||"             \
     "   s.xmin::text, ',' ORDER BY s.code)"                                                        \
     "  FROM journey_steps s WHERE s.journey_id = j.journey_id), '') || ':' ||"                     \
-    " coalesce((SELECT r.xmin::text FROM journey_ratings r WHERE r.journey_id = j.journey_id), ''))"
+    " coalesce((SELECT r.xmin::text FROM journey_ratings r WHERE r.journey_id = j.journey_id), '')"\
+    " || ':' || coalesce((SELECT string_agg(x.step_code || '=' || x.xmin::text, ',' ORDER BY"      \
+    "   x.step_code) FROM journey_recipients x WHERE x.journey_id = j.journey_id), ''))"
 
 /* Journey status from its steps (DESIGN.md §3): action_required, then
  * failed, then in_progress while a step is open, else completed; in
@@ -190,6 +220,7 @@ json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, i
     "   " RFC3339("j.updated_at") " AS updated_at,"                                                \
     "   coalesce(('[' || string_agg(row_to_json(t)::text, ','"                                     \
     "    ORDER BY s.position NULLS LAST, s.code) || ']')::json, '[]'::json) AS steps,"             \
+    "   " RECIPIENTS_JSON " AS recipients,"                                                        \
     "   (SELECT row_to_json(g) FROM (SELECT r.score, r.comment,"                                   \
     "    " RFC3339("r.rated_at") " AS rated_at"                                                    \
     "    FROM journey_ratings r WHERE r.journey_id = j.journey_id) g) AS rating"                   \

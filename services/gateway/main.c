@@ -123,8 +123,13 @@ static const char *const topics[] = {
         "fr.gouv.mdv." service ".step_reported.v1", projection_on_step                             \
     }
 static const struct mdv_event_route event_routes[] = {
-    PROJECTED("identity"), PROJECTED("student"), PROJECTED("bereavement"),
-    PROJECTED("housing"),  PROJECTED("abroad"),  PROJECTED("partners"),
+    PROJECTED("identity"),
+    PROJECTED("student"),
+    PROJECTED("bereavement"),
+    PROJECTED("housing"),
+    PROJECTED("abroad"),
+    PROJECTED("partners"),
+    {"fr.gouv.mdv.partners.recipient_notified.v1", projection_on_recipient},
     {NULL, NULL},
 };
 #undef PROJECTED

@@ -1,4 +1,4 @@
-/* The server-rendered pages (pages.c, pages_journeys.c): HTML made by the
+/* The server-rendered pages (pages.c, pages_journeys.c, pages_recipients.c): HTML made by the
  * gateway with the DSFR's classes, in French, for reading without
  * JavaScript: the public indicators and a signed-in usager's journeys. */
 #ifndef GATEWAY_PAGES_H
@@ -27,6 +27,8 @@ const char *page_kind_label(const char *kind);
  * database error. */
 int page_mandate_section(struct html *h, PGconn *conn, const struct gateway_caller *caller,
                          const char *journey_id) MDV_MUSTCHECK;
+/* The journey's « Destinataires » section (pages_recipients.c). */
+void pages_recipients_section(struct html *h, json_t *journey);
 
 void pages_indicators(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
 void pages_journeys(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);

@@ -255,6 +255,7 @@ static void journey_page(struct mdv_http_response *res, json_t *journey, const c
     html_raw(&h, mandate);
     free(mandate);
     steps_table(&h, json_object_get(journey, "steps"));
+    pages_recipients_section(&h, journey);
     rating_section(&h, journey, csrf);
     page_end(&h);
     page_send(res, 200, &h);

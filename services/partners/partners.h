@@ -116,6 +116,15 @@ int partners_steps_waiting(struct mdv_msg *msg, const struct partners_partner *p
 int partners_step_undelivered(struct mdv_msg *msg, const struct partners_partner *p,
                               const char *journey_id, const char *step) MDV_MUSTCHECK;
 
+/* ---- recipients.c: who received what, for the usager's journey ---- */
+
+/* A RecipientNotified (mdv.partners.events.v1) for the notice of step on
+ * the journey, and for each later journey's notice that repeats it, with
+ * its times as the notices table holds them: call it in the transaction
+ * that records the notice or its receipt. */
+int partners_recipients_report(struct mdv_msg *msg, const char *journey_id,
+                               const char *step) MDV_MUSTCHECK;
+
 /* ---- sent.c: the notices read back from the partners' topics ---- */
 
 /* Where a notice landed (partition, offset), for the receipt. */

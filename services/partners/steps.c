@@ -2,7 +2,8 @@
  * soon as the partner is notified (steps_added on mdv.partners.events.v1,
  * owner = the partner, its administration, the entitlement's label and
  * délai), reported pending while it travels, received once the partner
- * acknowledged, then what the partner reports. The sequence of each step's
+ * acknowledged, then what the partner reports. Sending and receipt are
+ * told to the gateway's list of recipients too (recipients.c). The sequence of each step's
  * reports is kept in this database (mdv_journey_report_next). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ int partners_step_sent(struct mdv_msg *msg, const struct partners_entitlement *e
     char *detail = mdv_xasprintf("Transmis à : %s", e->partner->administration);
     int rc = mdv_journey_report_next(msg, journey_id, e->step, MDV_STEP_PENDING, detail);
     free(detail);
-    return rc;
+    return rc == 0 ? partners_recipients_report(msg, journey_id, e->step) : rc;
 }
 
 int partners_step_repeat(struct mdv_msg *msg, const struct partners_entitlement *e,
@@ -49,7 +50,7 @@ int partners_step_repeat(struct mdv_msg *msg, const struct partners_entitlement 
         mdv_xasprintf("Déjà transmis le %s, lors d'une précédente déclaration", first_on);
     int rc = mdv_journey_report_next(msg, journey_id, e->step, MDV_STEP_DONE, detail);
     free(detail);
-    return rc;
+    return rc == 0 ? partners_recipients_report(msg, journey_id, e->step) : rc;
 }
 
 int partners_step_received(struct mdv_msg *msg, const struct partners_partner *p,
@@ -58,7 +59,7 @@ int partners_step_received(struct mdv_msg *msg, const struct partners_partner *p
     char *detail = mdv_xasprintf("Reçu par : %s", p->administration);
     int rc = mdv_journey_report_next(msg, journey_id, step, MDV_STEP_RECEIVED, detail);
     free(detail);
-    return rc;
+    return rc == 0 ? partners_recipients_report(msg, journey_id, step) : rc;
 }
 
 /* Reports every step of p whose delivery waits for its endpoint. */

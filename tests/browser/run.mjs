@@ -250,6 +250,34 @@ const scenarios = {
     await audit(page, "action-confirmee");
   },
 
+  // A death declared: the « Destinataires » section lists every
+  // recipient, first waiting for its acknowledgement, then acknowledged,
+  // as the live stream brings it.
+  async recipients(browser) {
+    const page = await newPage(browser);
+    await signIn(page);
+    await page.goto(`${input.gateway_url}/#/declarer/bereavement`);
+    await page.waitForSelector('form#declaration[data-kind="bereavement"]');
+    await fill(page, input.values);
+    const requests = watchRequests(page);
+    await page.click("form#declaration button[type=submit]");
+    await page.waitForFunction(() => location.hash.startsWith("#/demarche/"));
+    const id = await page.evaluate(() => location.hash.split("/")[2]);
+    await page.waitForSelector("#destinataires");
+    await page.waitForFunction((n) => document.querySelectorAll('[data-partner][data-acknowledged="oui"]').length === n,
+      {}, input.partners.length);
+    await audit(page, "destinataires");
+    report.steps.journey_id = id;
+    report.steps.journey_gets = requests.filter((r) => r === `GET /v1/journeys/${id}`).length;
+    report.steps.heading = await page.$eval("#destinataires", (e) => e.textContent);
+    report.steps.recipients = await page.$$eval("[data-partner]", (els) => els.map((e) => ({
+      partner: e.dataset.partner,
+      administration: e.querySelector("h3").textContent,
+      texts: Array.from(e.querySelectorAll(":scope > p"), (p) => p.textContent),
+      fields: Array.from(e.querySelectorAll("li"), (li) => li.textContent),
+    })));
+  },
+
   // The keyboard only: Tab through the form, type, Space on a choice,
   // Enter on « Déclarer ».
   async keyboard(browser) {

@@ -19,6 +19,7 @@ import pytest
 from mdv_e2e import (REPO_ROOT, STEP_SURVIVOR, StackEnv, bereavement_declaration, random_letters, record_figures,
                      unknown_person)
 from signin import Browser
+from test_partners_recipients import DEATH, LABELS, entitlements
 
 RUNNER = REPO_ROOT / "tests" / "browser" / "run.mjs"
 PERSON = "INCONNU-TESTEUR"  # deploy/local/oidc/persons.json: known to no administration
@@ -130,6 +131,23 @@ def test_a_usager_confirms_a_step_and_sees_it_change_live(env):
     assert steps["announced"].startswith("Démarche mise à jour à")
     assert steps["journey_gets"] == 1, "the change came on the stream, not by reading the journey again"
     record_figures(env, [f"browser: « Confirmer » clicked to the step changed on the page: {steps['seen_after_ms']} ms"])
+
+
+def test_the_journey_page_lists_every_recipient_as_it_acknowledges(env):
+    entitled = entitlements(DEATH)
+    report = run_scenario(env, "recipients", {"values": {**FORMS["bereavement"], **deceased()},
+                                              "partners": sorted(entitled)})
+    steps = report["steps"]
+    assert steps["heading"] == "Destinataires"
+    assert steps["journey_gets"] == 1, "the receipts came on the stream, not by reading the journey again"
+    shown = {r["partner"]: r for r in steps["recipients"]}
+    assert set(shown) == set(entitled), steps["recipients"]
+    for partner, item in shown.items():
+        assert item["administration"] == entitled[partner]["administration"], item
+        assert item["fields"] == [LABELS[f] for f in entitled[partner]["fields"]], item
+        assert item["texts"][0].startswith("Transmis le ") and ". Accusé de réception le " in item["texts"][0], item
+        assert item["texts"][1:] == ["Informations transmises :",
+                                     "Transmis en application de la loi : " + entitled[partner]["legal_basis"]], item
 
 
 def test_keyboard_only_a_usager_tabs_through_a_form_and_declares(env):

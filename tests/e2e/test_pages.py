@@ -184,3 +184,42 @@ def test_the_indicators_page_shows_the_figures_escaped(env, usager):
     assert cells == ["Étape d'essai des indicateurs".replace("'", "&#39;"), str(MIN_COUNT), "3,0 jours",
                      "5,0 jours", "100 %"], cells
     assert "<caption>" in page and '<th scope="col">Délai constaté (médiane)</th>' in page
+
+
+def esc(value: str) -> str:
+    return html.escape(value, quote=True).replace("&#x27;", "&#39;")
+
+
+def test_the_journey_page_lists_every_recipient_with_what_it_received_and_its_receipt(env):
+    browser = signed_in(env)
+    env.stack("stop-simulator", "cnav")
+    try:
+        resp = browser.api("POST", "/v1/declarations", json=bereavement_declaration(unknown_person(), "child"))
+        assert resp.status_code == 202, resp.text
+        journey_id = resp.json()["journey_id"]
+        deadline = time.monotonic() + 60
+        while True:
+            recipients = {r["partner"]: r for r in browser.get(f"/v1/journeys/{journey_id}").json()["recipients"]}
+            if set(recipients) == {"cnav", "dgfip", "caf", "cpam"} and all(
+                    recipients[p]["acknowledged_at"] for p in ("dgfip", "caf", "cpam")):
+                break
+            assert time.monotonic() < deadline, f"recipients of {journey_id}: {recipients}"
+            time.sleep(0.2)
+        page = assert_page(browser.get(f"/parcours/{journey_id}"), 200)
+    finally:
+        env.stack("start-simulator", "cnav")
+    assert '<h2 id="destinataires">Destinataires</h2>' in page
+    section = page.split('<h2 id="destinataires">', 1)[1].split("<h2", 1)[0]
+    items = re.findall(r'<li class="fr-mb-3w">(.*?)</ul><p class="fr-text--sm">(.*?)</p></li>', section, re.S)
+    assert len(items) == 4, section
+    for partner, recipient in recipients.items():
+        (item, why), = [(i, w) for i, w in items if f">{esc(recipient['administration'])}</h3>" in i]
+        for field in recipient["fields"]:
+            assert f"<li>{esc(field['label'])}</li>" in item, (partner, field)
+        assert why == "Transmis en application de la loi : " + esc(recipient["legal_basis"]), why
+        assert re.search(r"Transmis le \d{1,2}(er)? \w+ \d{4} à \d{1,2} h \d{2} \(UTC\)\.", item), item
+        if partner == "cnav":
+            assert "En attente d'accusé de réception." in item, item
+        else:
+            assert re.search(r"Accusé de réception le \d{1,2}(er)? \w+ \d{4} à \d{1,2} h \d{2} \(UTC\)\.",
+                             item), item

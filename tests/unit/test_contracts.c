@@ -1,12 +1,14 @@
 /* Unit tests of the producers' contracts as their consumers link them
  * (services/<producer>/contract.c, on shared/contract.c): the gateway's
  * declarations and confirmations as each owner reads them, bereavement's
- * DeathRecorded, and the reasons a dead letter carries. */
+ * DeathRecorded, partners' RecipientNotified as the gateway reads it, and
+ * the reasons a dead letter carries. */
 #include "unit.h"
 
 #include "bereavement/contract.h"
 #include "gateway/contract.h"
 #include "identity/contract.h"
+#include "partners/contract.h"
 
 #define JOURNEY "7d0c8f4e-5b7a-4c1e-9a51-3f1a2b6c9d10"
 
@@ -167,6 +169,93 @@ static void test_a_name_change_reads_the_same_in_every_administration(void **sta
     assert_int_equal(failures, 0);
 }
 
+static char *recipient_fields[] = {"journey_id", "family_name"};
+
+static Mdv__Partner__V1__RecipientNotified recipient(void)
+{
+    Mdv__Partner__V1__RecipientNotified r = MDV__PARTNER__V1__RECIPIENT_NOTIFIED__INIT;
+    r.journey_id = JOURNEY;
+    r.partner = "cnav";
+    r.administration = "Caisse nationale d'assurance vieillesse (CNAV)";
+    r.step_code = "cnav.death_notified";
+    r.n_fields = 2;
+    r.fields = recipient_fields;
+    r.legal_basis = "Code de la sécurité sociale, art. L353-1";
+    r.basis = MDV__PARTNER__V1__RECIPIENT_BASIS__RECIPIENT_BASIS_MANDATORY;
+    r.notified_at = "2026-11-23T14:49:45.871204Z";
+    return r;
+}
+
+/* 0 accepted, -1 refused with err. */
+static int decode_recipient(const Mdv__Partner__V1__RecipientNotified *r, char *err, size_t errlen)
+{
+    uint8_t buf[1024];
+    Mdv__Partner__V1__RecipientNotified *out = NULL;
+    size_t len = pack(&r->base, buf, sizeof(buf));
+    int rc = mdv_partners_recipient_decode(buf, len, &out, err, errlen);
+    assert_int_equal(rc == 0, out != NULL);
+    mdv__partner__v1__recipient_notified__free_unpacked(out, NULL);
+    return rc;
+}
+
+/* The i-th way a recipient can be wrong, for the table below. */
+static void spoil(Mdv__Partner__V1__RecipientNotified *r, size_t i)
+{
+    static char *unnamed[] = {"journey_id", ""};
+    switch (i) {
+    case 0:
+        r->journey_id = "not-a-uuid";
+        break;
+    case 1:
+        r->step_code = "";
+        break;
+    case 2:
+        r->n_fields = 0;
+        break;
+    case 3:
+        r->fields = unnamed;
+        break;
+    case 4:
+        r->legal_basis = "";
+        break;
+    case 5:
+        r->basis = MDV__PARTNER__V1__RECIPIENT_BASIS__RECIPIENT_BASIS_UNSPECIFIED;
+        break;
+    default:
+        r->notified_at = "";
+        break;
+    }
+}
+
+static void test_a_recipient_names_its_journey_partner_fields_basis_and_notice(void **state)
+{
+    (void)state;
+    static const char *const why[] = {
+        "journey_id is not a UUID",
+        "partner, administration or step_code missing",
+        "no field",
+        "a field without a name",
+        "legal_basis missing",
+        "basis is neither mandatory nor chosen",
+        "notified_at missing",
+    };
+    char err[256];
+    Mdv__Partner__V1__RecipientNotified r = recipient();
+    Mdv__Partner__V1__RecipientNotified *none = NULL;
+    assert_int_equal(decode_recipient(&r, err, sizeof(err)), 0);
+    r.acknowledged_at = "2026-11-23T14:49:46.903318Z";
+    r.basis = MDV__PARTNER__V1__RECIPIENT_BASIS__RECIPIENT_BASIS_CHOSEN;
+    assert_int_equal(decode_recipient(&r, err, sizeof(err)), 0);
+    for (size_t i = 0; i < MDV_ARRAY_LEN(why); i++) {
+        r = recipient();
+        spoil(&r, i);
+        assert_int_equal(decode_recipient(&r, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, why[i]));
+    }
+    assert_int_equal(mdv_partners_recipient_decode("\xff\xff", 2, &none, err, sizeof(err)), -1);
+    assert_null(none);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_a_confirmation_names_a_journey_a_usager_and_a_step),
         cmocka_unit_test(test_a_death_gives_the_deceaseds_key_and_a_dead_letter_its_reason),
         cmocka_unit_test(test_a_name_change_reads_the_same_in_every_administration),
+        cmocka_unit_test(test_a_recipient_names_its_journey_partner_fields_basis_and_notice),
     };
     return cmocka_run_group_tests_name("contracts", tests, NULL, NULL);
 }

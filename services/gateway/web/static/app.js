@@ -287,16 +287,28 @@ function actions(journey, step) {
   return box;
 }
 
+// Every organisme that received some of the journey's data (its
+// recipients): what it received, why, when, and whether it acknowledged.
+// The server-rendered page (pages_recipients.c) says the same.
+function recipientItem(r) {
+  const why = r.basis === "chosen" ? "Transmis avec votre accord" : "Transmis en application de la loi";
+  return h("li", { class: "fr-mb-3w", "data-partner": r.partner, "data-acknowledged": r.acknowledged_at ? "oui" : "non" },
+    h("h3", { class: "fr-h6 fr-mb-1w" }, r.administration),
+    h("p", { class: "fr-mb-1w" }, `Transmis le ${frenchDateTime(r.notified_at)}. `,
+      r.acknowledged_at ? `Accusé de réception le ${frenchDateTime(r.acknowledged_at)}.` : "En attente d'accusé de réception."),
+    h("p", { class: "fr-mb-1w" }, "Informations transmises :"),
+    h("ul", {}, r.fields.map((f) => h("li", {}, f.label))),
+    h("p", { class: "fr-text--sm" }, `${why} : ${r.legal_basis}`));
+}
+
 function recipients(journey) {
-  if (!Array.isArray(journey.recipients) || !journey.recipients.length) return null;
-  return h("section", { class: "fr-mt-6w", "aria-labelledby": "destinataires" },
-    h("h2", { id: "destinataires" }, "Qui a reçu votre déclaration"),
-    h("ul", {}, journey.recipients.map((r) => h("li", { class: "fr-mb-2w" },
-      h("strong", {}, r.administration || r.partner || r.id || "Organisme"),
-      h("ul", {},
-        h("li", {}, `Informations transmises : ${(r.fields || []).map((f) => f.label || f.name || f).join(", ") || "—"}`),
-        h("li", {}, `Transmis le ${frenchDateTime(r.notified_at) || "—"}`),
-        h("li", {}, r.acknowledged_at ? `Reçu le ${frenchDateTime(r.acknowledged_at)}` : "Réception pas encore confirmée"))))));
+  const list = journey.recipients || [];
+  return h("section", { class: "fr-mt-6w", "aria-labelledby": "destinataires", id: "destinataires-section" },
+    h("h2", { id: "destinataires" }, "Destinataires"),
+    list.length
+      ? [h("p", {}, "Les organismes qui ont reçu des informations de cette démarche, lesquelles, et pourquoi."),
+        h("ul", { class: "fr-raw-list" }, list.map(recipientItem))]
+      : h("p", {}, "Aucun organisme partenaire n'a reçu d'informations de cette démarche."));
 }
 
 function renderJourney(view, journey) {
