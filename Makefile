@@ -172,7 +172,8 @@ $(BUILD)/bin/mdv-%: $(BUILD)/obj/deploy/tools/%.o $(LIB)
 # A tool of more than one file names the others here.
 $(BUILD)/bin/mdv-seed: $(BUILD)/obj/deploy/tools/seed_records.o
 $(BUILD)/bin/mdv-topics: $(BUILD)/obj/deploy/tools/topics_acls.o
-$(BUILD)/bin/mdv-simulator: $(BUILD)/obj/deploy/tools/simulator_webhook.o
+$(BUILD)/bin/mdv-simulator: $(BUILD)/obj/deploy/tools/simulator_webhook.o \
+                           $(BUILD)/obj/deploy/tools/simulator_cnav.o
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)

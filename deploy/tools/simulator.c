@@ -48,7 +48,9 @@ static void on_signal(int sig)
 
 /* What each simulated partner says once it dealt with a notice, by the
  * notice's kind: ce_type fr.gouv.mdv.partners.<partner>_<what>_notice.v1
- * is on the step <partner>.<what>_notified. */
+ * is on the step <partner>.<what>_notified. The CNAV's confirmed
+ * réversion claims (cnav_survivor_claim) are decided, on their own step
+ * (simulator_cnav.c). */
 static const struct {
     const char *partner, *what, *detail;
 } details[] = {
@@ -59,6 +61,9 @@ static const struct {
     {"caf", "death", "Décès pris en compte par la Caisse d'allocations familiales"},
     {"cpam", "death", "Décès pris en compte par l'Assurance maladie"},
 };
+
+#define CLAIM_TYPE "fr.gouv.mdv.partners.cnav_survivor_claim.v1"
+#define CLAIM_STEP "cnav.survivor_pension_decided"
 
 struct sim {
     const char *partner, *group, *brokers;
@@ -97,10 +102,17 @@ static int journey_of(const rd_kafka_message_t *rkm, char out[MDV_UUID_LEN])
 /* The detail of the notice's kind, writing its step code into step; NULL
  * for a kind this simulator does not play. */
 static const char *detail_of(const struct sim *s, const rd_kafka_message_t *rkm, char *step,
-                             size_t len)
+                             size_t len, char *decision, size_t decision_len)
 {
     char type[MDV_EVENT_FIELD_LEN] = "";
     mdv_event_header(rkm, "ce_type", type, sizeof(type));
+    if (strcmp(s->partner, "cnav") == 0 && strcmp(type, CLAIM_TYPE) == 0) {
+        snprintf(step, len, "%s", CLAIM_STEP);
+        if (sim_cnav_decide(rkm->payload, rkm->len, decision, decision_len) == 0)
+            return decision;
+        mdv_warn("a claim that is no CnavSurvivorClaim: not reported");
+        return NULL;
+    }
     for (size_t i = 0; i < MDV_ARRAY_LEN(details); i++) {
         if (strcmp(details[i].partner, s->partner) != 0)
             continue;
@@ -120,8 +132,8 @@ static const char *detail_of(const struct sim *s, const rd_kafka_message_t *rkm,
 static int report(struct sim *s, const rd_kafka_message_t *rkm, const char *journey_id)
 {
     Mdv__Partner__V1__PartnerOutcome o = MDV__PARTNER__V1__PARTNER_OUTCOME__INIT;
-    char ce_id[MDV_EVENT_FIELD_LEN] = "", id[MDV_UUID_LEN], step[128];
-    const char *detail = detail_of(s, rkm, step, sizeof(step));
+    char ce_id[MDV_EVENT_FIELD_LEN] = "", id[MDV_UUID_LEN], step[128], decision[256];
+    const char *detail = detail_of(s, rkm, step, sizeof(step), decision, sizeof(decision));
     if (!detail)
         return 0;
     mdv_event_header(rkm, "ce_id", ce_id, sizeof(ce_id));

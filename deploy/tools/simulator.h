@@ -4,6 +4,7 @@
 #define MDV_SIMULATOR_H
 
 #include <signal.h>
+#include <stddef.h>
 
 struct sim_webhook {
     const char *partner;    /* caf, cpam */
@@ -17,5 +18,13 @@ struct sim_webhook {
 
 /* Serves the partner's endpoint until *stop; the exit status. */
 int sim_webhook_run(const struct sim_webhook *opts, volatile sig_atomic_t *stop);
+
+/* simulator_cnav.c: the CNAV's decision on a CnavSurvivorClaim value,
+ * written into detail (French, for the usager); -1 when the value is not
+ * one. */
+int sim_cnav_decide(const void *value, size_t len, char *detail, size_t detail_len);
+/* The monthly réversion the simulated CNAV grants for a deceased born on
+ * birth_date (YYYY-MM-DD), in cents; -1 when it knows no career. */
+int sim_cnav_monthly_cents(const char *birth_date);
 
 #endif

@@ -37,6 +37,36 @@ int mdv_bereavement_death_decode(const void *value, size_t len,
     return rc;
 }
 
+/* A SurvivorClaimConfirmed that passes these checks can be sent on;
+ * writes the deceased's key. */
+static const char *check_claim(const ProtobufCMessage *m, void *key)
+{
+    const Mdv__Bereavement__V1__SurvivorClaimConfirmed *claim = (const void *)m;
+    const Mdv__Journey__V1__PivotIdentity *p = claim->deceased;
+    if (!mdv_uuid_valid(claim->journey_id))
+        return "journey_id is not a UUID";
+    if (!p || p->n_given_names == 0)
+        return "deceased or deceased.given_names missing";
+    if (mdv_validate_date(p->birth_date) || mdv_validate_date(claim->death_date) ||
+        mdv_validate_date(claim->confirmed_on))
+        return "birth_date, death_date or confirmed_on is not a date";
+    if (mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
+                      key) != 0)
+        return "deceased identity cannot be normalised";
+    return NULL;
+}
+
+int mdv_bereavement_claim_decode(const void *value, size_t len,
+                                 Mdv__Bereavement__V1__SurvivorClaimConfirmed **out,
+                                 char key[MDV_PIVOT_KEY_LEN], char *err, size_t errlen)
+{
+    ProtobufCMessage *m = NULL;
+    int rc = mdv_contract_decode(&mdv__bereavement__v1__survivor_claim_confirmed__descriptor, value,
+                                 len, check_claim, key, &m, err, errlen);
+    *out = (void *)m;
+    return rc;
+}
+
 int mdv_death_decode(struct mdv_msg *msg, struct mdv_death *death)
 {
     memset(death, 0, sizeof(*death));

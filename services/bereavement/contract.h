@@ -1,5 +1,6 @@
 /* bereavement's contract with the services that react to a death: the
- * decode and check of DeathRecorded, beside its producer. The services
+ * decode and check of DeathRecorded (and of SurvivorClaimConfirmed, for
+ * the caisses de retraite), beside its producer. The services
  * that consume mdv.bereavement.events.v1 compile this file in (the
  * Makefile's CONTRACTS_<service>); the library knows no service. */
 #ifndef MDV_BEREAVEMENT_CONTRACT_H
@@ -20,6 +21,15 @@
  * contract the same way. */
 int mdv_bereavement_death_decode(const void *value, size_t len,
                                  Mdv__Bereavement__V1__DeathRecorded **out,
+                                 char key[MDV_PIVOT_KEY_LEN], char *err,
+                                 size_t errlen) MDV_MUSTCHECK;
+
+/* Decodes a SurvivorClaimConfirmed value and checks it as above (the
+ * caller frees it with
+ * mdv__bereavement__v1__survivor_claim_confirmed__free_unpacked); the
+ * deceased's pivot key is written into key. */
+int mdv_bereavement_claim_decode(const void *value, size_t len,
+                                 Mdv__Bereavement__V1__SurvivorClaimConfirmed **out,
                                  char key[MDV_PIVOT_KEY_LEN], char *err,
                                  size_t errlen) MDV_MUSTCHECK;
 

@@ -15,6 +15,7 @@
 #include "mdv/plan.h"
 #include "mdv/pg.h"
 #include "mdv/pivot.h"
+#include "claims.h"
 #include "identity_events.h"
 #include "mdv/reaction.h"
 #include "messages.h"
@@ -125,7 +126,10 @@ static enum mdv_outcome on_declaration(struct mdv_msg *msg)
 }
 
 /* The surviving spouse confirmed the pre-filled claim: it goes to the
- * caisses de retraite (a partner reports the decision later). A second
+ * caisses de retraite as SurvivorClaimConfirmed, and this step, the claim
+ * made, is done; the CNAV's decision is a step of its own
+ * (cnav.survivor_pension_decided, added by the partners service when it
+ * sends the claim on), so that only the CNAV reports on it. A second
  * confirmation, or one for a journey without a claim, changes nothing. */
 static enum mdv_outcome confirm_survivor_claim(struct mdv_msg *msg,
                                                const Mdv__Gateway__V1__StepConfirmed *c)
@@ -144,8 +148,10 @@ static enum mdv_outcome confirm_survivor_claim(struct mdv_msg *msg,
         mdv_log_at(MDV_LOG_INFO, &msg->log, "no offered claim to confirm: nothing to do");
         return MDV_OK;
     }
-    if (mdv_journey_report_next(msg, c->journey_id, STEP_SURVIVOR, MDV_STEP_IN_PROGRESS,
-                                "Demande confirmée : transmise aux caisses de retraite") != 0)
+    if (claims_publish_confirmed(msg, c->journey_id) != 0 ||
+        mdv_journey_report_next(msg, c->journey_id, STEP_SURVIVOR, MDV_STEP_DONE,
+                                "Demande confirmée : transmise à l'Assurance retraite, qui"
+                                " décidera de la pension de réversion") != 0)
         return mdv_msg_db_failure(msg);
     mdv_log_at(MDV_LOG_INFO, &msg->log, "survivor claim confirmed");
     return MDV_OK;

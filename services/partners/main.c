@@ -81,6 +81,7 @@ static struct mdv_event_route routes[MAX_ROUTES] = {
     {"fr.gouv.mdv.bereavement.death_recorded.v1", partners_on_death},
     {"fr.gouv.mdv.identity.address_changed.v1", partners_on_address},
     {PARTNERS_OUTCOME_TYPE, partners_on_outcome},
+    {"fr.gouv.mdv.bereavement.survivor_claim_confirmed.v1", partners_on_claim},
 };
 static char *owned[MAX_TOPICS + MAX_ROUTES];
 static size_t n_owned;
@@ -93,7 +94,7 @@ static const char *keep(char *s)
 
 static int add_topics_and_routes(void)
 {
-    size_t t = 2, r = 3;
+    size_t t = 2, r = 4;
     if (t + 2 * partners_rules->n_partners >= MAX_TOPICS ||
         r + partners_rules->n_entitlements >= MAX_ROUTES) {
         fprintf(stderr, "rules: too many partners or entitlements for one service\n");

@@ -158,3 +158,9 @@ enum mdv_outcome partners_on_address(struct mdv_msg *msg)
     mdv__identity__v1__address_changed__free_unpacked(m, NULL);
     return outcome;
 }
+
+int partners_notify(struct mdv_msg *msg, const void *event, const char *journey_id,
+                    const char *occurrence, char *const *recipients, size_t n)
+{
+    return notify_all(msg, event, journey_id, occurrence, recipients, n);
+}

@@ -29,6 +29,7 @@ union partners_message {
     Mdv__Partner__V1__DgfipAddressNotice dgfip_address;
     Mdv__Partner__V1__CafDeathNotice caf_death;
     Mdv__Partner__V1__CpamDeathNotice cpam_death;
+    Mdv__Partner__V1__CnavSurvivorClaim cnav_claim;
 };
 
 /* One projection: the message a partner gets for one kind of domain
@@ -92,6 +93,19 @@ extern struct partners_rules *partners_rules;
 enum mdv_outcome partners_on_death(struct mdv_msg *msg);
 /* AddressChanged: each partner entitled to it and chosen by the usager. */
 enum mdv_outcome partners_on_address(struct mdv_msg *msg);
+
+/* Every entitlement to the type of msg's event (event, decoded), the
+ * mandatory ones and the optional ones whose partner is among the n
+ * recipients the usager chose: sent once per occurrence, each partner's
+ * step added to journey_id. 0 or -1 (the database). */
+int partners_notify(struct mdv_msg *msg, const void *event, const char *journey_id,
+                    const char *occurrence, char *const *recipients, size_t n) MDV_MUSTCHECK;
+
+/* ---- claims.c ---- */
+
+/* SurvivorClaimConfirmed: the claim goes to the partners entitled to it
+ * (the CNAV, which decides on its own step). */
+enum mdv_outcome partners_on_claim(struct mdv_msg *msg);
 
 /* ---- steps.c: the partner's step on the journey, in msg's transaction ---- */
 

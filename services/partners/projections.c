@@ -11,6 +11,7 @@
 
 #define DEATH_RECORDED "fr.gouv.mdv.bereavement.death_recorded.v1"
 #define ADDRESS_CHANGED "fr.gouv.mdv.identity.address_changed.v1"
+#define CLAIM_CONFIRMED "fr.gouv.mdv.bereavement.survivor_claim_confirmed.v1"
 
 static void build_cnav_death(const void *event, union partners_message *out)
 {
@@ -107,6 +108,24 @@ static void build_cpam_death(const void *event, union partners_message *out)
     m->death_date = death->death_date;
 }
 
+/* The confirmed réversion claim: the deceased, the death, the claim's
+ * date; neither the place of death nor anything of the survivor's. */
+static void build_cnav_claim(const void *event, union partners_message *out)
+{
+    const Mdv__Bereavement__V1__SurvivorClaimConfirmed *claim = event;
+    Mdv__Partner__V1__CnavSurvivorClaim *m = &out->cnav_claim;
+    mdv__partner__v1__cnav_survivor_claim__init(m);
+    m->journey_id = claim->journey_id;
+    m->family_name = claim->deceased->family_name;
+    m->n_given_names = claim->deceased->n_given_names;
+    m->given_names = claim->deceased->given_names;
+    m->sex = claim->deceased->sex;
+    m->birth_date = claim->deceased->birth_date;
+    m->birth_place = claim->deceased->birth_place;
+    m->death_date = claim->death_date;
+    m->claimed_on = claim->confirmed_on;
+}
+
 static const struct partners_projection cnav_death = {
     &mdv__partner__v1__cnav_death_notice__descriptor,
     DEATH_RECORDED,
@@ -149,8 +168,16 @@ static const struct partners_projection cpam_death = {
     build_cpam_death,
 };
 
+static const struct partners_projection cnav_claim = {
+    &mdv__partner__v1__cnav_survivor_claim__descriptor,
+    CLAIM_CONFIRMED,
+    "cnav_survivor_claim",
+    build_cnav_claim,
+};
+
 const struct partners_projection *const partners_projections[] = {
-    &cnav_death, &dgfip_death, &cnav_address, &dgfip_address, &caf_death, &cpam_death, NULL};
+    &cnav_death, &dgfip_death, &cnav_address, &dgfip_address,
+    &caf_death,  &cpam_death,  &cnav_claim,   NULL};
 
 const struct partners_projection *partners_projection_find(const char *name)
 {

@@ -112,7 +112,7 @@ def test_a_journey_followed_live_gets_an_event_for_each_change(env, usager):
         confirmed_at = time.time()
         resp = usager.request("POST", f"/v1/journeys/{journey_id}/confirmations", json={"step": STEP_SURVIVOR})
         assert resp.status_code == 202, resp.text
-        item, journey = journey_events_until(stream, lambda j: survivor(j)["status"] == "in_progress")[-1]
+        item, journey = journey_events_until(stream, lambda j: survivor(j)["status"] == "done")[-1]
         confirmation_to_event = item["at"] - confirmed_at
         write_to_event.append(item["at"] - epoch(journey["updated_at"]))
     finally:

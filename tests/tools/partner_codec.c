@@ -22,6 +22,7 @@ static const ProtobufCMessageDescriptor *const messages[] = {
     &mdv__partner__v1__dgfip_death_notice__descriptor,
     &mdv__partner__v1__cnav_address_notice__descriptor,
     &mdv__partner__v1__dgfip_address_notice__descriptor,
+    &mdv__partner__v1__cnav_survivor_claim__descriptor,
     &mdv__partner__v1__partner_outcome__descriptor,
 };
 

@@ -1,0 +1,16 @@
+/* The confirmed pension de réversion claim, as bereavement sends it on to
+ * the caisses de retraite (claims.c). */
+#ifndef BEREAVEMENT_CLAIMS_H
+#define BEREAVEMENT_CLAIMS_H
+
+#include "mdv/service.h"
+#include "mdv/util.h"
+
+/* Publishes SurvivorClaimConfirmed for the claim of journey_id, which the
+ * caller has just marked confirmed in msg's transaction: the deceased as
+ * the death record has them, the death date and the day of the
+ * confirmation (France's time). The partners service sends it on to the
+ * CNAV, whose decision is a step of its own. */
+int claims_publish_confirmed(struct mdv_msg *msg, const char *journey_id) MDV_MUSTCHECK;
+
+#endif
