@@ -1,8 +1,9 @@
 """Fixtures of the container tests: the end-to-end suite's own (tests/e2e's
 conftest: usagers, tokens, seeded persons, databases, effects counted), and
 the fleet of containers, started once for the session: every service as
-its image (student three times), the partners' simulators, after the tools
-image's mdv-init has run against the stack."""
+its image (student three times), then every partner's simulator as compose
+runs it (the webhook ones with a token the tools image mints as the README
+says, ready once their endpoints are registered)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ import requests
 E2E = Path(__file__).resolve().parents[1] / "e2e"
 sys.path.insert(0, str(E2E))
 
-from containers import SERVICES, Fleet, compose_environment  # noqa: E402
+from containers import (  # noqa: E402
+    SERVICES,
+    Fleet,
+    compose,
+    compose_environment,
+    compose_spec,
+    partner_channels,
+    webhook_partners,
+)
 from mdv_e2e import StackEnv, wait_until  # noqa: E402
 
 # The gateway in its container checks the issuer and audience compose gives
@@ -66,8 +75,17 @@ def fleet(env: StackEnv) -> Iterator[Fleet]:
                 wait_until(lambda: ready(url) or not fleet.running(fleet.name(f"{service}-{k}")),
                            READY_TIMEOUT, f"{service}-{k} ready")
                 assert fleet.running(fleet.name(f"{service}-{k}")), fleet.logs(fleet.name(f"{service}-{k}"))[-3000:]
-        for partner in ("cnav", "dgfip"):
+        for partner in webhook_partners():
+            for secret in compose_spec(f"simulator-{partner}")["secrets"]:
+                fleet.mint_token(partner, Path(compose()["secrets"][secret["source"]]["file"]).name)
+        for partner in sorted(partner_channels()):
             fleet.start_simulator(partner)
+        for partner in webhook_partners():
+            # Ready once its endpoint is registered through the partners' API.
+            url = f"http://127.0.0.1:{fleet.simulator_port(partner)}"
+            name = fleet.name(f"simulator-{partner}")
+            wait_until(lambda: ready(url) or not fleet.running(name), READY_TIMEOUT, f"simulator-{partner} ready")
+            assert fleet.running(name), fleet.logs(name)[-3000:]
         yield fleet
     finally:
         fleet.remove_all()

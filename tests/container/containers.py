@@ -7,10 +7,14 @@ every replica shares one port space and one host name, so exactly four
 things differ from the compose file, and only these (HOST_NETWORK_OVERRIDES):
 the broker and database addresses, the HTTP port (the stack's port of that
 instance), and MDV_INSTANCE_ID (compose leaves it to <service>-<hostname>,
-which the host's network would make the same for every replica). The files
-compose mounts are mounted at the same paths: the principal's certificate
-(the stack's, made by stack.sh) at /etc/mdv/tls, the gateway's public key
-at /run/secrets.
+which the host's network would make the same for every replica). A webhook
+partner's simulator has three such settings among its arguments
+(SIMULATOR_HOST_NETWORK_OPTIONS): the address it listens on (the port
+stack.sh gives it), the URL it registers and the partners service's URL.
+The files compose mounts are mounted at the same paths: the principal's
+certificate (the stack's, made by stack.sh) at /etc/mdv/tls, each secret
+at /run/secrets as the stack's file of the same name (the public keys,
+a webhook simulator's token).
 """
 
 from __future__ import annotations
@@ -35,6 +39,11 @@ SERVICES = sorted(p.name for p in (REPO / "services").iterdir() if p.is_dir())
 SERVICE_ORDER = ("gateway", "identity", "student", "bereavement", "housing", "abroad", "partners")
 IMAGE_UID = 10001
 HOST_NETWORK_OVERRIDES = {"MDV_KAFKA_BROKERS", "MDV_PG_DSN", "MDV_HTTP_ADDR", "MDV_INSTANCE_ID"}
+SIMULATOR_HOST_NETWORK_OPTIONS = {"--listen", "--url", "--api"}
+PARTNERS_TSV = REPO / "services" / "partners" / "rules" / "partners.tsv"
+STACK_SH = REPO / "deploy" / "local" / "stack.sh"
+# A webhook simulator's token, as the README's loop mints it.
+TOKEN_TTL_S = 31536000
 
 
 def engine() -> list[str]:
@@ -51,8 +60,9 @@ def run_flags() -> list[str]:
     return []
 
 
-def engine_run(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(engine() + list(args), capture_output=True, text=True, timeout=timeout)
+def engine_run(*args: str, timeout: float = 120, check: bool = True,
+               stdin: str | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(engine() + list(args), capture_output=True, text=True, timeout=timeout, input=stdin)
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:3])}... exited {proc.returncode}: {proc.stderr.strip()[-600:]}")
     return proc
@@ -79,6 +89,29 @@ def compose_environment(name: str) -> dict[str, str]:
 
 def compose_spec(name: str) -> dict[str, Any]:
     return compose()["services"][name]
+
+
+def partner_channels() -> dict[str, str]:
+    """{partner: kafka|webhook} of services/partners/rules/partners.tsv."""
+    rows = [line.split("\t") for line in PARTNERS_TSV.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    return {row[0]: row[2] for row in rows}
+
+
+def webhook_partners() -> list[str]:
+    return sorted(p for p, channel in partner_channels().items() if channel == "webhook")
+
+
+def stack_simulator_offsets() -> dict[str, int]:
+    """{partner: port offset} stack.sh gives the webhook simulators."""
+    m = re.search(r"^declare -A SIM_PORT_OFFSET=\(([^)]*)\)", STACK_SH.read_text(), re.M)
+    assert m, "stack.sh has no SIM_PORT_OFFSET"
+    return {k: int(v) for k, v in re.findall(r"\[(\w+)\]=(\d+)", m.group(1))}
+
+
+def command_options(name: str) -> dict[str, str]:
+    args = [interpolate(a) for a in compose_spec(name)["command"]]
+    return {a: args[i + 1] for i, a in enumerate(args) if a.startswith("--")}
 
 
 def tls_subpath(name: str) -> tuple[str, str]:
@@ -155,19 +188,33 @@ class Fleet:
             flags += ["--security-opt", opt.replace(":true", "")]
         return flags
 
+    def secret_mounts(self, compose_name: str) -> list[tuple[Path, str]]:
+        """Each secret compose mounts, from the stack's keys folder: the file
+        of the same name as compose's (jwt-public.pem, caf.token...)."""
+        mounts = []
+        for secret in compose_spec(compose_name).get("secrets", []):
+            source = secret["source"] if isinstance(secret, dict) else secret
+            target = secret.get("target", source) if isinstance(secret, dict) else secret
+            file = Path(compose()["secrets"][source]["file"]).name
+            mounts.append((self.stack_dir / "keys" / file, f"/run/secrets/{target}"))
+        return mounts
+
     def _run(self, who: str, image: str, env: dict[str, str], mounts: list[tuple[Path, str]],
-             flags: list[str], args: list[str], detach: bool = True) -> subprocess.CompletedProcess:
+             flags: list[str], args: list[str], detach: bool = True,
+             stdin: str | None = None) -> subprocess.CompletedProcess:
         name = self.name(who)
         argv = ["run", "--name", name, "--label", self.label, "--network", "host", *run_flags(), *flags]
         if detach:
             argv.append("-d")
         else:
             argv.append("--rm")
+        if stdin is not None:
+            argv.append("-i")
         for key, value in env.items():
             argv += ["-e", f"{key}={value}"]
         for source, target in mounts:
             argv += ["-v", f"{source}:{target}:ro"]
-        proc = engine_run(*argv, image, *args, timeout=300, check=detach)
+        proc = engine_run(*argv, image, *args, timeout=300, check=detach, stdin=stdin)
         if detach:
             self.names.append(name)
         return proc
@@ -175,21 +222,73 @@ class Fleet:
     def start_service(self, service: str, k: int = 1) -> str:
         principal, target = tls_subpath(service)
         assert principal == service
-        mounts = [(self.tls_folder(principal), target)]
-        for secret in compose_spec(service).get("secrets", []):
-            mounts.append((self.stack_dir / "keys" / "jwt-public.pem", f"/run/secrets/{secret['target']}"))
+        mounts = [(self.tls_folder(principal), target)] + self.secret_mounts(service)
         self._run(f"{service}-{k}", f"mdv/{service}:{self.tag}", self.environment(service, service, k), mounts,
                   self.security_flags(service), [])
         return self.name(f"{service}-{k}")
 
     def start_simulator(self, partner: str) -> str:
         compose_name = f"simulator-{partner}"
+        if partner in webhook_partners():
+            return self.start_webhook_simulator(partner)
         spec = compose_spec(compose_name)
         principal, target = tls_subpath(compose_name)
         self._run(compose_name, f"mdv/tools:{self.tag}", self.environment(compose_name),
                   [(self.tls_folder(principal), target)], self.security_flags(compose_name)
                   + ["--entrypoint", spec["entrypoint"][0]], [interpolate(a) for a in spec["command"]])
         return self.name(compose_name)
+
+    # ------------------------------------------------------------ webhook partners
+
+    def simulator_port(self, partner: str) -> int:
+        """The port stack.sh gives the partner's simulator."""
+        return self.base + stack_simulator_offsets()[partner]
+
+    def simulator_options(self, partner: str, port: int | None = None) -> dict[str, str]:
+        """compose's options, with the host network's three changed."""
+        options = command_options(f"simulator-{partner}")
+        port = port or self.simulator_port(partner)
+        options["--listen"] = f"127.0.0.1:{port}"
+        options["--url"] = re.sub(r"//[^/]+", f"//127.0.0.1:{port}", options["--url"], count=1)
+        options["--api"] = f"http://127.0.0.1:{self.port('partners')}"
+        return options
+
+    def simulator_healthcheck(self, partner: str, port: int | None = None) -> list[str]:
+        """compose's health check of the simulator, on its host port."""
+        compose_name = f"simulator-{partner}"
+        test = compose_spec(compose_name)["healthcheck"]["test"]
+        assert test[0] == "CMD", test
+        listen = command_options(compose_name)["--listen"].rpartition(":")[2]
+        port = port or self.simulator_port(partner)
+        return [re.sub(rf"127\.0\.0\.1:{listen}/", f"127.0.0.1:{port}/", a) for a in test[1:]]
+
+    def mint_token(self, partner: str, file: str, ttl: int = TOKEN_TTL_S) -> Path:
+        """A partner's token as the README's loop makes it: compose's token
+        tool, the partners' private key on its standard input; the file
+        readable by the images' user, as the README's chmod leaves it."""
+        spec = compose_spec("token")
+        key = (self.stack_dir / "keys" / "partner-jwt-private.pem").read_text()
+        proc = self._run(f"token-{partner}", f"mdv/tools:{self.tag}", compose_environment("token"), [],
+                         ["--entrypoint", spec["entrypoint"][0]], ["--partner", partner, "--ttl", str(ttl)],
+                         detach=False, stdin=key)
+        assert proc.returncode == 0 and proc.stdout.count(".") == 2, proc.stderr[-1000:]
+        path = self.stack_dir / "keys" / file
+        path.write_text(proc.stdout)
+        os.chmod(path, 0o644)
+        return path
+
+    def start_webhook_simulator(self, partner: str, who: str | None = None, port: int | None = None,
+                                mounts: list[tuple[Path, str]] | None = None) -> str:
+        """The webhook simulator as compose runs it: its command with the
+        host network's options, its token secret, compose's lockdown."""
+        compose_name = f"simulator-{partner}"
+        spec = compose_spec(compose_name)
+        args = [part for option, value in self.simulator_options(partner, port).items()
+                for part in (option, value)]
+        self._run(who or compose_name, f"mdv/tools:{self.tag}", {},
+                  mounts if mounts is not None else self.secret_mounts(compose_name),
+                  self.security_flags(compose_name) + ["--entrypoint", spec["entrypoint"][0]], args)
+        return self.name(who or compose_name)
 
     def run_tool(self, who: str, entrypoint: str, env: dict[str, str], args: list[str],
                  mounts: list[tuple[Path, str]] | None = None, flags: list[str] | None = None
@@ -270,6 +369,9 @@ class Fleet:
         """The "message" of the container's last JSON log line."""
         records = log_records(self.dump_log(instance))
         return records[-1].get("message") if records else None
+
+    def remove(self, name: str) -> None:
+        engine_run("rm", "-f", "-t", "0", name, check=False)
 
     def remove_all(self) -> None:
         ids = engine_run("ps", "-aq", "--filter", f"label={self.label}", check=False).stdout.split()

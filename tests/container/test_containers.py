@@ -4,7 +4,9 @@ HEALTHCHECK, and the suite works as it does with processes: with student at
 three containers, one SIGKILLed and another stopped with SIGTERM during a
 burst, every journey completes and every effect happens exactly once (the
 checks and helpers of tests/e2e/test_scaling.py). The tools image's mdv-init
-and mdv-certs are run too."""
+and mdv-certs are run too, and the partners' simulators as compose runs
+them: the webhook ones register the URL compose gives them and are healthy
+by compose's check only once registered."""
 
 from __future__ import annotations
 
@@ -30,9 +32,11 @@ from containers import (
     compose_environment,
     compose_spec,
     tls_subpath,
+    webhook_partners,
 )
 from mdv_e2e import (
     STEP_STUDENT,
+    wait_until,
     assert_one_effect_per_journey,
     declaration_for,
     effects_by_instance,
@@ -150,6 +154,56 @@ def test_the_tools_image_makes_a_certificate_per_principal(fleet: Fleet, tmp_pat
 
 
 # --------------------------------------------------------------------------
+# The webhook partners' simulators, as compose runs them
+
+
+def partner_token(fleet: Fleet, partner: str) -> str:
+    [(token_file, _)] = fleet.secret_mounts(f"simulator-{partner}")
+    return token_file.read_text().strip()
+
+
+@pytest.mark.parametrize("partner", webhook_partners())
+def test_each_webhook_simulator_registers_the_url_compose_gives_it_and_is_healthy_by_compose_s_check(
+        fleet: Fleet, env, partner: str):
+    name = fleet.name(f"simulator-{partner}")
+    got = requests.get(f"{env.service_urls['partners']}/partners/v1/webhook", timeout=10,
+                       headers={"Authorization": f"Bearer {partner_token(fleet, partner)}"})
+    assert got.status_code == 200, got.text
+    assert got.json()["url"] == fleet.simulator_options(partner)["--url"], got.json()
+    assert got.json()["status"] == "enabled"
+    check = fleet.exec(name, *fleet.simulator_healthcheck(partner))
+    assert check.returncode == 0, check.stderr
+    assert fleet.inspect(name, "{{.Config.User}}").split(":")[0] == str(IMAGE_UID)
+    wrote = fleet.exec(name, "sh", "-c", "echo x > /usr/share/probe")
+    assert wrote.returncode != 0 and "Read-only" in wrote.stderr, wrote.stderr
+
+
+def test_a_webhook_simulator_whose_registration_is_refused_is_not_healthy(fleet: Fleet, env):
+    """A token the partners' API refuses (expired): the simulator listens,
+    its endpoint is not registered, and compose's check says so."""
+    partner = webhook_partners()[0]
+    expired = fleet.mint_token(partner, f"{partner}-expired.token", ttl=-3600)
+    [(_, target)] = fleet.secret_mounts(f"simulator-{partner}")
+    port = fleet.base + 9  # in the stack's range, used by nothing else
+    who = f"simulator-{partner}-refused"
+    name = fleet.start_webhook_simulator(partner, who=who, port=port, mounts=[(expired, target)])
+    try:
+        wait_until(lambda: "HTTP 401" in fleet.logs(name) or not fleet.running(name), 60,
+                   f"{who} refused by the partners' API")
+        assert fleet.running(name), fleet.logs(name)[-2000:]
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+        assert ready.status_code == 503 and ready.json()["checks"]["endpoint"] == "not registered", ready.text
+        assert fleet.exec(name, *fleet.simulator_healthcheck(partner, port)).returncode != 0
+        # The refused one registered nothing over the running simulator's endpoint.
+        got = requests.get(f"{env.service_urls['partners']}/partners/v1/webhook", timeout=10,
+                           headers={"Authorization": f"Bearer {partner_token(fleet, partner)}"})
+        assert got.json()["url"] == fleet.simulator_options(partner)["--url"]
+    finally:
+        fleet.remove(name)
+
+
+# --------------------------------------------------------------------------
 # A burst with student at three containers, one killed, one stopped
 
 
@@ -232,6 +286,9 @@ def test_three_student_containers_share_a_burst_and_survive_kill_and_term(env, f
     server = [(scaling.parse_time(j["updated_at"]) - scaling.parse_time(j["created_at"])).total_seconds()
               for j in finals.journeys.values()]
     counted = {s: sum(applied_effects(s, ids).values()) for s in ("identity", "student", "housing", "abroad")}
+    delivered = dict(db("partners").execute(
+        "SELECT partner, count(*) FROM deliveries WHERE journey_id::text = ANY(%s) AND status = 'delivered'"
+        " GROUP BY partner", (ids,)).fetchall())
 
     def takeover(seconds, heir) -> str:
         return f"{seconds:.2f} s (by {heir})" if seconds is not None else "n/a"
@@ -250,6 +307,8 @@ def test_three_student_containers_share_a_burst_and_survive_kill_and_term(env, f
         f" ({left_at_term} there not applied yet), taken over after {takeover(term_takeover, term_heir)}",
         "  split of the burst's effects: " + ", ".join(f"{i} {n}" for i, n in split.items()),
         "  effects counted per journey: " + ", ".join(f"{s} {n}/{BURST}" for s, n in counted.items()),
+        "  webhook deliveries received by the simulators' containers: "
+        + ", ".join(f"{p} {delivered.get(p, 0)}/{BURST}" for p in webhook_partners()),
         f"  declaration to completed journey: median {statistics.median(server):.3f} s,"
         f" p95 {percentile(server, 0.95):.3f} s, worst {max(server):.3f} s;"
         f" all {BURST} final {all_final_seconds:.2f} s after the burst started",
@@ -266,6 +325,7 @@ def test_three_student_containers_share_a_burst_and_survive_kill_and_term(env, f
         assert steps_by_code(journey)[STEP_STUDENT]["status"] == "done", summarise(journey)
         assert journey["status"] == "completed", summarise(journey)
     assert_one_effect_per_journey(applied_effects, ids)
+    assert {p: delivered.get(p, 0) for p in webhook_partners()} == {p: BURST for p in webhook_partners()}
     assert len([i for i, n in split.items() if n > 0]) >= 2, f"one container did everything: {split}"
     assert set(split) <= set(instances), split
     assert stopper.killed.exit_code == 137, stopper.killed

@@ -10,6 +10,7 @@ healthy by its /readyz on that port. Reads files, runs nothing.
 """
 
 import re
+import sys
 from urllib.parse import urlsplit
 
 import pytest
@@ -174,3 +175,15 @@ def test_the_files_were_read():
     assert webhook_partners() and len(partners()) > len(webhook_partners())
     assert {"--listen", "--api", "--token-file", "--partner"} <= set(stack_simulator_options("webhook"))
     assert {"--group", "--partner"} <= set(stack_simulator_options("kafka"))
+
+
+def test_the_container_runner_changes_only_the_simulator_options_a_host_network_changes():
+    """tests/container runs a webhook simulator with compose's command but
+    these three options: where it listens, the URL it registers (both on
+    the port stack.sh gives it) and the partners service's URL."""
+    sys.path.insert(0, str(REPO / "tests" / "container"))
+    sys.path.insert(0, str(REPO / "tests" / "e2e"))
+    from containers import SIMULATOR_HOST_NETWORK_OPTIONS
+
+    assert SIMULATOR_HOST_NETWORK_OPTIONS == {"--listen", "--url", "--api"}
+    assert SIMULATOR_HOST_NETWORK_OPTIONS <= set(stack_simulator_options("webhook")) | COMPOSE_ONLY_OPTIONS["webhook"]
