@@ -83,7 +83,8 @@ async function signIn(page, who = input.person) {
   await ready(page);
   await Promise.all([page.waitForNavigation(), page.click("a.fr-connect")]);
   const sub = await page.evaluate((who) => {
-    const label = Array.from(document.querySelectorAll("label")).find((l) => l.textContent.includes(who));
+    const parts = [who].flat(); // a name, or a name and a birth date
+    const label = Array.from(document.querySelectorAll("label")).find((l) => parts.every((p) => l.textContent.includes(p)));
     return label ? label.querySelector("input[name=sub]").value : null;
   }, who);
   if (!sub) throw new Error(`no test person like ${who} on the provider's page`);
@@ -343,6 +344,38 @@ const scenarios = {
     report.steps.me = await page.evaluate(async () => (await fetch("/v1/me")).status);
     report.steps.connect_button = Boolean(await page.$("a.fr-connect"));
     await audit(page, "deconnecte");
+  },
+
+  // The optional recipients of an address change: offered unchecked, with
+  // what each would receive; declared once without a choice and once with
+  // input.chosen ticked.
+  async consent(browser) {
+    const page = await newPage(browser);
+    await signIn(page);
+    let posted = null;
+    page.on("request", (r) => {
+      if (r.method() === "POST" && r.url().endsWith("/v1/declarations")) posted = JSON.parse(r.postData());
+    });
+    report.steps.journeys = [];
+    for (const chosen of [[], input.chosen]) {
+      await page.goto(`${input.gateway_url}/#/declarer/address_change`);
+      await page.waitForSelector('form#declaration[data-kind="address_change"]');
+      if (!chosen.length) {
+        report.steps.offered = await page.$$eval("#f-recipients input[type=checkbox]", (els) => els.map((e) => ({
+          id: e.id, value: e.value, checked: e.checked, label: document.querySelector(`label[for="${e.id}"]`).textContent })));
+        report.steps.legend = await page.$eval("#f-recipients-legend", (e) => e.textContent);
+        await audit(page, "formulaire-destinataires");
+      }
+      await fill(page, { ...input.values, ...Object.fromEntries(chosen.map((p) => [`f-recipients-${p}`, true])) });
+      await page.click("form#declaration button[type=submit]");
+      await page.waitForFunction(() => location.hash.startsWith("#/demarche/"));
+      const id = await page.evaluate(() => location.hash.split("/")[2]);
+      // The address recorded, and each chosen partner's step on the journey.
+      const steps = await waitSteps(page, (s) => s.some((x) => x.code === input.recorded && x.status === "done")
+        && chosen.every((p) => s.some((x) => x.code === `${p}.address_notified`)), `recipients ${chosen}: steps`);
+      if (chosen.length) await audit(page, "demarche-destinataire-choisi");
+      report.steps.journeys.push({ id, chosen, posted: posted.recipients, steps: steps.map((x) => x.code) });
+    }
   },
 
   // A France services agent records a mandate for a usager at the desk,

@@ -231,3 +231,43 @@ def test_an_agent_declares_under_a_mandate_and_the_usager_finds_journey_and_mand
     # The usager finds it among theirs, on the page and without JavaScript.
     assert "pour vous par France services" in steps["usager_item"], steps["usager_item"]
     assert journey_id in steps["page_listed"] and other_journey in steps["page_listed"]
+
+
+def seeded_in_france(env) -> dict[str, Any]:
+    """A person of the stack's own seed (which the provider lists) whom
+    identity knows, living in France; from the end of the file (the sign-in
+    tests take theirs from its start)."""
+    for line in reversed((env.stack_dir / "seed.jsonl").read_text().splitlines()):
+        p = json.loads(line)
+        services = {r if isinstance(r, str) else r.get("service") for r in p["records"]}
+        if "identity" in services and (p.get("address") or {}).get("country_code") == "99100":
+            return p
+    pytest.fail("no seeded person known to identity in France")
+
+
+def test_a_usager_chooses_optional_recipients_with_checkboxes_none_checked(env, db):
+    """An address change's optional recipients (the CNAV, the DGFiP) offered
+    as checkboxes saying what each would receive, none checked; declared
+    without a choice (recipients [], no partner step) and with the DGFiP
+    ticked (its step on the journey, the CNAV's not)."""
+    person = seeded_in_france(env)
+    report = run_scenario(env, "consent", {
+        "person": [person["family_name"].upper(), person["birth_date"]],
+        "values": FORMS["address_change"], "chosen": ["dgfip"], "recorded": "identity.address_recorded",
+    })
+    steps = report["steps"]
+    offered = {o["value"]: o for o in steps["offered"]}
+    assert list(offered) == ["cnav", "dgfip"]
+    assert not any(o["checked"] for o in offered.values()), "nothing is chosen for the usager"
+    assert offered["cnav"]["label"].startswith("L'Assurance retraite (CNAV)")
+    assert "Recevra : nom de naissance, prénoms, sexe," in offered["cnav"]["label"]
+    assert offered["dgfip"]["label"].startswith("Les Finances publiques (DGFiP)")
+    assert "sexe" not in offered["dgfip"]["label"] and "date d'emménagement." in offered["dgfip"]["label"]
+    assert steps["legend"].startswith("Prévenir aussi")
+    without, chosen = steps["journeys"]
+    assert without["posted"] == [] and chosen["posted"] == ["dgfip"]
+    assert "dgfip.address_notified" in chosen["steps"] and "cnav.address_notified" not in chosen["steps"]
+    assert not {"dgfip.address_notified", "cnav.address_notified"} & set(without["steps"]), without
+    consents = {j["id"]: [r[0] for r in db("gateway").execute(
+        "SELECT partner FROM consents WHERE journey_id = %s ORDER BY partner", (j["id"],))] for j in (without, chosen)}
+    assert consents == {without["id"]: [], chosen["id"]: ["dgfip"]}

@@ -4,6 +4,7 @@
 // "[n]" ("address.lines[0]" is f-address-lines-0), so an error's field
 // names its input.
 
+import { readRecipients, recipientsFieldset } from "./consent.js";
 import { h } from "./dom.js";
 import { SEXES } from "./forms.js";
 
@@ -127,6 +128,7 @@ export function renderFields(def, context) {
     case "radio": out.push(radios(f.name, f.label, f.options)); break;
     case "bool": out.push(radios(f.name, f.label, [["true", "Oui"], ["false", "Non"]])); break;
     case "checkbox": out.push(checkbox(f.name, f.label)); break;
+    case "recipients": out.push(recipientsFieldset(def.kind, f.legend)); break;
     case "academic_year":
       out.push(select(f.name, f.label, (context.bourse?.academic_years || []).map((y) => [y.academic_year, y.academic_year])));
       break;
@@ -193,6 +195,7 @@ export function readBody(form, def, context) {
     case "address_fr": body[f.name] = readAddress(form, f.name, ["postal_code", "commune_code", "city"]); break;
     case "address_abroad": body[f.name] = readAddress(form, f.name, ["city", "postal_code", "country_code"]); break;
     case "work_items": body[f.name] = readItems(form, f.name); break;
+    case "recipients": body[f.name] = readRecipients(form); break;
     case "integer": body[f.name] = number(value(form, f.name)); break;
     case "bool": { const v = value(form, f.name); body[f.name] = v === undefined ? undefined : v === "true"; break; }
     default: body[f.name] = value(form, f.name);

@@ -40,6 +40,7 @@ export const KINDS = [
       { name: "person", type: "self" },
       { name: "address", type: "address_fr", legend: "Votre nouvelle adresse" },
       { name: "effective_date", type: "date", label: "Date d'emménagement" },
+      { name: "recipients", type: "recipients", legend: "Prévenir aussi, si vous le souhaitez" },
     ],
   },
   {
