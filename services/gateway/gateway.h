@@ -162,16 +162,20 @@ enum rating_result {
     RATING_NOT_FOUND,     /* unknown, or someone else's journey */
     RATING_NOT_COMPLETED, /* some step is not done or not applicable yet */
     RATING_ALREADY,       /* the journey has its rating: the first stands */
+    RATING_BY_AGENT,      /* an agent, who sees it under a mandate: the usager rates */
     RATING_FAILED,        /* database error */
 };
 void rating_validate(json_t *body, json_t *errors);
 /* The problem with a comment, or NULL; *blank set when it is only white
  * space (recorded as no comment). */
 const char *rating_comment_problem(const char *text, int *blank);
-/* Records usager's rating of their journey (score 0..10 and comment, NULL
- * for none, both checked by rating_validate) when the rules allow it. */
-enum rating_result rating_record(PGconn *conn, const char *journey_id, const char *usager,
-                                 int score, const char *comment);
+/* Records the caller's rating of their journey (score 0..10 and comment,
+ * NULL for none, both checked by rating_validate) when the rules allow it:
+ * a journey declared under a mandate is the usager's to rate, not the
+ * agent's. */
+enum rating_result rating_record(PGconn *conn, const char *journey_id,
+                                 const struct gateway_caller *caller, int score,
+                                 const char *comment);
 /* Public indicators (indicators.c): the JSON text of GET /v1/indicators,
  * at most indicators_max_age old (or the previous answer while another
  * request computes the next), which the caller frees; NULL when the

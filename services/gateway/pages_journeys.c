@@ -215,7 +215,7 @@ static void rating_form(struct html *h, const char *id, const char *csrf)
                 "<button class=\"fr-btn\" type=\"submit\">Envoyer mon avis</button></form>");
 }
 
-static void rating_section(struct html *h, json_t *journey, const char *csrf)
+static void rating_section(struct html *h, json_t *journey, const char *csrf, int agent)
 {
     json_t *rating = json_object_get(journey, "rating");
     const char *status = json_string_value(json_object_get(journey, "status"));
@@ -229,6 +229,9 @@ static void rating_section(struct html *h, json_t *journey, const char *csrf)
             lines(h, comment);
             html_raw(h, "</p></blockquote>");
         }
+    } else if (agent) {
+        html_raw(h, "<p>L'usager pourra donner son avis sur cette démarche depuis son propre "
+                    "espace : c'est à lui d'en juger.</p>");
     } else if (status && strcmp(status, "completed") == 0) {
         rating_form(h, json_string_value(json_object_get(journey, "id")), csrf);
     } else {
@@ -236,9 +239,10 @@ static void rating_section(struct html *h, json_t *journey, const char *csrf)
     }
 }
 
-/* mandate: the page's mandate section (page_mandate_section), taken. */
+/* mandate: the page's mandate section (page_mandate_section), taken;
+ * agent: the caller is a France services agent (who does not rate). */
 static void journey_page(struct mdv_http_response *res, json_t *journey, const char *csrf,
-                         char *mandate)
+                         char *mandate, int agent)
 {
     struct html h = {0};
     char created[64];
@@ -256,7 +260,7 @@ static void journey_page(struct mdv_http_response *res, json_t *journey, const c
     free(mandate);
     steps_table(&h, json_object_get(journey, "steps"));
     pages_recipients_section(&h, journey);
-    rating_section(&h, journey, csrf);
+    rating_section(&h, journey, csrf, agent);
     page_end(&h);
     page_send(res, 200, &h);
 }
@@ -286,7 +290,7 @@ void pages_journey(const struct mdv_http_request *req, struct mdv_http_response 
     if (journey && page_mandate_section(&mandate, conn, &caller, req->param) != 0)
         failed = 1;
     if (journey && !failed)
-        journey_page(res, journey, csrf, html_take(&mandate));
+        journey_page(res, journey, csrf, html_take(&mandate), caller.agent);
     else if (failed)
         unavailable(res);
     else
@@ -352,6 +356,11 @@ static void rating_answer(struct mdv_http_response *res, enum rating_result resu
                      "compte.",
                      back, "Retour à la démarche");
         break;
+    case RATING_BY_AGENT:
+        page_message(res, 403, "Avis réservé à l'usager",
+                     "L'usager pourra donner son avis sur cette démarche depuis son propre espace.",
+                     back, "Retour à la démarche");
+        break;
     case RATING_FAILED:
         unavailable(res);
         break;
@@ -397,7 +406,7 @@ void pages_rating_post(const struct mdv_http_request *req, struct mdv_http_respo
     comment = form_value(req, "comment");
     int score = form_score(score_text);
     if (form_check(score, comment, req->param, res) == 0)
-        rating_answer(res, rating_record(conn, req->param, caller.sub, score, comment), req->param);
+        rating_answer(res, rating_record(conn, req->param, &caller, score, comment), req->param);
 out:
     free(score_text);
     free(comment);

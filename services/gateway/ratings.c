@@ -1,8 +1,11 @@
 /* POST /v1/journeys/{id}/rating: the usager rates a completed démarche, as
  * Services Publics+ asks (a score from 0 to 10, an optional comment).
  *
- * Only the journey's owner (anyone else's journey is 404, as everywhere),
- * only once it is completed (before: 409, there is nothing to judge yet),
+ * Only the journey's usager (anyone else's journey is 404, as everywhere;
+ * for a journey declared under a mandate, the usager it names: the agent
+ * who declared it sees it but is refused with 403, since the démarche is
+ * the usager's to judge, and an agent's score would count in the public
+ * average as the usager's), only once it is completed (before: 409, there is nothing to judge yet),
  * and once per journey (a second rating is 409: the first one stands, so
  * the published average counts each démarche once). journey_ratings'
  * primary key holds the "once" across gateway replicas. */
@@ -90,14 +93,18 @@ static int insert(PGconn *conn, const char *journey_id, const char *usager, int 
     return inserted;
 }
 
-enum rating_result rating_record(PGconn *conn, const char *journey_id, const char *usager,
-                                 int score, const char *comment)
+enum rating_result rating_record(PGconn *conn, const char *journey_id,
+                                 const struct gateway_caller *caller, int score,
+                                 const char *comment)
 {
     char status[32];
+    const char *usager = caller->sub;
     int blank = 1, found = owned_status(conn, journey_id, usager, status, sizeof(status));
 
     if (found <= 0)
         return found < 0 ? RATING_FAILED : RATING_NOT_FOUND;
+    if (caller->agent)
+        return RATING_BY_AGENT;
     if (strcmp(status, "completed") != 0)
         return RATING_NOT_COMPLETED;
     if (comment && !rating_comment_problem(comment, &blank) && blank)
@@ -156,6 +163,12 @@ static void answer(PGconn *conn, enum rating_result result, const char *journey_
                  "This journey has been rated already; the first rating stands.",
                  "this journey has been rated already");
         return;
+    case RATING_BY_AGENT:
+        mdv_http_problem(res, 403, "agent-cannot-rate", "Seul l'usager évalue sa démarche",
+                         "A France services agent does not rate a démarche declared under a "
+                         "mandate: the usager it names does, once signed in.",
+                         NULL);
+        return;
     case RATING_FAILED:
         gateway_unavailable(res);
         return;
@@ -165,9 +178,9 @@ static void answer(PGconn *conn, enum rating_result result, const char *journey_
 void ratings_post(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
 {
     struct gateway *gw = ctx;
-    char usager[MDV_AUTH_SUB_LEN];
+    struct gateway_caller caller;
 
-    if (gateway_authenticate(gw, req, res, usager, sizeof(usager)) != 0)
+    if (gateway_caller_get(gw, req, res, &caller) != 0)
         return;
     if (!mdv_uuid_valid(req->param)) {
         gateway_not_found(res);
@@ -180,8 +193,8 @@ void ratings_post(const struct mdv_http_request *req, struct mdv_http_response *
     if (conn) {
         int score = (int)json_integer_value(json_object_get(body, "score"));
         const char *comment = json_string_value(json_object_get(body, "comment"));
-        answer(conn, rating_record(conn, req->param, usager, score, comment), req->param, usager,
-               res);
+        answer(conn, rating_record(conn, req->param, &caller, score, comment), req->param,
+               caller.sub, res);
         mdv_pg_pool_put(gw->pool, conn);
     } else {
         gateway_unavailable(res);

@@ -13,8 +13,10 @@ import pytest
 import yaml
 
 from mdv_e2e import (REPO_ROOT, STEP_SURVIVOR, assert_problem, bereavement_declaration, parse_time,
-                     steps_by_code, unknown_person)
+                     steps_by_code, strip_accents, unknown_person, wait_until)
+from signin import Browser
 from test_openapi import SPEC_PATH, assert_matches
+from test_signin import AGENT, demo_person, signed_in, typed_pivot
 
 README = REPO_ROOT / "README.md"
 CONCURRENT = 8
@@ -162,3 +164,46 @@ def test_the_contract_example_is_accepted_and_the_answers_match_the_contract(usa
     journey = usager.get_journey(journey_id)
     assert_matches(spec, "get", "/v1/journeys/{}", journey)
     assert journey.json()["rating"]["score"] == example["score"]
+
+
+def test_a_journey_declared_under_a_mandate_is_rated_by_its_usager_not_by_the_agent(env, db):
+    """An agent declared it at the desk; the usager it is for judges the
+    démarche: the agent, who sees the journey, is refused (403, not 404),
+    on the API and on the page without JavaScript; the usager, signing in
+    for the first time afterwards (the journey still owned by the mandate),
+    rates it once."""
+    person = demo_person(env, 5)
+    agent = signed_in(env, AGENT)
+    mandate = agent.api("POST", "/v1/mandates", json={"kind": "bereavement", "usager": typed_pivot(person)}).json()
+    declared = agent.api("POST", "/v1/declarations",
+                         json={**bereavement_declaration(unknown_person(), "child"), "mandate_id": mandate["id"]})
+    assert declared.status_code == 202, declared.text
+    journey_id = declared.json()["journey_id"]
+    (owner,) = db("gateway").execute("SELECT usager_id FROM journeys WHERE journey_id = %s", (journey_id,)).fetchone()
+    if owner != f"mandate:{mandate['id']}":
+        pytest.skip("this demo person signed in before on this stack (a stack reused across runs)")
+    wait_until(lambda: agent.api("GET", f"/v1/journeys/{journey_id}").json()["status"] == "completed", 60,
+               "the journey completed")
+
+    refused = assert_problem(agent.api("POST", f"/v1/journeys/{journey_id}/rating", json={"score": 3}), 403)
+    assert refused["type"] == "urn:mdv:problem:agent-cannot-rate", refused
+    page = agent.get(f"/parcours/{journey_id}").text
+    assert 'action="/parcours/' not in page and "L'usager pourra donner son avis" in page
+    form = agent.http.post(f"{env.gateway_url}/parcours/{journey_id}/avis", timeout=30, allow_redirects=False,
+                           data={"csrf_token": agent.csrf(), "score": "3"})
+    assert form.status_code == 403, form.text[:300]
+
+    usager = Browser(env.gateway_url)
+    login = usager.open_login()
+    label = strip_accents(person["family_name"]).upper()
+    assert usager.submit(login, next(p.sub for p in usager.persons(login)
+                                     if label in strip_accents(p.label) and person["birth_date"] in p.label)).status_code == 303
+    sub = usager.me().json()["sub"]
+    rated = usager.api("POST", f"/v1/journeys/{journey_id}/rating", json={"score": 8, "comment": "Fait au guichet."})
+    assert rated.status_code == 201, rated.text
+    assert usager.api("GET", f"/v1/journeys/{journey_id}").json()["rating"]["score"] == 8
+    assert agent.api("GET", f"/v1/journeys/{journey_id}").json()["rating"]["score"] == 8, "the agent sees it"
+    assert db("gateway").execute("SELECT usager_id FROM journey_ratings WHERE journey_id = %s",
+                                 (journey_id,)).fetchone() == (sub,)
+    again = assert_problem(usager.api("POST", f"/v1/journeys/{journey_id}/rating", json={"score": 1}), 409)
+    assert again["type"] == "urn:mdv:problem:already-rated"
