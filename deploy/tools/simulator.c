@@ -60,7 +60,17 @@ static const struct {
     {"dgfip", "address", "Adresse mise à jour par les Finances publiques"},
     {"caf", "death", "Décès pris en compte par la Caisse d'allocations familiales"},
     {"cpam", "death", "Décès pris en compte par l'Assurance maladie"},
+    {"caf", "address", "Adresse mise à jour par la Caisse d'allocations familiales"},
 };
+
+/* The detail of the partner's notices of that kind, or NULL. */
+static const char *sim_detail(const char *partner, const char *what)
+{
+    for (size_t i = 0; i < MDV_ARRAY_LEN(details); i++)
+        if (strcmp(details[i].partner, partner) == 0 && strcmp(details[i].what, what) == 0)
+            return details[i].detail;
+    return NULL;
+}
 
 #define CLAIM_TYPE "fr.gouv.mdv.partners.cnav_survivor_claim.v1"
 #define CLAIM_STEP "cnav.survivor_pension_decided"
@@ -265,10 +275,8 @@ int main(int argc, char **argv)
     s.brokers = getenv("MDV_KAFKA_BROKERS");
     int known = 0;
     for (size_t i = 0; s.partner && i < MDV_ARRAY_LEN(details); i++)
-        if (strcmp(details[i].partner, s.partner) == 0 && !w.detail) {
-            known = 1;
-            w.detail = details[i].detail; /* a webhook partner's: its death notice's */
-        }
+        known |= strcmp(details[i].partner, s.partner) == 0;
+    w.detail_of = sim_detail;
     if (!known || s.delay_ms < 0)
         return usage();
     mdv_log_init("simulator", MDV_LOG_INFO);

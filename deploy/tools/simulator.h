@@ -12,8 +12,11 @@ struct sim_webhook {
     const char *url;        /* the endpoint it registers; NULL: http://LISTEN/webhook */
     const char *api;        /* the partners service's base URL */
     const char *token_file; /* the partner's bearer token */
-    const char *detail;     /* what it reports, in French */
-    long delay_ms;          /* before each outcome */
+    /* What it reports for a notice of that kind (<what> of the type
+     * fr.gouv.mdv.partners.<partner>_<what>_notice.v1), in French; NULL
+     * for a kind it does not play. */
+    const char *(*detail_of)(const char *partner, const char *what);
+    long delay_ms; /* before each outcome */
 };
 
 /* Serves the partner's endpoint until *stop; the exit status. */

@@ -41,15 +41,18 @@
 #define REPORT_TIMEOUT_MS 10000
 #define QUEUE_MAX 4096
 
+/* One outcome to report: the notice's journey and step, what to say. */
 struct report {
     char journey_id[MDV_UUID_LEN];
     char key[128];
+    char step[64];
+    char detail[256];
     double due; /* monotonic seconds */
 };
 
 struct hook {
     const struct sim_webhook *opts;
-    char *token, *step;
+    char *token;
     char secret[MDV_WEBHOOK_SECRET_LEN];
     pthread_mutex_t lock; /* secret, queue */
     struct report queue[QUEUE_MAX];
@@ -109,27 +112,26 @@ static long call(struct hook *h, const char *method, const char *path, json_t *b
 
 /* The outcome of one notice; 0 when the partners service took it (or
  * refused it for good: sending it again would change nothing). */
-static int report(struct hook *h, const char *journey_id, const char *key)
+static int report(struct hook *h, const struct report *r)
 {
-    json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "journey_id", journey_id, "step_code", h->step,
-                             "status", "done", "detail", h->opts->detail);
-    long status = call(h, "POST", "/partners/v1/outcomes", body, key, NULL);
+    json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "journey_id", r->journey_id, "step_code",
+                             r->step, "status", "done", "detail", r->detail);
+    long status = call(h, "POST", "/partners/v1/outcomes", body, r->key, NULL);
     json_decref(body);
     if (status >= 200 && status < 300)
         return 0;
-    mdv_warn("outcome of %s for journey %s: HTTP %ld", key, journey_id, status);
+    mdv_warn("outcome of %s for journey %s: HTTP %ld", r->key, r->journey_id, status);
     return status >= 400 && status < 500 ? 0 : -1;
 }
 
-static int enqueue(struct hook *h, const char *journey_id, const char *key)
+static int enqueue(struct hook *h, const struct report *r)
 {
     int rc = -1;
     pthread_mutex_lock(&h->lock);
     if (h->len < QUEUE_MAX) {
-        struct report *r = &h->queue[(h->head + h->len++) % QUEUE_MAX];
-        mdv_strlcpy(r->journey_id, journey_id, sizeof(r->journey_id));
-        mdv_strlcpy(r->key, key, sizeof(r->key));
-        r->due = mdv_monotonic_seconds() + (double)h->opts->delay_ms / 1000;
+        struct report *queued = &h->queue[(h->head + h->len++) % QUEUE_MAX];
+        *queued = *r;
+        queued->due = mdv_monotonic_seconds() + (double)h->opts->delay_ms / 1000;
         rc = 0;
     }
     pthread_mutex_unlock(&h->lock);
@@ -150,7 +152,7 @@ static void *reporter(void *arg)
             due = 1;
         }
         pthread_mutex_unlock(&h->lock);
-        if (!due || report(h, r.journey_id, r.key) != 0) {
+        if (!due || report(h, &r) != 0) {
             mdv_sleep_ms(due ? 1000 : 100);
             continue;
         }
@@ -189,6 +191,34 @@ static const char *check(struct hook *h, const struct mdv_http_request *req)
     return NULL;
 }
 
+/* The outcome a notice calls for, from its body: its journey, and its
+ * step and detail by its type (fr.gouv.mdv.partners.<partner>_<what>_notice.v1
+ * is on the step <partner>.<what>_notified). -1 for a notice it does not
+ * play, acknowledged without a report. */
+static int outcome_of(const struct hook *h, const json_t *body, const char *id, struct report *r)
+{
+    const char *journey_id =
+        json_string_value(json_object_get(json_object_get(body, "data"), "journey_id"));
+    const char *type = json_string_value(json_object_get(body, "type"));
+    char *prefix = mdv_xasprintf("fr.gouv.mdv.partners.%s_", h->opts->partner);
+    char what[32] = "";
+    size_t n = strlen(prefix);
+    if (type && strncmp(type, prefix, n) == 0)
+        sscanf(type + n, "%31[a-z]_notice.v1", what);
+    free(prefix);
+    const char *detail = h->opts->detail_of(h->opts->partner, what);
+    if (!journey_id || !mdv_uuid_valid(journey_id) || !detail) {
+        mdv_warn("webhook %s of type %s: acknowledged, nothing reported", id, type ? type : "?");
+        return -1;
+    }
+    memset(r, 0, sizeof(*r));
+    mdv_strlcpy(r->journey_id, journey_id, sizeof(r->journey_id));
+    mdv_strlcpy(r->key, id, sizeof(r->key));
+    snprintf(r->step, sizeof(r->step), "%s.%s_notified", h->opts->partner, what);
+    mdv_strlcpy(r->detail, detail, sizeof(r->detail));
+    return 0;
+}
+
 static void on_webhook(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
 {
     struct hook *h = ctx;
@@ -200,13 +230,13 @@ static void on_webhook(const struct mdv_http_request *req, struct mdv_http_respo
     const char *id = mdv_http_header(req, "webhook-id");
     json_error_t err;
     json_t *body = json_loads(req->body, 0, &err);
-    const char *journey_id =
-        json_string_value(json_object_get(json_object_get(body, "data"), "journey_id"));
+    struct report r;
     int rc = 0;
-    if (journey_id && mdv_uuid_valid(journey_id))
-        rc = h->opts->delay_ms > 0 ? enqueue(h, journey_id, id) : report(h, journey_id, id);
-    else
-        mdv_warn("webhook %s without a journey id: acknowledged, nothing reported", id);
+    if (outcome_of(h, body, id, &r) == 0)
+        rc = h->opts->delay_ms > 0 ? enqueue(h, &r) : report(h, &r);
+    /* One line per POST it accepts: what the partner counts. */
+    if (rc == 0)
+        mdv_info("webhook %s accepted", id);
     if (rc == 0)
         mdv_http_json(res, 200, json_pack("{s:s}", "received", id));
     else
@@ -278,7 +308,6 @@ int sim_webhook_run(const struct sim_webhook *opts, volatile sig_atomic_t *stop)
         return 2;
     }
     h.token[strcspn(h.token, "\r\n")] = '\0';
-    h.step = mdv_xasprintf("%s.death_notified", opts->partner);
     struct mdv_http_server *server = mdv_http_start(opts->listen, routes, &h, registered, &h);
     if (server && pthread_create(&thread, NULL, reporter, &h) == 0) {
         if (enroll(&h, stop) == 0) {
@@ -291,7 +320,6 @@ int sim_webhook_run(const struct sim_webhook *opts, volatile sig_atomic_t *stop)
         rc = 0;
     }
     mdv_http_stop(server);
-    free(h.step);
     free(h.token);
     mdv_info("stopped");
     return rc;

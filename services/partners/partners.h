@@ -30,6 +30,7 @@ union partners_message {
     Mdv__Partner__V1__CafDeathNotice caf_death;
     Mdv__Partner__V1__CpamDeathNotice cpam_death;
     Mdv__Partner__V1__CnavSurvivorClaim cnav_claim;
+    Mdv__Partner__V1__CafAddressNotice caf_address;
 };
 
 /* One projection: the message a partner gets for one kind of domain

@@ -126,6 +126,24 @@ static void build_cnav_claim(const void *event, union partners_message *out)
     m->claimed_on = claim->confirmed_on;
 }
 
+static void build_caf_address(const void *event, union partners_message *out)
+{
+    const Mdv__Identity__V1__AddressChanged *a = event;
+    Mdv__Partner__V1__CafAddressNotice *m = &out->caf_address;
+    mdv__partner__v1__caf_address_notice__init(m);
+    m->journey_id = a->journey_id;
+    m->family_name = a->person->family_name;
+    m->n_given_names = a->person->n_given_names;
+    m->given_names = a->person->given_names;
+    m->birth_date = a->person->birth_date;
+    m->birth_place = a->person->birth_place;
+    m->n_address_lines = a->address->n_lines;
+    m->address_lines = a->address->lines;
+    m->postal_code = a->address->postal_code;
+    m->city = a->address->city;
+    m->effective_date = a->effective_date;
+}
+
 static const struct partners_projection cnav_death = {
     &mdv__partner__v1__cnav_death_notice__descriptor,
     DEATH_RECORDED,
@@ -175,9 +193,16 @@ static const struct partners_projection cnav_claim = {
     build_cnav_claim,
 };
 
+static const struct partners_projection caf_address = {
+    &mdv__partner__v1__caf_address_notice__descriptor,
+    ADDRESS_CHANGED,
+    "caf_address_notice",
+    build_caf_address,
+};
+
 const struct partners_projection *const partners_projections[] = {
-    &cnav_death, &dgfip_death, &cnav_address, &dgfip_address,
-    &caf_death,  &cpam_death,  &cnav_claim,   NULL};
+    &cnav_death, &dgfip_death, &cnav_address, &dgfip_address, &caf_death, &cpam_death,
+    &cnav_claim, &caf_address, NULL};
 
 const struct partners_projection *partners_projection_find(const char *name)
 {

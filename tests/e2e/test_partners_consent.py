@@ -131,7 +131,7 @@ def test_without_a_choice_no_partner_hears_of_the_address(env, usager, find_pers
 
 
 @pytest.mark.parametrize("body,field", [
-    (lambda p: address_change(p, recipients=["caf"]), "recipients[0]"),
+    (lambda p: address_change(p, recipients=["cpam"]), "recipients[0]"),
     (lambda p: address_change(p, recipients=["cnav", "cnav"]), "recipients[1]"),
     (lambda p: address_change(p, recipients=["cnav", 3]), "recipients[1]"),
     (lambda p: address_change(p, recipients="cnav"), "recipients"),
