@@ -246,7 +246,7 @@ def seeded_in_france(env) -> dict[str, Any]:
 
 
 def test_a_usager_chooses_optional_recipients_with_checkboxes_none_checked(env, db):
-    """An address change's optional recipients (the CNAV, the DGFiP) offered
+    """An address change's optional recipients (the CNAV, the DGFiP, the CAF) offered
     as checkboxes saying what each would receive, none checked; declared
     without a choice (recipients [], no partner step) and with the DGFiP
     ticked (its step on the journey, the CNAV's not)."""
@@ -257,17 +257,19 @@ def test_a_usager_chooses_optional_recipients_with_checkboxes_none_checked(env, 
     })
     steps = report["steps"]
     offered = {o["value"]: o for o in steps["offered"]}
-    assert list(offered) == ["cnav", "dgfip"]
+    assert list(offered) == ["cnav", "dgfip", "caf"]
     assert not any(o["checked"] for o in offered.values()), "nothing is chosen for the usager"
     assert offered["cnav"]["label"].startswith("L'Assurance retraite (CNAV)")
     assert "Recevra : nom de naissance, prénoms, sexe," in offered["cnav"]["label"]
     assert offered["dgfip"]["label"].startswith("Les Finances publiques (DGFiP)")
     assert "sexe" not in offered["dgfip"]["label"] and "date d'emménagement." in offered["dgfip"]["label"]
+    assert offered["caf"]["label"].startswith("La Caisse d'allocations familiales (CAF)")
+    assert "sexe" not in offered["caf"]["label"] and "date d'emménagement." in offered["caf"]["label"]
     assert steps["legend"].startswith("Prévenir aussi")
     without, chosen = steps["journeys"]
     assert without["posted"] == [] and chosen["posted"] == ["dgfip"]
     assert "dgfip.address_notified" in chosen["steps"] and "cnav.address_notified" not in chosen["steps"]
-    assert not {"dgfip.address_notified", "cnav.address_notified"} & set(without["steps"]), without
+    assert not {"dgfip.address_notified", "cnav.address_notified", "caf.address_notified"} & set(without["steps"]), without
     consents = {j["id"]: [r[0] for r in db("gateway").execute(
         "SELECT partner FROM consents WHERE journey_id = %s ORDER BY partner", (j["id"],))] for j in (without, chosen)}
     assert consents == {without["id"]: [], chosen["id"]: ["dgfip"]}

@@ -17,6 +17,7 @@ export const RECIPIENTS = {
   address_change: [
     { partner: "cnav", administration: "L'Assurance retraite (CNAV)", why: "pour vos pensions de retraite et de réversion", fields: ["family_name", "given_names", "sex", "birth_date", "birth_place", "address_lines", "postal_code", "city", "effective_date"] },
     { partner: "dgfip", administration: "Les Finances publiques (DGFiP)", why: "pour vos impôts", fields: ["family_name", "given_names", "birth_date", "birth_place", "address_lines", "postal_code", "city", "effective_date"] },
+    { partner: "caf", administration: "La Caisse d'allocations familiales (CAF)", why: "pour vos aides au logement et vos prestations familiales", fields: ["family_name", "given_names", "birth_date", "birth_place", "address_lines", "postal_code", "city", "effective_date"] },
   ],
 };
 
