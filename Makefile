@@ -248,6 +248,13 @@ $(BUILD)/tests/test_residence: $(BUILD)/obj/tests/unit/test_residence.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# What the gateway asks identity of a usager, and how identity reads it.
+$(BUILD)/tests/test_known: $(BUILD)/obj/tests/unit/test_known.o \
+                           $(BUILD)/obj/services/gateway/known.o \
+                           $(BUILD)/obj/services/identity/lookup_check.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 # The partners' messages as JSON, for the end-to-end tests that play a
 # partner (tests/e2e/test_partners.py).
 PARTNER_CODEC := $(BUILD)/tests/partner_codec

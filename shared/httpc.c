@@ -156,6 +156,36 @@ int mdv_httpc_post_form(const char *url, const char *user, const char *password,
     return rc;
 }
 
+int mdv_httpc_post_json(const char *url, const char *bearer, const json_t *body, long timeout_ms,
+                        long *status, json_t **out, char *err, size_t errlen)
+{
+    struct buffer b = {0};
+    CURL *curl = easy_new(url, &b);
+    struct curl_slist *headers = NULL;
+    int rc = -1;
+
+    *out = NULL;
+    if (!curl) {
+        snprintf(err, errlen, "curl_easy_init failed");
+        return -1;
+    }
+    char *text = json_dumps(body, JSON_COMPACT);
+    char *authorization = mdv_xasprintf("Authorization: Bearer %s", bearer);
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = curl_slist_append(headers, authorization);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text ? text : "");
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    rc = perform(curl, &b, status, out, err, errlen);
+    curl_slist_free_all(headers);
+    free(authorization);
+    free(text);
+    curl_easy_cleanup(curl);
+    free(b.data);
+    return rc;
+}
+
 char *mdv_httpc_escape(const char *text)
 {
     /* libcurl ignores the handle here since 7.82. */

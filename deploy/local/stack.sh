@@ -69,6 +69,11 @@ JWT_AUDIENCE=mdv
 # The partners' tokens: a key, an issuer and an audience of their own.
 PARTNER_JWT_ISSUER=mdv-local-partners
 PARTNER_JWT_AUDIENCE=mdv-partners
+# The services' own tokens, when one asks another (the gateway asks identity
+# for a usager's recorded address): a key, an issuer and an audience of
+# their own, which neither a usager's nor a partner's token passes.
+SERVICE_JWT_ISSUER=mdv-local-services
+SERVICE_JWT_AUDIENCE=mdv-internal
 
 READY_TIMEOUT=60     # seconds for every service's /readyz, per contract
 KAFKA_TIMEOUT=90     # seconds for the broker to answer metadata (a cold JVM on CI)
@@ -648,6 +653,17 @@ svc_env() {
 			MDV_OIDC_CLIENT_SECRET_FILE=$STACK/keys/oidc-client-secret
 			MDV_OIDC_REDIRECT_URI=http://127.0.0.1:$(port_of gateway)/auth/callback
 			MDV_OIDC_POST_LOGOUT_URI=http://127.0.0.1:$(port_of gateway)/
+			MDV_IDENTITY_URL=http://127.0.0.1:$(port_of identity)
+			MDV_SERVICE_JWT_PRIVATE_KEY_FILE=$STACK/keys/service-jwt-private.pem
+			MDV_SERVICE_JWT_ISSUER=$SERVICE_JWT_ISSUER
+			MDV_SERVICE_JWT_AUDIENCE=$SERVICE_JWT_AUDIENCE
+		EOF
+	fi
+	if [[ $s == identity ]]; then
+		cat <<-EOF
+			MDV_SERVICE_JWT_PUBLIC_KEY_FILE=$STACK/keys/service-jwt-public.pem
+			MDV_SERVICE_JWT_ISSUER=$SERVICE_JWT_ISSUER
+			MDV_SERVICE_JWT_AUDIENCE=$SERVICE_JWT_AUDIENCE
 		EOF
 	fi
 	if [[ $s == partners ]]; then
@@ -965,7 +981,8 @@ make_key() {
 	mv "$key.tmp" "$key"
 }
 
-# The OpenID client's secret, the usagers' token keys, and the partners'.
+# The OpenID client's secret, the usagers' token keys, the partners', and
+# the services' own.
 make_keys() {
 	local secret=$STACK/keys/oidc-client-secret
 	if [[ ! -f $secret ]]; then
@@ -974,6 +991,7 @@ make_keys() {
 	fi
 	make_key jwt
 	make_key partner-jwt
+	make_key service-jwt
 }
 
 # The env file: `export NAME=value` lines, values shell-quoted only when they
@@ -1005,7 +1023,11 @@ env_lines() {
 			MDV_PARTNER_JWT_PRIVATE_KEY_FILE "$STACK/keys/partner-jwt-private.pem" \
 			MDV_PARTNER_JWT_PUBLIC_KEY_FILE "$STACK/keys/partner-jwt-public.pem" \
 			MDV_PARTNER_JWT_ISSUER "$PARTNER_JWT_ISSUER" \
-			MDV_PARTNER_JWT_AUDIENCE "$PARTNER_JWT_AUDIENCE"
+			MDV_PARTNER_JWT_AUDIENCE "$PARTNER_JWT_AUDIENCE" \
+			MDV_SERVICE_JWT_PRIVATE_KEY_FILE "$STACK/keys/service-jwt-private.pem" \
+			MDV_SERVICE_JWT_PUBLIC_KEY_FILE "$STACK/keys/service-jwt-public.pem" \
+			MDV_SERVICE_JWT_ISSUER "$SERVICE_JWT_ISSUER" \
+			MDV_SERVICE_JWT_AUDIENCE "$SERVICE_JWT_AUDIENCE"
 		for s in "${SERVICES[@]}"; do
 			upper=$(tr '[:lower:]' '[:upper:]' <<<"$s")
 			urls=()

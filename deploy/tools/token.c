@@ -1,9 +1,10 @@
 /* mdv-token: prints a bearer token (a JWT, ES256) that the local gateway
- * accepts, or with --partner one that the partners' API accepts, for trying
- * the APIs by hand and for the end-to-end tests. The key, issuer and
+ * accepts, with --partner one that the partners' API accepts, or with
+ * --service one of an mdv service calling another's internal routes, for
+ * trying the APIs by hand and for the end-to-end tests. The key, issuer and
  * audience come from the local stack's env file (MDV_JWT_* for usagers,
- * MDV_PARTNER_JWT_* for partners); --ttl can go negative to get a token
- * that is already expired. */
+ * MDV_PARTNER_JWT_* for partners, MDV_SERVICE_JWT_* for services); --ttl
+ * can go negative to get a token that is already expired. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -18,7 +19,8 @@
 
 struct options {
     const char *sub;
-    int partner; /* sub is a partner id: the partners' key, issuer, audience */
+    const char *kind; /* "" (a usager), "PARTNER_" or "SERVICE_": whose key, issuer,
+                         audience (MDV_<kind>JWT_*) */
     const char *issuer;
     const char *audience;
     long ttl;
@@ -27,17 +29,20 @@ struct options {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: mdv-token (--sub ID | --partner ID) [--ttl SECONDS] [--audience AUD]\n"
-            "                 [--issuer ISS]\n"
+            "usage: mdv-token (--sub ID | --partner ID | --service ID) [--ttl SECONDS]\n"
+            "                 [--audience AUD] [--issuer ISS]\n"
             "\n"
             "Prints a JWT (ES256) for the usager ID, signed with the key in\n"
             "MDV_JWT_PRIVATE_KEY_FILE, for MDV_JWT_ISSUER and MDV_JWT_AUDIENCE;\n"
             "with --partner, for the partner ID (rules/partners.tsv) with\n"
             "MDV_PARTNER_JWT_PRIVATE_KEY_FILE, MDV_PARTNER_JWT_ISSUER and\n"
-            "MDV_PARTNER_JWT_AUDIENCE.\n"
+            "MDV_PARTNER_JWT_AUDIENCE; with --service, for the mdv service ID\n"
+            "(gateway...) with MDV_SERVICE_JWT_PRIVATE_KEY_FILE, MDV_SERVICE_JWT_ISSUER\n"
+            "and MDV_SERVICE_JWT_AUDIENCE.\n"
             "\n"
             "  --sub ID          subject (the usager)\n"
             "  --partner ID      subject (a partner: cnav, dgfip...)\n"
+            "  --service ID      subject (an mdv service: gateway...)\n"
             "  --ttl SECONDS     validity, default %ld; negative gives an expired token\n"
             "  --issuer ISS      overrides MDV_JWT_ISSUER\n"
             "  --audience AUD    overrides MDV_JWT_AUDIENCE\n"
@@ -65,24 +70,21 @@ static int parse_ttl(const char *text, long *ttl)
 static int parse_args(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
-        {"sub", required_argument, NULL, 's'},
-        {"ttl", required_argument, NULL, 't'},
-        {"audience", required_argument, NULL, 'a'},
-        {"issuer", required_argument, NULL, 'i'},
-        {"partner", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"sub", required_argument, NULL, 's'},      {"ttl", required_argument, NULL, 't'},
+        {"audience", required_argument, NULL, 'a'}, {"issuer", required_argument, NULL, 'i'},
+        {"partner", required_argument, NULL, 'p'},  {"service", required_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     int c;
 
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (c == 's' || c == 'p') {
+        if (c == 's' || c == 'p' || c == 'v') {
             if (opt->sub) {
-                fprintf(stderr, "mdv-token: one subject: --sub or --partner, once\n");
+                fprintf(stderr, "mdv-token: one subject: --sub, --partner or --service, once\n");
                 return -1;
             }
             opt->sub = optarg;
-            opt->partner = c == 'p';
+            opt->kind = c == 'p' ? "PARTNER_" : c == 'v' ? "SERVICE_" : "";
         } else if (c == 'a') {
             opt->audience = optarg;
         } else if (c == 'i') {
@@ -104,7 +106,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
         return -1;
     }
     if (!opt->sub || !*opt->sub) {
-        fprintf(stderr, "mdv-token: --sub or --partner is required\n");
+        fprintf(stderr, "mdv-token: --sub, --partner or --service is required\n");
         return -1;
     }
     return 0;
@@ -117,10 +119,11 @@ static const char *setting(const char *flag_value, const char *var)
     return v && *v ? v : NULL;
 }
 
-/* The usagers' variable or the partners' (MDV_JWT_X, MDV_PARTNER_JWT_X). */
+/* The usagers' variable, the partners' or the services' (MDV_JWT_X,
+ * MDV_PARTNER_JWT_X, MDV_SERVICE_JWT_X). */
 static const char *var_name(const struct options *opt, const char *suffix, char *buf, size_t len)
 {
-    snprintf(buf, len, "MDV_%sJWT_%s", opt->partner ? "PARTNER_" : "", suffix);
+    snprintf(buf, len, "MDV_%sJWT_%s", opt->kind, suffix);
     return buf;
 }
 
@@ -146,7 +149,7 @@ static int key_readable(const char *var, const char *key_file)
 
 int main(int argc, char **argv)
 {
-    struct options opt = {.ttl = DEFAULT_TTL};
+    struct options opt = {.kind = "", .ttl = DEFAULT_TTL};
     char *token = NULL;
     int rc = 1;
 
@@ -157,8 +160,8 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        fprintf(stderr, "usage: mdv-token (--sub ID | --partner ID) [--ttl SECONDS] [--audience "
-                        "AUD] [--issuer ISS] (see --help)\n");
+        fprintf(stderr, "usage: mdv-token (--sub ID | --partner ID | --service ID) [--ttl "
+                        "SECONDS] [--audience AUD] [--issuer ISS] (see --help)\n");
         return 2;
     }
 

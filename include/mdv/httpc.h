@@ -1,5 +1,6 @@
 /* An HTTP client on libcurl, for the few calls a service makes to another
- * server (the gateway to its OpenID provider): JSON answers with a size cap
+ * server (the gateway to its OpenID provider, and to identity for what
+ * the register knows of a usager): JSON answers with a size cap
  * and short timeouts. */
 #ifndef MDV_HTTPC_H
 #define MDV_HTTPC_H
@@ -27,6 +28,13 @@ int mdv_httpc_get_json(const char *url, json_t **out, char *err, size_t errlen) 
 int mdv_httpc_post_form(const char *url, const char *user, const char *password,
                         const char *const *fields, long *status, json_t **out, char *err,
                         size_t errlen) MDV_MUSTCHECK;
+
+/* POSTs body as JSON with "Authorization: Bearer <bearer>", the whole call
+ * (connection included) bounded by timeout_ms. Any status with a JSON
+ * object body gives 0, the status in *status and the object in *out (the
+ * caller decrefs it); else -1 with why in err. */
+int mdv_httpc_post_json(const char *url, const char *bearer, const json_t *body, long timeout_ms,
+                        long *status, json_t **out, char *err, size_t errlen) MDV_MUSTCHECK;
 
 /* text percent-encoded for a URL's query (RFC 3986 unreserved kept); the
  * caller frees it. */

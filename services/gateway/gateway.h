@@ -4,6 +4,7 @@
 #ifndef GATEWAY_H
 #define GATEWAY_H
 
+#include "known.h"
 #include "mdv/auth.h"
 #include "mdv/http.h"
 #include "mdv/journey/v1/journey.pb-c.h"
@@ -16,10 +17,11 @@ struct gateway {
     struct mdv_service svc;
     struct mdv_pg_pool *pool; /* for HTTP handler threads */
     struct mdv_auth *auth;
-    const char *web_dir;       /* the page's files (web.c) */
-    struct gateway_oidc *oidc; /* sign-in (oidc.c) */
-    double indicators_max_age; /* seconds the public indicators are kept */
-    struct live *live;         /* the journeys followed live (live.c) */
+    const char *web_dir;        /* the page's files (web.c) */
+    struct gateway_oidc *oidc;  /* sign-in (oidc.c) */
+    double indicators_max_age;  /* seconds the public indicators are kept */
+    struct live *live;          /* the journeys followed live (live.c) */
+    struct gateway_known known; /* who to ask what is known of a usager (known.c) */
 };
 
 #define GATEWAY_SESSION_COOKIE "mdv_session"

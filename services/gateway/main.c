@@ -26,6 +26,8 @@ static const char *indicators_max_age;
 static const char *cog_communes_file, *cog_countries_file, *renovation_file, *bourse_rules_file,
     *recipients_file;
 static const char *web_dir;
+static const char *identity_url, *service_key_file, *service_issuer, *service_audience,
+    *identity_timeout_ms;
 
 static const struct mdv_config_var gateway_vars[] = {
     {"MDV_JWT_PUBLIC_KEY_FILE", NULL, mdv_check_readable_file, &jwt_public_key_file,
@@ -65,6 +67,18 @@ static const struct mdv_config_var gateway_vars[] = {
      " indicators)"},
     {"MDV_RECIPIENTS_FILE", "rules/recipients.tsv", NULL, &recipients_file,
      "the optional recipients each kind of declaration may name; relative to MDV_DATA_DIR"},
+    {"MDV_IDENTITY_URL", "", gateway_check_optional_url, &identity_url,
+     "identity's HTTP base URL, asked for the signed-in usager's recorded address (GET /v1/me's"
+     " known); empty: known is null"},
+    {"MDV_SERVICE_JWT_PRIVATE_KEY_FILE", "", gateway_check_optional_file, &service_key_file,
+     "PEM private key (ES256) of the mdv services' own tokens, which the gateway signs to ask"
+     " identity; empty: known is null"},
+    {"MDV_SERVICE_JWT_ISSUER", "mdv-services", NULL, &service_issuer,
+     "iss of the services' tokens"},
+    {"MDV_SERVICE_JWT_AUDIENCE", "mdv-internal", NULL, &service_audience,
+     "aud of the services' tokens"},
+    {"MDV_IDENTITY_TIMEOUT_MS", "1000", mdv_check_positive_int, &identity_timeout_ms,
+     "the longest GET /v1/me waits for identity (connection included); past it known is null"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -274,6 +288,8 @@ int main(void)
         return 2;
     gw.web_dir = web_path;
     gw.indicators_max_age = atof(indicators_max_age);
+    gw.known = (struct gateway_known){identity_url, service_key_file, service_issuer,
+                                      service_audience, atol(identity_timeout_ms)};
     web_init(oidc_settings.issuer);
     gw.auth = mdv_auth_new(jwt_public_key_file, jwt_issuer, jwt_audience);
     gw.oidc = gateway_oidc_new(&oidc_settings);

@@ -268,8 +268,14 @@ void me_get(const struct mdv_http_request *req, struct mdv_http_response *res, v
     }
     json_t *me = gateway_me_json(conn, &caller, cookie);
     mdv_pg_pool_put(gw->pool, conn);
-    if (me)
-        mdv_http_json(res, 200, me);
-    else
+    if (!me) {
         gateway_unavailable(res);
+        return;
+    }
+    /* Only a signed-in usager's own identity is looked up (an agent's is
+     * no usager's; a bearer token brings no pivot identity), and with the
+     * connection given back: identity may take up to its timeout. */
+    if (caller.session[0] && !caller.agent)
+        json_object_set_new(me, "known", gateway_known_json(&gw->known, me));
+    mdv_http_json(res, 200, me);
 }

@@ -10,7 +10,9 @@
 
 #include "abroad/contract.h"
 #include "gateway/contract.h"
+#include "mdv/auth.h"
 #include "mdv/journey.h"
+#include "mdv/pg.h"
 #include "mdv/pivot.h"
 #include "mdv/plan.h"
 #include "mdv/reaction.h"
@@ -85,6 +87,25 @@ void identity_address_fold(const char *text, char *out, size_t size);
  * by any separator, its postcode and commune), compared folded, else 0. */
 int identity_address_same(const identity_address_t *dwelling, const char *lines,
                           const char *postal_code, const char *commune_code);
+
+/* ---- lookup_check.c, lookup.c: what the register tells other services ---- */
+
+/* The HTTP routes' context: the services' token checker (NULL when no key
+ * is configured: every call is 401) and the handlers' connections. */
+struct identity_api {
+    struct mdv_auth *auth;
+    struct mdv_pg_pool *pool;
+};
+
+/* Checks a lookup's body (a pivot identity: family_name, given_names,
+ * sex, birth_date, birth_place; nothing else), appending {field, message}
+ * to errors, and writes its matching key. Returns 0, or -1 when a field
+ * is wrong. */
+int identity_lookup_key(json_t *body, json_t *errors, char key[MDV_PIVOT_KEY_LEN]) MDV_MUSTCHECK;
+
+/* POST /internal/v1/address-lookups (ctx: struct identity_api). */
+void identity_lookup_post(const struct mdv_http_request *req, struct mdv_http_response *res,
+                          void *ctx);
 
 /* ---- countries.c: the COG's countries, loaded at start ---- */
 

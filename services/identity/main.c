@@ -3,14 +3,38 @@
  * (address_change, name_change, identity_document: the plan first, then
  * its own steps and the event for the others), and reacts to a death
  * (documents cancelled) and to a residence abroad starting or ending (the
- * address recorded). Each event's handling has its own file. */
+ * address recorded). Each event's handling has its own file. Its HTTP port
+ * also answers other mdv services on what the register knows (lookup.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "identity.h"
 
+#define POOL_SIZE 2
+
 static struct mdv_plans *plans;
+static const char *service_jwt_public_key_file, *service_jwt_issuer, *service_jwt_audience;
+
+/* The services' tokens are neither the usagers' nor the partners': an
+ * issuer and an audience of their own, so that no other kind of token
+ * opens the internal routes. No key: the internal routes answer 401. */
+static const struct mdv_config_var identity_vars[] = {
+    {"MDV_SERVICE_JWT_PUBLIC_KEY_FILE", "", NULL, &service_jwt_public_key_file,
+     "PEM public key that signs the mdv services' own tokens (ES256 or RS256); empty: no"
+     " internal routes"},
+    {"MDV_SERVICE_JWT_ISSUER", "mdv-services", NULL, &service_jwt_issuer,
+     "expected iss of the services' tokens"},
+    {"MDV_SERVICE_JWT_AUDIENCE", "mdv-internal", NULL, &service_jwt_audience,
+     "expected aud of the services' tokens: the internal routes' own"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const struct mdv_http_route http_routes[] = {
+    {"POST", "/internal/v1/address-lookups", "POST /internal/v1/address-lookups",
+     identity_lookup_post},
+    {NULL, NULL, NULL, NULL},
+};
 
 const struct mdv_plan *identity_plan(const char *kind)
 {
@@ -82,6 +106,17 @@ out:
     return rc;
 }
 
+/* The services' token checker, when a key is configured. */
+static int open_api(struct identity_api *api)
+{
+    if (!*service_jwt_public_key_file)
+        return 0;
+    api->auth = mdv_auth_new(service_jwt_public_key_file, service_jwt_issuer, service_jwt_audience);
+    return api->auth ? 0 : -1;
+}
+
+/* mdv_service_run's steps, with the internal routes. Exit status: 0, 1
+ * when something failed, 2 on a bad configuration or rules file. */
 int main(void)
 {
     static const char *const topics[] = {"mdv.gateway.declarations.v1", "mdv.bereavement.events.v1",
@@ -97,7 +132,23 @@ int main(void)
         {"fr.gouv.mdv.student.student_grant_requested.v1", identity_on_student_grant},
         {NULL, NULL},
     };
-    int rc = mdv_service_run("identity", topics, routes, load_rules);
+    static struct mdv_service svc;
+    static struct identity_api api;
+    int rc = 2;
+
+    if (mdv_service_init(&svc, "identity", identity_vars) != 0 || load_rules(&svc) != 0 ||
+        open_api(&api) != 0)
+        goto out;
+    rc = 1;
+    api.pool = mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE, NULL);
+    if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, http_routes, &api) == 0 &&
+        mdv_service_start_relay(&svc) == 0 &&
+        mdv_service_consume(&svc, "mdv-identity", topics, routes) == 0)
+        rc = 0;
+    mdv_service_close(&svc);
+out:
+    mdv_pg_pool_destroy(api.pool);
+    mdv_auth_destroy(api.auth);
     mdv_plans_free(plans);
     identity_countries_free();
     return rc;

@@ -445,6 +445,23 @@ const scenarios = {
     await home.goto(`${input.gateway_url}/parcours`, { waitUntil: "networkidle0" });
     report.steps.page_listed = await home.$$eval("main a[href^='/parcours/']", (els) => els.map((a) => a.getAttribute("href").split("/")[2]));
   },
+
+  // A form that asks for the address the register holds: pre-filled with
+  // it (GET /v1/me's known), said so, and still editable.
+  async prefilled(browser) {
+    const page = await newPage(browser);
+    await signIn(page);
+    await page.goto(`${input.gateway_url}/#/declarer/${input.kind}`);
+    await page.waitForSelector(`form#declaration[data-kind="${input.kind}"]`);
+    const values = () => page.evaluate((ids) => Object.fromEntries(ids.map((id) => [id, document.getElementById(id)?.value ?? null])), input.fields);
+    report.steps.values = await values();
+    report.steps.notice = await page.$eval("#f-dwelling-known", (e) => e.textContent).catch(() => null);
+    await audit(page, `prerempli-${input.kind}`);
+    const first = input.fields[0];
+    await page.click(`#${first}`, { clickCount: 3 });
+    await page.keyboard.type(input.typed);
+    report.steps.edited = (await values())[first];
+  },
 };
 
 async function main() {

@@ -56,7 +56,7 @@ export function checkbox(path, label) {
 export function fieldset(legend, ...children) {
   return h("fieldset", { class: "fr-fieldset" },
     h("legend", { class: "fr-fieldset__legend" }, legend),
-    children.map((c) => h("div", { class: "fr-fieldset__element" }, c)));
+    children.filter(Boolean).map((c) => h("div", { class: "fr-fieldset__element" }, c)));
 }
 
 const NAME_HINT = "En lettres, comme à l'état civil";
@@ -71,9 +71,13 @@ function person(path, legend, known = {}, optional = false) {
     input(`${path}.birth_place`, "Lieu de naissance", { hint: COG_HINT, value: known.birth_place, optional }));
 }
 
+// known: an address the register already holds (GET /v1/me's known),
+// given as the fields' values, which the usager may change.
 function addressFr(path, legend, known = {}) {
   const lines = known.lines || [];
   return fieldset(legend,
+    known.lines ? h("p", { class: "fr-text--sm fr-mb-0", id: `${fid(path)}-known` },
+      "Adresse principale enregistrée par l'ANTS : vérifiez-la et modifiez-la si elle a changé.") : null,
     input(`${path}.lines[0]`, "Numéro et voie", { autocomplete: "address-line1", value: lines[0] }),
     input(`${path}.lines[1]`, "Complément d'adresse", { autocomplete: "address-line2", value: lines[1], optional: true }),
     input(`${path}.postal_code`, "Code postal", { autocomplete: "postal-code", inputmode: "numeric", value: known.postal_code }),
