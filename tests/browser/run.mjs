@@ -458,7 +458,7 @@ const scenarios = {
     report.steps.notice = await page.$eval("#f-dwelling-known", (e) => e.textContent).catch(() => null);
     await audit(page, `prerempli-${input.kind}`);
     const first = input.fields[0];
-    await page.click(`#${first}`, { clickCount: 3 });
+    await page.click(`#${first}`, { count: 3 });
     await page.keyboard.type(input.typed);
     report.steps.edited = (await values())[first];
   },

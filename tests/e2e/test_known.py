@@ -45,7 +45,10 @@ def service_token(env: StackEnv, service: str = "gateway", *extra: str) -> str:
 
 def lookup(env: StackEnv, body: Any, token: str | None) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    kw: dict[str, Any] = {"data": body} if isinstance(body, (str, bytes)) else {"json": body}
+    kw: dict[str, Any] = {"json": body}
+    if isinstance(body, (str, bytes)):
+        headers["Content-Type"] = "application/json"
+        kw = {"data": body}
     return requests.post(env.service_urls["identity"] + LOOKUPS, headers=headers, timeout=30, **kw)
 
 
