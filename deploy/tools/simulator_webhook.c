@@ -231,12 +231,13 @@ static void on_webhook(const struct mdv_http_request *req, struct mdv_http_respo
     json_error_t err;
     json_t *body = json_loads(req->body, 0, &err);
     struct report r;
-    int rc = 0;
-    if (outcome_of(h, body, id, &r) == 0)
+    int rc = 0, known = outcome_of(h, body, id, &r) == 0;
+    if (known)
         rc = h->opts->delay_ms > 0 ? enqueue(h, &r) : report(h, &r);
-    /* One line per POST it accepts: what the partner counts. */
+    /* One line per POST it accepts, with its journey: what the partner
+     * counts (a POST sent again carries the same webhook-id). */
     if (rc == 0)
-        mdv_info("webhook %s accepted", id);
+        mdv_info("webhook %s accepted for journey %s", id, known ? r.journey_id : "-");
     if (rc == 0)
         mdv_http_json(res, 200, json_pack("{s:s}", "received", id));
     else
