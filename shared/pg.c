@@ -15,10 +15,10 @@
 /* SQLSTATE of this thread's last failed statement, for the retry decision. */
 static __thread char last_sqlstate[6];
 
-/* Arbitrary constants: the advisory lock key that serialises migrations,
- * and the class (first key) of the outbox's per-aggregate locks. */
+/* An arbitrary constant: the advisory lock key that serialises migrations
+ * (the outbox's per-aggregate lock class is MDV_OUTBOX_ORDER_LOCK_CLASS). */
 #define MIGRATION_LOCK_KEY "4242001"
-#define OUTBOX_ORDER_LOCK_CLASS "4242002"
+#define OUTBOX_ORDER_LOCK_CLASS MDV_OUTBOX_ORDER_LOCK_CLASS
 
 /* The server's notices (NOTICE, WARNING, a FATAL before it closes the
  * connection) go to the JSON log rather than raw to stderr. */

@@ -7,6 +7,13 @@
 
 #include "mdv/util.h"
 
+/* The class (first key) of the outbox's per-aggregate advisory locks: a
+ * writer of an aggregate's events takes (class, hashtext(aggregateid)) to
+ * commit, so that one aggregate's events leave in commit order (pg.c). A
+ * writer that must never wait can try it first with
+ * pg_try_advisory_xact_lock(class, hashtext(id)). */
+#define MDV_OUTBOX_ORDER_LOCK_CLASS "4242002"
+
 /* Connects, retrying with backoff for up to timeout_ms. Returns a
  * connection the caller closes with PQfinish, or NULL. */
 PGconn *mdv_pg_connect(const char *dsn, long timeout_ms) MDV_MUSTCHECK;

@@ -89,6 +89,26 @@ out:
     return rc;
 }
 
+/* The notices of one partition that the committed offset passed, claimed
+ * without ever waiting: the outcome consumer's batch holds notices' rows
+ * and journeys' outbox turns (the advisory lock the outbox's trigger takes)
+ * in its own order, and an UPDATE that waited on one while holding others
+ * deadlocked with it (PostgreSQL broke the tie after deadlock_timeout, a
+ * second lost each time). A row or a journey another transaction holds is
+ * left for the next poll, a second later; the consumer's outcome marks it
+ * received meanwhile if it comes first. */
+static const char claim_received_sql[] =
+    "WITH claimed AS MATERIALIZED ("
+    "  SELECT journey_id, step_code FROM notices WHERE partner = $1"
+    "  AND received_at IS NULL AND sent_partition = $2 AND sent_offset < $3"
+    "  ORDER BY journey_id, step_code FOR UPDATE SKIP LOCKED),"
+    " turn AS MATERIALIZED ("
+    "  SELECT journey_id, step_code FROM claimed WHERE "
+    "pg_try_advisory_xact_lock(" MDV_OUTBOX_ORDER_LOCK_CLASS ", hashtext(journey_id::text)))"
+    " UPDATE notices n SET received_at = now() FROM turn t"
+    " WHERE n.journey_id = t.journey_id AND n.step_code = t.step_code"
+    " RETURNING n.journey_id, n.step_code, n.sent_ce_id";
+
 /* Claims the notices of one partition that the committed offset passed,
  * and reports each step received, in one transaction. */
 static int report_partition(struct partners_receipts *r, const struct partners_partner *p,
@@ -100,12 +120,7 @@ static int report_partition(struct partners_receipts *r, const struct partners_p
     const char *params[] = {p->id, partition, offset};
     if (mdv_pg_begin(r->conn) != 0)
         return -1;
-    PGresult *res =
-        mdv_pg_query(r->conn,
-                     "UPDATE notices SET received_at = now() WHERE partner = $1"
-                     " AND received_at IS NULL AND sent_partition = $2"
-                     " AND sent_offset < $3 RETURNING journey_id, step_code, sent_ce_id",
-                     3, params);
+    PGresult *res = mdv_pg_query(r->conn, claim_received_sql, 3, params);
     int rc = res ? 0 : -1;
     for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
         struct mdv_msg msg;
