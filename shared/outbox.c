@@ -4,7 +4,8 @@
  * idempotent producer, and deletes only the rows the broker acknowledged.
  * It keeps no cursor: whatever is still in the table is still to send, so a
  * crash at any point resends at worst (consumers skip duplicates through
- * their inbox). NOTIFY only wakes it; it polls anyway. */
+ * their inbox). NOTIFY wakes it; it polls anyway, seldom: every writer of
+ * the library notifies, so the poll only catches rows written by hand. */
 #include "mdv/outbox.h"
 
 #include <pthread.h>
@@ -20,7 +21,10 @@
 #include "mdv/pg.h"
 
 #define BATCH_SIZE 256
-#define IDLE_WAIT_MS 500
+/* An idle relay's fallback poll: each one is a transaction, and seven
+ * services polling twice a second made most of an idle stack's commits. */
+#define IDLE_WAIT_MS 5000
+#define WAIT_SLICE_MS 100 /* how soon a waiting relay sees a stop */
 #define DELIVERY_TIMEOUT_MS 30000
 
 /* Inserts the row and wakes the relay. */
@@ -78,6 +82,7 @@ struct mdv_relay {
     atomic_int stop;
     atomic_int abandon;   /* stop waiting for the broker: shutdown is due */
     atomic_int producing; /* 1 while rk exists and is not in a fatal state */
+    atomic_int idle;      /* 1 while it waits after a round that found no row */
     pthread_t thread;
 };
 
@@ -107,27 +112,42 @@ static int connect_db(struct mdv_relay *relay)
     return mdv_pg_ensure(&relay->conn, relay->pg_dsn);
 }
 
-/* NOTIFY is only a wake-up: what arrived is dropped. Called after every
- * round, busy or not, so that under a sustained backlog (full batches, no
- * wait) the notifications do not pile up in libpq. */
-static void drain_notifies(PGconn *conn)
+/* NOTIFY is only a wake-up: what arrived is dropped; returns how many.
+ * Called after every round, busy or not, so that under a sustained backlog
+ * (full batches, no wait) the notifications do not pile up in libpq. */
+static int drain_notifies(PGconn *conn)
 {
+    int n = 0;
     PQconsumeInput(conn);
-    PGnotify *n;
-    while ((n = PQnotifies(conn)) != NULL)
-        PQfreemem(n);
+    PGnotify *notify;
+    while ((notify = PQnotifies(conn)) != NULL) {
+        PQfreemem(notify);
+        n++;
+    }
+    return n;
 }
 
-static void wait_for_notify(PGconn *conn, long timeout_ms)
+/* Until a notification, the server going away, a stop, or timeout_ms; in
+ * slices, so that a stop is seen soon. A notification that came with the
+ * last round's answer is already in libpq's buffer, out of poll's sight:
+ * looked for first. */
+static void wait_for_notify(struct mdv_relay *relay, long timeout_ms)
 {
-    int fd = PQsocket(conn);
-    if (fd < 0) {
-        mdv_sleep_ms(timeout_ms);
+    PGconn *conn = relay->conn;
+    if (drain_notifies(conn) > 0)
         return;
+    for (long waited = 0; waited < timeout_ms && !atomic_load(&relay->stop);
+         waited += WAIT_SLICE_MS) {
+        int fd = PQsocket(conn);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (fd < 0) {
+            mdv_sleep_ms(WAIT_SLICE_MS);
+            continue;
+        }
+        if (poll(&pfd, 1, WAIT_SLICE_MS) > 0 &&
+            (drain_notifies(conn) > 0 || PQstatus(conn) != CONNECTION_OK))
+            return;
     }
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    poll(&pfd, 1, (int)timeout_ms);
-    drain_notifies(conn);
 }
 
 static void note_producer_state(struct mdv_relay *relay)
@@ -280,6 +300,7 @@ static void *relay_main(void *arg)
     char *acked = NULL; /* sent by the last round, deleted by the next */
 
     while (!atomic_load(&relay->stop)) {
+        atomic_store(&relay->idle, 0);
         if (connect_db(relay) != 0 || (!relay->leader && take_leadership(relay) != 0)) {
             mdv_sleep_ms(backoff_ms);
             backoff_ms = backoff_ms < 2000 ? backoff_ms * 2 : 2000;
@@ -300,10 +321,12 @@ static void *relay_main(void *arg)
             backoff_ms = backoff_ms < 2000 ? backoff_ms * 2 : 2000;
         } else {
             backoff_ms = 100;
-            if (n == 0)
-                wait_for_notify(relay->conn, IDLE_WAIT_MS);
-            else
-                drain_notifies(relay->conn);
+            if (n == 0) {
+                atomic_store(&relay->idle, 1);
+                wait_for_notify(relay, IDLE_WAIT_MS);
+            } else {
+                (void)drain_notifies(relay->conn);
+            }
         }
     }
     /* Shutting down: one last round so that what was committed just before
@@ -337,6 +360,11 @@ struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn, const
 int mdv_relay_producing(struct mdv_relay *relay)
 {
     return atomic_load(&relay->producing);
+}
+
+int mdv_relay_idle(struct mdv_relay *relay)
+{
+    return atomic_load(&relay->idle);
 }
 
 void mdv_relay_stop(struct mdv_relay *relay, long timeout_ms)

@@ -493,7 +493,9 @@ static int renew_consumer(struct mdv_service *svc, const char *group, const char
 /* mdv_outbox_backlog: every row still in the outbox, counted by the
  * database (the relay's own view stops at its batch and freezes while it
  * waits for the broker, exactly when the backlog grows). Between messages,
- * about once a second; -1 while the database cannot say. */
+ * about once a second; -1 while the database cannot say. An idle relay
+ * found the outbox empty and no notification since: 0 without a query,
+ * which was, with the relay's polls, what an idle stack committed. */
 static void refresh_backlog(struct mdv_service *svc, double *next_at)
 {
     double now = mdv_monotonic_seconds();
@@ -501,8 +503,10 @@ static void refresh_backlog(struct mdv_service *svc, double *next_at)
         return;
     *next_at = now + BACKLOG_INTERVAL_S;
     long rows = -1;
-    if (mdv_pg_ensure(&svc->conn, svc->config.pg_dsn) != 0 ||
-        mdv_pg_query_longs(svc->conn, "SELECT count(*) FROM outbox", 0, NULL, &rows, 1) != 0)
+    if (svc->relay && mdv_relay_idle(svc->relay))
+        rows = 0;
+    else if (mdv_pg_ensure(&svc->conn, svc->config.pg_dsn) != 0 ||
+             mdv_pg_query_longs(svc->conn, "SELECT count(*) FROM outbox", 0, NULL, &rows, 1) != 0)
         rows = -1;
     mdv_metrics_set("mdv_outbox_backlog", NULL, (double)rows);
 }

@@ -41,6 +41,11 @@ struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn,
  * replaces a fatal one after the batch that failed); for readiness. */
 int mdv_relay_producing(struct mdv_relay *relay);
 
+/* 1 while the relay is the service's active one and waits after a round
+ * that found the outbox empty: nothing committed with a notification is
+ * waiting (it would have woken the relay). */
+int mdv_relay_idle(struct mdv_relay *relay);
+
 /* Publishes what is pending (within timeout_ms), stops the thread and
  * frees the relay. Accepts NULL. */
 void mdv_relay_stop(struct mdv_relay *relay, long timeout_ms);

@@ -289,3 +289,47 @@ def test_the_backlog_metric_counts_every_event_waiting_in_the_outbox(env):
     wait_until(lambda: metric_sum(url, "mdv_outbox_backlog") == 0, 90, "the backlog draining to 0", interval=0.5)
     published = read_keyed(env.kafka_brokers, ABROAD_EVENTS, start, key, want=n, timeout=60)
     assert [int(v) for v in published] == list(range(n))
+
+
+# ------------------------------------------------ an idle stack
+
+IDLE_SERVICES = ("identity", "student", "bereavement", "housing", "abroad")
+IDLE_WINDOW = 10.0  # seconds; the relay's fallback poll comes every 5
+
+
+def commits_by_database(env) -> dict[str, int]:
+    """xact_commit of each service database, read from the postgres
+    database so that the reading itself is counted in none of them."""
+    with psycopg.connect(admin_dsn(env), autocommit=True) as conn:
+        rows = conn.execute("SELECT datname, xact_commit FROM pg_stat_database"
+                            " WHERE datname = ANY(%s)", ([f"mdv_{s}" for s in IDLE_SERVICES],)).fetchall()
+    return {name.removeprefix("mdv_"): n for name, n in rows}
+
+
+@pytest.mark.timeout(180)
+def test_an_idle_service_commits_only_its_relays_fallback_poll(env):
+    """With nothing to do, a service's database sees its relay's fallback
+    poll (one read every 5 s: NOTIFY wakes the relay for every event the
+    library writes) and nothing else: no poll twice a second, no backlog
+    count once a second while the relay knows the outbox is empty (the
+    three made 3 commits a second per service, most of an idle stack's
+    commits). Waits for a quiet window, since earlier tests may leave work
+    in flight; mdv_outbox_backlog still says 0."""
+    most = 5  # two polls in the window, autovacuum, the statistics' own lag
+    seen: list[dict[str, int]] = []
+
+    def quiet_window() -> bool:
+        before = commits_by_database(env)
+        time.sleep(IDLE_WINDOW)
+        after = commits_by_database(env)
+        seen.append({s: after[s] - before[s] for s in IDLE_SERVICES})
+        return all(n <= most for n in seen[-1].values())
+
+    try:
+        wait_until(quiet_window, 120, f"a {IDLE_WINDOW:g} s window with at most {most} commits per service",
+                   interval=0)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; commits per window seen: {seen}") from None
+    record_figures(env, [f"[idle] commits in {IDLE_WINDOW:g} s per idle service: {seen[-1]}"])
+    for s in IDLE_SERVICES:
+        assert metric_sum(env.service_urls[s], "mdv_outbox_backlog") == 0, s
