@@ -25,6 +25,10 @@
  * services polling twice a second made most of an idle stack's commits. */
 #define IDLE_WAIT_MS 5000
 #define WAIT_SLICE_MS 100 /* how soon a waiting relay sees a stop */
+/* After a round that took every row there was, how long the rows it sent
+ * may wait to be deleted by the next round's read (one commit for both)
+ * rather than by a commit of their own. */
+#define SENT_LINGER_MS 1000
 #define DELIVERY_TIMEOUT_MS 30000
 
 /* Inserts the row and wakes the relay. */
@@ -267,6 +271,7 @@ static int relay_batch(struct mdv_relay *relay, char **acked)
     *acked = NULL;
     if (!res)
         return -1;
+    mdv_metrics_add("mdv_outbox_relay_rounds_total", NULL, 1);
     int n = PQntuples(res);
     if (n == 0) {
         PQclear(res);
@@ -288,9 +293,28 @@ static int delete_sent(struct mdv_relay *relay, char **acked)
     const char *params[] = {*acked};
     int rc =
         mdv_pg_exec(relay->conn, "DELETE FROM outbox WHERE seq = ANY($1::bigint[])", 1, params);
+    if (rc == 0)
+        mdv_metrics_add("mdv_outbox_relay_rounds_total", NULL, 1);
     free(*acked);
     *acked = NULL;
     return rc;
+}
+
+/* After a round that saw n rows. A full batch: more are waiting, go on.
+ * Fewer: the outbox had no more, and its next rows will notify; the next
+ * round, which deletes what this one sent, waits for them (up to
+ * SENT_LINGER_MS), so that a burst of events costs one commit rather than
+ * two (its read, then its deletion on an empty read). None: the rows sent
+ * before are deleted already, wait up to the fallback poll. Nothing unsent
+ * waits in either case: the backlog is 0 for the metric. */
+static void next_round_wait(struct mdv_relay *relay, int n)
+{
+    if (n == BATCH_SIZE) {
+        (void)drain_notifies(relay->conn);
+        return;
+    }
+    atomic_store(&relay->idle, 1);
+    wait_for_notify(relay, n > 0 ? SENT_LINGER_MS : IDLE_WAIT_MS);
 }
 
 static void *relay_main(void *arg)
@@ -313,20 +337,13 @@ static void *relay_main(void *arg)
             mdv_sleep_ms(1000); /* another replica publishes, or no producer yet */
             continue;
         }
-        /* Rows seen: straight to the next round, which deletes them with
-         * its read. None: the last round's rows are deleted, wait. */
         int n = relay_batch(relay, &acked);
         if (n < 0) {
             mdv_sleep_ms(backoff_ms);
             backoff_ms = backoff_ms < 2000 ? backoff_ms * 2 : 2000;
         } else {
             backoff_ms = 100;
-            if (n == 0) {
-                atomic_store(&relay->idle, 1);
-                wait_for_notify(relay, IDLE_WAIT_MS);
-            } else {
-                (void)drain_notifies(relay->conn);
-            }
+            next_round_wait(relay, n);
         }
     }
     /* Shutting down: one last round so that what was committed just before

@@ -42,8 +42,9 @@ struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn,
 int mdv_relay_producing(struct mdv_relay *relay);
 
 /* 1 while the relay is the service's active one and waits after a round
- * that found the outbox empty: nothing committed with a notification is
- * waiting (it would have woken the relay). */
+ * that took every row the outbox had (and sent them): nothing committed
+ * with a notification is waiting to be sent (it would have woken the
+ * relay). */
 int mdv_relay_idle(struct mdv_relay *relay);
 
 /* Publishes what is pending (within timeout_ms), stops the thread and
