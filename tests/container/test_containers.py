@@ -53,6 +53,7 @@ SERVICE = scaling.SERVICE  # student
 INSTANCES = scaling.INSTANCES
 KILLED, TERMINATED = scaling.KILLED, scaling.TERMINATED
 BURST = int(os.environ.get("MDV_CONTAINER_BURST", "200"))
+TAIL = scaling.TAIL
 WORKERS = scaling.WORKERS
 FINAL_TIMEOUT = float(os.environ.get("MDV_E2E_FAULT_TIMEOUT", "240"))
 
@@ -242,11 +243,12 @@ def test_three_student_containers_share_a_burst_and_survive_kill_and_term(env, f
     persons: list[dict[str, Any]] = []
     for _ in range(10):
         persons += [p for p in seed(300) if SERVICE in p["records"]]
-        if len(persons) >= BURST:
+        if len(persons) >= BURST + TAIL:
             break
-    assert len(persons) >= BURST, f"mdv-seed gave only {len(persons)} persons known in {SERVICE}"
+    assert len(persons) >= BURST + TAIL, f"mdv-seed gave only {len(persons)} persons known in {SERVICE}"
     death_date = (dt.date.today() - dt.timedelta(days=2)).isoformat()
     bodies = [declaration_for(p, "child", death_date=death_date) for p in persons[:BURST]]
+    tail_bodies = [declaration_for(p, "child", death_date=death_date) for p in persons[BURST:BURST + TAIL]]
 
     scaled_at = scaling.utc_now() - dt.timedelta(minutes=30)
     settle_seconds = scaling.warm_up(env, make_usager, student)
@@ -266,15 +268,22 @@ def test_three_student_containers_share_a_burst_and_survive_kill_and_term(env, f
     if stopper.error:
         raise stopper.error
     assert len(set(ids)) == BURST
+    # The tail, once both are stopped: a SIGTERMed container finishes the
+    # batch in its hands, sometimes all that was left on its partitions; the
+    # tail leaves its heir work to take over (test_scaling does the same).
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        tail_ids = list(pool.map(usager.declare_ok, tail_bodies))
+    every_id = ids + tail_ids
+    assert len(set(every_id)) == BURST + TAIL
 
-    finals = wait_all_final(usager, ids, FINAL_TIMEOUT, f"{KILLED} killed, {TERMINATED} stopped")
+    finals = wait_all_final(usager, every_id, FINAL_TIMEOUT, f"{KILLED} killed, {TERMINATED} stopped")
     all_final_seconds = time.monotonic() - burst_started
 
     instances = [f"{SERVICE}-{k}" for k in range(1, INSTANCES + 1)]
     for instance in instances:
         fleet.dump_log(instance)
-    effects = scaling.applied(student, ids)
-    split = effects_by_instance(student, ids)
+    effects = scaling.applied(student, every_id)
+    split = effects_by_instance(student, every_id)
     partition_of = scaling.journey_partitions(env, instances, scaled_at)
     killed_partitions = scaling.assigned_partitions(env, KILLED, scaled_at, stopper.killed_at)
     terminated_partitions = scaling.assigned_partitions(env, TERMINATED, scaled_at, stopper.terminated_at)
@@ -288,12 +297,14 @@ def test_three_student_containers_share_a_burst_and_survive_kill_and_term(env, f
                                                         stopper.killed_at)
     term_takeover, term_heir = scaling.takeover_seconds(effects, partition_of, terminated_partitions, TERMINATED,
                                                         stopper.terminated_at)
+    finished_in_hand = sum(1 for _, i, a in effects if i == TERMINATED and a > stopper.terminated_at)
     server = [(scaling.parse_time(j["updated_at"]) - scaling.parse_time(j["created_at"])).total_seconds()
               for j in finals.journeys.values()]
-    counted = {s: sum(applied_effects(s, ids).values()) for s in ("identity", "student", "housing", "abroad")}
+    counted = {s: sum(applied_effects(s, every_id).values()) for s in ("identity", "student", "housing", "abroad")}
     delivered = dict(db("partners").execute(
         "SELECT partner, count(*) FROM deliveries WHERE journey_id::text = ANY(%s) AND status = 'delivered'"
-        " GROUP BY partner", (ids,)).fetchall())
+        " GROUP BY partner", (every_id,)).fetchall())
+    total = BURST + TAIL
 
     def takeover(seconds, heir) -> str:
         return f"{seconds:.2f} s (by {heir})" if seconds is not None else "n/a"
@@ -309,14 +320,16 @@ def test_three_student_containers_share_a_burst_and_survive_kill_and_term(env, f
         f" taken over after {takeover(kill_takeover, kill_heir)}",
         f"  {TERMINATED} SIGTERM once {stopper.applied_at_term} were: exit {stopper.terminated.exit_code}"
         f" {stopper.terminated.seconds:.2f} s after the signal; it held partitions {sorted(terminated_partitions)}"
-        f" ({left_at_term} there not applied yet), taken over after {takeover(term_takeover, term_heir)}",
+        f" ({left_at_term} there not applied yet; it applied {finished_in_hand} of them before it exited),"
+        f" taken over after {takeover(term_takeover, term_heir)}",
+        f"  tail: {TAIL} declarations posted once both were stopped",
         "  split of the burst's effects: " + ", ".join(f"{i} {n}" for i, n in split.items()),
-        "  effects counted per journey: " + ", ".join(f"{s} {n}/{BURST}" for s, n in counted.items()),
+        "  effects counted per journey: " + ", ".join(f"{s} {n}/{total}" for s, n in counted.items()),
         "  webhook deliveries received by the simulators' containers: "
-        + ", ".join(f"{p} {delivered.get(p, 0)}/{BURST}" for p in webhook_partners()),
+        + ", ".join(f"{p} {delivered.get(p, 0)}/{total}" for p in webhook_partners()),
         f"  declaration to completed journey: median {statistics.median(server):.3f} s,"
         f" p95 {percentile(server, 0.95):.3f} s, worst {max(server):.3f} s;"
-        f" all {BURST} final {all_final_seconds:.2f} s after the burst started",
+        f" all {BURST} + {TAIL} final {all_final_seconds:.2f} s after the burst started",
     ]
     record_figures(env, lines)
 
@@ -325,12 +338,12 @@ def test_three_student_containers_share_a_burst_and_survive_kill_and_term(env, f
     soonest = scaling.SESSION_TIMEOUT - scaling.HEARTBEAT_INTERVAL
     assert kill_takeover is not None and kill_takeover >= soonest, (kill_takeover, kill_heir)
     assert term_takeover is not None and term_takeover >= soonest, (term_takeover, term_heir)
-    for journey_id in ids:
+    for journey_id in every_id:
         journey = finals.journeys[journey_id]
         assert steps_by_code(journey)[STEP_STUDENT]["status"] == "done", summarise(journey)
         assert journey["status"] == "completed", summarise(journey)
-    assert_one_effect_per_journey(applied_effects, ids)
-    assert {p: delivered.get(p, 0) for p in webhook_partners()} == {p: BURST for p in webhook_partners()}
+    assert_one_effect_per_journey(applied_effects, every_id)
+    assert {p: delivered.get(p, 0) for p in webhook_partners()} == {p: total for p in webhook_partners()}
     assert len([i for i, n in split.items() if n > 0]) >= 2, f"one container did everything: {split}"
     assert set(split) <= set(instances), split
     assert stopper.killed.exit_code == 137, stopper.killed
