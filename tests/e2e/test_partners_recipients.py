@@ -291,3 +291,31 @@ def test_the_readme_example_runs_as_written(env, usager):
     cnav = listed["cnav"]
     assert ("cnav mandatory: " + ", ".join(f["label"] for f in cnav["fields"])
             + f"; acknowledged {cnav['acknowledged_at']}") in lines, proc.stdout
+
+
+def test_a_death_declared_again_lists_the_partners_with_the_notice_sent_and_follows_its_receipt(
+        env, usager, make_usager):
+    deceased = unknown_person()
+    body = bereavement_declaration(deceased, "child")
+    env.stack("stop-simulator", "cnav")
+    try:
+        first = usager.declare_ok(body)
+        wait_until(lambda: (got := recipients(usager, first)).keys() == {"cnav", "dgfip", "caf", "cpam"}
+                   and all(got[p]["acknowledged_at"] for p in ("dgfip", "caf", "cpam")), TIMEOUT,
+                   "the first journey's recipients, the CNAV waiting")
+        relative = make_usager()
+        second = relative.declare_ok({**body, "declarant_relationship": "sibling"})
+        # Nothing was sent again: the second journey shows the first's
+        # notices, the CNAV's still unacknowledged.
+        repeated = wait_until(
+            lambda: (got := recipients(relative, second)).keys() == {"cnav", "dgfip", "caf", "cpam"} and got,
+            TIMEOUT, "the second journey's recipients")
+        assert repeated == recipients(usager, first)
+        assert repeated["cnav"]["acknowledged_at"] is None
+    finally:
+        env.stack("start-simulator", "cnav")
+    # The CNAV acknowledges the notice it got: both journeys say so.
+    acked = wait_until(lambda: recipients(usager, first)["cnav"]["acknowledged_at"], TIMEOUT, "the CNAV's receipt")
+    wait_until(lambda: recipients(relative, second)["cnav"]["acknowledged_at"] == acked, TIMEOUT,
+               "the CNAV's receipt on the second journey")
+    assert recipients(relative, second) == recipients(usager, first)
