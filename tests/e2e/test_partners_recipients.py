@@ -35,6 +35,7 @@ from mdv_e2e import (
     new_address_in_france,
     parse_time,
     read_topic,
+    record_figures,
     steps_by_code,
     stop_instance,
     typed_identity,
@@ -105,7 +106,7 @@ def assert_as_recorded(db, journey_id: str, listed: dict[str, dict[str, Any]]) -
         for p, r in listed.items()}
 
 
-def test_a_death_lists_its_four_recipients_with_their_fields_and_their_receipts(usager, db):
+def test_a_death_lists_its_four_recipients_with_their_fields_and_their_receipts(env, usager, db):
     journey_id = usager.declare_ok(bereavement_declaration(unknown_person(), "spouse"))
     entitled = entitlements(DEATH)
     assert set(entitled) == {"cnav", "dgfip", "caf", "cpam"}
@@ -119,6 +120,9 @@ def test_a_death_lists_its_four_recipients_with_their_fields_and_their_receipts(
         received = parse_time(steps[recipient["step"]]["received_at"])
         assert dt.timedelta(0) <= received - acknowledged < dt.timedelta(seconds=30), (recipient, received)
     assert_as_recorded(db, journey_id, listed)
+    created = parse_time(usager.journey(journey_id)["created_at"])
+    record_figures(env, ["declaration to each recipient's acknowledged_at on the journey: " + ", ".join(
+        f"{p} {(parse_time(listed[p]['acknowledged_at']) - created).total_seconds():.2f} s" for p in sorted(listed))])
 
 
 def test_a_recipient_is_listed_unacknowledged_until_its_group_commits(env, usager, db):
