@@ -83,7 +83,9 @@ static int perform(CURL *curl, struct buffer *b, long *status, json_t **out, cha
     return -1;
 }
 
-int mdv_httpc_get_json(const char *url, json_t **out, char *err, size_t errlen)
+/* bearer: an access token sent as RFC 6750 says (libcurl writes the
+ * header), or NULL. */
+static int get_json(const char *url, const char *bearer, json_t **out, char *err, size_t errlen)
 {
     struct buffer b = {0};
     long status = 0;
@@ -94,6 +96,10 @@ int mdv_httpc_get_json(const char *url, json_t **out, char *err, size_t errlen)
     if (!curl) {
         snprintf(err, errlen, "curl_easy_init failed");
         return -1;
+    }
+    if (bearer) {
+        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+        curl_easy_setopt(curl, CURLOPT_XOAUTH2_BEARER, bearer);
     }
     if (perform(curl, &b, &status, out, err, errlen) != 0)
         goto out;
@@ -108,6 +114,17 @@ out:
     curl_easy_cleanup(curl);
     free(b.data);
     return rc;
+}
+
+int mdv_httpc_get_json(const char *url, json_t **out, char *err, size_t errlen)
+{
+    return get_json(url, NULL, out, err, errlen);
+}
+
+int mdv_httpc_get_json_bearer(const char *url, const char *token, json_t **out, char *err,
+                              size_t errlen)
+{
+    return get_json(url, token, out, err, errlen);
 }
 
 /* name=value&... with each part percent-encoded; the caller frees it. */

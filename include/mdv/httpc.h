@@ -20,6 +20,9 @@ void mdv_httpc_cleanup(void);
 /* GET url; the answer must be 200 and a JSON object, given in *out (the
  * caller decrefs it). Else -1 with why in err. */
 int mdv_httpc_get_json(const char *url, json_t **out, char *err, size_t errlen) MDV_MUSTCHECK;
+/* The same with an OAuth 2.0 access token (Authorization: Bearer). */
+int mdv_httpc_get_json_bearer(const char *url, const char *token, json_t **out, char *err,
+                              size_t errlen) MDV_MUSTCHECK;
 
 /* POSTs fields (name, value, name, value..., NULL), form-encoded, with
  * HTTP Basic user:password (RFC 6749 §2.3.1: each form-encoded first).

@@ -1,4 +1,4 @@
-/* Mandates: a France services agent (a session whose ID token said
+/* Mandates: a France services agent (a session whose claims said
  * mdv_role agent) records that a usager who is present at their desk asks
  * them to declare one kind of démarche for them (POST /v1/mandates), then
  * declares it (POST /v1/declarations with mandate_id). The journey is the

@@ -2,7 +2,10 @@
  * code with PKCE (S256), state and nonce kept in the gateway's database
  * (single use, LOGIN_TTL_S), the code exchanged at the token endpoint with
  * the client's secret (client_secret_basic), the ID token checked against
- * the provider's keys (jwks.c) and its nonce; then a session (session.c).
+ * the provider's keys (jwks.c) and its nonce; then the claims read from
+ * the userinfo endpoint with the access token, as FranceConnect gives the
+ * pivot identity there and not in the ID token; then a session
+ * (session.c).
  * The provider's endpoints come from its discovery document, fetched at the
  * first sign-in (the provider may start after the gateway). */
 #include "oidc.h"
@@ -27,7 +30,7 @@ struct gateway_oidc {
     char *issuer, *client_id, *client_secret, *redirect_uri, *post_logout_uri, *scopes;
     long session_ttl;
     pthread_mutex_t lock; /* discovery */
-    char *authorization_endpoint, *token_endpoint, *end_session_endpoint;
+    char *authorization_endpoint, *token_endpoint, *end_session_endpoint, *userinfo_endpoint;
     struct gateway_jwks *jwks;
 };
 
@@ -154,6 +157,7 @@ void gateway_oidc_destroy(struct gateway_oidc *oidc)
     free(oidc->authorization_endpoint);
     free(oidc->token_endpoint);
     free(oidc->end_session_endpoint);
+    free(oidc->userinfo_endpoint);
     free(oidc);
 }
 
@@ -190,6 +194,7 @@ static int discover_locked(struct gateway_oidc *oidc)
     oidc->authorization_endpoint = endpoint(doc, "authorization_endpoint");
     oidc->token_endpoint = endpoint(doc, "token_endpoint");
     oidc->end_session_endpoint = endpoint(doc, "end_session_endpoint");
+    oidc->userinfo_endpoint = endpoint(doc, "userinfo_endpoint");
     if (!issuer || strcmp(issuer, oidc->issuer) != 0 || !jwks_uri ||
         !oidc->authorization_endpoint || !oidc->token_endpoint) {
         mdv_warn("the discovery document %s lacks an endpoint or names another issuer", url);
@@ -205,7 +210,9 @@ out:
         free(oidc->authorization_endpoint);
         free(oidc->token_endpoint);
         free(oidc->end_session_endpoint);
+        free(oidc->userinfo_endpoint);
         oidc->authorization_endpoint = oidc->token_endpoint = oidc->end_session_endpoint = NULL;
+        oidc->userinfo_endpoint = NULL;
     }
     json_decref(doc);
     free(url);
@@ -366,9 +373,10 @@ static int take_login(struct gateway *gw, const char *state, char nonce[GATEWAY_
 }
 
 /* The code for tokens (RFC 6749 §4.1.3, RFC 7636 §4.5); the ID token the
- * answer holds, which the caller frees, or NULL with why in err. */
-static char *exchange(struct gateway_oidc *oidc, const char *code, const char *verifier, char *err,
-                      size_t errlen)
+ * answer holds, which the caller frees, or NULL with why in err. The
+ * access token goes to *access (NULL when none), which the caller frees. */
+static char *exchange(struct gateway_oidc *oidc, const char *code, const char *verifier,
+                      char **access, char *err, size_t errlen)
 {
     const char *fields[] = {
         "grant_type",       "authorization_code", "code",   code, "redirect_uri",
@@ -389,9 +397,40 @@ static char *exchange(struct gateway_oidc *oidc, const char *code, const char *v
         snprintf(err, errlen, "ID token too long");
     } else {
         id_token = mdv_xstrdup(token);
+        const char *at = json_string_value(json_object_get(answer, "access_token"));
+        *access = at && strlen(at) <= MDV_AUTH_TOKEN_MAX ? mdv_xstrdup(at) : NULL;
     }
     json_decref(answer);
     return id_token;
+}
+
+/* OpenID Connect Core §5.3: the userinfo endpoint's claims, read with the
+ * access token, join the ID token's (theirs win: FranceConnect gives the
+ * pivot identity there only). Its sub must be the ID token's (§5.3.2),
+ * else the answer is another person's. A provider without the endpoint
+ * leaves the ID token's claims alone. 0, or -1 with why in err. */
+static int add_userinfo(struct gateway_oidc *oidc, const char *access, json_t *claims, char *err,
+                        size_t errlen)
+{
+    json_t *info = NULL;
+    if (!oidc->userinfo_endpoint)
+        return 0;
+    if (!access) {
+        snprintf(err, errlen, "token endpoint gave no access token for the userinfo endpoint");
+        return -1;
+    }
+    if (mdv_httpc_get_json_bearer(oidc->userinfo_endpoint, access, &info, err, errlen) != 0)
+        return -1;
+    const char *sub = json_string_value(json_object_get(info, "sub"));
+    int rc = -1;
+    if (!sub || strcmp(sub, json_string_value(json_object_get(claims, "sub"))) != 0) {
+        snprintf(err, errlen, "userinfo names another sub than the ID token");
+    } else {
+        json_object_update(claims, info);
+        rc = 0;
+    }
+    json_decref(info);
+    return rc;
 }
 
 /* OpenID Connect Core §3.1.3.7: signature, iss, aud, exp (jwks.c), then
@@ -445,7 +484,7 @@ void auth_callback(const struct mdv_http_request *req, struct mdv_http_response 
     char nonce[GATEWAY_TOKEN_LEN], verifier[GATEWAY_TOKEN_LEN], return_to[RETURN_TO_MAX + 1];
     char err[256], cookie[GATEWAY_TOKEN_LEN];
     const char *state, *iss = mdv_http_query(req, "iss");
-    char *id_token = NULL;
+    char *id_token = NULL, *access = NULL;
     json_t *claims = NULL;
 
     if (discover(oidc, res) != 0 || callback_state(req, res, &state) != 0)
@@ -463,9 +502,13 @@ void auth_callback(const struct mdv_http_request *req, struct mdv_http_response 
         login_failed(res, 400, "The callback names another issuer.");
         return;
     }
-    id_token = exchange(oidc, mdv_http_query(req, "code"), verifier, err, sizeof(err));
+    id_token = exchange(oidc, mdv_http_query(req, "code"), verifier, &access, err, sizeof(err));
     if (id_token)
         claims = check_id_token(oidc, id_token, nonce, err, sizeof(err));
+    if (claims && add_userinfo(oidc, access, claims, err, sizeof(err)) != 0) {
+        json_decref(claims);
+        claims = NULL;
+    }
     if (!claims) {
         login_failed(res, 401, err);
         goto out;
@@ -484,6 +527,7 @@ void auth_callback(const struct mdv_http_request *req, struct mdv_http_response 
 out:
     json_decref(claims);
     free(id_token);
+    free(access);
 }
 
 void auth_logout(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)

@@ -5,6 +5,7 @@ sign-out at both ends, and France services agents acting under a mandate."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -65,6 +66,23 @@ def test_sign_in_as_a_seeded_person_gives_a_session_and_me(env: StackEnv) -> Non
     assert body["gender"] == "female" and body["birthcountry"] == "99100"
     assert len(body["csrf_token"]) == 43
     assert "known" in body
+
+
+def test_the_pivot_identity_is_read_from_the_userinfo_endpoint_not_the_id_token(env: StackEnv, db: Databases) -> None:
+    """As FranceConnect gives it: the ID token holds the sub and what the
+    protocol needs, the pivot identity and the agent's role are the userinfo
+    endpoint's, read with the access token."""
+    for who, role in ((SEEDED_USAGER, "usager"), (AGENT, "agent")):
+        browser = signed_in(env, who)
+        me = browser.me().json()
+        assert me["role"] == role and me["family_name"] and me["birthdate"] and me["gender"], me
+        hash_ = hashlib.sha256(browser.cookie().encode()).hexdigest()
+        (id_token,) = db("gateway").execute("SELECT id_token FROM sessions WHERE session_hash = %s",
+                                            (hash_,)).fetchone()
+        payload = id_token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        assert claims["sub"] == me["sub"]
+        assert not {"given_name", "family_name", "birthdate", "gender", "mdv_role"} & set(claims), claims
 
 
 def test_me_without_a_session_is_401(env: StackEnv) -> None:

@@ -4,8 +4,10 @@
 //
 // - FranceConnect's scopes: openid, given_name, family_name, birthdate,
 //   gender, birthplace, birthcountry, email; each scope gives the claim of
-//   its name (the pivot identity). The claims are put in the ID token too
-//   (conformIdTokenClaims off), where the gateway reads them.
+//   its name (the pivot identity). As FranceConnect does, the claims are
+//   given at the userinfo endpoint, to the access token, and not in the ID
+//   token (conformIdTokenClaims on: the ID token holds sub and what the
+//   protocol needs), so the gateway reads them there.
 // - One more scope, mdv_agent, gives mdv_role ("agent") and mdv_site (the
 //   France services site) to the France services agents among the test
 //   persons; a usager gets neither claim.
@@ -136,7 +138,7 @@ const configuration = {
     ...Object.fromEntries(PIVOT_SCOPES.map((s) => [s, [s]])),
     mdv_agent: ['mdv_role', 'mdv_site'],
   },
-  conformIdTokenClaims: false,
+  conformIdTokenClaims: true,
   pkce: { required: () => true, methods: ['S256'] },
   responseTypes: ['code'],
   features: {
