@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
-from mdv_e2e import (REPO_ROOT, STEP_SURVIVOR, assert_problem, bereavement_declaration, parse_time,
-                     steps_by_code, strip_accents, unknown_person, wait_until)
+from mdv_e2e import (JOURNEY_TIMEOUT, REPO_ROOT, STEP_SURVIVOR, assert_problem, bereavement_declaration, is_final,
+                     parse_time, steps_by_code, strip_accents, unknown_person, wait_until)
 from signin import Browser
 from test_openapi import SPEC_PATH, assert_matches
 from test_signin import AGENT, demo_person, signed_in, typed_pivot
@@ -182,8 +182,14 @@ def test_a_journey_declared_under_a_mandate_is_rated_by_its_usager_not_by_the_ag
     (owner,) = db("gateway").execute("SELECT usager_id FROM journeys WHERE journey_id = %s", (journey_id,)).fetchone()
     if owner != f"mandate:{mandate['id']}":
         pytest.skip("this demo person signed in before on this stack (a stack reused across runs)")
-    wait_until(lambda: agent.api("GET", f"/v1/journeys/{journey_id}").json()["status"] == "completed", 60,
-               "the journey completed")
+    # Every step final, the partners' own included (they join the journey
+    # after the plan: "completed" before them would not last).
+    def settled():
+        journey = agent.api("GET", f"/v1/journeys/{journey_id}").json()
+        return journey if is_final(journey) else None
+
+    journey = wait_until(settled, JOURNEY_TIMEOUT, "every step of the journey final")
+    assert journey["status"] == "completed", journey
 
     refused = assert_problem(agent.api("POST", f"/v1/journeys/{journey_id}/rating", json={"score": 3}), 403)
     assert refused["type"] == "urn:mdv:problem:agent-cannot-rate", refused
