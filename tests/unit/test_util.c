@@ -77,9 +77,13 @@ static void test_time_now_is_rfc3339_utc_with_microseconds(void **state)
 {
     (void)state;
     char now[MDV_TIME_LEN];
-    time_t before = time(NULL);
+    /* The bounds from the clock mdv_time_now reads: time() reads a coarse
+     * clock that can lag CLOCK_REALTIME by a tick, across a second. */
+    struct timespec before_ts, after_ts;
+    clock_gettime(CLOCK_REALTIME, &before_ts);
     mdv_time_now(now);
-    time_t after = time(NULL);
+    clock_gettime(CLOCK_REALTIME, &after_ts);
+    time_t before = before_ts.tv_sec, after = after_ts.tv_sec;
 
     if (!matches(now, "9999-99-99T99:99:99.999999Z"))
         fail_msg("mdv_time_now gave \"%s\"", now);
