@@ -251,6 +251,36 @@ const scenarios = {
     await audit(page, "action-confirmee");
   },
 
+  // A démarche followed to its end, then rated: « Donner votre avis » on
+  // the journey's page leads to the rating form, the note and a comment
+  // sent, and the journey's page says the note given.
+  async rate(browser) {
+    const page = await newPage(browser);
+    await signIn(page);
+    await page.goto(`${input.gateway_url}/#/declarer/bereavement`);
+    await page.waitForSelector('form#declaration[data-kind="bereavement"]');
+    await fill(page, input.values);
+    await page.click("form#declaration button[type=submit]");
+    await page.waitForFunction(() => location.hash.startsWith("#/demarche/"));
+    const id = await page.evaluate(() => location.hash.split("/")[2]);
+    report.steps.journey_id = id;
+    await page.waitForSelector("a#donner-avis", { timeout: 60000 });
+    await audit(page, "avis-propose");
+    await Promise.all([page.waitForNavigation(), page.click("a#donner-avis")]);
+    await page.waitForSelector("form select#note");
+    await audit(page, "avis-formulaire");
+    await page.select("select#note", String(input.score));
+    await page.type("textarea#commentaire", input.comment);
+    await Promise.all([page.waitForNavigation(), page.click(`form[action$="/avis"] button[type=submit]`)]);
+    report.steps.after_post = await page.$eval("#avis + p", (e) => e.textContent);
+    report.steps.comment_shown = await page.$eval("#avis ~ blockquote p", (e) => e.textContent);
+    await audit(page, "avis-donne");
+    await page.goto(`${input.gateway_url}/#/demarche/${id}`);
+    await page.waitForSelector("#avis-titre");
+    report.steps.on_page = await page.$eval("#avis p", (e) => e.textContent);
+    await audit(page, "avis-sur-la-demarche");
+  },
+
   // A death declared: the « Destinataires » section lists every
   // recipient, first waiting for its acknowledgement, then acknowledged,
   // as the live stream brings it.

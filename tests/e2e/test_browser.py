@@ -106,8 +106,13 @@ def test_a_usager_signs_in_and_declares_every_kind_followed_live(env):
         assert all(s["status"] != "pending" for s in j["final"]), (kind, j["final"])
         # The page read the journey once, then followed it on one stream: no polling.
         assert j["journey_gets"] == 1 and j["streams"] >= 1, (kind, j)
+    # Followed live: a journey still moving when its page first showed it
+    # reached its final state on that page from its one stream (one GET,
+    # above). Every journey may already be final when its page opens (a
+    # quick stack, a slow browser): test_a_usager_confirms_a_step_and_sees_
+    # it_change_live always changes a step under the page's eyes.
     changed = [k for k, j in journeys.items() if j["first"] != j["final"]]
-    assert changed, "no journey changed on the page after it was opened"
+    record_figures(env, [f"browser: {len(changed)} of {len(journeys)} journeys changed on their page after it opened"])
 
 
 def test_errors_are_shown_field_by_field_in_french(env):
@@ -131,6 +136,17 @@ def test_a_usager_confirms_a_step_and_sees_it_change_live(env):
     assert steps["announced"].startswith("Démarche mise à jour à")
     assert steps["journey_gets"] == 1, "the change came on the stream, not by reading the journey again"
     record_figures(env, [f"browser: « Confirmer » clicked to the step changed on the page: {steps['seen_after_ms']} ms"])
+
+
+def test_a_usager_rates_a_completed_demarche_from_its_page(env):
+    comment = "Tout a été transmis sans que j'aie à le redire."
+    report = run_scenario(env, "rate", {"values": {**FORMS["bereavement"], **deceased()}, "score": 9,
+                                        "comment": comment})
+    steps = report["steps"]
+    # The rating page, then the journey's own page, say what was recorded.
+    assert steps["after_post"] == "Vous avez donné la note de 9 sur 10.", steps
+    assert steps["comment_shown"] == comment, steps
+    assert steps["on_page"] == "Vous avez donné la note de 9 sur 10.", steps
 
 
 def test_the_journey_page_lists_every_recipient_as_it_acknowledges(env):

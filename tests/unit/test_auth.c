@@ -315,12 +315,14 @@ static void test_a_cached_token_is_refused_past_its_exp(void **state)
 {
     struct keys *k = *state;
     char sub[MDV_AUTH_SUB_LEN], err[256];
-    char *header = bearer(mdv_auth_mint(k->ec_private, ISSUER, AUDIENCE, "usager-42", 1));
+    /* exp is in whole seconds: a second's token minted late in a second can
+     * be expired at its first check; two seconds leave at least one. */
+    char *header = bearer(mdv_auth_mint(k->ec_private, ISSUER, AUDIENCE, "usager-42", 2));
     assert_int_equal(verify(k, header, sub, err), 0);
     double before = cache_hits();
     assert_int_equal(verify(k, header, sub, err), 0);
     assert_true(cache_hits() == before + 1);
-    mdv_sleep_ms(1100); /* exp is at most a second ahead */
+    mdv_sleep_ms(2100); /* exp is at most two seconds ahead */
     assert_int_equal(verify(k, header, sub, err), -1);
     assert_non_null(strstr(err, "expired"));
     assert_string_equal(sub, "");

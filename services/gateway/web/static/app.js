@@ -311,6 +311,21 @@ function recipients(journey) {
       : h("p", {}, "Aucun organisme partenaire n'a reçu d'informations de cette démarche."));
 }
 
+// The usager's rating once the démarche is complete (Services Publics+):
+// the form is the server-rendered page's (/parcours/{id}#avis), a plain
+// form with its CSRF field, so that a live update of this page never
+// empties a form being filled. An agent rates nothing: the usager judges.
+function ratingSection(journey) {
+  if (journey.status !== "completed" || me.role === "agent") return null;
+  const rated = journey.rating;
+  return h("section", { class: "fr-mt-4w", id: "avis", "aria-labelledby": "avis-titre" },
+    h("h2", { id: "avis-titre" }, "Votre avis sur cette démarche"),
+    rated
+      ? h("p", {}, `Vous avez donné la note de ${rated.score} sur 10.`)
+      : h("p", {}, h("a", { class: "fr-link", id: "donner-avis", href: `/parcours/${encodeURIComponent(journey.id)}#avis` },
+        "Donner votre avis sur cette démarche")));
+}
+
 function renderJourney(view, journey) {
   const statusNow = h("p", { class: "fr-sr-only", role: "status", id: "mise-a-jour" });
   clear(view).append(
@@ -319,6 +334,7 @@ function renderJourney(view, journey) {
     h("h2", {}, "Les étapes"),
     h("ol", { class: "mdv-steps" }, journey.steps.map((s, i) => stepItem(journey, s, i))),
     recipients(journey),
+    ...[ratingSection(journey)].filter(Boolean),
     statusNow);
   return statusNow;
 }
