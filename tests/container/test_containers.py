@@ -334,7 +334,10 @@ def test_three_student_containers_share_a_burst_and_survive_kill_and_term(env, f
     record_figures(env, lines)
 
     assert killed_partitions and terminated_partitions, (killed_partitions, terminated_partitions)
-    assert left_at_kill > 0 and left_at_term > 0, (left_at_kill, left_at_term)
+    # The SIGKILL interrupts work; the SIGTERM'd container may have had
+    # nothing left on its partitions (it finishes the batch it holds): the
+    # tail is what its heir takes over (as in test_scaling).
+    assert left_at_kill > 0, (left_at_kill, left_at_term)
     soonest = scaling.SESSION_TIMEOUT - scaling.HEARTBEAT_INTERVAL
     assert kill_takeover is not None and kill_takeover >= soonest, (kill_takeover, kill_heir)
     assert term_takeover is not None and term_takeover >= soonest, (term_takeover, term_heir)

@@ -6,12 +6,13 @@ the burst was split across instances, and the SIGTERM'd instance exited 0
 within the shutdown bound.
 
 Each stopped instance held partitions (its last "partitions assigned" log
-line before the stop), and the burst still had declarations on those
-partitions that it had not applied (their DeathRecorded read back from the
-topic; their effects applied after the stop): the stops hit work in flight.
-A SIGTERM'd instance finishes the batch it holds before it exits, which may
-be everything left on its partitions; a tail of declarations posted once
-both are stopped makes sure the survivors have work to take over on them.
+line before the stop), and the burst still had declarations on the killed
+one's partitions that it had not applied (their DeathRecorded read back from
+the topic; their effects applied after the kill): the kill hit work in
+flight. A SIGTERM'd instance finishes the batch it holds before it exits,
+which may be everything left on its partitions; a tail of declarations
+posted once both are stopped makes sure the survivors have work to take
+over on both.
 
 librdkafka 2.0.2 static membership (group.instance.id = MDV_INSTANCE_ID): a
 member that stops, cleanly or not, does not leave the group; its partitions
@@ -316,8 +317,11 @@ def test_three_instances_share_the_burst_and_survive_kill_and_term(env, usager, 
         assert terminated_partitions, f"{TERMINATED} held no partition of {TOPIC} when it was stopped"
         assert left_at_kill > 0, (f"no declaration of the burst left on {KILLED}'s partitions"
                                   f" {sorted(killed_partitions)} at the kill")
-        assert left_at_term > 0, (f"no declaration of the burst left on {TERMINATED}'s partitions"
-                                  f" {sorted(terminated_partitions)} at the SIGTERM")
+        # The SIGTERM'd instance may have nothing left there: it stops after
+        # the kill, and finishes the batch it holds before exiting, which on
+        # a quick machine is all the burst left it (the figures say how
+        # many). The tail, posted once it is stopped, is what its heir takes
+        # over, below.
 
         # Static membership: the partitions waited for the session timeout
         # before another instance took them.
