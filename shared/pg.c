@@ -18,7 +18,6 @@ static __thread char last_sqlstate[6];
 /* An arbitrary constant: the advisory lock key that serialises migrations
  * (the outbox's per-aggregate lock class is MDV_OUTBOX_ORDER_LOCK_CLASS). */
 #define MIGRATION_LOCK_KEY "4242001"
-#define OUTBOX_ORDER_LOCK_CLASS MDV_OUTBOX_ORDER_LOCK_CLASS
 
 /* The server's notices (NOTICE, WARNING, a FATAL before it closes the
  * connection) go to the JSON log rather than raw to stderr. */
@@ -376,7 +375,7 @@ static const char library_schema[] =
 static const char outbox_order_schema[] =
     "CREATE FUNCTION mdv_outbox_in_commit_order() RETURNS trigger LANGUAGE plpgsql AS $$"
     " BEGIN"
-    "  PERFORM pg_advisory_xact_lock(" OUTBOX_ORDER_LOCK_CLASS ", hashtext(NEW.aggregateid));"
+    "  PERFORM pg_advisory_xact_lock(" MDV_OUTBOX_ORDER_LOCK_CLASS ", hashtext(NEW.aggregateid));"
     "  NEW.seq := nextval(pg_get_serial_sequence('outbox', 'seq'));"
     "  RETURN NEW;"
     " END $$;"
