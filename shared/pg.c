@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mdv/log.h"
+#include "mdv/pg_statements.h"
 
 /* SQLSTATE of this thread's last failed statement, for the retry decision. */
 static __thread char last_sqlstate[6];
@@ -31,8 +32,11 @@ static void log_notice(void *arg, const char *message)
 static PGconn *connect_logged(const char *dsn)
 {
     PGconn *conn = PQconnectdb(dsn);
-    if (conn)
-        PQsetNoticeProcessor(conn, log_notice, NULL);
+    if (!conn)
+        return NULL;
+    PQsetNoticeProcessor(conn, log_notice, NULL);
+    if (mdv_pg_statements_attach(conn) != 0)
+        mdv_warn("no statement cache on this connection: its statements run unprepared");
     return conn;
 }
 
@@ -96,7 +100,7 @@ static PGresult *checked(PGconn *conn, PGresult *res)
 PGresult *mdv_pg_query_bin(PGconn *conn, const char *sql, int nparams, const char *const *params,
                            const int *lengths, const int *formats)
 {
-    return checked(conn, PQexecParams(conn, sql, nparams, NULL, params, lengths, formats, 0));
+    return checked(conn, mdv_pg_statements_exec(conn, sql, nparams, params, lengths, formats));
 }
 
 PGresult *mdv_pg_query_prepared(PGconn *conn, const char *name, int nparams,

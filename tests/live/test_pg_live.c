@@ -214,6 +214,98 @@ static void test_server_notices_are_json_log_lines(void **state)
     free(said);
 }
 
+/* How many times the statement prepared for sql on this session ran
+ * (-1: no statement was prepared for it). */
+static long prepared_runs(PGconn *conn, const char *sql)
+{
+    const char *params[] = {sql};
+    long runs = -1;
+    if (mdv_pg_query_longs(conn,
+                           "SELECT generic_plans + custom_plans FROM pg_prepared_statements"
+                           " WHERE statement = $1",
+                           1, params, &runs, 1) != 0)
+        return -1;
+    return runs;
+}
+
+static void run_or_fail(PGconn *conn, const char *sql, const char *param)
+{
+    const char *params[] = {param};
+    PGresult *res = mdv_pg_query(conn, sql, 1, params);
+    assert_non_null(res);
+    PQclear(res);
+}
+
+#define LOOKUP "SELECT n FROM live_items WHERE id = $1"
+
+/* The hot paths run the same few texts for every message: parsed,
+ * analysed and planned once per session, then only bound and run. */
+static void test_a_statement_run_again_is_prepared_once(void **state)
+{
+    PGconn *conn = *state;
+    for (int i = 0; i < 3; i++)
+        run_or_fail(conn, LOOKUP, "1");
+    assert_int_equal(prepared_runs(conn, LOOKUP), 3);
+}
+
+/* Prepared statements are not transactional: one prepared in a
+ * transaction that rolled back is still there for the next. */
+static void test_a_statement_prepared_in_a_rolled_back_transaction_stays_prepared(void **state)
+{
+    PGconn *conn = *state;
+    assert_int_equal(mdv_pg_begin(conn), 0);
+    run_or_fail(conn, LOOKUP, "1");
+    mdv_pg_rollback(conn);
+    run_or_fail(conn, LOOKUP, "2");
+    assert_int_equal(prepared_runs(conn, LOOKUP), 2);
+}
+
+/* A server session ended (a restart, a terminated backend): the session
+ * libpq's reset makes has none of the old statements, which must be
+ * prepared again rather than called by a name the server never heard. */
+static void test_a_reset_connection_prepares_its_statements_again(void **state)
+{
+    PGconn *conn = *state;
+    PGconn *other = connect_or_fail();
+    char pid[16];
+    snprintf(pid, sizeof(pid), "%d", PQbackendPID(conn));
+    const char *params[] = {pid};
+    run_or_fail(conn, LOOKUP, "1");
+    struct capture c;
+    capture_start(&c);
+    int terminated = mdv_pg_exec(other, "SELECT pg_terminate_backend($1::int, 5000)", 1, params);
+    PGresult *lost = mdv_pg_query(conn, LOOKUP, 1, params); /* meets the closed session */
+    int ensured = mdv_pg_ensure(&conn, dsn());
+    *state = conn;
+    free(capture_end(&c));
+    assert_int_equal(terminated, 0);
+    assert_null(lost);
+    assert_int_equal(ensured, 0);
+    run_or_fail(conn, LOOKUP, "1");
+    assert_int_equal(prepared_runs(conn, LOOKUP), 1);
+    PQfinish(other);
+}
+
+/* What PREPARE does not take keeps the unnamed statement, and a session
+ * keeps a bounded number of texts: past the bound, statements still run,
+ * unprepared. */
+static void test_only_dml_and_queries_are_prepared_and_at_most_256_per_session(void **state)
+{
+    PGconn *conn = *state;
+    exec_or_fail(conn, "LISTEN live_channel");
+    for (int i = 0; i < 300; i++) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "SELECT $1::int + %d", i);
+        run_or_fail(conn, sql, "1");
+    }
+    long n = -1;
+    assert_int_equal(
+        mdv_pg_query_longs(conn, "SELECT count(*) FROM pg_prepared_statements", 0, NULL, &n, 1), 0);
+    assert_int_equal(n, 256);
+    assert_int_equal(prepared_runs(conn, "LISTEN live_channel"), -1);
+    assert_int_equal(prepared_runs(conn, "SELECT $1::int + 299"), -1);
+}
+
 int main(void)
 {
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup_table, teardown_table)
@@ -223,6 +315,10 @@ int main(void)
         TEST(test_only_failures_the_data_causes_are_permanent),
         TEST(test_begin_forgets_the_previous_failure),
         TEST(test_server_notices_are_json_log_lines),
+        TEST(test_a_statement_run_again_is_prepared_once),
+        TEST(test_a_statement_prepared_in_a_rolled_back_transaction_stays_prepared),
+        TEST(test_a_reset_connection_prepares_its_statements_again),
+        TEST(test_only_dml_and_queries_are_prepared_and_at_most_256_per_session),
     };
 #undef TEST
     return cmocka_run_group_tests_name("pg (live server)", tests, NULL, NULL);
