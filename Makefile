@@ -262,6 +262,12 @@ $(PARTNER_CODEC): $(BUILD)/obj/tests/tools/partner_codec.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The gateway's cache of journeys' answers.
+$(BUILD)/tests/test_journey_cache: $(BUILD)/obj/tests/unit/test_journey_cache.o \
+                                   $(BUILD)/obj/services/gateway/journey_cache.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 # The gateway's HTML escaping and French renderings.
 $(BUILD)/tests/test_html: $(BUILD)/obj/tests/unit/test_html.o $(BUILD)/obj/services/gateway/html.o \
                           $(LIB)

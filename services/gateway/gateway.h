@@ -12,16 +12,18 @@
 #include "mdv/service.h"
 
 struct gateway_oidc;
+struct journey_cache;
 
 struct gateway {
     struct mdv_service svc;
     struct mdv_pg_pool *pool; /* for HTTP handler threads */
     struct mdv_auth *auth;
-    const char *web_dir;        /* the page's files (web.c) */
-    struct gateway_oidc *oidc;  /* sign-in (oidc.c) */
-    double indicators_max_age;  /* seconds the public indicators are kept */
-    struct live *live;          /* the journeys followed live (live.c) */
-    struct gateway_known known; /* who to ask what is known of a usager (known.c) */
+    const char *web_dir;         /* the page's files (web.c) */
+    struct gateway_oidc *oidc;   /* sign-in (oidc.c) */
+    double indicators_max_age;   /* seconds the public indicators are kept */
+    struct live *live;           /* the journeys followed live (live.c) */
+    struct journey_cache *cache; /* owners' answers of GET /v1/journeys/{id}; NULL: none */
+    struct gateway_known known;  /* who to ask what is known of a usager (known.c) */
 };
 
 #define GATEWAY_SESSION_COOKIE "mdv_session"
@@ -140,8 +142,9 @@ void confirmations_post(const struct mdv_http_request *req, struct mdv_http_resp
                         void *ctx);
 
 /* Journeys followed live (live.c): the thread that listens for the
- * projection's notifications on the database of dsn. NULL on error. */
-struct live *live_new(const char *dsn);
+ * projection's notifications on the database of dsn, and invalidates
+ * cache (journey_cache.h; NULL: none) by them. NULL on error. */
+struct live *live_new(const char *dsn, struct journey_cache *cache);
 /* Stops the thread; once the HTTP server (whose streams it wakes) stopped. */
 void live_destroy(struct live *live);
 /* GET /v1/journeys/{id}/events: text/event-stream of the journey. */
@@ -174,8 +177,8 @@ const char *rating_comment_problem(const char *text, int *blank);
 /* Records the caller's rating of their journey (score 0..10 and comment,
  * NULL for none, both checked by rating_validate) when the rules allow it:
  * a journey declared under a mandate is the usager's to rate, not the
- * agent's. */
-enum rating_result rating_record(PGconn *conn, const char *journey_id,
+ * agent's. The journey is invalidated in cache (NULL: none). */
+enum rating_result rating_record(PGconn *conn, struct journey_cache *cache, const char *journey_id,
                                  const struct gateway_caller *caller, int score,
                                  const char *comment);
 /* Public indicators (indicators.c): the JSON text of GET /v1/indicators,

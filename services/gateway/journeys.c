@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "journey_cache.h"
 
 #define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define DEFAULT_LIMIT 20
@@ -235,10 +236,11 @@ json_t *journey_json(PGconn *conn, const char *journey_id, const char *usager, i
 /* $1 journey, $2 usager, $3 the tags the client holds (a JSON list of
  * texts, "*" for any, or NULL). One round trip: the version, and the body
  * only when the client does not hold that version already, so that a 304
- * costs the version's small scan. */
+ * costs the version's small scan; then whether the caller owns the journey
+ * (rather than seeing it under a mandate), which alone may be cached. */
 const char gateway_get_journey_sql[] =
     "SELECT v.version, CASE WHEN v.version = ANY (t.held) OR '*' = ANY (t.held) THEN NULL"
-    " ELSE " JOURNEY_BODY " END"
+    " ELSE " JOURNEY_BODY " END, j.usager_id = $2"
     " FROM journeys j CROSS JOIN LATERAL (SELECT " JOURNEY_VERSION " AS version) v"
     " CROSS JOIN (SELECT ARRAY(SELECT json_array_elements_text($3::json)) AS held) t"
     " WHERE j.journey_id = $1 AND " GATEWAY_CALLER_SEES("2");
@@ -278,14 +280,42 @@ static char *held_tags(const struct mdv_http_inm *inm)
     return mdv_pg_texts_json(tags, (size_t)n);
 }
 
-/* Answers from one get_journey row. */
-static void journey_answer(PGresult *row, struct mdv_http_response *res)
+/* Answers from one get_journey row, and keeps the answer when the caller
+ * owns the journey: an agent sees it under a mandate, which can end at
+ * any moment, so the database decides each time. */
+static void journey_answer(struct gateway *gw, const struct journey_cache_ticket *ticket,
+                           const char *journey_id, const char *usager, PGresult *row,
+                           struct mdv_http_response *res)
 {
-    cacheable(res, PQgetvalue(row, 0, 0));
-    if (PQgetisnull(row, 0, 1))
+    const char *version = PQgetvalue(row, 0, 0);
+    cacheable(res, version);
+    if (PQgetisnull(row, 0, 1)) {
         res->status = 304;
-    else
-        mdv_http_json_text(res, 200, mdv_xstrdup(PQgetvalue(row, 0, 1)));
+        return;
+    }
+    if (strcmp(PQgetvalue(row, 0, 2), "t") == 0)
+        journey_cache_put(gw->cache, ticket, journey_id, usager, version, PQgetvalue(row, 0, 1));
+    mdv_http_json_text(res, 200, mdv_xstrdup(PQgetvalue(row, 0, 1)));
+}
+
+/* Answers from the cache: 0, or -1 when it does not hold the journey for
+ * this caller (ticket then says what a put needs). */
+static int cached_answer(struct gateway *gw, const char *journey_id, const char *usager,
+                         const struct mdv_http_inm *inm, struct mdv_http_response *res,
+                         struct journey_cache_ticket *ticket)
+{
+    char version[JOURNEY_CACHE_ETAG_LEN];
+    char *body = NULL;
+    if (!journey_cache_get(gw->cache, journey_id, usager, version, &body, ticket))
+        return -1;
+    cacheable(res, version);
+    if (mdv_http_inm_matches(inm, version)) {
+        res->status = 304;
+        free(body);
+    } else {
+        mdv_http_json_text(res, 200, body);
+    }
+    return 0;
 }
 
 void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
@@ -293,6 +323,7 @@ void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *
     struct gateway *gw = ctx;
     char usager[MDV_AUTH_SUB_LEN];
     struct mdv_http_inm inm;
+    struct journey_cache_ticket ticket;
 
     if (gateway_authenticate(gw, req, res, usager, sizeof(usager)) != 0)
         return;
@@ -300,12 +331,14 @@ void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *
         gateway_not_found(res);
         return;
     }
+    mdv_http_inm_parse(mdv_http_header(req, "If-None-Match"), &inm);
+    if (cached_answer(gw, req->param, usager, &inm, res, &ticket) == 0)
+        return;
     PGconn *conn = mdv_pg_pool_get(gw->pool);
     if (!conn) {
         gateway_unavailable(res);
         return;
     }
-    mdv_http_inm_parse(mdv_http_header(req, "If-None-Match"), &inm);
     char *held = held_tags(&inm);
     const char *params[] = {req->param, usager, held};
     PGresult *row = mdv_pg_query_prepared(conn, "get_journey", 3, params);
@@ -315,7 +348,7 @@ void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *
     else if (PQntuples(row) != 1)
         gateway_not_found(res);
     else
-        journey_answer(row, res);
+        journey_answer(gw, &ticket, req->param, usager, row, res);
     PQclear(row);
     free(held);
 }

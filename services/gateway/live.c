@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "journey_cache.h"
 #include "mdv/log.h"
 
 #define LIVE_CHANNEL "mdv_journey_changed"
@@ -54,6 +55,7 @@ struct live {
     pthread_t thread;
     int running, stopping;
     char *dsn;
+    struct journey_cache *cache; /* invalidated by the notifications */
 };
 
 /* ---- the listening thread ---- */
@@ -105,13 +107,19 @@ static void listen_on(struct live *lv, PGconn *conn)
         mdv_warn("live: LISTEN failed: %s", PQerrorMessage(conn));
         return;
     }
-    wake_where(lv, NULL); /* what changed while no one listened */
+    /* What changed while no one listened: the cache starts again empty,
+     * and serves from now on, since every later change is notified. */
+    journey_cache_reset(lv->cache, 1);
+    wake_where(lv, NULL);
     while (!stopping(lv)) {
         struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
         if (poll(&pfd, 1, LIVE_TICK_MS) < 0 || PQconsumeInput(conn) == 0)
             return;
         PGnotify *n;
         while ((n = PQnotifies(conn)) != NULL) {
+            /* The cache first: a stream woken here, then a GET, must not
+             * find the old answer. */
+            journey_cache_invalidate(lv->cache, n->extra);
             wake_where(lv, n->extra);
             PQfreemem(n);
         }
@@ -128,6 +136,8 @@ static void *listen_loop(void *arg)
             listen_on(lv, conn);
         else
             mdv_warn("live: cannot connect to listen: %s", PQerrorMessage(conn));
+        /* No one listens: a change now would go unnoticed. */
+        journey_cache_reset(lv->cache, 0);
         PQfinish(conn);
         tick(lv);
         if (!stopping(lv))
@@ -136,9 +146,10 @@ static void *listen_loop(void *arg)
     return NULL;
 }
 
-struct live *live_new(const char *dsn)
+struct live *live_new(const char *dsn, struct journey_cache *cache)
 {
     struct live *lv = mdv_xcalloc(1, sizeof(*lv));
+    lv->cache = cache;
     pthread_mutex_init(&lv->lock, NULL);
     lv->dsn = mdv_xstrdup(dsn);
     if (pthread_create(&lv->thread, NULL, listen_loop, lv) != 0) {

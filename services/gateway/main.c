@@ -9,6 +9,7 @@
 
 #include "cog.h"
 #include "gateway.h"
+#include "journey_cache.h"
 #include "pages.h"
 #include "renovation_items.h"
 #include "mdv/httpc.h"
@@ -28,6 +29,7 @@ static const char *cog_communes_file, *cog_countries_file, *renovation_file, *bo
 static const char *web_dir;
 static const char *identity_url, *service_key_file, *service_issuer, *service_audience,
     *identity_timeout_ms;
+static const char *journey_cache_size;
 
 static const struct mdv_config_var gateway_vars[] = {
     {"MDV_JWT_PUBLIC_KEY_FILE", NULL, mdv_check_readable_file, &jwt_public_key_file,
@@ -79,6 +81,9 @@ static const struct mdv_config_var gateway_vars[] = {
      "aud of the services' tokens"},
     {"MDV_IDENTITY_TIMEOUT_MS", "1000", mdv_check_positive_int, &identity_timeout_ms,
      "the longest GET /v1/me waits for identity (connection included); past it known is null"},
+    {"MDV_JOURNEY_CACHE_SIZE", "4096", journey_cache_check_size, &journey_cache_size,
+     "journeys whose GET answer each gateway process keeps for their owner (README, Journeys"
+     " cache); 0: none, every GET asks the database"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -296,7 +301,8 @@ int main(void)
     if (!gw.auth || !gw.oidc || mdv_httpc_init() != 0)
         return 2;
     gw.pool = mdv_pg_pool_new(gw.svc.config.pg_dsn, POOL_SIZE, statements);
-    gw.live = live_new(gw.svc.config.pg_dsn);
+    gw.cache = journey_cache_new((size_t)atol(journey_cache_size));
+    gw.live = live_new(gw.svc.config.pg_dsn, gw.cache);
     if (gw.live && mdv_service_open_db(&gw.svc) == 0 &&
         mdv_service_start_http(&gw.svc, routes, &gw) == 0 &&
         mdv_service_start_relay(&gw.svc) == 0 &&
@@ -304,6 +310,7 @@ int main(void)
         rc = 0;
     mdv_service_close(&gw.svc);
     live_destroy(gw.live);
+    journey_cache_destroy(gw.cache);
     mdv_pg_pool_destroy(gw.pool);
     mdv_auth_destroy(gw.auth);
     gateway_oidc_destroy(gw.oidc);

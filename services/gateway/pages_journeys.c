@@ -406,7 +406,8 @@ void pages_rating_post(const struct mdv_http_request *req, struct mdv_http_respo
     comment = form_value(req, "comment");
     int score = form_score(score_text);
     if (form_check(score, comment, req->param, res) == 0)
-        rating_answer(res, rating_record(conn, req->param, &caller, score, comment), req->param);
+        rating_answer(res, rating_record(conn, gw->cache, req->param, &caller, score, comment),
+                      req->param);
 out:
     free(score_text);
     free(comment);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "journey_cache.h"
 #include "validation.h"
 
 /* What Services Publics+ leaves to a free comment: a few sentences. */
@@ -81,19 +82,22 @@ static int insert(PGconn *conn, const char *journey_id, const char *usager, int 
     char score_text[8];
     snprintf(score_text, sizeof(score_text), "%d", score);
     const char *params[] = {journey_id, usager, score_text, comment};
-    PGresult *res =
-        mdv_pg_query(conn,
-                     "INSERT INTO journey_ratings (journey_id, usager_id, score, comment)"
-                     " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                     4, params);
+    /* The rating is on the journey: its followers and every gateway's
+     * cache learn of it at commit, as of the projection's writes. */
+    PGresult *res = mdv_pg_query(
+        conn,
+        "WITH r AS (INSERT INTO journey_ratings (journey_id, usager_id, score, comment)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING journey_id)"
+        " SELECT pg_notify('mdv_journey_changed', journey_id::text) FROM r",
+        4, params);
     if (!res)
         return -1;
-    int inserted = strcmp(PQcmdTuples(res), "1") == 0;
+    int inserted = PQntuples(res) == 1;
     PQclear(res);
     return inserted;
 }
 
-enum rating_result rating_record(PGconn *conn, const char *journey_id,
+enum rating_result rating_record(PGconn *conn, struct journey_cache *cache, const char *journey_id,
                                  const struct gateway_caller *caller, int score,
                                  const char *comment)
 {
@@ -114,6 +118,9 @@ enum rating_result rating_record(PGconn *conn, const char *journey_id,
         return RATING_FAILED;
     if (!inserted)
         return RATING_ALREADY;
+    /* This process at once, so that the usager's next GET here shows it;
+     * the notification reaches the others. */
+    journey_cache_invalidate(cache, journey_id);
     mdv_info("journey %s rated %d", journey_id, score);
     return RATING_RECORDED;
 }
@@ -193,8 +200,8 @@ void ratings_post(const struct mdv_http_request *req, struct mdv_http_response *
     if (conn) {
         int score = (int)json_integer_value(json_object_get(body, "score"));
         const char *comment = json_string_value(json_object_get(body, "comment"));
-        answer(conn, rating_record(conn, req->param, &caller, score, comment), req->param,
-               caller.sub, res);
+        answer(conn, rating_record(conn, gw->cache, req->param, &caller, score, comment),
+               req->param, caller.sub, res);
         mdv_pg_pool_put(gw->pool, conn);
     } else {
         gateway_unavailable(res);
