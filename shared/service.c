@@ -511,6 +511,26 @@ static void refresh_backlog(struct mdv_service *svc, double *next_at)
     mdv_metrics_set("mdv_outbox_backlog", NULL, (double)rows);
 }
 
+/* Every counter of the consumer at 0 from the start, one per subscribed
+ * topic: a rate over a series that appears only at its first message
+ * reads as no data rather than as nothing consumed (a fresh or quiet
+ * instance), and alerts on increase() miss that first message. */
+static void metrics_start_at_zero(const char *const *topics)
+{
+    static const char *const counters[] = {
+        "mdv_messages_duplicate_total",        "mdv_messages_dead_lettered_total",
+        "mdv_messages_retried_total",          "mdv_consumer_batches_total",
+        "mdv_consumer_batches_isolated_total",
+    };
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+        mdv_metrics_add(counters[i], NULL, 0);
+    for (size_t i = 0; topics[i]; i++) {
+        char labels[192];
+        snprintf(labels, sizeof(labels), "topic=\"%s\"", topics[i]);
+        mdv_metrics_add("mdv_messages_consumed_total", mdv_metrics_label(labels), 0);
+    }
+}
+
 int mdv_service_consume(struct mdv_service *svc, const char *group, const char *const *topics,
                         const struct mdv_event_route *routes)
 {
@@ -525,6 +545,7 @@ int mdv_service_consume(struct mdv_service *svc, const char *group, const char *
         return -1;
     }
     batch_init(&batch, &svc->config);
+    metrics_start_at_zero(topics);
     mdv_info("consuming as group %s (batches of up to %zu messages, %ld ms wait)", group, batch.cap,
              batch.wait_ms);
     while (!mdv_stop_requested) {
