@@ -171,11 +171,41 @@ def leave_victim_running(env) -> None:
         print(f"could not start {VICTIM} again: {exc}")
 
 
+class PostGate:
+    """Holds the burst's declarations past PAUSE_AT until the victim is
+    paused. Without it a quick stack could accept and apply the whole burst
+    while the injector was still trying to pause the victim, leaving no
+    declaration unapplied for the fault to land on. Each failed try lets
+    two more through, for the victim to have fresh applied work."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._open = False
+        self._permits = 0
+
+    def wait(self) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._open or self._permits > 0, timeout=600)
+            if not self._open and self._permits > 0:
+                self._permits -= 1
+
+    def let_through(self, n: int) -> None:
+        with self._cond:
+            self._permits += n
+            self._cond.notify_all()
+
+    def open(self) -> None:
+        with self._cond:
+            self._open = True
+            self._cond.notify_all()
+
+
 class Injector(threading.Thread):
     """Pauses the victim once PAUSE_AT of the burst was accepted, with
-    applied work not yet committed; lands the fault once `after` of it was
-    accepted and the victim has declarations on its topic it has not
-    applied; then waits until every service is ready again."""
+    applied work not yet committed (the rest of the burst waits at the
+    gate meanwhile); lands the fault once `after` of it was accepted and
+    the victim has declarations on its topic it has not applied; then waits
+    until every service is ready again."""
 
     def __init__(self, env, fault: Fault, journey_ids: list[str], start: dict[int, int]):
         super().__init__(name=f"fault-{fault.name}", daemon=True)
@@ -191,9 +221,11 @@ class Injector(threading.Thread):
         self.killed: Stopped | None = None
         self.recovery_seconds = 0.0
         self.error: BaseException | None = None
+        self.gate = PostGate()
 
     def cancel(self) -> None:
         self.cancelled = True
+        self.gate.open()
 
     def _wait(self, predicate, what: str) -> Any:
         return wait_until(lambda: self.cancelled or predicate(), 300, what, interval=0.1)
@@ -207,6 +239,7 @@ class Injector(threading.Thread):
             if victim_progress(self.env, self.start_offsets).redeliverable > 0:
                 return
             resume_instance(self.env, VICTIM)
+            self.gate.let_through(2)
             time.sleep(0.3)
         raise AssertionError(f"{VICTIM} never had applied work past its committed offsets when paused")
 
@@ -225,6 +258,7 @@ class Injector(threading.Thread):
             if self.cancelled:
                 return
             self._pause_with_uncommitted_work()
+            self.gate.open()  # the rest of the burst, posted while the victim is paused
             self._wait(lambda: len(self.journey_ids) >= self.at, f"{self.at} declarations accepted")
             self._wait(lambda: victim_progress(self.env, self.start_offsets).unapplied > 0,
                        f"declarations on {TOPIC} that {VICTIM} has not applied")
@@ -240,6 +274,8 @@ class Injector(threading.Thread):
             self.recovery_seconds = time.monotonic() - started
         except BaseException as exc:  # re-raised by the test
             self.error = exc
+        finally:
+            self.gate.open()
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
@@ -268,7 +304,10 @@ def test_after_a_fault_mid_burst_every_declaration_completes_exactly_once(env, u
     injector = Injector(env, fault, journey_ids, end_offsets(env.kafka_brokers, TOPIC))
     injector.start()
 
-    def post(body: dict[str, Any]) -> str:
+    def post(index_body: tuple[int, dict[str, Any]]) -> str:
+        index, body = index_body
+        if index >= injector.pause_at:
+            injector.gate.wait()
         started = time.monotonic()
         journey_id = usager.declare_ok(body)
         with lock:
@@ -279,7 +318,7 @@ def test_after_a_fault_mid_burst_every_declaration_completes_exactly_once(env, u
     burst_started = time.monotonic()
     try:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            ids = list(pool.map(post, bodies))
+            ids = list(pool.map(post, enumerate(bodies)))
         burst_seconds = time.monotonic() - burst_started
         injector.join(timeout=600)
     finally:
