@@ -136,6 +136,34 @@ rd_kafka_t *mdv_kafka_admin_new(const char *brokers)
     return rk;
 }
 
+rd_kafka_t *mdv_kafka_group_admin_new(const char *brokers, const char *group)
+{
+    /* clang-format off */
+    const char *const settings[] = {
+        "group.id", group,
+        "enable.auto.commit", "false",
+        NULL,
+    };
+    /* clang-format on */
+    char errstr[512];
+    rd_kafka_conf_t *conf = conf_new(brokers, settings);
+    if (!conf)
+        return NULL;
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        mdv_error("kafka group admin client: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+    }
+    return rk;
+}
+
+void mdv_kafka_group_admin_destroy(rd_kafka_t *rk)
+{
+    /* It never joined its group: nothing to leave or commit, and a close
+     * would wait for a coordinator that may be away. */
+    rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
 /* Per-partition lag from librdkafka's statistics (a JSON document every
  * statistics.interval.ms, served by the polling thread) into
  * mdv_consumer_lag{topic,partition}. */

@@ -153,7 +153,7 @@ int main(void)
         mdv_service_start_relay(&svc) == 0) {
         receipts = partners_receipts_start(&svc.config, RECEIPT_INTERVAL_MS);
         webhooks = partners_webhooks_start(&svc.config, &partners_schedule, atoi(webhook_workers));
-        if (receipts && webhooks && mdv_service_consume(&svc, "mdv-partners", topics, routes) == 0)
+        if (receipts && webhooks && mdv_service_consume(&svc, PARTNERS_GROUP, topics, routes) == 0)
             rc = 0;
     }
     partners_webhooks_stop(webhooks);

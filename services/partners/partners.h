@@ -151,6 +151,8 @@ const struct partners_partner *partners_partner_of_topic(const struct mdv_msg *m
 
 /* ---- outcome.c: what a partner reports, on Kafka or over HTTP ---- */
 
+/* The service's own consumer group (its ACLs: deploy/local/kafka/acls.tsv). */
+#define PARTNERS_GROUP "mdv-partners"
 #define PARTNERS_OUTCOME_TYPE "fr.gouv.mdv.partner.outcome_reported.v1"
 #define PARTNERS_KEY_MAX 128
 #define PARTNERS_DETAIL_MAX 255

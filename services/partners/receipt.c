@@ -181,10 +181,10 @@ struct partners_receipts *partners_receipts_start(const struct mdv_base_config *
     r->instance_id = mdv_xstrdup(config->instance_id);
     r->svc.name = "partners";
     r->svc.config.instance_id = r->instance_id;
-    r->rk = mdv_kafka_admin_new(r->brokers);
+    r->rk = mdv_kafka_group_admin_new(r->brokers, PARTNERS_GROUP);
     if (!r->rk || pthread_create(&r->thread, NULL, run, r) != 0) {
         if (r->rk)
-            rd_kafka_destroy(r->rk);
+            mdv_kafka_group_admin_destroy(r->rk);
         free(r->pg_dsn);
         free(r->brokers);
         free(r->instance_id);
@@ -202,7 +202,7 @@ void partners_receipts_stop(struct partners_receipts *r)
     pthread_join(r->thread, NULL);
     if (r->conn)
         PQfinish(r->conn);
-    rd_kafka_destroy(r->rk);
+    mdv_kafka_group_admin_destroy(r->rk);
     free(r->pg_dsn);
     free(r->brokers);
     free(r->instance_id);
