@@ -39,6 +39,8 @@ _spec = importlib.util.spec_from_file_location("e2e_conftest", E2E / "conftest.p
 _e2e = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_e2e)
 env = _e2e.env
+# What the e2e modules this suite reuses import from their conftest (test_known).
+Databases = _e2e.Databases
 _tokens = _e2e._tokens
 token = _e2e.token
 make_usager = _e2e.make_usager
@@ -66,6 +68,7 @@ def fleet(env: StackEnv) -> Iterator[Fleet]:
     assert env.stack_dir is not None
     fleet = Fleet(env.stack_dir, int(os.environ["MDV_PORT_BASE"]), env.kafka_brokers, env.pg_host, env.pg_port)
     try:
+        fleet.prepare_keys()
         for service in SERVICES:
             for k in range(1, SCALED.get(service, 1) + 1):
                 fleet.start_service(service, k)

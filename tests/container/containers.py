@@ -13,8 +13,9 @@ partner's simulator has three such settings among its arguments
 stack.sh gives it), the URL it registers and the partners service's URL.
 The files compose mounts are mounted at the same paths: the principal's
 certificate (the stack's, made by stack.sh) at /etc/mdv/tls, each secret
-at /run/secrets as the stack's file of the same name (the public keys,
-a webhook simulator's token).
+at /run/secrets as the stack's file of the same name (the public keys, the
+services' private key with the group and mode the README's snippet gives
+it, a webhook simulator's token).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ PARTNERS_TSV = REPO / "services" / "partners" / "rules" / "partners.tsv"
 STACK_SH = REPO / "deploy" / "local" / "stack.sh"
 # A webhook simulator's token, as the README's loop mints it.
 TOKEN_TTL_S = 31536000
+README = REPO / "README.md"
 
 
 def engine() -> list[str]:
@@ -112,6 +114,19 @@ def stack_simulator_offsets() -> dict[str, int]:
 def command_options(name: str) -> dict[str, str]:
     args = [interpolate(a) for a in compose_spec(name)["command"]]
     return {a: args[i + 1] for i, a in enumerate(args) if a.startswith("--")}
+
+
+def readme_key_permissions() -> dict[str, tuple[int | None, int | None]]:
+    """{key file: (gid, mode)} that the README's key snippet gives a key by
+    its name (the gateway's own private key: the image's group, 0640)."""
+    blocks = [b for b in re.findall(r"```sh\n(.*?)```", README.read_text(), re.S) if "openssl ecparam" in b]
+    assert len(blocks) == 1, f"{len(blocks)} README blocks make keys"
+    found: dict[str, tuple[int | None, int | None]] = {}
+    for gid, file in re.findall(r"\bchgrp (\d+) ([\w.-]+\.pem)\b", blocks[0]):
+        found[file] = (int(gid), found.get(file, (None, None))[1])
+    for mode, file in re.findall(r"\bchmod (\d+) ([\w.-]+\.pem)\b", blocks[0]):
+        found[file] = (found.get(file, (None, None))[0], int(mode, 8))
+    return found
 
 
 def tls_subpath(name: str) -> tuple[str, str]:
@@ -199,6 +214,17 @@ class Fleet:
             mounts.append((self.stack_dir / "keys" / file, f"/run/secrets/{target}"))
         return mounts
 
+    def prepare_keys(self) -> None:
+        """The stack's keys as the README's snippet leaves compose's (the
+        services' private key readable by the image's group): a file secret
+        is mounted with its host owner and mode."""
+        for file, (gid, mode) in readme_key_permissions().items():
+            path = self.stack_dir / "keys" / file
+            if gid is not None:
+                os.chown(path, -1, gid)
+            if mode is not None:
+                os.chmod(path, mode)
+
     def _run(self, who: str, image: str, env: dict[str, str], mounts: list[tuple[Path, str]],
              flags: list[str], args: list[str], detach: bool = True,
              stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -276,6 +302,16 @@ class Fleet:
         path.write_text(proc.stdout)
         os.chmod(path, 0o644)
         return path
+
+    def mint_service_token(self, service: str) -> str:
+        """A service's token as compose's token tool mints it (README), the
+        services' private key on its standard input."""
+        spec = compose_spec("token")
+        key = (self.stack_dir / "keys" / "service-jwt-private.pem").read_text()
+        proc = self._run(f"token-{service}", f"mdv/tools:{self.tag}", compose_environment("token"), [],
+                         ["--entrypoint", spec["entrypoint"][0]], ["--service", service], detach=False, stdin=key)
+        assert proc.returncode == 0 and proc.stdout.count(".") == 2, proc.stderr[-1000:]
+        return proc.stdout.strip()
 
     def start_webhook_simulator(self, partner: str, who: str | None = None, port: int | None = None,
                                 mounts: list[tuple[Path, str]] | None = None) -> str:

@@ -23,6 +23,7 @@ import psycopg
 import pytest
 import requests
 
+import test_known as known
 import test_scaling as scaling
 from containers import (
     HOST_NETWORK_OVERRIDES,
@@ -152,6 +153,34 @@ def test_the_tools_image_makes_a_certificate_per_principal(fleet: Fleet, tmp_pat
         assert san.replace("IP:", "IP Address:") in sans
     again = fleet.run_tool("certs", spec["entrypoint"][0], {}, ["/tls"], flags=["-v", f"{out}:/tls"])
     assert again.returncode == 0 and "already holds" in again.stderr
+
+
+# --------------------------------------------------------------------------
+# What the administrations already know: the gateway's container asks
+# identity's with the services' key
+
+
+def test_the_gateway_reads_the_services_key_by_its_group_and_identity_accepts_its_tokens(fleet: Fleet, env, seed, db):
+    """The private key compose mounts into the gateway, as the README's
+    snippet leaves it: the image's group reads it, others do not, no other
+    container has it; a token of that key, with compose's issuer and
+    audience, opens identity's internal route in its container."""
+    path = compose_environment("gateway")["MDV_SERVICE_JWT_PRIVATE_KEY_FILE"]
+    gateway = fleet.name("gateway-1")
+    owner, group, mode = fleet.exec(gateway, "stat", "-c", "%u %g %a", path).stdout.split()
+    assert owner != str(IMAGE_UID) and group == str(IMAGE_UID), (owner, group)
+    assert not int(mode, 8) & 0o007, f"{path}: mode {mode}"
+    assert fleet.exec(gateway, "head", "-c", "1", path).returncode == 0, "the gateway cannot read its key"
+    for instance in all_instances():
+        if not instance.startswith("gateway-"):
+            assert fleet.exec(fleet.name(instance), "test", "-e", path).returncode != 0, instance
+    person = next((p for p in seed(20) if known.current_address(db, p)), None)
+    assert person, "mdv-seed gave no person with a current address in France"
+    url = f"http://127.0.0.1:{fleet.port('identity')}/internal/v1/address-lookups"
+    answer = requests.post(url, json=known.pivot(person), timeout=10,
+                           headers={"Authorization": f"Bearer {fleet.mint_service_token('gateway')}"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == known.current_address(db, person)
 
 
 # --------------------------------------------------------------------------
