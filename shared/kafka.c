@@ -136,7 +136,7 @@ rd_kafka_t *mdv_kafka_admin_new(const char *brokers)
     return rk;
 }
 
-rd_kafka_t *mdv_kafka_group_admin_new(const char *brokers, const char *group)
+rd_kafka_t *mdv_kafka_offsets_reader_new(const char *brokers, const char *group)
 {
     /* clang-format off */
     const char *const settings[] = {
@@ -151,13 +151,13 @@ rd_kafka_t *mdv_kafka_group_admin_new(const char *brokers, const char *group)
         return NULL;
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (!rk) {
-        mdv_error("kafka group admin client: %s", errstr);
+        mdv_error("kafka offsets reader of %s: %s", group, errstr);
         rd_kafka_conf_destroy(conf);
     }
     return rk;
 }
 
-void mdv_kafka_group_admin_destroy(rd_kafka_t *rk)
+void mdv_kafka_offsets_reader_destroy(rd_kafka_t *rk)
 {
     /* It never joined its group: nothing to leave or commit, and a close
      * would wait for a coordinator that may be away. */

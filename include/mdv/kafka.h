@@ -26,16 +26,18 @@ rd_kafka_t *mdv_kafka_producer_new(const char *brokers) MDV_MUSTCHECK;
  * the broker for a producer id it never uses. The caller destroys it. */
 rd_kafka_t *mdv_kafka_admin_new(const char *brokers) MDV_MUSTCHECK;
 
-/* Returns a client for admin requests about consumer groups
- * (ListConsumerGroupOffsets), or NULL; destroy it with
- * mdv_kafka_group_admin_destroy. It is a consumer of group that never
- * subscribes: librdkafka 2.0.2 answers an OffsetFetch error that asks for
- * a new coordinator (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS: right
- * after a broker restart) by queueing a query on the handle's own consumer
- * group, and on a handle without one it dereferences NULL (a segfault;
- * librdkafka issue 5040, still open). group needs only Describe. */
-rd_kafka_t *mdv_kafka_group_admin_new(const char *brokers, const char *group) MDV_MUSTCHECK;
-void mdv_kafka_group_admin_destroy(rd_kafka_t *rk);
+/* Returns a handle that reads group's committed offsets with
+ * rd_kafka_committed, or NULL; destroy it with
+ * mdv_kafka_offsets_reader_destroy. It is a consumer of group that never
+ * subscribes: it never joins the group nor commits for it, and needs only
+ * Describe on it. Not the Admin API's ListConsumerGroupOffsets: in
+ * librdkafka 2.0.2 its answer to an error right after a broker restart
+ * (NOT_COORDINATOR...) kills the process, by a NULL dereference on a
+ * handle without a group (librdkafka issue 5040) or an enq_once assertion
+ * on one with a group; the consumer's own OffsetFetch path handles a
+ * coordinator change. */
+rd_kafka_t *mdv_kafka_offsets_reader_new(const char *brokers, const char *group) MDV_MUSTCHECK;
+void mdv_kafka_offsets_reader_destroy(rd_kafka_t *rk);
 
 /* Returns a consumer of group (static member instance_id) subscribed to
  * topics (NULL-terminated), or NULL. Offsets are stored by hand only after

@@ -1,7 +1,8 @@
 /* When a Kafka partner received a notice: its consumer group (the one
  * rules/partners.tsv names) committed an offset past the notice's. A
- * thread asks the broker for each group's committed offsets
- * (ListConsumerGroupOffsets, librdkafka's Admin API) on a timer, for the
+ * thread asks the broker for each group's committed offsets on a timer
+ * (rd_kafka_committed on a handle of that group that never joins it:
+ * mdv_kafka_offsets_reader_new says why not the Admin API), for the
  * partitions that still hold notices awaiting receipt, and reports those
  * steps received. What was acknowledged is kept in notices.received_at,
  * in the same transaction as the report: a restart re-reports nothing and
@@ -17,7 +18,8 @@
 #include "mdv/pg.h"
 #include "partners.h"
 
-#define ADMIN_TIMEOUT_MS 10000
+/* One answer's longest wait, and so a stop's: the next round asks again. */
+#define COMMITTED_TIMEOUT_MS 2000
 
 struct partners_receipts {
     pthread_t thread;
@@ -26,7 +28,7 @@ struct partners_receipts {
     char *pg_dsn, *brokers, *instance_id;
     struct mdv_service svc; /* what reports need of a service: its name */
     PGconn *conn;
-    rd_kafka_t *rk;
+    rd_kafka_t **readers; /* per partner of partners_rules, made at first use */
 };
 
 /* The partitions of the partner's topic that hold notices awaiting receipt. */
@@ -51,42 +53,23 @@ static rd_kafka_topic_partition_list_t *awaiting(struct partners_receipts *r,
     return list;
 }
 
-/* Asks the broker for the group's committed offsets of list's partitions,
- * written into list (RD_KAFKA_OFFSET_INVALID where nothing is committed).
- * Returns 0 or -1. */
-static int committed(struct partners_receipts *r, const char *group,
-                     rd_kafka_topic_partition_list_t *list)
+/* Asks the broker for partner i's group's committed offsets of list's
+ * partitions, written into list (RD_KAFKA_OFFSET_INVALID where nothing is
+ * committed). Returns 0 or -1. */
+static int committed(struct partners_receipts *r, size_t i, rd_kafka_topic_partition_list_t *list)
 {
-    rd_kafka_queue_t *q = rd_kafka_queue_new(r->rk);
-    rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, list);
-    rd_kafka_event_t *ev = NULL;
-    int rc = -1;
-    rd_kafka_ListConsumerGroupOffsets(r->rk, &req, 1, NULL, q);
-    ev = rd_kafka_queue_poll(q, ADMIN_TIMEOUT_MS);
-    const rd_kafka_ListConsumerGroupOffsets_result_t *res =
-        ev ? rd_kafka_event_ListConsumerGroupOffsets_result(ev) : NULL;
-    size_t n = 0;
-    const rd_kafka_group_result_t **groups =
-        res && !rd_kafka_event_error(ev) ? rd_kafka_ListConsumerGroupOffsets_result_groups(res, &n)
-                                         : NULL;
-    if (!groups || n != 1 || rd_kafka_group_result_error(groups[0])) {
-        mdv_warn("committed offsets of group %s: %s", group,
-                 !ev ? "no answer" : rd_kafka_event_error_string(ev));
-        goto out;
+    const char *group = partners_rules->partners[i].group;
+    if (!r->readers[i] && !(r->readers[i] = mdv_kafka_offsets_reader_new(r->brokers, group)))
+        return -1;
+    rd_kafka_resp_err_t err = rd_kafka_committed(r->readers[i], list, COMMITTED_TIMEOUT_MS);
+    if (err) {
+        mdv_warn("committed offsets of group %s: %s", group, rd_kafka_err2str(err));
+        return -1;
     }
-    const rd_kafka_topic_partition_list_t *got = rd_kafka_group_result_partitions(groups[0]);
-    for (int i = 0; i < list->cnt; i++) {
-        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
-            (rd_kafka_topic_partition_list_t *)got, list->elems[i].topic, list->elems[i].partition);
-        list->elems[i].offset = tp && !tp->err ? tp->offset : RD_KAFKA_OFFSET_INVALID;
-    }
-    rc = 0;
-out:
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_ListConsumerGroupOffsets_destroy(req);
-    rd_kafka_queue_destroy(q);
-    return rc;
+    for (int k = 0; k < list->cnt; k++)
+        if (list->elems[k].err)
+            list->elems[k].offset = RD_KAFKA_OFFSET_INVALID;
+    return 0;
 }
 
 /* The notices of one partition that the committed offset passed, claimed
@@ -142,13 +125,14 @@ static int report_partition(struct partners_receipts *r, const struct partners_p
     return rc;
 }
 
-static int poll_partner(struct partners_receipts *r, const struct partners_partner *p)
+static int poll_partner(struct partners_receipts *r, size_t partner)
 {
+    const struct partners_partner *p = &partners_rules->partners[partner];
     rd_kafka_topic_partition_list_t *list = awaiting(r, p);
     int rc = 0;
     if (!list)
         return 0;
-    if (committed(r, p->group, list) == 0)
+    if (committed(r, partner, list) == 0)
         for (int i = 0; rc == 0 && i < list->cnt; i++)
             if (list->elems[i].offset >= 0)
                 rc = report_partition(r, p, &list->elems[i]);
@@ -162,13 +146,26 @@ static void *run(void *arg)
     while (!atomic_load(&r->stop)) {
         if (mdv_pg_ensure(&r->conn, r->pg_dsn) == 0)
             for (size_t i = 0; i < partners_rules->n_partners; i++)
-                if (!partners_rules->partners[i].webhook &&
-                    poll_partner(r, &partners_rules->partners[i]) != 0)
+                if (!partners_rules->partners[i].webhook && poll_partner(r, i) != 0)
                     break; /* the database: the next round reconnects */
         for (long waited = 0; waited < r->interval_ms && !atomic_load(&r->stop); waited += 100)
             mdv_sleep_ms(100);
     }
     return NULL;
+}
+
+static void receipts_free(struct partners_receipts *r)
+{
+    for (size_t i = 0; r->readers && i < partners_rules->n_partners; i++)
+        if (r->readers[i])
+            mdv_kafka_offsets_reader_destroy(r->readers[i]);
+    free(r->readers);
+    if (r->conn)
+        PQfinish(r->conn);
+    free(r->pg_dsn);
+    free(r->brokers);
+    free(r->instance_id);
+    free(r);
 }
 
 struct partners_receipts *partners_receipts_start(const struct mdv_base_config *config,
@@ -181,14 +178,9 @@ struct partners_receipts *partners_receipts_start(const struct mdv_base_config *
     r->instance_id = mdv_xstrdup(config->instance_id);
     r->svc.name = "partners";
     r->svc.config.instance_id = r->instance_id;
-    r->rk = mdv_kafka_group_admin_new(r->brokers, PARTNERS_GROUP);
-    if (!r->rk || pthread_create(&r->thread, NULL, run, r) != 0) {
-        if (r->rk)
-            mdv_kafka_group_admin_destroy(r->rk);
-        free(r->pg_dsn);
-        free(r->brokers);
-        free(r->instance_id);
-        free(r);
+    r->readers = mdv_xcalloc(partners_rules->n_partners + 1, sizeof(*r->readers));
+    if (pthread_create(&r->thread, NULL, run, r) != 0) {
+        receipts_free(r);
         return NULL;
     }
     return r;
@@ -200,11 +192,5 @@ void partners_receipts_stop(struct partners_receipts *r)
         return;
     atomic_store(&r->stop, 1);
     pthread_join(r->thread, NULL);
-    if (r->conn)
-        PQfinish(r->conn);
-    mdv_kafka_group_admin_destroy(r->rk);
-    free(r->pg_dsn);
-    free(r->brokers);
-    free(r->instance_id);
-    free(r);
+    receipts_free(r);
 }
