@@ -61,6 +61,7 @@ enum {
 
 /* What the endpoint answered. */
 struct answer {
+    int interrupted;       /* the service stopped during the attempt */
     long status;           /* HTTP status, 0 when none came back */
     char error[ERROR_MAX]; /* why there was no answer, or "" */
     char retry_after[64];  /* the Retry-After header, or "" */
@@ -141,6 +142,19 @@ static struct curl_slist *signed_headers(const PGresult *row, struct curl_slist 
     return curl_slist_append(h, line);
 }
 
+/* libcurl's progress callback, a few times a second during an attempt:
+ * non-zero aborts it once the service stops, so that a slow partner does
+ * not hold a SIGTERM for a whole attempt's timeout. */
+static int abort_on_stop(void *stop, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                         curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return atomic_load((atomic_int *)stop) ? 1 : 0;
+}
+
 /* POSTs the claimed delivery; fills a. */
 static void post(struct partners_webhooks *w, CURL *curl, const PGresult *row, struct answer *a)
 {
@@ -158,8 +172,13 @@ static void post(struct partners_webhooks *w, CURL *curl, const PGresult *row, s
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, PQgetvalue(row, 0, C_BODY));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &w->stop);
     CURLcode rc = curl_easy_perform(curl);
-    if (rc != CURLE_OK) {
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        a->interrupted = 1;
+    } else if (rc != CURLE_OK) {
         snprintf(a->error, sizeof(a->error), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
     } else {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a->status);
@@ -347,6 +366,35 @@ static int record(struct partners_webhooks *w, PGconn *conn, const PGresult *row
     return rc;
 }
 
+/* An attempt the service's stop cut short is not the partner's failure:
+ * it ends "interrupted", gives its attempt back and is due again at once,
+ * for another instance or this one once restarted (the same webhook-id:
+ * the partner may have received it and tells it apart). */
+static int interrupted(PGconn *conn, const PGresult *row)
+{
+    const char *params[] = {PQgetvalue(row, 0, C_ID), PQgetvalue(row, 0, C_ATTEMPT)};
+    int rc = mdv_pg_begin(conn);
+    if (rc == 0)
+        rc = mdv_pg_exec(conn,
+                         "UPDATE delivery_attempts SET ended_at = now(),"
+                         " error = 'interrupted: the partners service stopped'"
+                         " WHERE delivery_id = $1 AND n = $2",
+                         2, params);
+    if (rc == 0)
+        rc = mdv_pg_exec(conn,
+                         "UPDATE deliveries SET max_attempts = max_attempts + 1,"
+                         " next_attempt_at = now() WHERE id = $1",
+                         1, params);
+    if (rc == 0)
+        rc = mdv_pg_commit(conn);
+    if (rc != 0)
+        mdv_pg_rollback(conn);
+    else
+        mdv_info("delivery %s, attempt %s: interrupted by the stop, due again now",
+                 PQgetvalue(row, 0, C_ID), PQgetvalue(row, 0, C_ATTEMPT));
+    return rc;
+}
+
 static void wait_for_work(PGconn *conn, atomic_int *stop)
 {
     int fd = PQsocket(conn);
@@ -389,7 +437,7 @@ static void *run(void *arg)
         }
         struct answer a;
         post(w, curl, row, &a);
-        if (record(w, conn, row, &a) != 0)
+        if (a.interrupted ? interrupted(conn, row) != 0 : record(w, conn, row, &a) != 0)
             mdv_warn("delivery %s: its answer could not be recorded; it comes due again",
                      PQgetvalue(row, 0, C_ID));
         PQclear(row);

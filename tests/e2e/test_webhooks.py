@@ -77,6 +77,7 @@ class Receiver:
         self.requests: list[dict[str, Any]] = []
         self.script: list[tuple[int, dict[str, str]]] = []
         self.then: tuple[int, dict[str, str]] = (200, {})
+        self.stall_s = 0.0  # how long each POST waits before its answer
         self.lock = threading.Lock()
         receiver = self
 
@@ -87,6 +88,8 @@ class Receiver:
                     receiver.requests.append({"at": time.time(), "headers": dict(self.headers.items()),
                                               "body": body})
                     status, headers = receiver.script.pop(0) if receiver.script else receiver.then
+                    stall = receiver.stall_s
+                time.sleep(stall)
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -300,6 +303,34 @@ def test_failures_are_retried_with_growing_delays_and_the_schedule_survives_a_si
     assert len(caf.receiver.of_journey(journey_id)) == 4
     record_figures(env, ["webhook retries (503, 500, 502 then 200; partners SIGKILLed after the 2nd): "
                          f"gaps between attempts {', '.join(f'{g:.2f}' for g in gaps)} s"])
+
+
+def test_a_sigterm_cuts_a_slow_attempt_short_and_the_delivery_is_made_after_the_restart(env, usager, play, db):
+    caf = play("caf")
+    caf.receiver.stall_s = 60.0  # past an attempt's timeout: only the stop can end it first
+    journey_id = declare_death(usager)
+    caf.receiver.wait(journey_id, 1)
+    caf.receiver.stall_s = 0.0
+    stopped = stop_instance(env, "partners-1", "TERM")
+    assert stopped.exit_status == "0", stopped
+    (delivery_id, status, attempts, _) = delivery_row(db, journey_id, "caf")
+    assert (status, attempts) == ("pending", 1)
+    env.stack("start-service", "partners")
+    posts = caf.receiver.wait(journey_id, 2)
+    assert len({p["headers"]["webhook-id"] for p in posts}) == 1
+    delivery = wait_until(lambda: caf.api.delivery(delivery_id)["status"] == "delivered"
+                          and caf.api.delivery(delivery_id), TIMEOUT, "the delivery delivered")
+    first, second = delivery["attempts"]
+    # The stop ended the first attempt, not its timeout nor the partner,
+    # and it counts for nothing against the delivery's attempts.
+    assert first["error"] == "interrupted: the partners service stopped" and first["http_status"] is None, first
+    assert first["ended_at"] and second["http_status"] == 200, delivery
+    (max_attempts,) = db("partners").execute("SELECT max_attempts FROM deliveries WHERE id = %s",
+                                             (delivery_id,)).fetchone()
+    assert max_attempts == int(os.environ.get("MDV_WEBHOOK_ATTEMPTS", "6")) + 1
+    wait_step(usager, journey_id, "caf", lambda s: s.get("status") in ("received", "done"), "the CAF's receipt")
+    record_figures(env, [f"webhooks: SIGTERM during a partner's 60 s answer, exit in {stopped.seconds:.2f} s;"
+                         " the attempt ended 'interrupted' and the delivery was made after the restart"])
 
 
 def test_retry_after_in_seconds_or_as_an_http_date_is_honoured(env, usager, play):
