@@ -23,6 +23,7 @@
  * copy of a body of a few kilobytes. */
 #include "journey_cache.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -38,8 +39,8 @@ struct entry {
     char *owner; /* the owner, a NUL, then the body: one allocation */
     const char *body;
     size_t body_len;
-    long next; /* in its bucket's chain, or in the free list; -1 ends */
-    int used, referenced;
+    long next;      /* in its bucket's chain, or in the free list; -1 ends */
+    int referenced; /* read since the clock's hand last passed */
 };
 
 struct journey_cache {
@@ -54,6 +55,23 @@ struct journey_cache {
     int serving;
     struct journey_cache_stats stats;
 };
+
+/* The key of a journey id: its lowercase text, as PostgreSQL writes a
+ * uuid in the notification's payload. A client may ask with capitals
+ * (mdv_uuid_valid takes them, and so does the database): kept under those,
+ * its entry would never be invalidated. 0, or -1 for a text too long to
+ * be an id. */
+static int key_of(const char *journey_id, char key[MDV_UUID_LEN])
+{
+    size_t i = 0;
+    for (; journey_id[i]; i++) {
+        if (i + 1 >= MDV_UUID_LEN)
+            return -1;
+        key[i] = (char)tolower((unsigned char)journey_id[i]);
+    }
+    key[i] = '\0';
+    return 0;
+}
 
 /* FNV-1a: journey ids are random UUIDs, any spread will do. */
 static size_t bucket_of(const struct journey_cache *c, const char *journey_id)
@@ -144,14 +162,14 @@ static const struct entry *lookup(struct journey_cache *c, size_t bucket, const 
     return &c->entries[i];
 }
 
-int journey_cache_get(struct journey_cache *c, const char *journey_id, const char *owner,
+int journey_cache_get(struct journey_cache *c, const char *id, const char *owner,
                       char etag[JOURNEY_CACHE_ETAG_LEN], char **body,
                       struct journey_cache_ticket *ticket)
 {
-    if (!c) {
-        *ticket = (struct journey_cache_ticket){0};
+    char journey_id[MDV_UUID_LEN];
+    *ticket = (struct journey_cache_ticket){0};
+    if (!c || key_of(id, journey_id) != 0)
         return 0;
-    }
     size_t bucket = bucket_of(c, journey_id);
     pthread_mutex_lock(&c->lock);
     const struct entry *e = lookup(c, bucket, journey_id, owner);
@@ -213,17 +231,16 @@ static void store(struct journey_cache *c, size_t bucket, const char *journey_id
     e->body_len = body_len;
     mdv_strlcpy(e->journey_id, journey_id, sizeof(e->journey_id));
     mdv_strlcpy(e->etag, etag, sizeof(e->etag));
-    e->used = 1;
     e->referenced = 0;
     e->next = c->heads[bucket];
     c->heads[bucket] = i;
 }
 
 void journey_cache_put(struct journey_cache *c, const struct journey_cache_ticket *ticket,
-                       const char *journey_id, const char *owner, const char *etag,
-                       const char *body)
+                       const char *id, const char *owner, const char *etag, const char *body)
 {
-    if (!c || strlen(etag) >= JOURNEY_CACHE_ETAG_LEN || strlen(journey_id) >= MDV_UUID_LEN)
+    char journey_id[MDV_UUID_LEN];
+    if (!c || strlen(etag) >= JOURNEY_CACHE_ETAG_LEN || key_of(id, journey_id) != 0)
         return;
     size_t bucket = bucket_of(c, journey_id);
     pthread_mutex_lock(&c->lock);
@@ -233,9 +250,10 @@ void journey_cache_put(struct journey_cache *c, const struct journey_cache_ticke
     pthread_mutex_unlock(&c->lock);
 }
 
-void journey_cache_invalidate(struct journey_cache *c, const char *journey_id)
+void journey_cache_invalidate(struct journey_cache *c, const char *id)
 {
-    if (!c)
+    char journey_id[MDV_UUID_LEN];
+    if (!c || key_of(id, journey_id) != 0)
         return;
     size_t bucket = bucket_of(c, journey_id);
     pthread_mutex_lock(&c->lock);

@@ -97,15 +97,16 @@ static int stopping(struct live *lv)
     return stop;
 }
 
-/* Listens until the connection breaks or the gateway stops. */
-static void listen_on(struct live *lv, PGconn *conn)
+/* Listens until the connection breaks or the gateway stops: 1 once it
+ * listened (the cache served meanwhile), 0 when LISTEN failed. */
+static int listen_on(struct live *lv, PGconn *conn)
 {
     PGresult *res = PQexec(conn, "LISTEN " LIVE_CHANNEL);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {
         mdv_warn("live: LISTEN failed: %s", PQerrorMessage(conn));
-        return;
+        return 0;
     }
     /* What changed while no one listened: the cache starts again empty,
      * and serves from now on, since every later change is notified. */
@@ -114,7 +115,7 @@ static void listen_on(struct live *lv, PGconn *conn)
     while (!stopping(lv)) {
         struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
         if (poll(&pfd, 1, LIVE_TICK_MS) < 0 || PQconsumeInput(conn) == 0)
-            return;
+            return 1;
         PGnotify *n;
         while ((n = PQnotifies(conn)) != NULL) {
             /* The cache first: a stream woken here, then a GET, must not
@@ -125,6 +126,7 @@ static void listen_on(struct live *lv, PGconn *conn)
         }
         tick(lv);
     }
+    return 1;
 }
 
 static void *listen_loop(void *arg)
@@ -132,12 +134,14 @@ static void *listen_loop(void *arg)
     struct live *lv = arg;
     while (!stopping(lv)) {
         PGconn *conn = PQconnectdb(lv->dsn);
+        int listened = 0;
         if (PQstatus(conn) == CONNECTION_OK)
-            listen_on(lv, conn);
+            listened = listen_on(lv, conn);
         else
             mdv_warn("live: cannot connect to listen: %s", PQerrorMessage(conn));
-        /* No one listens: a change now would go unnoticed. */
-        journey_cache_reset(lv->cache, 0);
+        /* No one listens now: a change would go unnoticed. */
+        if (listened)
+            journey_cache_reset(lv->cache, 0);
         PQfinish(conn);
         tick(lv);
         if (!stopping(lv))

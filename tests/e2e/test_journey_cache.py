@@ -179,12 +179,19 @@ def test_a_rating_on_this_instance_shows_on_its_next_get(env, usager, uncached):
 
 
 def test_a_rating_on_another_instance_shows_on_the_cached_one(env, usager, uncached):
+    """Asked in capitals too (the database takes them; the notification
+    names the journey in lowercase)."""
     truth = on(uncached, usager)
     journey_id = completed(usager, truth)
+    upper = journey_id.upper()
+    held = agrees(usager, truth, upper)
+    before = hits(env)
+    assert answer(usager, upper) == held and hits(env) > before, "the id in capitals not answered from the cache"
     resp = truth.request("POST", f"/v1/journeys/{journey_id}/rating", json={"score": 4, "comment": "Long."})
     assert resp.status_code == 201, resp.text
-    _, _, body = agrees(usager, truth, journey_id)
-    assert body["rating"] == resp.json()
+    for asked in (journey_id, upper):
+        _, _, body = agrees(usager, truth, asked)
+        assert body["rating"] == resp.json(), asked
 
 
 def test_a_change_whose_notification_was_lost_in_a_database_restart_shows(env, usager, uncached):

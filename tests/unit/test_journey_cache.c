@@ -166,6 +166,28 @@ static void test_a_reset_empties_it_and_refuses_reads_begun_before(void **state)
     journey_cache_destroy(c);
 }
 
+/* The notification names a journey in lowercase, as PostgreSQL writes a
+ * uuid; a client may have asked with capitals. */
+static void test_an_id_asked_in_capitals_is_the_same_journey(void **state)
+{
+    (void)state;
+    struct journey_cache *c = serving(8);
+    const char *upper = "0000000A-0000-4000-8000-00000000000B";
+    const char *lower = "0000000a-0000-4000-8000-00000000000b";
+    fill(c, upper, "alice", "v1", "{1}");
+    assert_true(holds(c, lower, "alice", "v1", "{1}"));
+    journey_cache_invalidate(c, lower);
+    assert_false(holds(c, upper, "alice", "v1", "{1}"));
+    /* And a read in capitals begun before that invalidation is refused. */
+    char etag[JOURNEY_CACHE_ETAG_LEN];
+    struct journey_cache_ticket before;
+    assert_int_equal(journey_cache_get(c, upper, "alice", etag, NULL, &before), 0);
+    journey_cache_invalidate(c, lower);
+    journey_cache_put(c, &before, upper, "alice", "v1", "{1}");
+    assert_false(holds(c, lower, "alice", "v1", "{1}"));
+    journey_cache_destroy(c);
+}
+
 /* Full, the entry not read since the clock's hand last passed goes first. */
 static void test_when_full_the_entry_not_read_lately_is_evicted(void **state)
 {
@@ -268,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_a_read_that_began_before_an_invalidation_is_not_stored),
         cmocka_unit_test(test_the_refusal_follows_the_journey_s_bucket),
         cmocka_unit_test(test_a_reset_empties_it_and_refuses_reads_begun_before),
+        cmocka_unit_test(test_an_id_asked_in_capitals_is_the_same_journey),
         cmocka_unit_test(test_when_full_the_entry_not_read_lately_is_evicted),
         cmocka_unit_test(test_many_journeys_never_hold_more_than_the_capacity),
         cmocka_unit_test(test_a_second_put_replaces_the_first),
