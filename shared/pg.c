@@ -168,6 +168,11 @@ void mdv_pg_rollback(PGconn *conn)
     PQclear(PQexec(conn, "ROLLBACK"));
 }
 
+int mdv_pg_commit_asynchronously(PGconn *conn)
+{
+    return mdv_pg_exec(conn, "SET synchronous_commit = off", 0, NULL);
+}
+
 const char *mdv_pg_last_sqlstate(void)
 {
     return last_sqlstate;

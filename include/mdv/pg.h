@@ -58,6 +58,14 @@ int mdv_pg_commit(PGconn *conn) MDV_MUSTCHECK;
 /* Rolls back if a transaction is open; safe on a broken connection. */
 void mdv_pg_rollback(PGconn *conn);
 
+/* From now on this session's commits return before their WAL reaches the
+ * disk (synchronous_commit off): a crash of the server may lose the last
+ * of them, never tear one. Only for a session whose writes may be lost
+ * and done again (the relay's deletions of rows it sent: sent again, the
+ * consumers' inbox skips them). Lost with the session: call it again on
+ * a new one. Returns 0 or -1. */
+int mdv_pg_commit_asynchronously(PGconn *conn) MDV_MUSTCHECK;
+
 /* 0 when the last failure of this thread was caused by the statement's
  * data (a data exception, a constraint, a limit), which retrying will not
  * fix; 1 for anything else: the server, the network, a conflict, a

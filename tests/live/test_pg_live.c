@@ -306,6 +306,28 @@ static void test_only_dml_and_queries_are_prepared_and_at_most_256_per_session(v
     assert_int_equal(prepared_runs(conn, "SELECT $1::int + 299"), -1);
 }
 
+/* The relay's session: its commits return before the WAL flush, the
+ * others' still wait for it. */
+static void test_a_session_told_so_commits_asynchronously_and_no_other(void **state)
+{
+    PGconn *conn = *state;
+    PGconn *other = connect_or_fail();
+    assert_int_equal(mdv_pg_commit_asynchronously(conn), 0);
+    PGresult *mine = mdv_pg_query(conn, "SHOW synchronous_commit", 0, NULL);
+    PGresult *theirs = mdv_pg_query(other, "SHOW synchronous_commit", 0, NULL);
+    assert_non_null(mine);
+    assert_non_null(theirs);
+    assert_string_equal(PQgetvalue(mine, 0, 0), "off");
+    assert_string_equal(PQgetvalue(theirs, 0, 0), "on");
+    PQclear(mine);
+    PQclear(theirs);
+    assert_int_equal(mdv_pg_begin(conn), 0);
+    exec_or_fail(conn, "INSERT INTO live_items VALUES (1, 1)");
+    assert_int_equal(mdv_pg_commit(conn), 0);
+    assert_int_equal(count_items(other), 1);
+    PQfinish(other);
+}
+
 int main(void)
 {
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup_table, teardown_table)
@@ -319,6 +341,7 @@ int main(void)
         TEST(test_a_statement_prepared_in_a_rolled_back_transaction_stays_prepared),
         TEST(test_a_reset_connection_prepares_its_statements_again),
         TEST(test_only_dml_and_queries_are_prepared_and_at_most_256_per_session),
+        TEST(test_a_session_told_so_commits_asynchronously_and_no_other),
     };
 #undef TEST
     return cmocka_run_group_tests_name("pg (live server)", tests, NULL, NULL);
