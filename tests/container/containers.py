@@ -2,10 +2,13 @@
 the environment docker-compose.yml gives each (read from the file, not
 repeated here), against the local stack's PostgreSQL and Kafka.
 
-On the host's network a compose name (`postgres`, `kafka`) means nothing and
-every replica shares one port space and one host name, so exactly four
-things differ from the compose file, and only these (HOST_NETWORK_OVERRIDES):
-the broker and database addresses, the HTTP port (the stack's port of that
+Compose's ${VAR:-default} take the values an operator gives (Fleet.variables:
+the sign-in at the stack's OpenID provider, as the README says), else their
+defaults. On the host's network a compose name (`postgres`, `kafka`,
+`identity`) means nothing and every replica shares one port space and one
+host name, so exactly five things differ from the compose file, and only
+these (HOST_NETWORK_OVERRIDES): the broker and database addresses,
+identity's URL (the gateway's), the HTTP port (the stack's port of that
 instance), and MDV_INSTANCE_ID (compose leaves it to <service>-<hostname>,
 which the host's network would make the same for every replica). A webhook
 partner's simulator has three such settings among its arguments
@@ -39,7 +42,7 @@ COMPOSE = REPO / "docker-compose.yml"
 SERVICES = sorted(p.name for p in (REPO / "services").iterdir() if p.is_dir())
 SERVICE_ORDER = ("gateway", "identity", "student", "bereavement", "housing", "abroad", "partners")
 IMAGE_UID = 10001
-HOST_NETWORK_OVERRIDES = {"MDV_KAFKA_BROKERS", "MDV_PG_DSN", "MDV_HTTP_ADDR", "MDV_INSTANCE_ID"}
+HOST_NETWORK_OVERRIDES = {"MDV_KAFKA_BROKERS", "MDV_PG_DSN", "MDV_IDENTITY_URL", "MDV_HTTP_ADDR", "MDV_INSTANCE_ID"}
 SIMULATOR_HOST_NETWORK_OPTIONS = {"--listen", "--url", "--api"}
 PARTNERS_TSV = REPO / "services" / "partners" / "rules" / "partners.tsv"
 STACK_SH = REPO / "deploy" / "local" / "stack.sh"
@@ -78,15 +81,17 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE.read_text())
 
 
-def interpolate(value: Any) -> str:
-    """Compose's ${VAR:-default} as its default (the variable is never set
-    here), $$ as $."""
-    text = re.sub(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}", r"\1", str(value))
+def interpolate(value: Any, variables: dict[str, str] | None = None) -> str:
+    """Compose's ${VAR:-default}: VAR's value in variables (the environment
+    compose would run in) when set and not empty, else its default; $$ as $."""
+    given = variables or {}
+    text = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-([^}]*)\}", lambda m: given.get(m.group(1)) or m.group(2),
+                  str(value))
     return text.replace("$$", "$")
 
 
-def compose_environment(name: str) -> dict[str, str]:
-    return {k: interpolate(v) for k, v in (compose()["services"][name].get("environment") or {}).items()}
+def compose_environment(name: str, variables: dict[str, str] | None = None) -> dict[str, str]:
+    return {k: interpolate(v, variables) for k, v in (compose()["services"][name].get("environment") or {}).items()}
 
 
 def compose_spec(name: str) -> dict[str, Any]:
@@ -117,15 +122,17 @@ def command_options(name: str) -> dict[str, str]:
 
 
 def readme_key_permissions() -> dict[str, tuple[int | None, int | None]]:
-    """{key file: (gid, mode)} that the README's key snippet gives a key by
-    its name (the gateway's own private key: the image's group, 0640)."""
+    """{file: (gid, mode)} that the README's key snippet gives a file by its
+    name (what the gateway reads itself: the image's group, 0640)."""
     blocks = [b for b in re.findall(r"```sh\n(.*?)```", README.read_text(), re.S) if "openssl ecparam" in b]
     assert len(blocks) == 1, f"{len(blocks)} README blocks make keys"
     found: dict[str, tuple[int | None, int | None]] = {}
-    for gid, file in re.findall(r"\bchgrp (\d+) ([\w.-]+\.pem)\b", blocks[0]):
-        found[file] = (int(gid), found.get(file, (None, None))[1])
-    for mode, file in re.findall(r"\bchmod (\d+) ([\w.-]+\.pem)\b", blocks[0]):
-        found[file] = (found.get(file, (None, None))[0], int(mode, 8))
+    for command, index in (("chgrp", 0), ("chmod", 1)):
+        for arg, files in re.findall(rf"\b{command} (\d+) ([^&;\n]+)", blocks[0]):
+            for file in (f for f in files.split() if "$" not in f):
+                pair = list(found.get(file, (None, None)))
+                pair[index] = int(arg) if command == "chgrp" else int(arg, 8)
+                found[file] = (pair[0], pair[1])
     return found
 
 
@@ -157,6 +164,14 @@ class Fleet:
         self.tag = os.environ.get("MDV_IMAGE_TAG", "dev")
         self.label = f"mdv.test-stack={stack_dir}"
         self.names: list[str] = []
+        # The environment compose runs in, for its ${VAR:-default}: sign-in
+        # at the stack's OpenID provider, as the README sets it.
+        self.variables = {
+            "MDV_OIDC_ISSUER": os.environ["MDV_OIDC_URL"],
+            "MDV_OIDC_CLIENT_ID": os.environ["MDV_OIDC_CLIENT_ID"],
+            "MDV_OIDC_REDIRECT_URI": f"http://127.0.0.1:{self.port('gateway')}/auth/callback",
+            "MDV_OIDC_POST_LOGOUT_URI": f"http://127.0.0.1:{self.port('gateway')}/",
+        }
 
     def port(self, service: str, k: int = 1) -> int:
         return self.base + 10 + SERVICE_ORDER.index(service) + 10 * (k - 1)
@@ -182,12 +197,15 @@ class Fleet:
 
     def environment(self, compose_name: str, service: str | None = None, k: int = 1) -> dict[str, str]:
         """What compose gives the container, with the host network's overrides."""
-        env = compose_environment(compose_name)
+        env = compose_environment(compose_name, self.variables)
         env["MDV_KAFKA_BROKERS"] = self.kafka
         if service:
             env["MDV_PG_DSN"] = re.sub(r"host=\S+ port=\S+", f"host={self.pg_host} port={self.pg_port}",
                                        env["MDV_PG_DSN"])
             env["MDV_HTTP_ADDR"] = f"127.0.0.1:{self.port(service, k)}"
+            if "MDV_IDENTITY_URL" in env:
+                env["MDV_IDENTITY_URL"] = re.sub(r"//[^/]+", f"//127.0.0.1:{self.port('identity')}",
+                                                 env["MDV_IDENTITY_URL"], count=1)
             env["MDV_INSTANCE_ID"] = f"{service}-{k}"
         return env
 

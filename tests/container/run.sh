@@ -6,7 +6,8 @@
 #   tests/container/run.sh [pytest arguments...]
 #
 # - The engines come from deploy/local/stack.sh (`up --infra`: PostgreSQL,
-#   the TLS-only broker with its ACLs, the topics, the keys), in
+#   the TLS-only broker with its ACLs, the topics, the keys; `start-oidc`:
+#   the OpenID provider the gateway's container signs usagers in at), in
 #   build/container-stack on the ports of MDV_CONTAINER_PORT_BASE (default
 #   27700), student scaled to three (the env file lists their URLs).
 # - The containers (tests/container/containers.py) are labelled with the
@@ -81,6 +82,11 @@ trap 'status=130; exit 130' INT TERM
 log "PostgreSQL and Kafka of the local stack in ${MDV_STACK_DIR#"$repo"/} (port base $MDV_PORT_BASE)"
 bash "$stack_sh" up --infra 8>&- || {
 	log "stack.sh up --infra failed"
+	exit 1
+}
+# The stack's OpenID provider: the gateway's container signs usagers in there.
+bash "$stack_sh" start-oidc 8>&- || {
+	log "stack.sh start-oidc failed"
 	exit 1
 }
 set -a

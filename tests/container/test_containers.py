@@ -11,6 +11,7 @@ by compose's check only once registered."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import statistics
 import subprocess
@@ -76,7 +77,7 @@ def test_each_container_gets_the_environment_compose_gives_its_service(fleet: Fl
         service, _, k = instance.partition("-")
         given = dict(line.split("=", 1) for line in fleet.inspect(
             fleet.name(instance), "{{range .Config.Env}}{{println .}}{{end}}").splitlines() if "=" in line)
-        wanted = compose_environment(service)
+        wanted = compose_environment(service, fleet.variables)
         for name, value in wanted.items():
             if name not in HOST_NETWORK_OVERRIDES:
                 assert given.get(name) == value, f"{instance}: {name}={given.get(name)!r}, compose says {value!r}"
@@ -181,6 +182,22 @@ def test_the_gateway_reads_the_services_key_by_its_group_and_identity_accepts_it
                            headers={"Authorization": f"Bearer {fleet.mint_service_token('gateway')}"})
     assert answer.status_code == 200, answer.text
     assert answer.json() == known.current_address(db, person)
+
+
+def test_a_signed_in_usager_whom_identity_knows_gets_the_address_from_the_containers(fleet: Fleet, env, seed, db):
+    """Signed in at the stack's OpenID provider through the gateway's
+    container, with the sign-in compose takes from its environment: GET
+    /v1/me's known is the address identity's container has on record (as
+    test_known checks on processes); null for a usager it does not know."""
+    # The provider lists the persons of the stack's seed file, as stack.sh's.
+    persons = seed(20)
+    (fleet.stack_dir / "seed.jsonl").write_text("".join(json.dumps(p) + "\n" for p in persons))
+    person = known.housed_demo_person(env, db)
+    browser = known.signed_in(env, person["family_name"].upper())
+    # Within the gateway's 1 s wait for identity, on a loaded machine: asked again.
+    wait_until(lambda: known.me(browser)["known"] == {"address": known.current_address(db, person)}, 30,
+               f"known.address of {person['family_name']} from identity's container")
+    assert known.me(known.signed_in(env, known.UNKNOWN_USAGER))["known"] is None
 
 
 # --------------------------------------------------------------------------

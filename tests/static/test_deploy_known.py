@@ -12,6 +12,7 @@ Reads files, runs nothing.
 """
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -128,28 +129,42 @@ def readme_key_snippet():
     return blocks[0]
 
 
-def test_the_readme_makes_every_key_pair_compose_mounts():
+def snippet_commands(snippet, command):
+    """{file: argument} of each `command ARG FILE...` of the snippet."""
+    found = {}
+    for arg, files in re.findall(rf"\b{command} (\S+) ([^&;\n]+)", snippet):
+        for file in files.split():
+            if "$" not in file:
+                found[file] = arg
+    return found
+
+
+def test_the_readme_makes_every_file_compose_mounts_from_the_keys_folder():
+    """The key pairs and the OpenID client secret; the simulators' tokens
+    are minted by the next block."""
     snippet = readme_key_snippet()
     assert "cd deploy/container/keys" in snippet
     loop = re.search(r"^for k in ([^;]+); do$", snippet, re.M)
     assert loop, snippet
-    made = {f"deploy/container/keys/{k}-{half}.pem" for k in loop.group(1).split() for half in ("private", "public")}
-    mounted = {s["file"].removeprefix("./") for s in compose_doc()["secrets"].values() if s["file"].endswith(".pem")}
-    assert mounted <= made, f"compose mounts keys the README does not make: {sorted(mounted - made)}"
+    made = {f"{k}-{half}.pem" for k in loop.group(1).split() for half in ("private", "public")}
+    made |= set(re.findall(r"> ([\w.-]+)\)?$", snippet, re.M))
+    mounted = {Path(s["file"]).name for s in compose_doc()["secrets"].values() if not s["file"].endswith(".token")}
+    assert mounted <= made, f"compose mounts files the README does not make: {sorted(mounted - made)}"
 
 
-def test_the_readme_gives_the_gateway_s_private_key_to_the_image_group_and_no_one_else():
+@pytest.mark.parametrize("variable", ["MDV_SERVICE_JWT_PRIVATE_KEY_FILE", "MDV_OIDC_CLIENT_SECRET_FILE"])
+def test_the_readme_gives_what_the_gateway_reads_itself_to_the_image_group_and_no_one_else(variable):
     """A file secret is bind-mounted with its host owner and mode: the
     gateway (uid and gid of the image) reads it through its group."""
     snippet = readme_key_snippet()
-    key = compose_secret_file("gateway", compose_env("gateway")["MDV_SERVICE_JWT_PRIVATE_KEY_FILE"]).rsplit("/", 1)[1]
-    assert re.search(rf"\bchgrp {image_gid()} {re.escape(key)}\b", snippet), snippet
-    modes = re.findall(rf"\bchmod (\d+) {re.escape(key)}\b", snippet)
-    assert modes, f"the README leaves {key} at 0600: the image's user cannot read it"
-    mode = int(modes[-1], 8)
-    assert mode & 0o040 and not mode & 0o007, f"{key}: mode {modes[-1]}"
-    # The private keys made inside a umask of 077, so never readable by others.
-    assert "umask 077" in snippet
+    file = Path(compose_secret_file("gateway", compose_env("gateway")[variable])).name
+    assert snippet_commands(snippet, "chgrp").get(file) == image_gid(), f"{file}: no chgrp {image_gid()}"
+    mode = snippet_commands(snippet, "chmod").get(file)
+    assert mode, f"the README leaves {file} at 0600: the image's user cannot read it"
+    assert int(mode, 8) & 0o040 and not int(mode, 8) & 0o007, f"{file}: mode {mode}"
+    # Made inside a umask of 077, so never readable by others in between.
+    made = re.search(rf"^.*(-out {re.escape(file)}|> {re.escape(file)}).*$", snippet.replace("$k", "service-jwt"), re.M)
+    assert made and "umask 077" in made.group(0), f"{file} is not made under umask 077"
 
 
 # --------------------------------------------------------------------------

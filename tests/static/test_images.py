@@ -6,7 +6,7 @@ network must change. Reads files, runs nothing."""
 import re
 import sys
 
-from test_deploy import COMPOSE, REPO, SERVICES, allowed_name, df_by_name, df_stages, parse_dockerfile
+from test_deploy import COMPOSE, REPO, SERVICES, allowed_name, compose_env, df_by_name, df_stages, parse_dockerfile
 
 LOCK = REPO / "deploy" / "container" / "base-image.lock"
 sys.path.insert(0, str(REPO / "tests" / "container"))
@@ -46,7 +46,12 @@ def test_make_images_builds_every_dockerfile_target_but_the_internal_stages():
 def test_the_container_runner_overrides_only_what_the_host_network_changes():
     from containers import HOST_NETWORK_OVERRIDES
 
-    assert HOST_NETWORK_OVERRIDES == {"MDV_KAFKA_BROKERS", "MDV_PG_DSN", "MDV_HTTP_ADDR", "MDV_INSTANCE_ID"}
-    for name in HOST_NETWORK_OVERRIDES:
+    assert HOST_NETWORK_OVERRIDES == {"MDV_KAFKA_BROKERS", "MDV_PG_DSN", "MDV_IDENTITY_URL", "MDV_HTTP_ADDR",
+                                      "MDV_INSTANCE_ID"}
+    for name in HOST_NETWORK_OVERRIDES - {"MDV_IDENTITY_URL"}:
         assert all(allowed_name(s, name) for s in SERVICES), name
+    # A compose name, which the host network does not resolve: only the
+    # gateway is given one (the services' own calls to identity).
+    assert [s for s in SERVICES if "MDV_IDENTITY_URL" in compose_env(s)] == ["gateway"]
+    assert allowed_name("gateway", "MDV_IDENTITY_URL")
     assert COMPOSE.exists()
