@@ -4,9 +4,11 @@ Kubernetes manifests give the gateway identity's URL and the services'
 private key, identity the public key of the same pair, and both the same
 issuer and audience, their own (neither the usagers' nor the partners').
 The keys are mounted secrets, the private one into the gateway only and
-readable by the image's group, never by others; the README's snippet makes
-every key pair the compose file mounts. Every file a deployed service is
-pointed at (a *_FILE variable) is a secret it mounts.
+readable by the image's group, never by others, as the gateway's OpenID
+client secret (sign-in: known is for a signed-in usager); the README's
+snippet makes every file the compose file mounts from the keys folder.
+Every file a deployed service is pointed at (a *_FILE variable) is a
+secret it mounts.
 
 Reads files, runs nothing.
 """
@@ -238,6 +240,13 @@ def test_k8s_gateway_and_identity_agree_on_the_services_tokens():
         assert k8s_value("gateway", name) == k8s_value("identity", name), name
     assert k8s_value("gateway", "MDV_SERVICE_JWT_ISSUER") != k8s_value("gateway", "MDV_JWT_ISSUER")
     assert k8s_value("gateway", "MDV_SERVICE_JWT_ISSUER") != k8s_value("partners", "MDV_PARTNER_JWT_ISSUER")
+
+
+@pytest.mark.parametrize("variable", ["MDV_SERVICE_JWT_PRIVATE_KEY_FILE", "MDV_OIDC_CLIENT_SECRET_FILE"])
+def test_k8s_what_the_gateway_keeps_secret_its_group_reads_and_no_one_else(variable):
+    secret, _, mode = mounted_secret("gateway", k8s_value("gateway", variable))
+    assert mode & 0o040 and not mode & 0o007, f"{variable}: {secret} mounted with mode {mode:o}"
+    assert secret_readers(secret) == ["gateway"], secret_readers(secret)
 
 
 @pytest.mark.parametrize("service", SERVICES)
