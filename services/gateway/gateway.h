@@ -29,11 +29,13 @@ struct gateway {
 #define GATEWAY_SESSION_COOKIE "mdv_session"
 
 /* The journeys a caller ($N, their sub) may see: their own, and those
- * declared under a mandate they recorded (an agent) or that names them (a
- * usager). ARRAY(...) is computed once, so both indexes serve the OR. */
+ * declared under a mandate that names them (a usager, for good) or that
+ * they recorded and has not expired (an agent: a mandate covers the day
+ * the usager is at their desk, not their démarche ever after).
+ * ARRAY(...) is computed once, so both indexes serve the OR. */
 #define GATEWAY_CALLER_SEES(n)                                                                     \
     "(j.usager_id = $" n " OR j.mandate_id = ANY (ARRAY(SELECT m.mandate_id FROM mandates m"       \
-    " WHERE m.agent_sub = $" n " OR m.usager_sub = $" n ")))"
+    " WHERE (m.agent_sub = $" n " AND m.expires_at > now()) OR m.usager_sub = $" n ")))"
 
 /* Who calls: a bearer token's sub (a usager), or a session's (session.c),
  * a usager or a France services agent. */

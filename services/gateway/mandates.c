@@ -4,8 +4,8 @@
  * declares it (POST /v1/declarations with mandate_id). The journey is the
  * usager's: its owner is their sub when they have signed in once, else
  * "mandate:<id>" until they do; either way the journeys the mandate covers
- * are seen by the agent who recorded it and by the usager it names
- * (GATEWAY_CALLER_SEES). A mandate names its usager by their pivot
+ * are seen by the usager it names and, until it expires, by the agent who
+ * recorded it (GATEWAY_CALLER_SEES). A mandate names its usager by their pivot
  * identity; a usager's sign-in matches it on the pivot key (mdv/pivot.h,
  * the key every administration matches records on) and records their sub
  * on it (session.c). */

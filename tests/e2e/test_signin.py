@@ -439,6 +439,29 @@ def test_a_mandate_for_a_usager_who_signed_in_before_names_them_at_once(env: Sta
     assert usager.api("GET", f"/v1/journeys/{journey_id}").status_code == 200
 
 
+def test_an_agent_no_longer_sees_a_journey_once_its_mandate_expired(env: StackEnv, db: Databases) -> None:
+    person = demo_person(env, 12)
+    agent = signed_in(env, AGENT)
+    mandate = agent.api("POST", "/v1/mandates", json={"kind": "bereavement", "usager": typed_pivot(person)}).json()
+    declared = agent.api("POST", "/v1/declarations",
+                         json={**bereavement_declaration(unknown_person()), "mandate_id": mandate["id"]})
+    assert declared.status_code == 202, declared.text
+    journey_id = declared.json()["journey_id"]
+    assert agent.api("GET", f"/v1/journeys/{journey_id}").status_code == 200
+    # The day is over: the clock of the mandate, moved as time would.
+    db("gateway").execute("UPDATE mandates SET expires_at = now() - interval '1 second' WHERE mandate_id = %s",
+                          (mandate["id"],))
+    assert_problem(agent.api("GET", f"/v1/journeys/{journey_id}"), 404)
+    assert journey_id not in {j["id"] for j in agent.api("GET", "/v1/journeys?limit=100").json()["items"]}
+    # The usager it names still sees their journey once they sign in.
+    usager = Browser(env.gateway_url)
+    page = usager.open_login()
+    label = strip_accents(person["family_name"]).upper()
+    usager.submit(page, next(p.sub for p in usager.persons(page)
+                             if label in strip_accents(p.label) and person["birth_date"] in p.label))
+    assert usager.api("GET", f"/v1/journeys/{journey_id}").status_code == 200
+
+
 def test_the_contracts_mandate_example_is_recorded_as_written(env: StackEnv) -> None:
     spec = yaml.safe_load((REPO_ROOT / "services" / "gateway" / "openapi.yaml").read_text())
     example = spec["paths"]["/v1/mandates"]["post"]["requestBody"]["content"]["application/json"]["example"]
