@@ -84,6 +84,21 @@ fail:
     return NULL;
 }
 
+/* rd_kafka_new of conf, which it then owns; NULL (logged as what, conf
+ * destroyed) if it fails. NULL conf (conf_new failed) gives NULL. */
+static rd_kafka_t *client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, const char *what)
+{
+    char errstr[512];
+    if (!conf)
+        return NULL;
+    rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        mdv_error("%s: %s", what, errstr);
+        rd_kafka_conf_destroy(conf);
+    }
+    return rk;
+}
+
 static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
@@ -107,33 +122,16 @@ rd_kafka_t *mdv_kafka_producer_new(const char *brokers)
         NULL,
     };
     /* clang-format on */
-    char errstr[512];
     rd_kafka_conf_t *conf = conf_new(brokers, settings);
-    if (!conf)
-        return NULL;
-    rd_kafka_conf_set_dr_msg_cb(conf, delivery_cb);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        mdv_error("kafka producer: %s", errstr);
-        rd_kafka_conf_destroy(conf);
-    }
-    /* On success rd_kafka_new owns conf. */
-    return rk;
+    if (conf)
+        rd_kafka_conf_set_dr_msg_cb(conf, delivery_cb);
+    return client_new(RD_KAFKA_PRODUCER, conf, "kafka producer");
 }
 
 rd_kafka_t *mdv_kafka_admin_new(const char *brokers)
 {
     static const char *const settings[] = {NULL};
-    char errstr[512];
-    rd_kafka_conf_t *conf = conf_new(brokers, settings);
-    if (!conf)
-        return NULL;
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        mdv_error("kafka admin client: %s", errstr);
-        rd_kafka_conf_destroy(conf);
-    }
-    return rk;
+    return client_new(RD_KAFKA_PRODUCER, conf_new(brokers, settings), "kafka admin client");
 }
 
 rd_kafka_t *mdv_kafka_offsets_reader_new(const char *brokers, const char *group)
@@ -145,16 +143,9 @@ rd_kafka_t *mdv_kafka_offsets_reader_new(const char *brokers, const char *group)
         NULL,
     };
     /* clang-format on */
-    char errstr[512];
-    rd_kafka_conf_t *conf = conf_new(brokers, settings);
-    if (!conf)
-        return NULL;
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        mdv_error("kafka offsets reader of %s: %s", group, errstr);
-        rd_kafka_conf_destroy(conf);
-    }
-    return rk;
+    char what[256];
+    snprintf(what, sizeof(what), "kafka offsets reader of %s", group);
+    return client_new(RD_KAFKA_CONSUMER, conf_new(brokers, settings), what);
 }
 
 void mdv_kafka_offsets_reader_destroy(rd_kafka_t *rk)
@@ -259,18 +250,14 @@ rd_kafka_t *mdv_kafka_consumer_new(const char *brokers, const char *group, const
         NULL,
     };
     /* clang-format on */
-    char errstr[512];
     rd_kafka_conf_t *conf = conf_new(brokers, settings);
-    if (!conf)
-        return NULL;
-    rd_kafka_conf_set_stats_cb(conf, stats_cb);
-    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        mdv_error("kafka consumer: %s", errstr);
-        rd_kafka_conf_destroy(conf);
-        return NULL;
+    if (conf) {
+        rd_kafka_conf_set_stats_cb(conf, stats_cb);
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     }
+    rd_kafka_t *rk = client_new(RD_KAFKA_CONSUMER, conf, "kafka consumer");
+    if (!rk)
+        return NULL;
     rd_kafka_poll_set_consumer(rk);
 
     size_t n = 0;
