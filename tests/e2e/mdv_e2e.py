@@ -806,6 +806,17 @@ def assert_one_effect_per_journey(applied_effects: Callable[[str, list[str]], di
 KAFKA_LOG = logging.getLogger("librdkafka")
 
 
+def all_ready(env: StackEnv) -> bool:
+    """Whether every service instance answers 200 on /readyz."""
+    for url in env.all_urls.values():
+        try:
+            if requests.get(url + "/readyz", timeout=5).status_code != 200:
+                return False
+        except requests.RequestException:
+            return False
+    return True
+
+
 def instance_pid(env: StackEnv, instance: str) -> int:
     """The pid of a running instance (stack.sh's pid file)."""
     assert env.stack_dir is not None, "MDV_STACK_DIR is not set"

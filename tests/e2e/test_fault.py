@@ -42,11 +42,11 @@ from typing import Any
 
 import psycopg
 import pytest
-import requests
 
 from mdv_e2e import (
     BEREAVEMENT_STEPS,
     Stopped,
+    all_ready,
     assert_one_effect_per_journey,
     POLL_INTERVAL,
     STEP_IDENTITY,
@@ -105,16 +105,6 @@ FAULTS = [
     Fault("broker_restarted", (("stop-kafka",), KILL, ("start-kafka",), ("start-service", VICTIM)),
           max(BURST // 2, 1), 0.5, "Kafka broker restarted (mdv-identity killed while it was down)"),
 ]
-
-
-def all_ready(env) -> bool:
-    for url in env.all_urls.values():
-        try:
-            if requests.get(url + "/readyz", timeout=5).status_code != 200:
-                return False
-        except requests.RequestException:
-            return False
-    return True
 
 
 @dataclass(frozen=True, repr=False)

@@ -20,9 +20,9 @@ import os
 import time
 
 import pytest
-import requests
 
 from mdv_e2e import (
+    all_ready,
     bereavement_declaration,
     instance_pid,
     record_figures,
@@ -41,16 +41,6 @@ def alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
-
-
-def all_ready(env) -> bool:
-    for url in env.all_urls.values():
-        try:
-            if requests.get(url + "/readyz", timeout=5).status_code != 200:
-                return False
-        except requests.RequestException:
-            return False
     return True
 
 
