@@ -302,6 +302,18 @@ def demo_person(env: StackEnv, index: int) -> dict:
     return json.loads(lines[index])
 
 
+def signed_in_as_person(env: StackEnv, person: dict) -> Browser:
+    """A browser signed in, through the provider's list, as a person of the
+    stack's own seed (demo_person)."""
+    browser = Browser(env.gateway_url)
+    page = browser.open_login()
+    label = strip_accents(person["family_name"]).upper()
+    callback = browser.submit(page, next(p.sub for p in browser.persons(page)
+                                         if label in strip_accents(p.label) and person["birth_date"] in p.label))
+    assert callback.status_code == 303, f"sign-in as {label}: {callback.status_code} {callback.text[:300]}"
+    return browser
+
+
 def typed_pivot(person: dict) -> dict:
     """The person's pivot identity as an agent types it from their papers:
     no accents, any case (the match folds both)."""
@@ -386,12 +398,7 @@ def test_an_agent_declares_under_a_mandate_for_a_usager_who_signs_in_later(env: 
     assert_problem(other_agent.api("GET", f"/v1/mandates/{mandate['id']}"), 404)
 
     # The usager signs in for the first time: the journey and the mandate are theirs.
-    usager = Browser(env.gateway_url)
-    page = usager.open_login()
-    label = strip_accents(person["family_name"]).upper()
-    callback = usager.submit(page, next(p.sub for p in usager.persons(page)
-                                        if label in strip_accents(p.label) and person["birth_date"] in p.label))
-    assert callback.status_code == 303
+    usager = signed_in_as_person(env, person)
     me = usager.me().json()
     ours = {for_a_move["id"], mandate["id"]}
     assert [m["id"] for m in me["mandates"] if m["id"] in ours] == [for_a_move["id"], mandate["id"]]
@@ -421,11 +428,7 @@ def test_an_agent_declares_under_a_mandate_for_a_usager_who_signs_in_later(env: 
 
 def test_a_mandate_for_a_usager_who_signed_in_before_names_them_at_once(env: StackEnv, db: Databases) -> None:
     person = demo_person(env, 11)
-    usager = Browser(env.gateway_url)
-    page = usager.open_login()
-    label = strip_accents(person["family_name"]).upper()
-    usager.submit(page, next(p.sub for p in usager.persons(page)
-                             if label in strip_accents(p.label) and person["birth_date"] in p.label))
+    usager = signed_in_as_person(env, person)
     sub = usager.me().json()["sub"]
     agent = signed_in(env, OTHER_AGENT)
     mandate = agent.api("POST", "/v1/mandates", json={"kind": "bereavement", "usager": typed_pivot(person)}).json()
@@ -454,11 +457,7 @@ def test_an_agent_no_longer_sees_a_journey_once_its_mandate_expired(env: StackEn
     assert_problem(agent.api("GET", f"/v1/journeys/{journey_id}"), 404)
     assert journey_id not in {j["id"] for j in agent.api("GET", "/v1/journeys?limit=100").json()["items"]}
     # The usager it names still sees their journey once they sign in.
-    usager = Browser(env.gateway_url)
-    page = usager.open_login()
-    label = strip_accents(person["family_name"]).upper()
-    usager.submit(page, next(p.sub for p in usager.persons(page)
-                             if label in strip_accents(p.label) and person["birth_date"] in p.label))
+    usager = signed_in_as_person(env, person)
     assert usager.api("GET", f"/v1/journeys/{journey_id}").status_code == 200
 
 
