@@ -157,7 +157,9 @@ int main(void)
             rc = 0;
     }
     /* Before mdv_service_close's shutdown bound, which they must not eat:
-     * each stops within about 100 ms (an attempt in flight finishes). */
+     * the webhook workers stop within about 100 ms (an attempt in flight
+     * is cut short), the receipts within one committed-offsets answer's
+     * bound (receipt.c, 2 s). */
     double stopping = mdv_monotonic_seconds();
     partners_webhooks_stop(webhooks);
     partners_receipts_stop(receipts);
