@@ -13,6 +13,13 @@
  * reconnects, and each heartbeat reads the journey again, so a lost one
  * delays an event by a heartbeat at most.
  *
+ * The journeys' cache relies on the same connection and cannot wait for a
+ * heartbeat: a connection that died without a word (the server's host
+ * gone, a firewall's state dropped, its backend stuck) would leave it
+ * serving answers no notification will ever correct. So a connection quiet
+ * for LIVE_PING_MS is asked a question, and one that does not answer
+ * within LIVE_PING_TIMEOUT_MS counts as lost, as a broken one does.
+ *
  * Event ids are the journey's updated_at (RFC 3339 in µs, strictly
  * increasing per journey), so Last-Event-ID tells what the client has. */
 #include <poll.h>
@@ -32,6 +39,9 @@
 #define LIVE_LIFETIME_S 600.0 /* then the stream ends; EventSource reconnects */
 #define LIVE_RETRY_MS "3000"  /* EventSource's wait before reconnecting */
 #define LIVE_TICK_MS 1000
+#define LIVE_PING_MS 5000                          /* quiet that long, the connection is asked */
+#define LIVE_PING_TIMEOUT_MS 5000                  /* unanswered that long, it counts as lost */
+#define LIVE_APPLICATION_NAME "mdv-gateway-listen" /* in pg_stat_activity */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -97,8 +107,40 @@ static int stopping(struct live *lv)
     return stop;
 }
 
-/* Listens until the connection breaks or the gateway stops: 1 once it
- * listened (the cache served meanwhile), 0 when LISTEN failed. */
+/* The listening connection's question, while it is quiet. */
+struct ping {
+    double heard_at; /* the last answer or notification */
+    double sent_at;  /* the question in flight, 0 when none */
+};
+
+/* Reads the question's answer if it came, asks one when the connection
+ * has been quiet too long. -1 when the connection counts as lost. */
+static int ping_step(PGconn *conn, struct ping *p, double now)
+{
+    while (p->sent_at && !PQisBusy(conn)) {
+        PGresult *res = PQgetResult(conn);
+        if (!res) { /* the whole answer is in */
+            p->sent_at = 0;
+            p->heard_at = now;
+            break;
+        }
+        int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+        PQclear(res);
+        if (!ok)
+            return -1;
+    }
+    if (p->sent_at)
+        return (now - p->sent_at) * 1000.0 < LIVE_PING_TIMEOUT_MS ? 0 : -1;
+    if ((now - p->heard_at) * 1000.0 < LIVE_PING_MS)
+        return 0;
+    if (!PQsendQuery(conn, "SELECT 1"))
+        return -1;
+    p->sent_at = now;
+    return 0;
+}
+
+/* Listens until the connection breaks, falls silent or the gateway stops:
+ * 1 once it listened (the cache served meanwhile), 0 when LISTEN failed. */
 static int listen_on(struct live *lv, PGconn *conn)
 {
     PGresult *res = PQexec(conn, "LISTEN " LIVE_CHANNEL);
@@ -112,6 +154,7 @@ static int listen_on(struct live *lv, PGconn *conn)
      * and serves from now on, since every later change is notified. */
     journey_cache_reset(lv->cache, 1);
     wake_where(lv, NULL);
+    struct ping ping = {.heard_at = mdv_monotonic_seconds()};
     while (!stopping(lv)) {
         struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
         if (poll(&pfd, 1, LIVE_TICK_MS) < 0 || PQconsumeInput(conn) == 0)
@@ -123,17 +166,32 @@ static int listen_on(struct live *lv, PGconn *conn)
             journey_cache_invalidate(lv->cache, n->extra);
             wake_where(lv, n->extra);
             PQfreemem(n);
+            ping.heard_at = mdv_monotonic_seconds();
+        }
+        if (ping_step(conn, &ping, mdv_monotonic_seconds()) < 0) {
+            mdv_warn("live: the listening connection did not answer within %d ms: taken as lost",
+                     LIVE_PING_TIMEOUT_MS);
+            return 1;
         }
         tick(lv);
     }
     return 1;
 }
 
+/* The listening connection, named so that an operator (and a test) can
+ * tell it from the pool's in pg_stat_activity. */
+static PGconn *listen_connect(const char *dsn)
+{
+    const char *keys[] = {"dbname", "application_name", NULL};
+    const char *values[] = {dsn, LIVE_APPLICATION_NAME, NULL};
+    return PQconnectdbParams(keys, values, 1);
+}
+
 static void *listen_loop(void *arg)
 {
     struct live *lv = arg;
     while (!stopping(lv)) {
-        PGconn *conn = PQconnectdb(lv->dsn);
+        PGconn *conn = listen_connect(lv->dsn);
         int listened = 0;
         if (PQstatus(conn) == CONNECTION_OK)
             listened = listen_on(lv, conn);

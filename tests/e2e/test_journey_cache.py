@@ -3,7 +3,8 @@ an owner's GET of a journey that did not change is answered from the
 process (`mdv_journey_cache_hits_total`), and every change shows: a step
 reported by a service, a partner's receipt, a rating made on this
 instance or on another one, a change whose notification was lost while
-PostgreSQL restarted. An agent, who sees a journey under a mandate, is
+PostgreSQL restarted, a change made while the listening connection fell
+silent without breaking. An agent, who sees a journey under a mandate, is
 always answered by the database.
 
 The oracle is a second gateway instance started with the cache disabled
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import time
 from typing import Any, Iterator
 
@@ -219,6 +221,42 @@ def test_a_change_whose_notification_was_lost_in_a_database_restart_shows(env, u
     # Emptied when it found the connection lost, then again once it listens anew.
     wait_until(lambda: metric_total(env.gateway_url, RESETS) - resets >= 2, SHOWS_WITHIN,
                "gateway-1 listening again")
+
+
+def listening_backends(db) -> list[int]:
+    """The PostgreSQL backends of the gateways' listening connections
+    (live.c names them), each gateway instance's."""
+    rows = db("gateway").execute(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'mdv-gateway-listen'").fetchall()
+    return [pid for (pid,) in rows]
+
+
+def test_a_change_made_while_the_listening_connection_is_silent_shows(env, usager, uncached, db):
+    """The listening connection does not break, it falls silent: its
+    backend is stopped (SIGSTOP), as a server host gone or a firewall's
+    dropped state would leave it. The journey is rated through gateway-2;
+    its notification never reaches gateway-1, whose connection still looks
+    open. gateway-1 must find the silence, stop serving from its cache and
+    listen anew, rather than answer the journey as it held it."""
+    truth = on(uncached, usager)
+    journey_id = completed(usager, truth)
+    held = answer(usager, journey_id)
+    resets = metric_total(env.gateway_url, RESETS)
+    pids = wait_until(lambda: len(listening_backends(db)) == 2 and listening_backends(db), 30,
+                      "both gateways' listening connections")
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        resp = truth.request("POST", f"/v1/journeys/{journey_id}/rating", json={"score": 3})
+        assert resp.status_code == 201, resp.text
+        _, _, body = agrees(usager, truth, journey_id)
+        assert body["rating"] == resp.json() and answer(usager, journey_id) != held
+        assert metric_total(env.gateway_url, RESETS) > resets
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    wait_until(lambda: len(set(listening_backends(db)) - set(pids)) == 2, SHOWS_WITHIN,
+               "both gateways listening on new connections")
 
 
 def test_an_agent_under_a_mandate_is_always_answered_by_the_database(env, uncached):
