@@ -232,6 +232,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
+/* fetch.wait.max.ms: how long the broker holds a fetch that found nothing.
+ * A message still answers it at once (fetch.min.bytes 1), so only an idle
+ * consumer's rate of empty fetches changes: at librdkafka's 500 ms, every
+ * consumer's empty fetches were most of an idle broker's CPU (README,
+ * Performance). A partition assigned or resumed meanwhile waits for that
+ * fetch to return, so a takeover can start up to this much later. */
 rd_kafka_t *mdv_kafka_consumer_new(const char *brokers, const char *group, const char *instance_id,
                                    const char *const *topics)
 {
@@ -247,6 +253,7 @@ rd_kafka_t *mdv_kafka_consumer_new(const char *brokers, const char *group, const
         "session.timeout.ms", "10000",
         "socket.nagle.disable", "true",
         "statistics.interval.ms", "5000",
+        "fetch.wait.max.ms", "2000",
         NULL,
     };
     /* clang-format on */

@@ -96,6 +96,7 @@ static const struct setting consumer_settings[] = {
     {"session.timeout.ms",            "10000",            "45000"},
     {"socket.nagle.disable",          "true",             "false"},
     {"statistics.interval.ms",        "5000",             "0"},
+    {"fetch.wait.max.ms",             "2000",             "500"},
 };
 /* clang-format on */
 
