@@ -23,7 +23,7 @@
 #   stop-kafka | start-kafka | stop-pg | start-pg
 #   topics                  the broker's topics and partition counts (mdv-topics --list);
 #                           no consumer-group view: the stack has no Kafka tools jar
-#   pg-settings             the durability settings PostgreSQL gets (see MDV_PG_FSYNC)
+#   pg-settings             the settings PostgreSQL gets (durability: see MDV_PG_FSYNC)
 #   start-oidc | stop-oidc | restart-oidc
 #                           the local OpenID provider (a restart makes it a new signing key)
 #
@@ -396,7 +396,16 @@ pg_write_conf() {
 		unix_socket_directories = '$PG_SOCK'
 	EOF
 	pg_durability_settings >>"$conf"
+	pg_workload_settings >>"$conf"
 	((EUID != 0)) || chown postgres: "$conf"
+}
+
+# What the suite's workload wants of the server (README, Performance):
+# pg_stat_statements, so that where its time goes can be read (make bench
+# reports its top statements per declaration).
+pg_workload_settings() {
+	echo "shared_preload_libraries = 'pg_stat_statements'"
+	echo "pg_stat_statements.track = top"
 }
 
 # The stack `make up` starts is where a user keeps their data: durable, as
@@ -1262,7 +1271,10 @@ main() {
 		oidc_start
 		;;
 	topics) cmd_topics "$@" ;;
-	pg-settings) pg_durability_settings ;;
+	pg-settings)
+		pg_durability_settings
+		pg_workload_settings
+		;;
 	*) usage ;;
 	esac
 }
