@@ -498,7 +498,83 @@ def snapshot(gw: Gateway) -> dict[str, Any]:
     # PostgreSQL publishes a backend's counters at most once a second.
     time.sleep(1.5)
     return {"cpu": cpu_snapshot(), "db": db_snapshot(gw), "kafka": metrics_snapshot(),
-            "own_gateway_queries": gw.queries}
+            "pg": pg_snapshot(), "own_gateway_queries": gw.queries}
+
+
+# --------------------------------------------------------------------------
+# Where PostgreSQL's time goes: its statements, WAL and tables
+
+
+# Kept open from one snapshot to the next: a backend started for each
+# one would put its start-up in the CPU being measured.
+PG_CONNS: dict[str, psycopg.Connection] = {}
+
+
+def pg_conn(db: str) -> psycopg.Connection:
+    """db's connection; for "postgres", the cluster's superuser over the
+    stack's socket (trust, as stack.sh made it): pg_stat_statements shows
+    every database's statements only to it."""
+    if db not in PG_CONNS:
+        PG_CONNS[db] = psycopg.connect(
+            f"host={STACK / 'sock'} port={os.environ['MDV_PG_PORT']} user=postgres dbname=postgres"
+            if db == "postgres" else dsn(db), autocommit=True)
+        if db == "postgres":
+            PG_CONNS[db].execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    return PG_CONNS[db]
+
+
+def pg_snapshot() -> dict[str, Any]:
+    """Cumulative counters of pg_stat_wal, pg_stat_statements (by database
+    and statement) and each service database's pg_stat_user_tables."""
+    conn = pg_conn("postgres")
+    wal = conn.execute("SELECT wal_records, wal_fpi, wal_bytes::bigint, wal_write, wal_sync"
+                       " FROM pg_stat_wal").fetchone()
+    statements = conn.execute(
+        "SELECT d.datname || ' ' || s.queryid, d.datname, s.query, s.calls, s.total_exec_time,"
+        " s.rows, s.wal_bytes::bigint FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+        " WHERE d.datname LIKE 'mdv\\_%'").fetchall()
+    dbs = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'mdv\\_%'")]
+    tables = {}
+    for db in dbs:
+        for row in pg_conn(db).execute(
+                "SELECT relname, seq_scan, coalesce(idx_scan, 0), n_tup_ins, n_tup_upd, n_tup_hot_upd,"
+                " n_tup_del, n_dead_tup FROM pg_stat_user_tables"):
+            tables[f"{db} {row[0]}"] = list(row[1:])
+    return {"wal": dict(zip(("records", "fpi", "bytes", "writes", "syncs"), wal)),
+            "statements": {k: {"db": db, "query": q, "calls": c, "exec_ms": t, "rows": r, "wal_bytes": w}
+                           for k, db, q, c, t, r, w in statements},
+            "tables": tables}
+
+
+TABLE_FIELDS = ("seq_scans", "idx_scans", "inserted", "updated", "hot_updated", "deleted")
+
+
+def pg_costs(before: dict[str, Any], after: dict[str, Any], n: int, top: int = 15) -> dict[str, Any]:
+    """Per declaration between two pg_snapshots: WAL, the statements that
+    took the most execution time, and the tables written (with how many of
+    their updates were HOT) or scanned sequentially."""
+    wal = {k: round((after["wal"][k] - before["wal"][k]) / n, 1) for k in after["wal"]}
+    statements = []
+    for key, a in after["statements"].items():
+        b = before["statements"].get(key, {"calls": 0, "exec_ms": 0.0, "rows": 0, "wal_bytes": 0})
+        calls = a["calls"] - b["calls"]
+        if calls > 0:
+            statements.append({"db": a["db"].removeprefix("mdv_"), "query": " ".join(a["query"].split())[:240],
+                               "calls": round(calls / n, 2), "exec_ms": round((a["exec_ms"] - b["exec_ms"]) / n, 3),
+                               "rows": round((a["rows"] - b["rows"]) / n, 2),
+                               "wal_bytes": round((a["wal_bytes"] - b["wal_bytes"]) / n)})
+    statements.sort(key=lambda s: -s["exec_ms"])
+    tables = {}
+    for key, a in after["tables"].items():
+        b = before["tables"].get(key, [0] * len(a))
+        d = dict(zip(TABLE_FIELDS, (round((x - y) / n, 2) for x, y in zip(a, b))))
+        d["dead"] = a[-1]
+        if d["inserted"] or d["updated"] or d["deleted"] or d["seq_scans"]:
+            tables[key.removeprefix("mdv_")] = d
+    return {"wal_per_declaration": wal,
+            "statements_exec_ms": round(sum(s["exec_ms"] for s in statements), 2),
+            "statements_calls": round(sum(s["calls"] for s in statements), 1),
+            "top_statements": statements[:top], "tables": dict(sorted(tables.items()))}
 
 
 def costs(before: dict[str, Any], after: dict[str, Any], n: int) -> dict[str, Any]:
@@ -625,7 +701,7 @@ def fmt(v: float | None) -> str:
 
 
 def summary(r: dict[str, Any]) -> list[str]:
-    sat, pg, http, c = r["saturation"], r["pgbench"], r["http"], r["costs"]
+    sat, pg, http, c, p = r["saturation"], r["pgbench"], r["http"], r["costs"], r["postgresql_costs"]
     lines = [
         f"mdv bench {r['started']} ({r['machine']['cpus']} CPUs, load before {r['machine']['loadavg_before']},"
         f" PostgreSQL {r['postgresql']['settings']})",
@@ -644,6 +720,11 @@ def summary(r: dict[str, Any]) -> list[str]:
         f" ratio {c['commits'] / pg['transactions_per_declaration']:.2f}), {c['rows_written']:.1f} rows written,"
         f" Kafka {c['kafka_produced']:.1f} produced / {c['kafka_consumed']:.1f} consumed,"
         f" {c['cpu_ms']:.1f} ms CPU",
+        f"PostgreSQL per declaration: {p['wal_per_declaration']['bytes'] / 1024:.1f} KiB of WAL"
+        f" ({p['wal_per_declaration']['records']:.0f} records, {p['wal_per_declaration']['fpi']:.1f} full-page"
+        f" images, {p['wal_per_declaration']['syncs']:.1f} flushes), {p['statements_calls']:.0f} statements"
+        f" executing {p['statements_exec_ms']:.1f} ms; the top: " + "; ".join(
+            f"{s['db']} {s['exec_ms']:.2f} ms/{s['calls']:g} calls {s['query'][:60]}" for s in p["top_statements"][:3]),
         f"idle, per second: {r['idle_per_second']['commits']:.1f} commits,"
         f" {r['idle_per_second']['cpu_ms']:.0f} ms CPU (included above at the share of each declaration)",
         "  CPU ms per declaration: " + ", ".join(
@@ -711,6 +792,7 @@ def main() -> int:
     n = sum(r["declarations"] for r in latency)
     cost = costs(before, after, n)
     cost["quiet_after_seconds"] = settle
+    pg_cost = pg_costs(before["pg"], after["pg"], n)
     gen_cpu = (os.times().user - cpu0.user) + (os.times().system - cpu0.system)
     sent = sum(r["declarations"] for r in ramp + latency)
     lateness = [r["generator_lateness_seconds"]["p99"] for r in ramp + latency]
@@ -732,7 +814,7 @@ def main() -> int:
         "ramp": ramp,
         "saturation": {"declarations_per_second": sat, "reached": reached,
                        "ratio_to_pgbench": round(sat / pg["declarations_per_second"], 3)},
-        "latency": latency, "costs": cost, "idle_per_second": idle, "pgbench": pg, "http": http,
+        "latency": latency, "costs": cost, "postgresql_costs": pg_cost, "idle_per_second": idle, "pgbench": pg, "http": http,
         "generator": {"cpu_seconds": round(gen_cpu, 2), "load_seconds": round(load_seconds, 1),
                       "core_fraction": round(gen_cpu / max(load_seconds, 1e-9), 3),
                       "cpu_ms_per_declaration": round(gen_cpu / max(sent, 1) * 1000, 3),
