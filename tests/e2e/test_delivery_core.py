@@ -241,6 +241,22 @@ def test_one_keys_events_reach_kafka_in_the_order_their_transactions_committed(e
     assert published == commits, f"committed in the order {commits}, published as {published}"
 
 
+@pytest.mark.parametrize("service", ["gateway", "abroad", "partners"])
+def test_each_outbox_row_draws_one_seq(env, service):
+    """The commit-order trigger draws a row's seq, and nothing else does
+    (the column's default used to draw one more per row, which the trigger
+    replaced): rows written by one statement, with every other writer held
+    off by a lock, get consecutive seqs. Rolled back: nothing is sent."""
+    with psycopg.connect(env.dsn(service)) as conn:
+        conn.execute("LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE")
+        seqs = [r[0] for r in conn.execute(
+            "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, topic, headers)"
+            " SELECT gen_random_uuid(), 'probe', 'seq-probe-' || i, %s, '\\x00', %s, '{}'"
+            " FROM generate_series(1, 4) i RETURNING seq", (PROBE_TYPE, ABROAD_EVENTS)).fetchall()]
+        conn.rollback()
+    assert sorted(seqs) == list(range(min(seqs), min(seqs) + 4)), seqs
+
+
 def test_different_keys_do_not_wait_for_each_other(env):
     """The per-key turn serialises one aggregate's writers only."""
     first = psycopg.connect(env.dsn("abroad"))
