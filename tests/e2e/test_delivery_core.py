@@ -257,6 +257,17 @@ def test_each_outbox_row_draws_one_seq(env, service):
     assert sorted(seqs) == list(range(min(seqs), min(seqs) + 4)), seqs
 
 
+@pytest.mark.parametrize("service", ["gateway", "abroad", "partners"])
+def test_the_outbox_has_no_index_nothing_reads(env, service):
+    """The relay reads by seq; nothing looks a row up by its id (a fresh
+    UUID, the event's ce_id): its unique index only cost every row a
+    random btree insert."""
+    with psycopg.connect(env.dsn(service)) as conn:
+        indexes = [r[0] for r in conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'outbox'")]
+    assert indexes == ["outbox_pkey"]
+
+
 def test_different_keys_do_not_wait_for_each_other(env):
     """The per-key turn serialises one aggregate's writers only."""
     first = psycopg.connect(env.dsn("abroad"))
