@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+import psycopg
 import pytest
 from mdv_e2e import SERVICES
 
@@ -29,3 +30,13 @@ def test_each_service_reaches_postgresql_over_the_unix_socket(db, service):
     rows = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                         " AND backend_type = 'client backend' AND client_addr IS NULL").fetchone()
     assert rows[0] >= 1
+
+
+def test_the_stack_loads_pg_stat_statements(env):
+    """make bench reads the statements' time per declaration from it
+    (README, Performance), and anyone diagnosing the stack may too. Only
+    the cluster's superuser may read the setting (trust, as stack.sh made
+    the local cluster)."""
+    with psycopg.connect(env.dsn("gateway"), user="postgres") as conn:
+        loaded = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+    assert "pg_stat_statements" in loaded.split(", ")
