@@ -67,6 +67,12 @@ json_t *gateway_me_json(PGconn *conn, const struct gateway_caller *caller, const
 void mandates_post(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
 void mandates_list(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
 void mandates_get(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+void mandates_end(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
+/* Ends mandate id now, for its agent or its usager (a mandate already
+ * over is left as it was): the mandate after, NULL when it is not the
+ * caller's or on a database error (*failed). */
+json_t *gateway_mandate_end(PGconn *conn, const struct gateway_caller *caller, const char *id,
+                            int *failed);
 /* For a declaration under a mandate (its body's mandate_id, taken out of
  * body): checks that the agent may (403, 404, 409, 422 answered: -1) and
  * writes the journey's owner (the usager's sub, or "mandate:<id>" until

@@ -97,6 +97,7 @@ static const struct mdv_http_route routes[] = {
     {"POST", "/v1/mandates", "POST /v1/mandates", mandates_post},
     {"GET", "/v1/mandates", "GET /v1/mandates", mandates_list},
     {"GET", "/v1/mandates/{}", "GET /v1/mandates/{id}", mandates_get},
+    {"POST", "/v1/mandates/{}/end", "POST /v1/mandates/{id}/end", mandates_end},
     {"POST", "/v1/declarations", "POST /v1/declarations", declarations_post},
     {"GET", "/v1/journeys", "GET /v1/journeys", journeys_list},
     {"GET", "/v1/journeys/{}", "GET /v1/journeys/{id}", journeys_get},
@@ -109,6 +110,8 @@ static const struct mdv_http_route routes[] = {
     {"GET", "/parcours", "GET /parcours", pages_journeys},
     {"GET", "/parcours/{}", "GET /parcours/{id}", pages_journey},
     {"POST", "/parcours/{}/avis", "POST /parcours/{id}/avis", pages_rating_post},
+    {"POST", "/parcours/{}/fin-du-mandat", "POST /parcours/{id}/fin-du-mandat",
+     pages_mandate_end_post},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -5,7 +5,9 @@
  * usager's: its owner is their sub when they have signed in once, else
  * "mandate:<id>" until they do; either way the journeys the mandate covers
  * are seen by the usager it names and, until it expires, by the agent who
- * recorded it (GATEWAY_CALLER_SEES). A mandate names its usager by their pivot
+ * recorded it (GATEWAY_CALLER_SEES). Either of them may end it sooner
+ * (POST /v1/mandates/{id}/end): it then expires at once, and says when and
+ * by whom it was ended. A mandate names its usager by their pivot
  * identity; a usager's sign-in matches it on the pivot key (mdv/pivot.h,
  * the key every administration matches records on) and records their sub
  * on it (session.c). */
@@ -31,18 +33,25 @@ int gateway_pivot_key_of_claims(const json_t *claims, char key[MDV_PIVOT_KEY_LEN
     " to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"              \
     " to_char(m.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"              \
     " (SELECT coalesce(json_agg(j.journey_id ORDER BY j.created_at), '[]')::text"                  \
-    "  FROM journeys j WHERE j.mandate_id = m.mandate_id)"
+    "  FROM journeys j WHERE j.mandate_id = m.mandate_id),"                                        \
+    " to_char(m.ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), m.ended_by"
+
+static json_t *text_or_null(PGresult *r, int row, int column)
+{
+    return PQgetisnull(r, row, column) ? json_null() : json_string(PQgetvalue(r, row, column));
+}
 
 static json_t *mandate_from_row(PGresult *r, int row)
 {
     char self[80];
     snprintf(self, sizeof(self), "/v1/mandates/%s", PQgetvalue(r, row, 0));
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:{s:s}}", "id",
-                     PQgetvalue(r, row, 0), "kind", PQgetvalue(r, row, 1), "site",
-                     PQgetvalue(r, row, 2), "agent", PQgetvalue(r, row, 3), "usager",
-                     json_loads(PQgetvalue(r, row, 4), 0, NULL), "created_at",
-                     PQgetvalue(r, row, 5), "expires_at", PQgetvalue(r, row, 6), "journeys",
-                     json_loads(PQgetvalue(r, row, 7), 0, NULL), "links", "self", self);
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:{s:s}}", "id", PQgetvalue(r, row, 0),
+        "kind", PQgetvalue(r, row, 1), "site", PQgetvalue(r, row, 2), "agent",
+        PQgetvalue(r, row, 3), "usager", json_loads(PQgetvalue(r, row, 4), 0, NULL), "created_at",
+        PQgetvalue(r, row, 5), "expires_at", PQgetvalue(r, row, 6), "journeys",
+        json_loads(PQgetvalue(r, row, 7), 0, NULL), "ended_at", text_or_null(r, row, 8), "ended_by",
+        text_or_null(r, row, 9), "links", "self", self);
 }
 
 json_t *gateway_mandates_json(PGconn *conn, const struct gateway_caller *caller, int *failed)
@@ -219,6 +228,22 @@ void mandates_list(const struct mdv_http_request *req, struct mdv_http_response 
         gateway_unavailable(res);
 }
 
+static void mandate_not_found(struct mdv_http_response *res)
+{
+    mdv_http_problem(res, 404, "not-found", "Mandat introuvable",
+                     "No mandate with this id among yours.", NULL);
+}
+
+/* The mandate id, if the caller recorded it or it names them. */
+static PGresult *select_mandate(PGconn *conn, const struct gateway_caller *caller, const char *id)
+{
+    const char *params[] = {id, caller->sub};
+    return mdv_pg_query(conn,
+                        "SELECT " MANDATE_COLUMNS " FROM mandates m"
+                        " WHERE m.mandate_id = $1 AND (m.agent_sub = $2 OR m.usager_sub = $2)",
+                        2, params);
+}
+
 void mandates_get(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
 {
     struct gateway *gw = ctx;
@@ -227,18 +252,11 @@ void mandates_get(const struct mdv_http_request *req, struct mdv_http_response *
     if (gateway_caller_get(gw, req, res, &caller) != 0)
         return;
     if (!mdv_uuid_valid(req->param)) {
-        mdv_http_problem(res, 404, "not-found", "Mandat introuvable",
-                         "No mandate with this id among yours.", NULL);
+        mandate_not_found(res);
         return;
     }
-    const char *params[] = {req->param, caller.sub};
     PGconn *conn = mdv_pg_pool_get(gw->pool);
-    PGresult *r = conn ? mdv_pg_query(conn,
-                                      "SELECT " MANDATE_COLUMNS " FROM mandates m"
-                                      " WHERE m.mandate_id = $1 AND (m.agent_sub = $2"
-                                      " OR m.usager_sub = $2)",
-                                      2, params)
-                       : NULL;
+    PGresult *r = conn ? select_mandate(conn, &caller, req->param) : NULL;
     if (conn)
         mdv_pg_pool_put(gw->pool, conn);
     if (!r)
@@ -246,9 +264,64 @@ void mandates_get(const struct mdv_http_request *req, struct mdv_http_response *
     else if (PQntuples(r) == 1)
         mdv_http_json(res, 200, mandate_from_row(r, 0));
     else
-        mdv_http_problem(res, 404, "not-found", "Mandat introuvable",
-                         "No mandate with this id among yours.", NULL);
+        mandate_not_found(res);
     PQclear(r);
+}
+
+/* Ends the mandate now if it is still in force: it expires at once, so
+ * every rule that reads expires_at (declaring under it, the agent seeing
+ * its journeys) holds from this commit. The row as it is after, none when
+ * it is not the caller's. A mandate already over is left as it was. */
+static PGresult *end_mandate(PGconn *conn, const struct gateway_caller *caller, const char *id)
+{
+    const char *params[] = {id, caller->sub};
+    PGresult *r = mdv_pg_query(
+        conn,
+        "WITH m AS (UPDATE mandates SET ended_at = now(), expires_at = now(),"
+        " ended_by = CASE WHEN agent_sub = $2 THEN 'agent' ELSE 'usager' END"
+        " WHERE mandate_id = $1 AND (agent_sub = $2 OR usager_sub = $2) AND expires_at > now()"
+        " RETURNING *) SELECT " MANDATE_COLUMNS " FROM m",
+        2, params);
+    if (r && PQntuples(r) == 1) {
+        mdv_info("mandate %s ended by its %s", id, PQgetvalue(r, 0, 9));
+        return r;
+    }
+    PQclear(r);
+    return r ? select_mandate(conn, caller, id) : NULL;
+}
+
+json_t *gateway_mandate_end(PGconn *conn, const struct gateway_caller *caller, const char *id,
+                            int *failed)
+{
+    PGresult *r = end_mandate(conn, caller, id);
+    *failed = !r;
+    json_t *mandate = r && PQntuples(r) == 1 ? mandate_from_row(r, 0) : NULL;
+    PQclear(r);
+    return mandate;
+}
+
+void mandates_end(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
+{
+    struct gateway *gw = ctx;
+    struct gateway_caller caller;
+    int failed = 0;
+
+    if (gateway_caller_get(gw, req, res, &caller) != 0)
+        return;
+    if (!mdv_uuid_valid(req->param)) {
+        mandate_not_found(res);
+        return;
+    }
+    PGconn *conn = mdv_pg_pool_get(gw->pool);
+    json_t *mandate = conn ? gateway_mandate_end(conn, &caller, req->param, &failed) : NULL;
+    if (conn)
+        mdv_pg_pool_put(gw->pool, conn);
+    if (mandate)
+        mdv_http_json(res, 200, mandate);
+    else if (!conn || failed)
+        gateway_unavailable(res);
+    else
+        mandate_not_found(res);
 }
 
 void declaration_validate_mandated(json_t *body, json_t *errors)
@@ -273,7 +346,7 @@ static int mandate_check(PGconn *conn, const struct gateway_caller *caller, cons
     const char *params[] = {id, caller->sub};
     PGresult *r = mdv_pg_query(conn,
                                "SELECT kind, coalesce(usager_sub, 'mandate:' || mandate_id),"
-                               " expires_at > now() FROM mandates"
+                               " expires_at > now(), ended_by FROM mandates"
                                " WHERE mandate_id = $1 AND agent_sub = $2",
                                2, params);
     int rc = -1;
@@ -282,6 +355,12 @@ static int mandate_check(PGconn *conn, const struct gateway_caller *caller, cons
     else if (PQntuples(r) != 1)
         mdv_http_problem(res, 404, "mandate-not-found", "Mandat introuvable",
                          "No mandate with this id recorded by you.", NULL);
+    else if (!PQgetisnull(r, 0, 3))
+        mdv_http_problem(res, 409, "mandate-ended", "Mandat terminé",
+                         strcmp(PQgetvalue(r, 0, 3), "agent") == 0
+                             ? "You ended this mandate: record a new one with the usager."
+                             : "The usager ended this mandate: record a new one with them.",
+                         NULL);
     else if (strcmp(PQgetvalue(r, 0, 2), "t") != 0)
         mdv_http_problem(res, 409, "mandate-expired", "Mandat expiré",
                          "This mandate has expired: record a new one with the usager.", NULL);

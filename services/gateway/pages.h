@@ -26,7 +26,12 @@ const char *page_kind_label(const char *kind);
  * section (pages_mandate.c); nothing for another journey. -1 on a
  * database error. */
 int page_mandate_section(struct html *h, PGconn *conn, const struct gateway_caller *caller,
-                         const char *journey_id) MDV_MUSTCHECK;
+                         const char *journey_id, const char *csrf) MDV_MUSTCHECK;
+/* Ends the caller's mandate covering journey_id (gateway_mandate_end): 0
+ * when ended or already over, 1 when no mandate of theirs covers it, -1 on
+ * a database error. */
+int page_mandate_end(PGconn *conn, const struct gateway_caller *caller,
+                     const char *journey_id) MDV_MUSTCHECK;
 /* The journey's « Destinataires » section (pages_recipients.c). */
 void pages_recipients_section(struct html *h, json_t *journey);
 
@@ -35,5 +40,7 @@ void pages_journeys(const struct mdv_http_request *req, struct mdv_http_response
 void pages_journey(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx);
 void pages_rating_post(const struct mdv_http_request *req, struct mdv_http_response *res,
                        void *ctx);
+void pages_mandate_end_post(const struct mdv_http_request *req, struct mdv_http_response *res,
+                            void *ctx);
 
 #endif

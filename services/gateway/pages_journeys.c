@@ -287,7 +287,7 @@ void pages_journey(const struct mdv_http_request *req, struct mdv_http_response 
     json_t *journey =
         mdv_uuid_valid(req->param) ? journey_json(conn, req->param, caller.sub, &failed) : NULL;
     struct html mandate = {0};
-    if (journey && page_mandate_section(&mandate, conn, &caller, req->param) != 0)
+    if (journey && page_mandate_section(&mandate, conn, &caller, req->param, csrf) != 0)
         failed = 1;
     if (journey && !failed)
         journey_page(res, journey, csrf, html_take(&mandate), caller.agent);
@@ -411,5 +411,35 @@ void pages_rating_post(const struct mdv_http_request *req, struct mdv_http_respo
 out:
     free(score_text);
     free(comment);
+    mdv_pg_pool_put(gw->pool, conn);
+}
+
+/* The usager, back on their journey, sees the mandate ended; the agent no
+ * longer sees it, and is sent to their list. */
+void pages_mandate_end_post(const struct mdv_http_request *req, struct mdv_http_response *res,
+                            void *ctx)
+{
+    struct gateway *gw = ctx;
+    struct gateway_caller caller;
+    char csrf[128];
+    PGconn *conn = mdv_pg_pool_get(gw->pool);
+    if (!conn) {
+        unavailable(res);
+        return;
+    }
+    if (page_caller(gw, req, res, &caller, conn, csrf, sizeof(csrf)) != 0)
+        goto out;
+    int rc = mdv_uuid_valid(req->param) ? page_mandate_end(conn, &caller, req->param) : 1;
+    if (rc < 0) {
+        unavailable(res);
+    } else if (rc > 0) {
+        not_found(res);
+    } else {
+        char *to = caller.agent ? mdv_xstrdup("/parcours")
+                                : mdv_xasprintf("/parcours/%s#mandat", req->param);
+        mdv_http_redirect(res, 303, to);
+        free(to);
+    }
+out:
     mdv_pg_pool_put(gw->pool, conn);
 }

@@ -194,7 +194,7 @@ def test_a_journey_declared_under_a_mandate_is_rated_by_its_usager_not_by_the_ag
     refused = assert_problem(agent.api("POST", f"/v1/journeys/{journey_id}/rating", json={"score": 3}), 403)
     assert refused["type"] == "urn:mdv:problem:agent-cannot-rate", refused
     page = agent.get(f"/parcours/{journey_id}").text
-    assert 'action="/parcours/' not in page and "L'usager pourra donner son avis" in page
+    assert f'action="/parcours/{journey_id}/avis"' not in page and "L'usager pourra donner son avis" in page
     form = agent.http.post(f"{env.gateway_url}/parcours/{journey_id}/avis", timeout=30, allow_redirects=False,
                            data={"csrf_token": agent.csrf(), "score": "3"})
     assert form.status_code == 403, form.text[:300]

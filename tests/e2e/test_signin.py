@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import re
 import subprocess
@@ -459,6 +460,84 @@ def test_an_agent_no_longer_sees_a_journey_once_its_mandate_expired(env: StackEn
     # The usager it names still sees their journey once they sign in.
     usager = signed_in_as_person(env, person)
     assert usager.api("GET", f"/v1/journeys/{journey_id}").status_code == 200
+
+
+def mandated_declaration(agent: Browser, person: dict) -> tuple[dict, str]:
+    """A mandate the agent records for person, and the journey declared
+    under it."""
+    recorded = agent.api("POST", "/v1/mandates", json={"kind": "bereavement", "usager": typed_pivot(person)})
+    assert recorded.status_code == 201, recorded.text
+    mandate = recorded.json()
+    declared = agent.api("POST", "/v1/declarations",
+                         json={**bereavement_declaration(unknown_person()), "mandate_id": mandate["id"]})
+    assert declared.status_code == 202, declared.text
+    return mandate, declared.json()["journey_id"]
+
+
+def test_a_usager_ends_a_mandate_and_the_agent_no_longer_acts_under_it(env: StackEnv) -> None:
+    """The usager leaves the desk and ends the mandate at once rather than
+    at the end of the day: the agent no longer sees its journey nor
+    declares under it; the journey stays the usager's."""
+    person = demo_person(env, 13)
+    usager = signed_in_as_person(env, person)  # so that the mandate names them at once
+    agent = signed_in(env, AGENT)
+    mandate, journey_id = mandated_declaration(agent, person)
+    assert mandate["ended_at"] is None and mandate["ended_by"] is None
+    page = usager.get(f"/parcours/{journey_id}").text
+    assert f'action="/parcours/{journey_id}/fin-du-mandat"' in page and "Mettre fin au mandat" in page
+    end = f"/v1/mandates/{mandate['id']}/end"
+    # Neither a stranger nor a forged form ends it.
+    assert_problem(signed_in(env, SEEDED_USAGER).api("POST", end), 404)
+    assert_problem(signed_in(env, OTHER_AGENT).api("POST", end), 404)
+    assert_problem(usager.api("POST", f"/v1/mandates/{uuid.uuid4()}/end"), 404)
+    assert_problem(usager.api("POST", "/v1/mandates/not-an-id/end"), 404)
+    assert_problem(usager.api("POST", end, csrf=False), 403)
+    assert agent.api("GET", f"/v1/journeys/{journey_id}").status_code == 200, "ended by a refused request"
+
+    resp = usager.api("POST", end)
+    assert resp.status_code == 200, resp.text
+    ended = resp.json()
+    assert ended["ended_by"] == "usager" and ended["ended_at"] == ended["expires_at"], ended
+    assert ended["expires_at"] < mandate["expires_at"] and ended["journeys"] == [journey_id]
+    again = usager.api("POST", end)  # a second click
+    assert again.status_code == 200 and again.json() == ended, again.text
+    assert agent.api("GET", f"/v1/mandates/{mandate['id']}").json() == ended
+
+    assert_problem(agent.api("GET", f"/v1/journeys/{journey_id}"), 404)
+    refused = assert_problem(agent.api("POST", "/v1/declarations", json={
+        **bereavement_declaration(unknown_person()), "mandate_id": mandate["id"]}), 409)
+    assert refused["type"] == "urn:mdv:problem:mandate-ended" and refused["title"] == "Mandat terminé", refused
+    assert usager.api("GET", f"/v1/journeys/{journey_id}").status_code == 200
+    page = usager.get(f"/parcours/{journey_id}").text
+    assert "Fin du mandat" in page and "par vous" in page and "fin-du-mandat" not in page
+
+
+def test_an_agent_ends_their_mandate_from_the_journey_page(env: StackEnv) -> None:
+    """The appointment is over: the agent ends the mandate on the journey's
+    page, without JavaScript, and is sent to their list; the usager, signed
+    in later, sees who ended it."""
+    person = demo_person(env, 14)
+    agent = signed_in(env, AGENT)
+    mandate, journey_id = mandated_declaration(agent, person)
+    page = agent.get(f"/parcours/{journey_id}").text
+    assert f'action="/parcours/{journey_id}/fin-du-mandat"' in page, page[:2000]
+    form = f"{env.gateway_url}/parcours/{journey_id}/fin-du-mandat"
+    forged = agent.http.post(form, data={"csrf_token": "x" + agent.csrf()}, timeout=30, allow_redirects=False)
+    assert forged.status_code == 403, forged.text[:300]
+    assert agent.api("GET", f"/v1/mandates/{mandate['id']}").json()["ended_at"] is None
+    resp = agent.http.post(form, data={"csrf_token": agent.csrf()}, timeout=30, allow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/parcours"), (resp.status_code,
+                                                                                        resp.headers)
+    ended = agent.api("GET", f"/v1/mandates/{mandate['id']}").json()
+    assert ended["ended_by"] == "agent" and ended["ended_at"], ended
+    assert agent.get(f"/parcours/{journey_id}").status_code == 404
+    again = agent.http.post(form, data={"csrf_token": agent.csrf()}, timeout=30, allow_redirects=False)
+    assert again.status_code == 303, "a second click is harmless"
+    assert agent.api("GET", f"/v1/mandates/{mandate['id']}").json() == ended
+    usager = signed_in_as_person(env, person)
+    page = html.unescape(usager.get(f"/parcours/{journey_id}").text)
+    assert "Fin du mandat" in page and "par l'agent" in page and "fin-du-mandat" not in page
+    assert usager.api("GET", f"/v1/mandates/{mandate['id']}").json() == ended
 
 
 def test_the_contracts_mandate_example_is_recorded_as_written(env: StackEnv) -> None:
