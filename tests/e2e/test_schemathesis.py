@@ -18,6 +18,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from mdv_e2e import REPO_ROOT, record_figures
 
 SPEC_PATH = REPO_ROOT / "services" / "gateway" / "openapi.yaml"
@@ -57,6 +59,9 @@ def run_schemathesis(gateway_url: str, token: str, workdir: Path) -> tuple[subpr
     return proc, json.loads(report.read_text())
 
 
+# The run's own bound is TIME_LIMIT; pytest's default (300 s) must not cut
+# it short first.
+@pytest.mark.timeout(TIME_LIMIT + 60)
 def test_generated_requests_match_the_contract(env, usager, tmp_path):
     proc, report = run_schemathesis(usager.gateway_url, usager.token, tmp_path)
     output = proc.stdout[-12000:] + proc.stderr[-3000:]
