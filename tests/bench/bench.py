@@ -701,6 +701,15 @@ def fmt(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}"
 
 
+def step_costs(f: dict[str, Any]) -> str:
+    """One latency step's costs per declaration, the commits by database."""
+    c = f["costs"]
+    dbs = sorted(c["by_database"].items(), key=lambda kv: -kv[1]["commits"])
+    return (f"  at {f['fraction']:.0%} ({f['rate']:.1f}/s): {c['commits']:.1f} commits ("
+            + ", ".join(f"{name.removeprefix('mdv_')} {d['commits']:.1f}" for name, d in dbs)
+            + f"), {c['cpu_ms']:.1f} ms CPU")
+
+
 def summary(r: dict[str, Any]) -> list[str]:
     sat, pg, http, c, p = r["saturation"], r["pgbench"], r["http"], r["costs"], r["postgresql_costs"]
     lines = [
@@ -726,6 +735,7 @@ def summary(r: dict[str, Any]) -> list[str]:
         f" images, {p['wal_per_declaration']['syncs']:.1f} flushes), {p['statements_calls']:.0f} statements"
         f" executing {p['statements_exec_ms']:.1f} ms; the top: " + "; ".join(
             f"{s['db']} {s['exec_ms']:.2f} ms/{s['calls']:g} calls {s['query'][:60]}" for s in p["top_statements"][:3]),
+        *(step_costs(f) for f in r["latency"]),
         f"idle, per second: {r['idle_per_second']['commits']:.1f} commits,"
         f" {r['idle_per_second']['cpu_ms']:.0f} ms CPU (included above at the share of each declaration)",
         "  CPU ms per declaration: " + ", ".join(
@@ -784,15 +794,22 @@ def main() -> int:
     wait_quiet()
     before = snapshot(gw)
     latency = []
+    step_start = before
     for fraction in (0.25, 0.50, 0.75):
         res = timed(round(sat * fraction, 2), LATENCY_SECONDS)
         res["fraction"] = fraction
+        # Each step's own costs, from a quiet stack to a quiet stack: how
+        # commits and CPU per declaration fall as batches grow with the rate.
+        settle = wait_quiet()
+        step_end = snapshot(gw)
+        res["costs"] = costs(step_start, step_end, res["declarations"])
+        res["costs"]["quiet_after_seconds"] = settle
+        step_start = step_end
         latency.append(res)
-    settle = wait_quiet()
-    after = snapshot(gw)
+    after = step_start
     n = sum(r["declarations"] for r in latency)
     cost = costs(before, after, n)
-    cost["quiet_after_seconds"] = settle
+    cost["quiet_after_seconds"] = sum(r["costs"]["quiet_after_seconds"] for r in latency)
     pg_cost = pg_costs(before["pg"], after["pg"], n)
     gen_cpu = (os.times().user - cpu0.user) + (os.times().system - cpu0.system)
     sent = sum(r["declarations"] for r in ramp + latency)
