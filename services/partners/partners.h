@@ -8,6 +8,7 @@
 #define PARTNERS_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -141,6 +142,10 @@ int partners_recipients_report(struct mdv_msg *msg, const char *journey_id,
                                const char *step) MDV_MUSTCHECK;
 
 /* ---- sent.c: the notices read back from the partners' topics ---- */
+
+/* Set by partners_on_sent: a notice may await its receipt, which wakes
+ * the receipts thread (receipt.c) while it waits with none awaiting. */
+extern atomic_int partners_notice_sent;
 
 /* Where a notice landed (partition, offset), for the receipt. */
 enum mdv_outcome partners_on_sent(struct mdv_msg *msg);
@@ -288,8 +293,9 @@ void partners_delivery_replay(const struct mdv_http_request *req, struct mdv_htt
 struct partners_receipts;
 
 /* Starts the thread that polls each partner group's committed offsets
- * (librdkafka's ListConsumerGroupOffsets) every interval_ms and reports
- * received the steps whose notice they passed. Copies what it needs of
+ * (rd_kafka_committed) every interval_ms while notices await receipt, and
+ * reports received the steps whose notice they passed; with none
+ * awaiting, it waits for a notice to be sent. Copies what it needs of
  * config. NULL on error. */
 struct partners_receipts *partners_receipts_start(const struct mdv_base_config *config,
                                                   long interval_ms);

@@ -1,10 +1,11 @@
 /* When a Kafka partner received a notice: its consumer group (the one
  * rules/partners.tsv names) committed an offset past the notice's. A
- * thread asks the broker for each group's committed offsets on a timer
- * (rd_kafka_committed on a handle of that group that never joins it:
- * mdv_kafka_offsets_reader_new says why not the Admin API), for the
- * partitions that still hold notices awaiting receipt, and reports those
- * steps received. What was acknowledged is kept in notices.received_at,
+ * thread asks the broker for each group's committed offsets every second
+ * while notices await receipt (rd_kafka_committed on a handle of that
+ * group that never joins it: mdv_kafka_offsets_reader_new says why not the
+ * Admin API), for the partitions that still hold such notices, and reports
+ * those steps received; while none awaits it reads nothing until the
+ * consumer reads a notice back (sent.c). What was acknowledged is kept in notices.received_at,
  * in the same transaction as the report: a restart re-reports nothing and
  * loses nothing, and two replicas never report one receipt twice (the
  * update claims each row once). */
@@ -20,6 +21,12 @@
 
 /* One answer's longest wait, and so a stop's: the next round asks again. */
 #define COMMITTED_TIMEOUT_MS 2000
+/* With no notice awaiting receipt, a round only once a notice is read
+ * back from a partner's topic, or after this long: another replica's
+ * consumer may have read it (its own receipts thread reports it anyway). */
+#define IDLE_WAIT_MS 10000
+/* How long rounds go on after a wake with nothing found (seconds). */
+#define WOKEN_S 2.5
 
 struct partners_receipts {
     pthread_t thread;
@@ -28,28 +35,38 @@ struct partners_receipts {
     char *pg_dsn, *brokers, *instance_id;
     struct mdv_service svc; /* what reports need of a service: its name */
     PGconn *conn;
+    int listening_pid;    /* the backend whose session LISTENs, 0 for none */
     rd_kafka_t **readers; /* per partner of partners_rules, made at first use */
 };
 
-/* The partitions of the partner's topic that hold notices awaiting receipt. */
-static rd_kafka_topic_partition_list_t *awaiting(struct partners_receipts *r,
-                                                 const struct partners_partner *p)
+/* The partitions of Kafka partners' topics that hold notices awaiting
+ * receipt, every partner in one read: partner, partition, the lowest
+ * offset awaiting. */
+static PGresult *awaiting(struct partners_receipts *r)
 {
-    const char *params[] = {p->id};
-    PGresult *res = mdv_pg_query(r->conn,
-                                 "SELECT DISTINCT sent_partition FROM notices WHERE partner = $1"
-                                 " AND received_at IS NULL AND sent_offset IS NOT NULL",
-                                 1, params);
-    if (!res || PQntuples(res) == 0) {
-        PQclear(res);
-        return NULL;
-    }
+    return mdv_pg_query(r->conn,
+                        "SELECT partner, sent_partition, min(sent_offset) FROM notices"
+                        " WHERE received_at IS NULL AND sent_offset IS NOT NULL"
+                        " GROUP BY partner, sent_partition",
+                        0, NULL);
+}
+
+/* Partner p's rows of res as a partition list of its topic (the lowest
+ * offset awaiting in each element's offset), or NULL when it has none. */
+static rd_kafka_topic_partition_list_t *partitions_of(const PGresult *res,
+                                                      const struct partners_partner *p)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
     char *topic = mdv_xasprintf("mdv.partner.%s.v1", p->id);
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(PQntuples(res));
-    for (int i = 0; i < PQntuples(res); i++)
-        rd_kafka_topic_partition_list_add(list, topic, atoi(PQgetvalue(res, i, 0)));
+    for (int i = 0; i < PQntuples(res); i++) {
+        if (strcmp(PQgetvalue(res, i, 0), p->id) != 0)
+            continue;
+        if (!list)
+            list = rd_kafka_topic_partition_list_new(PQntuples(res));
+        rd_kafka_topic_partition_list_add(list, topic, atoi(PQgetvalue(res, i, 1)))->offset =
+            atoll(PQgetvalue(res, i, 2));
+    }
     free(topic);
-    PQclear(res);
     return list;
 }
 
@@ -125,31 +142,78 @@ static int report_partition(struct partners_receipts *r, const struct partners_p
     return rc;
 }
 
-static int poll_partner(struct partners_receipts *r, size_t partner)
+/* The committed offsets of partner i's group for list (lowest offsets
+ * awaiting), and a report for each partition whose committed offset
+ * passed its lowest notice: a partition it did not pass costs no
+ * transaction. */
+static int poll_partner(struct partners_receipts *r, size_t i,
+                        rd_kafka_topic_partition_list_t *list)
 {
-    const struct partners_partner *p = &partners_rules->partners[partner];
-    rd_kafka_topic_partition_list_t *list = awaiting(r, p);
+    const struct partners_partner *p = &partners_rules->partners[i];
+    rd_kafka_topic_partition_list_t *lowest = rd_kafka_topic_partition_list_copy(list);
     int rc = 0;
-    if (!list)
-        return 0;
-    if (committed(r, partner, list) == 0)
-        for (int i = 0; rc == 0 && i < list->cnt; i++)
-            if (list->elems[i].offset >= 0)
-                rc = report_partition(r, p, &list->elems[i]);
-    rd_kafka_topic_partition_list_destroy(list);
+    if (committed(r, i, list) == 0)
+        for (int k = 0; rc == 0 && k < list->cnt; k++)
+            if (list->elems[k].offset > lowest->elems[k].offset)
+                rc = report_partition(r, p, &list->elems[k]);
+    rd_kafka_topic_partition_list_destroy(lowest);
     return rc;
+}
+
+/* One round: 1 when notices await receipt, 0 when none does, -1 on a
+ * database error (the next round reconnects). */
+static int poll_round(struct partners_receipts *r)
+{
+    PGresult *res = awaiting(r);
+    if (!res)
+        return -1;
+    int rc = PQntuples(res) > 0;
+    for (size_t i = 0; rc > 0 && i < partners_rules->n_partners; i++) {
+        const struct partners_partner *p = &partners_rules->partners[i];
+        rd_kafka_topic_partition_list_t *list = p->webhook ? NULL : partitions_of(res, p);
+        if (list && poll_partner(r, i, list) != 0)
+            rc = -1;
+        if (list)
+            rd_kafka_topic_partition_list_destroy(list);
+    }
+    PQclear(res);
+    return rc;
+}
+
+atomic_int partners_notice_sent;
+
+/* Until the next round: interval_ms while notices await receipt (their
+ * receipts are the partners' commits, which nothing here is told of);
+ * with none, until the consumer reads a notice back from a partner's
+ * topic (partners_notice_sent), or the idle fallback. Not a LISTEN: every
+ * NOTIFY of the database (the outbox's, the deliveries') costs each
+ * listening session a transaction to read it. */
+static void wait_next_round(struct partners_receipts *r, int awaited)
+{
+    long timeout_ms = awaited == 0 ? IDLE_WAIT_MS : r->interval_ms;
+    for (long waited = 0; waited < timeout_ms && !atomic_load(&r->stop); waited += 100) {
+        if (awaited == 0 && atomic_load(&partners_notice_sent))
+            return;
+        mdv_sleep_ms(100);
+    }
 }
 
 static void *run(void *arg)
 {
     struct partners_receipts *r = arg;
+    double woken_at = 0;
     while (!atomic_load(&r->stop)) {
+        int awaited = -1;
+        /* Cleared before the read: a notice sent meanwhile wakes the next. */
+        if (atomic_exchange(&partners_notice_sent, 0))
+            woken_at = mdv_monotonic_seconds();
         if (mdv_pg_ensure(&r->conn, r->pg_dsn) == 0)
-            for (size_t i = 0; i < partners_rules->n_partners; i++)
-                if (!partners_rules->partners[i].webhook && poll_partner(r, i) != 0)
-                    break; /* the database: the next round reconnects */
-        for (long waited = 0; waited < r->interval_ms && !atomic_load(&r->stop); waited += 100)
-            mdv_sleep_ms(100);
+            awaited = poll_round(r);
+        /* The consumer tells before its commit: a notice it just read back
+         * may not be visible yet, so rounds go on for a while after. */
+        if (awaited == 0 && mdv_monotonic_seconds() - woken_at < WOKEN_S)
+            awaited = 1;
+        wait_next_round(r, awaited);
     }
     return NULL;
 }

@@ -54,5 +54,6 @@ enum mdv_outcome partners_on_sent(struct mdv_msg *msg)
                     " WHERE journey_id = $1 AND step_code = $2 AND sent_offset IS NULL",
                     5, params) != 0)
         return mdv_msg_db_failure(msg);
+    atomic_store(&partners_notice_sent, 1);
     return MDV_OK;
 }
