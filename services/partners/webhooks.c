@@ -35,7 +35,14 @@
 
 struct partners_webhooks {
     atomic_int stop;
+    atomic_int started; /* hands each worker its index */
     int n;
+    /* One worker LISTENs and wakes the others: each listening session
+     * pays a transaction for every NOTIFY of the database (the outbox's
+     * too), four of them four per notifying commit. */
+    pthread_mutex_t lock;
+    pthread_cond_t woken;
+    unsigned long wakes; /* under lock: notifications seen by the listener */
     pthread_t *threads;
     char *pg_dsn, *instance_id;
     struct mdv_service svc; /* what reports need of a service: its name */
@@ -395,10 +402,12 @@ static int interrupted(PGconn *conn, const PGresult *row)
     return rc;
 }
 
-static void wait_for_work(PGconn *conn, atomic_int *stop)
+/* The listener: until a notification (the others woken too), a stop,
+ * or IDLE_WAIT_MS. */
+static void listen_for_work(struct partners_webhooks *w, PGconn *conn)
 {
     int fd = PQsocket(conn);
-    for (long waited = 0; waited < IDLE_WAIT_MS && !atomic_load(stop); waited += 100) {
+    for (long waited = 0; waited < IDLE_WAIT_MS && !atomic_load(&w->stop); waited += 100) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         if (fd >= 0 && poll(&pfd, 1, 100) > 0) {
             PQconsumeInput(conn);
@@ -408,31 +417,60 @@ static void wait_for_work(PGconn *conn, atomic_int *stop)
                 PQfreemem(n);
                 woken = 1;
             }
-            if (woken)
+            if (woken) {
+                pthread_mutex_lock(&w->lock);
+                w->wakes++;
+                pthread_cond_broadcast(&w->woken);
+                pthread_mutex_unlock(&w->lock);
                 return;
+            }
         } else if (fd < 0) {
             mdv_sleep_ms(100);
         }
     }
 }
 
+/* The others: until the listener is woken, a stop, or IDLE_WAIT_MS. */
+static void wait_for_listener(struct partners_webhooks *w)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += IDLE_WAIT_MS / 1000;
+    pthread_mutex_lock(&w->lock);
+    unsigned long seen = w->wakes;
+    int rc = 0;
+    while (rc == 0 && w->wakes == seen && !atomic_load(&w->stop))
+        rc = pthread_cond_timedwait(&w->woken, &w->lock, &deadline);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* The listener's session LISTENs (again after libpq reset it). */
+static void listen_on(PGconn *conn, int *listening_pid)
+{
+    if (PQbackendPID(conn) != *listening_pid &&
+        mdv_pg_exec(conn, "LISTEN mdv_deliveries", 0, NULL) == 0)
+        *listening_pid = PQbackendPID(conn);
+}
+
 static void *run(void *arg)
 {
     struct partners_webhooks *w = arg;
+    int listener = atomic_fetch_add(&w->started, 1) == 0, listening_pid = 0;
     PGconn *conn = NULL;
     CURL *curl = curl_easy_init();
-    int listening = 0;
     while (curl && !atomic_load(&w->stop)) {
         if (mdv_pg_ensure(&conn, w->pg_dsn) != 0) {
-            listening = 0;
             mdv_sleep_ms(IDLE_WAIT_MS);
             continue;
         }
-        if (!listening)
-            listening = mdv_pg_exec(conn, "LISTEN mdv_deliveries", 0, NULL) == 0;
+        if (listener)
+            listen_on(conn, &listening_pid);
         PGresult *row = claim(w, conn);
         if (!row) {
-            wait_for_work(conn, &w->stop);
+            if (listener)
+                listen_for_work(w, conn);
+            else
+                wait_for_listener(w);
             continue;
         }
         struct answer a;
@@ -460,6 +498,8 @@ struct partners_webhooks *partners_webhooks_start(const struct mdv_base_config *
     w->svc.name = "partners";
     w->svc.config.instance_id = w->instance_id;
     w->threads = mdv_xcalloc((size_t)n, sizeof(*w->threads));
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->woken, NULL);
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     for (; w->n < n; w->n++)
         if (pthread_create(&w->threads[w->n], NULL, run, w) != 0) {
@@ -474,8 +514,13 @@ void partners_webhooks_stop(struct partners_webhooks *w)
     if (!w)
         return;
     atomic_store(&w->stop, 1);
+    pthread_mutex_lock(&w->lock);
+    pthread_cond_broadcast(&w->woken);
+    pthread_mutex_unlock(&w->lock);
     for (int i = 0; i < w->n; i++)
         pthread_join(w->threads[i], NULL);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->woken);
     free(w->threads);
     free(w->pg_dsn);
     free(w->instance_id);

@@ -65,3 +65,30 @@ def test_an_idle_partners_service_commits_only_its_relays_fallback_poll(env):
     except AssertionError as exc:
         raise AssertionError(f"{exc}; commits per window seen: {seen}") from None
     record_figures(env, [f"[partners] idle commits in {WINDOW:g} s: {seen[-1]}"])
+
+@pytest.mark.timeout(240)
+def test_a_notify_in_the_partners_database_is_read_by_two_sessions(env):
+    """Every listening session of a database runs a transaction to read
+    each NOTIFY there, whatever its channel: the partners service listens
+    on two sessions (the relay's, one webhook worker's that wakes the
+    others), not five (each of its four workers listened). Notifications
+    on a channel nobody listens to, one transaction each, 0.2 s apart so
+    that the listeners are idle for each: each costs the service about two
+    commits (five before)."""
+    k = 20
+
+    def notify() -> int:
+        with psycopg.connect(env.dsn("partners"), autocommit=True) as conn:
+            for _ in range(k):
+                conn.execute("SELECT pg_notify('mdv_test_probe', '')")
+                time.sleep(0.2)
+        return k
+
+    most = 3 * k  # two sessions' reads, plus the relay's polls and the statistics' lag
+    seen: list[int] = []
+    try:
+        wait_until(lambda: quiet_window(env, seen, most, notify), 200,
+                   f"{k} notifications costing the partners service at most {most} commits", interval=0)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; commits per window seen: {seen}") from None
+    record_figures(env, [f"[partners] commits for {k} notifications: {seen[-1]}"])
