@@ -55,3 +55,38 @@ def test_the_pgbench_replay_talks_to_postgresql_as_the_services_do():
     call = call[:call.index('"bench_pgbench"]')]
     assert '"-M", "prepared"' in call
     assert '"-h", str(STACK / "sock")' in call
+
+
+def load_bench(monkeypatch):
+    """tests/bench/bench.py as a module, without a stack: it reads the
+    stack's env at import."""
+    import importlib.util
+    import sys
+    monkeypatch.setenv("MDV_STACK_DIR", "/nonexistent")
+    monkeypatch.setenv("MDV_PORT_BASE", "17600")
+    monkeypatch.syspath_prepend(str(REPO / "tests" / "e2e"))
+    spec = importlib.util.spec_from_file_location("bench_under_test", BENCH / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_under_test", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def snapshot(commits: dict[str, int], cpu: float, own: int = 0) -> dict:
+    return {"cpu": {"postgresql": cpu, "generator": 0.0},
+            "db": {name: {"commits": n, "rows": n} for name, n in commits.items()},
+            "kafka": {"gateway": {"produced": 0.0, "consumed": 0.0}}, "own_gateway_queries": own}
+
+
+def test_the_summary_gives_each_latency_steps_costs_by_database(monkeypatch):
+    bench = load_bench(monkeypatch)
+    s0 = snapshot({"mdv_gateway": 0, "mdv_partners": 0}, 0.0)
+    s1 = snapshot({"mdv_gateway": 40, "mdv_partners": 20}, 1.0, own=4)  # 10 declarations
+    s2 = snapshot({"mdv_gateway": 100, "mdv_partners": 40}, 1.8, own=8)  # 20 more
+    steps = [{"fraction": 0.25, "rate": 5.0, "costs": bench.costs(s0, s1, 10)},
+             {"fraction": 0.5, "rate": 10.0, "costs": bench.costs(s1, s2, 20)}]
+    assert steps[0]["costs"]["by_database"]["mdv_gateway"]["commits"] == 3.6  # our 4 queries off
+    assert steps[1]["costs"]["commits"] == 3.8
+    lines = [bench.step_costs(f) for f in steps]
+    assert lines[0] == "  at 25% (5.0/s): 5.6 commits (gateway 3.6, partners 2.0), 100.0 ms CPU"
+    assert lines[1] == "  at 50% (10.0/s): 3.8 commits (gateway 2.8, partners 1.0), 40.0 ms CPU"
