@@ -6,6 +6,7 @@ reach it over its Unix socket."""
 from __future__ import annotations
 
 import os
+import re
 
 import psycopg
 import pytest
@@ -40,3 +41,15 @@ def test_the_stack_loads_pg_stat_statements(env):
     with psycopg.connect(env.dsn("gateway"), user="postgres") as conn:
         loaded = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
     assert "pg_stat_statements" in loaded.split(", ")
+
+
+def test_the_broker_runs_with_the_threads_it_was_given(env):
+    """deploy/local/kafka/server.properties.in sizes the broker's threads
+    for two cores (README, Performance); the broker logs the configuration
+    it started with, and its last start is what runs now."""
+    assert env.stack_dir is not None, "MDV_STACK_DIR is not set"
+    text = (env.stack_dir / "logs" / "kafka.log").read_text(encoding="utf-8", errors="replace")
+    started = text.rsplit("KafkaConfig values:", 1)
+    assert len(started) == 2, "the broker logged no configuration"
+    values = dict(re.findall(r"^\t([a-z.]+) = (.*)$", started[1], re.M))
+    assert (values.get("num.network.threads"), values.get("num.io.threads")) == ("1", "2")
