@@ -79,3 +79,16 @@ def test_no_other_line_of_stack_sh_sets_durability():
 @pytest.mark.parametrize("path", [E2E_RUN], ids=["tests/e2e/run.sh"])
 def test_the_throw_away_test_stack_asks_for_fsync_off(path):
     assert re.search(r"^export MDV_PG_FSYNC=off$", path.read_text(), re.M)
+
+
+def test_compose_loads_pg_stat_statements_as_the_local_stack_does(tmp_path):
+    """The local stack's workload settings (stack.sh pg-settings) are the
+    compose PostgreSQL's too."""
+    import yaml
+
+    settings = stack_settings(tmp_path)
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    command = compose["services"]["postgres"]["command"]
+    given = dict(arg.split("=", 1) for arg in command[2::2])
+    assert given["shared_preload_libraries"] == settings["shared_preload_libraries"].strip("'")
+    assert given["pg_stat_statements.track"] == settings["pg_stat_statements.track"]
