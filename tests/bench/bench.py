@@ -66,7 +66,7 @@ def setting(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
-RATES = [float(r) for r in setting("BENCH_RATES", "10 20 30 45 65 90 130").split()]
+RATES = [float(r) for r in setting("BENCH_RATES", "10 20 30 45 65 90 130 190 280 400 560").split()]
 STEP_SECONDS = float(setting("BENCH_STEP_SECONDS", "10"))
 LATENCY_SECONDS = float(setting("BENCH_LATENCY_SECONDS", "10"))
 DRAIN_SECONDS = float(setting("BENCH_DRAIN_SECONDS", "30"))
