@@ -20,7 +20,8 @@ repo=$(cd "$here/../.." && pwd)
 # clang and its runtimes (libFuzzer, sanitizers) build the fuzz targets only.
 # jq is the README's example session's (and its test's).
 # nginx-light and wrk are make bench's (the static server its gateway is
-# compared with, and the HTTP load tool); pgbench comes with postgresql-contrib.
+# compared with, and the HTTP load tool); pgbench comes with postgresql-contrib;
+# linux-perf is the bench's profile's (BENCH_PROFILE=1).
 # Node.js and npm (has_node below) fetch and convert the COG communes at build
 # time (deploy/tools/cog), and the usager's page's DSFR (services/gateway/web).
 # chromium is the browser the page's tests drive headless (tests/browser).
@@ -30,7 +31,7 @@ packages=(
 	libjansson-dev libjwt-dev libssl-dev uuid-dev libcmocka-dev libcurl4-openssl-dev
 	postgresql postgresql-contrib
 	openssl curl jq python3-venv clang-format
-	nginx-light wrk
+	nginx-light wrk linux-perf
 	clang libclang-rt-14-dev
 	maven
 	chromium

@@ -77,6 +77,10 @@ HTTP_CONNECTIONS = int(setting("BENCH_HTTP_CONNECTIONS", "32"))
 PGBENCH_SECONDS = int(float(setting("BENCH_PGBENCH_SECONDS", "10")))
 PGBENCH_CLIENTS = int(setting("BENCH_PGBENCH_CLIENTS", "8"))
 IDLE_SECONDS = float(setting("BENCH_IDLE_SECONDS", "5"))
+# 1: perf samples the whole machine during the 50 % step (perf is Debian's
+# linux-perf; recording every CPU needs root or perf_event_paranoid <= 0).
+PROFILE = setting("BENCH_PROFILE", "0") == "1"
+PROFILE_HZ = int(setting("BENCH_PROFILE_HZ", "499"))
 OUT_DIR = Path(setting("BENCH_OUT_DIR", str(REPO / "build" / "bench")))
 STACK = Path(os.environ["MDV_STACK_DIR"])
 BASE = int(os.environ["MDV_PORT_BASE"])
@@ -697,6 +701,87 @@ def http_limit(gateway_url: str, tok: str, journey_id: str) -> dict[str, Any]:
 # The run
 
 
+def stack_pids() -> list[int]:
+    """The stack's processes: each service instance, simulator and the
+    broker (their pid files), PostgreSQL's postmaster and its backends."""
+    pids = []
+    for pidfile in sorted((STACK / "pids").glob("*.pid")):
+        try:
+            pids.append(int(pidfile.read_text().strip()))
+        except ValueError:
+            continue
+    postmaster = int((STACK / "pg" / "postmaster.pid").read_text().split()[0])
+    return pids + [postmaster] + children_of(postmaster)
+
+
+class Profile:
+    """perf record of the stack's processes for one step, reported as the
+    share of the samples of each program and, within PostgreSQL, of each
+    function (self time, no call graphs: the top entries of where the time
+    goes). Other work on the machine is left out."""
+
+    def __init__(self) -> None:
+        self.data = STACK / "perf.data"
+        self.proc: subprocess.Popen | None = None
+        self.error: str | None = None
+
+    def start(self) -> None:
+        if not shutil.which("perf"):
+            self.error = "perf is not installed (Debian: linux-perf)"
+            return
+        self.proc = subprocess.Popen(
+            ["perf", "record", "-F", str(PROFILE_HZ), "-p", ",".join(map(str, stack_pids())),
+             "-o", str(self.data)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def stop(self) -> dict[str, Any]:
+        if self.proc is None:
+            return {"error": self.error}
+        self.proc.send_signal(2)  # perf writes its file on SIGINT
+        _, err = self.proc.communicate(timeout=120)
+        if self.proc.returncode not in (0, -2, 130) or not self.data.exists():
+            return {"error": f"perf record failed: {err.strip()[-300:]}"}
+        return {"hz": PROFILE_HZ,
+                "by_program": self.report("--sort", "comm"),
+                "postgresql_functions": self.report("--comms", "postgres", "--percentage", "relative",
+                                                     "--sort", "dso,sym")}
+
+    def report(self, *sort: str, top: int = 12) -> list[dict[str, Any]]:
+        out = run_tool("perf", "report", "-i", str(self.data), "--stdio", "--no-children",
+                       "--percent-limit", "0.5", *sort)
+        return perf_rows(out)[:top]
+
+
+def perf_rows(report: str) -> list[dict[str, Any]]:
+    """The rows of `perf report --stdio`: "  23.14%  python3" and the like."""
+    rows = []
+    for line in report.splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+(.*\S)", line)
+        if m:
+            rows.append({"percent": float(m.group(1)), "entry": " ".join(m.group(2).split())})
+    return rows
+
+
+def function_name(entry: str) -> str:
+    """"[kernel.kallsyms] [k] clear_page_erms" -> "clear_page_erms (kernel)"."""
+    dso, _, sym = entry.partition(" [")
+    sym = sym.split("] ", 1)[-1]
+    return f"{sym} ({'kernel' if 'kernel' in dso else dso})"
+
+
+def profile_lines(prof: dict[str, Any] | None) -> list[str]:
+    if prof is None:
+        return []
+    if prof.get("error"):
+        return [f"profile: {prof['error']}"]
+    return [
+        "profile at 50% (perf, the stack's processes, share of their samples): " + ", ".join(
+            f"{e['entry']} {e['percent']:.1f}%" for e in prof["by_program"][:8]),
+        "  PostgreSQL's top functions (share of its samples): " + ", ".join(
+            f"{function_name(e['entry'])} {e['percent']:.1f}%" for e in prof["postgresql_functions"][:10]),
+    ]
+
+
 def fmt(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}"
 
@@ -746,6 +831,7 @@ def summary(r: dict[str, Any]) -> list[str]:
         f"generator: {r['generator']['cpu_seconds']:.1f} CPU s over {r['generator']['load_seconds']:.0f} s of load"
         f" ({r['generator']['core_fraction']:.0%} of a core), {r['generator']['cpu_ms_per_declaration']:.2f} ms"
         f" per declaration; sends late by p99 {fmt(r['generator']['lateness_p99_seconds'])} s",
+        *profile_lines(r.get("profile")),
     ]
     return lines
 
@@ -795,8 +881,14 @@ def main() -> int:
     before = snapshot(gw)
     latency = []
     step_start = before
+    profile = None
     for fraction in (0.25, 0.50, 0.75):
+        prof = Profile() if PROFILE and fraction == 0.50 else None
+        if prof:
+            prof.start()
         res = timed(round(sat * fraction, 2), LATENCY_SECONDS)
+        if prof:
+            profile = prof.stop()
         res["fraction"] = fraction
         # Each step's own costs, from a quiet stack to a quiet stack: how
         # commits and CPU per declaration fall as batches grow with the rate.
@@ -840,6 +932,8 @@ def main() -> int:
                       "lateness_p99_seconds": max((x for x in lateness if x is not None), default=None)},
         "wall_seconds": round(time.monotonic() - wall0, 1),
     }
+    if profile is not None:
+        result["profile"] = profile
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     out = OUT_DIR / (started.strftime("%Y%m%dT%H%M%SZ") + ".json")
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -26,7 +26,7 @@ def test_make_test_never_runs_the_bench():
 def test_install_deps_installs_the_bench_tools():
     script = (REPO / "deploy" / "local" / "install-deps.sh").read_text()
     packages = script[script.index("packages=("):script.index(")", script.index("packages=("))].split()
-    for package in ("nginx-light", "wrk", "postgresql-contrib"):
+    for package in ("nginx-light", "wrk", "postgresql-contrib", "linux-perf"):
         assert package in packages, package
 
 
@@ -90,3 +90,36 @@ def test_the_summary_gives_each_latency_steps_costs_by_database(monkeypatch):
     lines = [bench.step_costs(f) for f in steps]
     assert lines[0] == "  at 25% (5.0/s): 5.6 commits (gateway 3.6, partners 2.0), 100.0 ms CPU"
     assert lines[1] == "  at 50% (10.0/s): 3.8 commits (gateway 2.8, partners 1.0), 40.0 ms CPU"
+
+
+PERF_BY_PROGRAM = """\
+# Samples: 2K of event 'cpu-clock:pppH'
+#
+# Overhead  Command
+# ........  ...............
+#
+    23.14%  postgres
+    19.30%  swapper
+     6.58%  C1 CompilerThre
+"""
+
+PERF_POSTGRES = """\
+# Overhead  Shared Object         Symbol
+#
+     8.22%  [kernel.kallsyms]     [k] clear_page_erms
+     0.78%  postgres              [.] pglz_compress
+"""
+
+
+def test_the_profile_reads_perfs_report_into_its_summary_lines(monkeypatch):
+    bench = load_bench(monkeypatch)
+    programs = bench.perf_rows(PERF_BY_PROGRAM)
+    assert programs == [{"percent": 23.14, "entry": "postgres"}, {"percent": 19.3, "entry": "swapper"},
+                        {"percent": 6.58, "entry": "C1 CompilerThre"}]
+    functions = bench.perf_rows(PERF_POSTGRES)
+    lines = bench.profile_lines({"hz": 499, "by_program": programs, "postgresql_functions": functions})
+    assert lines[0].endswith(": postgres 23.1%, swapper 19.3%, C1 CompilerThre 6.6%")
+    assert lines[1].endswith(": clear_page_erms (kernel) 8.2%, pglz_compress (postgres) 0.8%")
+    assert bench.profile_lines({"error": "perf is not installed (Debian: linux-perf)"}) == [
+        "profile: perf is not installed (Debian: linux-perf)"]
+    assert bench.profile_lines(None) == []
