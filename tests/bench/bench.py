@@ -471,30 +471,49 @@ def metrics_snapshot() -> dict[str, dict[str, float]]:
     return out
 
 
-def backlog() -> float:
+# How long the stack must look quiet. The consumers' lag comes from
+# librdkafka's statistics, refreshed every 5 s (statistics.interval.ms in
+# shared/kafka.c), so a shorter window could read a lag of 0 that predates
+# the last messages: the idle line then caught the warm-up's last events.
+QUIET_SECONDS = 6.0
+
+
+def activity() -> tuple[float, float]:
     """Messages still to consume (mdv_consumer_lag) and rows still in an
-    outbox (mdv_outbox_backlog), over every service instance."""
-    total = 0.0
+    outbox (mdv_outbox_backlog), over every service instance; and the sum of
+    their messages produced and consumed so far, which moves at once."""
+    backlog = moved = 0.0
     for urls in services().values():
         for url in urls:
             text = requests.get(url + "/metrics", timeout=10).text
-            total += sum(max(s.value, 0) for family in text_string_to_metric_families(text)
-                         for s in family.samples if s.name in ("mdv_consumer_lag", "mdv_outbox_backlog"))
-    return total
+            for family in text_string_to_metric_families(text):
+                for s in family.samples:
+                    if s.name in ("mdv_consumer_lag", "mdv_outbox_backlog"):
+                        backlog += max(s.value, 0)
+                    elif s.name in ("mdv_messages_produced_total", "mdv_messages_consumed_total"):
+                        moved += s.value
+    return backlog, moved
 
 
 def wait_quiet(timeout: float = 90) -> float:
-    """Waits until nothing is left to consume or relay (three readings in a
-    row, a second apart: both figures are refreshed about once a second),
-    so that work a settled journey still causes (events that change no step)
+    """Waits until nothing is left to consume or relay, and no message was
+    produced or consumed, for QUIET_SECONDS (readings a second apart), so
+    that work a settled journey still causes (events that change no step)
     lands inside the snapshot that counts it. Returns the seconds waited."""
     started = time.monotonic()
-    zeros = 0
-    while zeros < 3 and time.monotonic() - started < timeout:
-        zeros = zeros + 1 if backlog() == 0 else 0
+    quiet_since, last_moved = None, None
+    while time.monotonic() - started < timeout:
+        now = time.monotonic()
+        backlog, moved = activity()
+        if backlog or moved != last_moved:
+            quiet_since = None if backlog else now
+        elif quiet_since is None:
+            quiet_since = now
+        last_moved = moved
+        if quiet_since is not None and now - quiet_since >= QUIET_SECONDS:
+            return round(time.monotonic() - started, 1)
         time.sleep(1)
-    if zeros < 3:
-        log(f"the stack was still busy after {timeout:g} s")
+    log(f"the stack was still busy after {timeout:g} s")
     return round(time.monotonic() - started, 1)
 
 

@@ -123,3 +123,21 @@ def test_the_profile_reads_perfs_report_into_its_summary_lines(monkeypatch):
     assert bench.profile_lines({"error": "perf is not installed (Debian: linux-perf)"}) == [
         "profile: perf is not installed (Debian: linux-perf)"]
     assert bench.profile_lines(None) == []
+
+
+def test_the_stack_counts_as_quiet_only_once_its_lag_has_been_refreshed(monkeypatch):
+    """A lag of 0 read within one statistics interval of the last message may
+    predate it: the stack is quiet only after a window longer than that
+    interval with no backlog and no message moving."""
+    bench = load_bench(monkeypatch)
+    kafka = (REPO / "shared" / "kafka.c").read_text()
+    interval_ms = int(re.search(r'"statistics\.interval\.ms", "(\d+)"', kafka).group(1))
+    assert bench.QUIET_SECONDS > interval_ms / 1000
+    clock = [0.0]
+    monkeypatch.setattr(bench.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(bench.time, "sleep", lambda s: clock.__setitem__(0, clock[0] + s))
+    # Lag 0 throughout, but messages still move during the first 4 readings.
+    readings = iter([(0, 10), (0, 20), (0, 30), (0, 40)] + [(0, 40)] * 20)
+    monkeypatch.setattr(bench, "activity", lambda: next(readings))
+    waited = bench.wait_quiet()
+    assert waited == 3 + bench.QUIET_SECONDS
