@@ -68,6 +68,9 @@ int mdv_config_load_base(struct mdv_base_config *base, const char *service,
          "most messages applied in one transaction (1: one each)"},
         {"MDV_CONSUMER_BATCH_WAIT_MS", "0", mdv_check_batch_wait_ms, &base->batch_wait_ms,
          "how long a batch waits for more messages after its first"},
+        {"MDV_PG_STATEMENT_TIMEOUT_MS", "5000", mdv_check_statement_timeout_ms,
+         &base->pg_statement_timeout_ms,
+         "statement_timeout of the connections that serve HTTP requests (0: the server's)"},
         {NULL, NULL, NULL, NULL, NULL},
     };
     int rc = mdv_config_load(base_vars);
@@ -125,6 +128,18 @@ int mdv_check_positive_int(const char *value, char *err, size_t errlen)
     long n = strtol(value, &end, 10);
     if (errno || !end || *end || n <= 0) {
         snprintf(err, errlen, "expected a positive integer");
+        return -1;
+    }
+    return 0;
+}
+
+int mdv_check_statement_timeout_ms(const char *value, char *err, size_t errlen)
+{
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(value, &end, 10);
+    if (errno || !end || end == value || *end || n < 0 || n > 3600000) {
+        snprintf(err, errlen, "expected milliseconds from 0 (none) to 3600000");
         return -1;
     }
     return 0;

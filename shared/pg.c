@@ -29,9 +29,47 @@ static void log_notice(void *arg, const char *message)
     mdv_info("database said: %.*s", (int)len, message);
 }
 
-static PGconn *connect_logged(const char *dsn)
+/* libpq turns TCP keepalives on but leaves their timing to the kernel (a first probe
+ * after two hours idle) and data sent to a vanished peer retransmitted for
+ * a quarter of an hour or more: a pooled connection whose server host went
+ * away, or whose firewall state was dropped, would hang the request on it
+ * that long. With these, a dead peer is detected in 25 s, idle (10 s, then
+ * 3 probes 5 s apart) or mid-statement (25 s without an acknowledgement).
+ * They come before the DSN, so a DSN that sets one keeps its own. */
+static const char *const transport_keys[] = {"keepalives", "keepalives_idle", "keepalives_interval",
+                                             "keepalives_count", "tcp_user_timeout"};
+static const char *const transport_values[] = {"1", "10", "5", "3", "25000"};
+
+/* keys/values: the transport defaults, then options (when given), then the
+ * DSN, then application_name (when given): each later entry wins. */
+PGconn *mdv_pg_open(const char *dsn, const char *application_name, long statement_timeout_ms)
 {
-    PGconn *conn = PQconnectdb(dsn);
+    enum { TRANSPORT = MDV_ARRAY_LEN(transport_keys) };
+    const char *keys[TRANSPORT + 4], *values[TRANSPORT + 4];
+    char options[64];
+    int n = 0;
+    for (; n < TRANSPORT; n++) {
+        keys[n] = transport_keys[n];
+        values[n] = transport_values[n];
+    }
+    if (statement_timeout_ms > 0) {
+        snprintf(options, sizeof(options), "-c statement_timeout=%ld", statement_timeout_ms);
+        keys[n] = "options";
+        values[n++] = options;
+    }
+    keys[n] = "dbname";
+    values[n++] = dsn;
+    if (application_name) {
+        keys[n] = "application_name";
+        values[n++] = application_name;
+    }
+    keys[n] = values[n] = NULL;
+    return PQconnectdbParams(keys, values, 1);
+}
+
+static PGconn *connect_logged(const char *dsn, long statement_timeout_ms)
+{
+    PGconn *conn = mdv_pg_open(dsn, NULL, statement_timeout_ms);
     if (!conn)
         return NULL;
     PQsetNoticeProcessor(conn, log_notice, NULL);
@@ -46,7 +84,7 @@ PGconn *mdv_pg_connect(const char *dsn, long timeout_ms)
     long backoff_ms = 100;
 
     for (;;) {
-        PGconn *conn = connect_logged(dsn);
+        PGconn *conn = connect_logged(dsn, 0);
         if (PQstatus(conn) == CONNECTION_OK)
             return conn;
         mdv_warn("database connection failed: %s", PQerrorMessage(conn));
@@ -58,7 +96,9 @@ PGconn *mdv_pg_connect(const char *dsn, long timeout_ms)
     }
 }
 
-int mdv_pg_ensure(PGconn **conn, const char *dsn)
+/* mdv_pg_ensure, a new connection opened with statement_timeout_ms (0:
+ * the server's). */
+static int ensure_with(PGconn **conn, const char *dsn, long statement_timeout_ms)
 {
     /* Reading what is pending notices a connection the server closed
      * (a restart) without a round trip: libpq then marks it bad. */
@@ -74,11 +114,16 @@ int mdv_pg_ensure(PGconn **conn, const char *dsn)
         }
         PQfinish(*conn);
     }
-    *conn = connect_logged(dsn);
+    *conn = connect_logged(dsn, statement_timeout_ms);
     if (PQstatus(*conn) == CONNECTION_OK)
         return 0;
     mdv_warn("database unreachable: %s", PQerrorMessage(*conn));
     return -1;
+}
+
+int mdv_pg_ensure(PGconn **conn, const char *dsn)
+{
+    return ensure_with(conn, dsn, 0);
 }
 
 /* res if the statement succeeded; else logs why, clears res, NULL. */
@@ -199,6 +244,7 @@ int mdv_pg_failure_is_transient(PGconn *conn)
 
 struct mdv_pg_pool {
     const char *dsn;
+    long statement_timeout_ms;
     const struct mdv_pg_statement *statements; /* prepared on each connection */
     int size;
     int free_count;
@@ -208,10 +254,12 @@ struct mdv_pg_pool {
 };
 
 struct mdv_pg_pool *mdv_pg_pool_new(const char *dsn, int size,
-                                    const struct mdv_pg_statement *statements)
+                                    const struct mdv_pg_statement *statements,
+                                    long statement_timeout_ms)
 {
     struct mdv_pg_pool *pool = mdv_xcalloc(1, sizeof(*pool));
     pool->dsn = dsn;
+    pool->statement_timeout_ms = statement_timeout_ms;
     pool->statements = statements;
     pool->size = size;
     pool->free_count = size;
@@ -262,7 +310,8 @@ PGconn *mdv_pg_pool_get(struct mdv_pg_pool *pool)
      * request's own statement is its only one. */
     if (still_up(conn))
         return conn;
-    if (mdv_pg_ensure(&conn, pool->dsn) != 0 || prepare_statements(pool, conn) != 0) {
+    if (ensure_with(&conn, pool->dsn, pool->statement_timeout_ms) != 0 ||
+        prepare_statements(pool, conn) != 0) {
         /* Not kept half prepared: the next one starts afresh. */
         PQfinish(conn);
         mdv_pg_pool_put(pool, NULL);

@@ -27,8 +27,9 @@ struct mdv_base_config {
     const char *instance_id;
     const char *data_dir;
     const char *shutdown_timeout_ms;
-    const char *batch_size;    /* MDV_CONSUMER_BATCH_SIZE */
-    const char *batch_wait_ms; /* MDV_CONSUMER_BATCH_WAIT_MS */
+    const char *batch_size;              /* MDV_CONSUMER_BATCH_SIZE */
+    const char *batch_wait_ms;           /* MDV_CONSUMER_BATCH_WAIT_MS */
+    const char *pg_statement_timeout_ms; /* MDV_PG_STATEMENT_TIMEOUT_MS: the HTTP pool's */
 };
 
 /* Fills every dest of the table, which ends with a {NULL} entry. On a bad or
@@ -44,5 +45,7 @@ int mdv_check_log_level(const char *value, char *err, size_t errlen);
 int mdv_check_directory(const char *value, char *err, size_t errlen);
 int mdv_check_readable_file(const char *value, char *err, size_t errlen);
 int mdv_check_positive_int(const char *value, char *err, size_t errlen);
+/* 0 (none) to an hour, in milliseconds. */
+int mdv_check_statement_timeout_ms(const char *value, char *err, size_t errlen);
 
 #endif

@@ -14,6 +14,16 @@
  * pg_try_advisory_xact_lock(class, hashtext(id)). */
 #define MDV_OUTBOX_ORDER_LOCK_CLASS "4242002"
 
+/* Opens one connection, without retrying, as every connection of the
+ * library is opened: TCP keepalives (10 s idle, 3 probes 5 s apart) and
+ * tcp_user_timeout (25 s) unless dsn sets them, so that a peer gone
+ * silently is noticed in seconds; statement_timeout_ms > 0 as the
+ * session's statement_timeout (through the startup's options: a dsn that
+ * sets options keeps its own); application_name when not NULL. Returns
+ * the connection, up or not (PQstatus says; PQconninfo says what it was
+ * opened with); the caller PQfinishes it. */
+PGconn *mdv_pg_open(const char *dsn, const char *application_name, long statement_timeout_ms);
+
 /* Connects, retrying with backoff for up to timeout_ms. Returns a
  * connection the caller closes with PQfinish, or NULL. */
 PGconn *mdv_pg_connect(const char *dsn, long timeout_ms) MDV_MUSTCHECK;
@@ -85,10 +95,14 @@ struct mdv_pg_statement {
 };
 
 /* A small pool of connections for HTTP handler threads. statements (ends
- * with a {NULL} entry; may be NULL) must outlive the pool. */
+ * with a {NULL} entry; may be NULL) must outlive the pool. Each connection
+ * runs with statement_timeout_ms (0: the server's statement_timeout), so
+ * that a request waiting on a lock or a stuck statement fails (and its
+ * service answers 503) rather than holding its thread and its connection. */
 struct mdv_pg_pool;
 struct mdv_pg_pool *mdv_pg_pool_new(const char *dsn, int size,
-                                    const struct mdv_pg_statement *statements);
+                                    const struct mdv_pg_statement *statements,
+                                    long statement_timeout_ms);
 /* Returns a usable connection (reconnecting, and preparing the pool's
  * statements, if needed) or NULL when the database is unreachable; give it
  * back with mdv_pg_pool_put. A connection that looks up costs no round

@@ -75,6 +75,8 @@ static json_t *rating_row(PGresult *res, int row)
                      number(res, row, 2));
 }
 
+#define INDICATORS_STATEMENT_TIMEOUT "120s"
+
 /* Both lists from one snapshot (a repeatable-read transaction). */
 static json_t *compute(PGconn *conn)
 {
@@ -84,6 +86,13 @@ static json_t *compute(PGconn *conn)
     char now[MDV_TIME_LEN];
 
     if (mdv_pg_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL) != 0)
+        goto out;
+    /* The aggregate reads the whole read model: seconds when it is large,
+     * past the pool's statement_timeout (MDV_PG_STATEMENT_TIMEOUT_MS),
+     * which is sized for a request's statements. One request at a time
+     * computes it, the others meanwhile get the previous answer. */
+    if (mdv_pg_exec(conn, "SET LOCAL statement_timeout = '" INDICATORS_STATEMENT_TIMEOUT "'", 0,
+                    NULL) != 0)
         goto out;
     mdv_time_now(now);
     steps = mdv_pg_query(conn, steps_sql, 1, params);

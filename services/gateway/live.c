@@ -182,9 +182,7 @@ static int listen_on(struct live *lv, PGconn *conn)
  * tell it from the pool's in pg_stat_activity. */
 static PGconn *listen_connect(const char *dsn)
 {
-    const char *keys[] = {"dbname", "application_name", NULL};
-    const char *values[] = {dsn, LIVE_APPLICATION_NAME, NULL};
-    return PQconnectdbParams(keys, values, 1);
+    return mdv_pg_open(dsn, LIVE_APPLICATION_NAME, 0);
 }
 
 static void *listen_loop(void *arg)

@@ -192,8 +192,12 @@ int gateway_idempotency_key(const struct mdv_http_request *req, struct mdv_http_
     return -1;
 }
 
+/* The database unreachable, or a statement past the pool's
+ * statement_timeout (a lock held, a server stuck): a new try may well
+ * succeed, the pool reconnecting if it must. */
 void gateway_unavailable(struct mdv_http_response *res)
 {
+    mdv_http_add_header(res, "Retry-After", "5");
     mdv_http_problem(res, 503, "unavailable", "Service momentanément indisponible",
                      "The journeys database cannot be reached; try again shortly.", NULL);
 }
@@ -303,7 +307,8 @@ int main(void)
     gw.oidc = gateway_oidc_new(&oidc_settings);
     if (!gw.auth || !gw.oidc || mdv_httpc_init() != 0)
         return 2;
-    gw.pool = mdv_pg_pool_new(gw.svc.config.pg_dsn, POOL_SIZE, statements);
+    gw.pool = mdv_pg_pool_new(gw.svc.config.pg_dsn, POOL_SIZE, statements,
+                              atol(gw.svc.config.pg_statement_timeout_ms));
     gw.cache = journey_cache_new((size_t)atol(journey_cache_size));
     gw.live = live_new(gw.svc.config.pg_dsn, gw.cache);
     if (gw.live && mdv_service_open_db(&gw.svc) == 0 &&

@@ -148,7 +148,8 @@ int main(void)
         return 2;
     }
     read_schedule();
-    api.pool = mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE, NULL);
+    api.pool = mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE, NULL,
+                               atol(svc.config.pg_statement_timeout_ms));
     if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, http_routes, &api) == 0 &&
         mdv_service_start_relay(&svc) == 0) {
         receipts = partners_receipts_start(&svc.config, RECEIPT_INTERVAL_MS);

@@ -40,6 +40,88 @@ static void test_ensure_fails_and_leaves_a_connection_to_finish(void **state)
     free(said);
 }
 
+/* The value conn was opened with for keyword, or NULL. */
+static char *conninfo_value(PGconn *conn, const char *keyword)
+{
+    PQconninfoOption *opts = PQconninfo(conn);
+    char *value = NULL;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, keyword) == 0 && o->val)
+            value = mdv_xstrdup(o->val);
+    PQconninfoFree(opts);
+    return value;
+}
+
+/* Each row: a DSN, then what the connection must be opened with. */
+static const struct {
+    const char *dsn;
+    long statement_timeout_ms;
+    const char *expect[7][2];
+} opened[] = {
+    {NO_DATABASE,
+     0,
+     {{"keepalives", "1"},
+      {"keepalives_idle", "10"},
+      {"keepalives_interval", "5"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", "25000"},
+      {"connect_timeout", "2"},
+      {"dbname", "mdv_unit"}}},
+    /* The DSN's own settings win, each on its own. */
+    {NO_DATABASE " keepalives_idle=60 tcp_user_timeout=0",
+     0,
+     {{"keepalives_idle", "60"},
+      {"tcp_user_timeout", "0"},
+      {"keepalives_interval", "5"},
+      {"keepalives_count", "3"}}},
+    {NO_DATABASE, 5000, {{"options", "-c statement_timeout=5000"}, {"keepalives", "1"}}},
+    {NO_DATABASE " options='-c search_path=x'", 5000, {{"options", "-c search_path=x"}}},
+    {"postgresql://127.0.0.1:1/mdv_unit?keepalives_count=9",
+     0,
+     {{"keepalives_count", "9"}, {"keepalives_idle", "10"}, {"dbname", "mdv_unit"}}},
+};
+
+static void test_connections_detect_a_dead_peer_in_seconds_unless_the_dsn_says(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < MDV_ARRAY_LEN(opened); i++) {
+        PGconn *conn = mdv_pg_open(opened[i].dsn, NULL, opened[i].statement_timeout_ms);
+        assert_non_null(conn);
+        for (size_t k = 0; k < 7 && opened[i].expect[k][0]; k++) {
+            char *value = conninfo_value(conn, opened[i].expect[k][0]);
+            if (!value || strcmp(value, opened[i].expect[k][1]) != 0)
+                fail_msg("%s: %s is %s, not %s", opened[i].dsn, opened[i].expect[k][0],
+                         value ? value : "unset", opened[i].expect[k][1]);
+            free(value);
+        }
+        PQfinish(conn);
+    }
+}
+
+/* The pool's, the consumers' (mdv_pg_ensure) and the listener's go through
+ * mdv_pg_open: named, the listener's stays named. */
+static void test_ensure_and_a_named_connection_get_the_same_settings(void **state)
+{
+    (void)state;
+    PGconn *conn = NULL;
+    struct capture c;
+    capture_start(&c);
+    assert_int_equal(mdv_pg_ensure(&conn, NO_DATABASE), -1);
+    free(capture_end(&c));
+    char *idle = conninfo_value(conn, "keepalives_idle");
+    assert_string_equal(idle, "10");
+    free(idle);
+    PQfinish(conn);
+    conn = mdv_pg_open(NO_DATABASE " application_name=other", "mdv-unit-listen", 0);
+    char *name = conninfo_value(conn, "application_name");
+    char *timeout = conninfo_value(conn, "tcp_user_timeout");
+    assert_string_equal(name, "mdv-unit-listen");
+    assert_string_equal(timeout, "25000");
+    free(name);
+    free(timeout);
+    PQfinish(conn);
+}
+
 static void test_a_broken_connection_is_a_transient_failure(void **state)
 {
     (void)state;
@@ -54,7 +136,7 @@ static void test_a_broken_connection_is_a_transient_failure(void **state)
 static void test_pool_get_returns_null_when_unreachable_and_keeps_its_slots(void **state)
 {
     (void)state;
-    struct mdv_pg_pool *pool = mdv_pg_pool_new(NO_DATABASE, 2, NULL);
+    struct mdv_pg_pool *pool = mdv_pg_pool_new(NO_DATABASE, 2, NULL, 0);
     struct capture c;
     capture_start(&c);
     /* More attempts than slots: a failed get must give its slot back. */
@@ -73,6 +155,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect_gives_up_after_its_timeout),
         cmocka_unit_test(test_ensure_fails_and_leaves_a_connection_to_finish),
+        cmocka_unit_test(test_connections_detect_a_dead_peer_in_seconds_unless_the_dsn_says),
+        cmocka_unit_test(test_ensure_and_a_named_connection_get_the_same_settings),
         cmocka_unit_test(test_a_broken_connection_is_a_transient_failure),
         cmocka_unit_test(test_pool_get_returns_null_when_unreachable_and_keeps_its_slots),
     };
