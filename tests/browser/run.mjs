@@ -476,6 +476,144 @@ const scenarios = {
     report.steps.page_listed = await home.$$eval("main a[href^='/parcours/']", (els) => els.map((a) => a.getAttribute("href").split("/")[2]));
   },
 
+  // Ending mandates, by the agent and by the usager: on the agent's home
+  // (asked again and kept first, then refused once by a gateway that
+  // answers 503, then ended), on a journey's page by each of them, and on
+  // the usager's home; each then says « terminé », when and by whom.
+  async mandate_end(browser) {
+    const desk = await newPage(await browser.createBrowserContext());
+    await signIn(desk, input.agent);
+    await loaded(desk);
+    const a = input.agent_home;
+    const item = `#mes-mandats li[data-mandate="${a.mandate_id}"]`;
+    const focused = (page) => page.evaluate(() => {
+      const el = document.activeElement;
+      const described = document.getElementById(el.getAttribute("aria-describedby") || "");
+      return { id: el.id, tag: el.tagName, text: el.textContent, described: described?.textContent ?? null };
+    });
+    const endedAt = (page, id) => page.evaluate(async (id) => (await (await fetch(`/v1/mandates/${id}`)).json()).ended_at, id);
+    await desk.waitForSelector(`${item} [data-end] button`);
+    report.steps.offered = await desk.$eval(`${item} [data-end] button`, (b) => ({ text: b.textContent, type: b.type,
+      described: document.getElementById(b.getAttribute("aria-describedby")).textContent }));
+    await audit(desk, "agent-fin-proposee");
+    // Asked again, and kept.
+    await desk.click(`${item} [data-end] button`);
+    await desk.waitForSelector(`${item} [role=group]`);
+    report.steps.question = await desk.$eval(`${item} [role=group] p`, (p) => p.textContent);
+    report.steps.focus_on_question = await focused(desk);
+    await audit(desk, "agent-fin-confirmation");
+    await desk.click(`${item} button[id$="-non"]`);
+    report.steps.focus_after_no = await focused(desk);
+    report.steps.ended_after_no = await endedAt(desk, a.mandate_id);
+    // The gateway refuses once (503, its database away), then ends it.
+    await desk.setRequestInterception(true);
+    let refusals = 0;
+    const refuseOnce = (r) => {
+      if (r.method() === "POST" && r.url().endsWith(`/v1/mandates/${a.mandate_id}/end`) && refusals++ === 0)
+        return r.respond({ status: 503, contentType: "application/problem+json", headers: { "Retry-After": "5" },
+          body: JSON.stringify({ type: "urn:mdv:problem:unavailable", title: "Service momentanément indisponible", status: 503, detail: "" }) });
+      return r.continue();
+    };
+    desk.on("request", refuseOnce);
+    await desk.click(`${item} [data-end] button`);
+    await desk.waitForSelector(`${item} button[id$="-oui"]`);
+    await desk.click(`${item} button[id$="-oui"]`);
+    await desk.waitForSelector(`${item} .fr-alert`);
+    report.steps.refusal = await desk.$eval(`${item} .fr-alert`, (e) => ({ role: e.getAttribute("role"), text: e.textContent }));
+    report.steps.focus_after_refusal = await focused(desk);
+    report.steps.ended_after_refusal = await endedAt(desk, a.mandate_id);
+    await audit(desk, "agent-fin-refusee");
+    await desk.click(`${item} button[id$="-oui"]`);
+    await desk.waitForSelector("#mes-mandats #mandat-termine");
+    desk.off("request", refuseOnce);
+    await desk.setRequestInterception(false);
+    report.steps.home_ended = {
+      notice: await desk.$eval("#mandat-termine", (e) => ({ role: e.getAttribute("role"), text: e.textContent })),
+      focus: await focused(desk),
+      in_force: await desk.$$eval("#mes-mandats [data-mandate]", (els) => els.map((e) => e.dataset.mandate)),
+      text: await desk.$eval("#mes-mandats", (e) => e.textContent),
+      over: await desk.$$eval("#mandats-termines [data-mandate]", (els) => els.map((e) => ({ id: e.dataset.mandate, text: e.textContent }))),
+      journeys: await desk.$$eval("#mes-demarches [data-journey]", (els) => els.map((e) => e.dataset.journey)),
+    };
+    await audit(desk, "agent-mandat-termine");
+
+    // On a journey's page, the agent ends its mandate: its steps leave.
+    const b = input.agent_journey;
+    await desk.goto(`${input.gateway_url}/#/demarche/${b.journey_id}`);
+    await desk.waitForSelector("[data-step]");
+    await desk.waitForSelector("#mandat [data-end] button");
+    await audit(desk, "agent-demarche-fin-proposee");
+    await desk.click("#mandat [data-end] button");
+    await desk.waitForSelector('#mandat button[id$="-oui"]');
+    await desk.click('#mandat button[id$="-oui"]');
+    await desk.waitForSelector("#mandat #mandat-termine");
+    report.steps.journey_ended = {
+      facts: await desk.$eval("#mandat dl", (e) => e.textContent),
+      state: await desk.$eval("#mandat", (e) => e.dataset.state),
+      notice: await desk.$eval("#mandat-termine", (e) => ({ role: e.getAttribute("role"), text: e.textContent })),
+      focus: await focused(desk),
+      buttons: await desk.$$eval("#mandat button", (els) => els.length),
+      steps: await desk.$$eval("[data-step]", (els) => els.length),
+      view: await desk.$eval("#demarche", (e) => e.textContent),
+    };
+    await audit(desk, "agent-demarche-mandat-termine");
+    await desk.goto(`${input.gateway_url}/#/mandat/${b.mandate_id}`);
+    await desk.waitForFunction(() => document.title.startsWith("Mandat"));
+    report.steps.declare_after = { h1: await desk.$eval("h1", (e) => e.textContent), text: await desk.$eval("#app p", (e) => e.textContent) };
+    await audit(desk, "agent-declarer-mandat-termine");
+    await desk.goto(`${input.gateway_url}/#/demarche/${b.journey_id}`);
+    await desk.waitForFunction(() => document.title.startsWith("Page introuvable") || document.querySelector("[data-step]"));
+    report.steps.journey_after = await desk.$eval("h1", (e) => e.textContent);
+
+    // The usager: a mandate with no journey yet, ended from their home.
+    const home = await newPage(await browser.createBrowserContext());
+    await signIn(home, input.person);
+    await loaded(home);
+    const d = input.usager_home;
+    const mine = `#mes-mandats li[data-mandate="${d.mandate_id}"]`;
+    await home.waitForSelector(`${mine} [data-end] button`);
+    report.steps.usager_home_item = await home.$eval(mine, (e) => e.firstChild.textContent);
+    report.steps.usager_home_offered = await home.$eval(`${mine} [data-end] button`, (b) => ({ text: b.textContent,
+      described: document.getElementById(b.getAttribute("aria-describedby")).textContent }));
+    await audit(home, "usager-mandats");
+    await home.click(`${mine} [data-end] button`);
+    await home.waitForSelector(`${mine} button[id$="-oui"]`);
+    report.steps.usager_question = await home.$eval(`${mine} [role=group] p`, (p) => p.textContent);
+    await audit(home, "usager-fin-confirmation");
+    await home.click(`${mine} button[id$="-oui"]`);
+    await home.waitForSelector("#mes-mandats #mandat-termine");
+    report.steps.usager_home_ended = {
+      notice: await home.$eval("#mandat-termine", (e) => ({ role: e.getAttribute("role"), text: e.textContent })),
+      focus: await focused(home),
+      in_force: await home.$$eval("#mes-mandats [data-mandate]", (els) => els.map((e) => e.dataset.mandate)),
+      text: await home.$eval("#mes-mandats", (e) => e.textContent),
+    };
+    await audit(home, "usager-mandat-termine");
+    // The one the agent ended, on its journey's page: by whom, no button.
+    await home.goto(`${input.gateway_url}/#/demarche/${a.journey_id}`);
+    await home.waitForSelector("#mandat");
+    report.steps.usager_sees_agent_end = { facts: await home.$eval("#mandat dl", (e) => e.textContent),
+      buttons: await home.$$eval("#mandat button", (els) => els.length) };
+    await audit(home, "usager-demarche-mandat-termine-par-l-agent");
+    // One in force, ended by the usager on its journey's page: the journey stays.
+    const c = input.usager_journey;
+    await home.goto(`${input.gateway_url}/#/demarche/${c.journey_id}`);
+    await home.waitForSelector("[data-step]");
+    await home.waitForSelector("#mandat [data-end] button");
+    await home.click("#mandat [data-end] button");
+    await home.waitForSelector('#mandat button[id$="-oui"]');
+    await home.click('#mandat button[id$="-oui"]');
+    await home.waitForSelector("#mandat #mandat-termine");
+    report.steps.usager_journey_ended = {
+      facts: await home.$eval("#mandat dl", (e) => e.textContent),
+      notice: await home.$eval("#mandat-termine", (e) => ({ role: e.getAttribute("role"), text: e.textContent })),
+      focus: await focused(home),
+      buttons: await home.$$eval("#mandat button", (els) => els.length),
+      steps: await home.$$eval("[data-step]", (els) => els.length),
+    };
+    await audit(home, "usager-demarche-mandat-termine");
+  },
+
   // A form that asks for the address the register holds: pre-filled with
   // it (GET /v1/me's known), said so, and still editable.
   async prefilled(browser) {

@@ -249,6 +249,97 @@ def test_an_agent_declares_under_a_mandate_and_the_usager_finds_journey_and_mand
     assert journey_id in steps["page_listed"] and other_journey in steps["page_listed"]
 
 
+# The usager MANDATED as an agent types them from their papers.
+NULLEPART = {"family_name": "Nullepart", "given_name": "Noemie", "gender": "female", "birthdate": "2001-11-02",
+             "birthcountry": "99134", "birthplace": ""}
+
+
+def test_an_agent_and_the_usager_end_mandates_on_the_page_and_each_reads_who_ended_it(env):
+    """Ending a mandate on the page: the agent on their home (asked again
+    and kept, refused once by the gateway, then ended) and on a journey's
+    page; the usager on their home (a mandate with no journey yet) and on
+    a journey's page. Each ended mandate then says « terminé », when, and
+    by whom (« par vous », « par l'agent »), and offers no button."""
+    usager = Browser(env.gateway_url)
+    assert usager.sign_in(MANDATED).status_code == 303  # so that the mandates name them at once
+    agent = Browser(env.gateway_url)
+    assert agent.sign_in(AGENT).status_code == 303
+
+    def mandate(declare: bool) -> dict[str, str]:
+        recorded = agent.api("POST", "/v1/mandates", json={"kind": "bereavement", "usager": NULLEPART})
+        assert recorded.status_code == 201, recorded.text
+        m = {"mandate_id": recorded.json()["id"]}
+        if declare:
+            declared = agent.api("POST", "/v1/declarations",
+                                 json={**bereavement_declaration(unknown_person()), "mandate_id": m["mandate_id"]})
+            assert declared.status_code == 202, declared.text
+            m["journey_id"] = declared.json()["journey_id"]
+        return m
+
+    mandates = {"agent_home": mandate(True), "agent_journey": mandate(True), "usager_home": mandate(False),
+                "usager_journey": mandate(True)}
+    steps = run_scenario(env, "mandate_end", {"agent": AGENT, "person": MANDATED, **mandates})["steps"]
+    a, b, d = (mandates[k]["mandate_id"] for k in ("agent_home", "agent_journey", "usager_home"))
+    agent_says = "Fin du rendez-vous : vous ne pourrez plus déclarer sous ce mandat ni voir ses démarches"
+    # The agent's home: a real button, saying what ending means.
+    assert steps["offered"]["text"] == "Mettre fin au mandat" and steps["offered"]["type"] == "button", steps
+    assert steps["offered"]["described"].startswith(agent_says), steps["offered"]
+    # Asked again before anything is sent, the focus on « Oui » described by the question.
+    question = steps["question"]
+    assert question.startswith("Mettre fin maintenant au mandat de Noemie Nullepart pour « ") and "définitif" in question
+    assert steps["focus_on_question"]["text"] == "Oui, mettre fin au mandat", steps["focus_on_question"]
+    assert steps["focus_on_question"]["described"] == question
+    assert steps["focus_after_no"]["text"] == "Mettre fin au mandat" and steps["ended_after_no"] is None, steps
+    # Refused: said beside the buttons, the focus back on « Oui », nothing ended.
+    assert steps["refusal"]["role"] == "alert", steps["refusal"]
+    assert "Service momentanément indisponible" in steps["refusal"]["text"]
+    assert "toujours en cours" in steps["refusal"]["text"], steps["refusal"]
+    assert steps["focus_after_refusal"]["text"] == "Oui, mettre fin au mandat" and steps["ended_after_refusal"] is None
+    # Ended: announced where the focus lands; among the day's ended ones, with when and by whom.
+    ended = steps["home_ended"]
+    assert ended["notice"]["role"] == "status" and ended["focus"]["id"] == "mandat-termine", ended
+    assert ended["notice"]["text"].startswith("Le mandat de Noemie Nullepart est terminé le "), ended["notice"]
+    assert ", par vous" in ended["notice"]["text"], ended["notice"]
+    assert a not in ended["in_force"] and b in ended["in_force"], ended
+    assert "null" not in ended["text"], ended["text"]
+    over = {o["id"]: o["text"] for o in ended["over"]}
+    assert a in over and ": terminé le " in over[a] and over[a].endswith(", par vous."), over
+    assert mandates["agent_home"]["journey_id"] not in ended["journeys"], "the agent no longer sees its journey"
+    # On the journey's page: the steps leave, the mandate says so.
+    page = steps["journey_ended"]
+    assert "Fin du mandat" in page["facts"] and "terminé le " in page["facts"] and "par vous" in page["facts"], page
+    assert "Valable jusqu'au" not in page["facts"] and page["state"] == "termine", page
+    assert page["notice"]["role"] == "status" and page["notice"]["text"].startswith("Mandat terminé le "), page
+    assert page["focus"]["id"] == "mandat-termine" and page["buttons"] == 0 and page["steps"] == 0, page
+    assert "reste celle de l'usager" in page["view"], page["view"]
+    assert steps["declare_after"]["h1"] == "Mandat terminé", steps["declare_after"]
+    assert "terminé le " in steps["declare_after"]["text"] and "par vous" in steps["declare_after"]["text"]
+    assert steps["journey_after"] == "Page introuvable"
+    # The usager's home: their mandate in force, ended there.
+    assert steps["usager_home_item"].startswith("Mandat donné le "), steps["usager_home_item"]
+    assert "France services de Quimperlé" in steps["usager_home_item"], steps["usager_home_item"]
+    assert steps["usager_home_offered"]["text"] == "Mettre fin au mandat"
+    assert steps["usager_home_offered"]["described"].startswith("L'agent ne pourra plus déclarer pour vous")
+    assert steps["usager_question"].startswith("Mettre fin maintenant au mandat donné à France services de Quimperlé")
+    home = steps["usager_home_ended"]
+    assert home["notice"]["role"] == "status" and home["focus"]["id"] == "mandat-termine", home
+    assert home["notice"]["text"].startswith("Le mandat donné à France services de Quimperlé est terminé le "), home
+    assert home["notice"]["text"].endswith(", par vous.") and d not in home["in_force"], home
+    assert "null" not in home["text"], home["text"]
+    # The one the agent ended, as the usager reads it.
+    seen = steps["usager_sees_agent_end"]
+    assert "terminé le " in seen["facts"] and "par l'agent" in seen["facts"] and seen["buttons"] == 0, seen
+    # Ended by the usager on the journey's page: their journey stays on it.
+    theirs = steps["usager_journey_ended"]
+    assert "terminé le " in theirs["facts"] and "par vous" in theirs["facts"] and theirs["buttons"] == 0, theirs
+    assert theirs["notice"]["role"] == "status" and theirs["focus"]["id"] == "mandat-termine", theirs
+    assert theirs["steps"] > 0, "the journey stays the usager's"
+    # What the gateway recorded: who ended each.
+    by = {k: usager.api("GET", f"/v1/mandates/{m['mandate_id']}").json()["ended_by"] for k, m in mandates.items()}
+    assert by == {"agent_home": "agent", "agent_journey": "agent", "usager_home": "usager",
+                  "usager_journey": "usager"}, by
+
+
 def seeded_in_france(env) -> dict[str, Any]:
     """A person of the stack's own seed (which the provider lists) whom
     identity knows, living in France; from the end of the file (the sign-in

@@ -38,8 +38,22 @@ function usagerLine(usager) {
   return `${usagerName(usager)}, ${usager.gender === "female" ? "née" : "né"} le ${frenchDate(usager.birthdate)}`;
 }
 
-function active(mandate) {
-  return new Date(mandate.expires_at) > new Date();
+// In force: neither ended by one side nor past its day.
+export function inForce(mandate) {
+  return !mandate.ended_at && new Date(mandate.expires_at) > new Date();
+}
+
+// Who ended it, as the reader says it: « par vous » when they did.
+function endedBy(mandate, me) {
+  const mine = me.role === "agent" ? "agent" : "usager";
+  if (mandate.ended_by === mine) return "par vous";
+  return mandate.ended_by === "agent" ? "par l'agent" : "par l'usager";
+}
+
+// « terminé le 2 décembre 2026 à 10:05, par vous », or « expiré le … ».
+export function endLine(mandate, me) {
+  if (mandate.ended_at) return `terminé le ${frenchDateTime(mandate.ended_at)}, ${endedBy(mandate, me)}`;
+  return `expiré le ${frenchDateTime(mandate.expires_at)}`;
 }
 
 export async function loadMandates() {
@@ -51,30 +65,136 @@ export function mandateOf(mandates, journeyId) {
   return mandates.find((m) => m.journeys.includes(journeyId)) || null;
 }
 
+// ---- ending a mandate ----
+
+// What ending it means, for the one who ends it (the server-rendered
+// page, pages_mandate.c, says the same on a journey).
+function endConsequence(me) {
+  return me.role === "agent"
+    ? "Fin du rendez-vous : vous ne pourrez plus déclarer sous ce mandat ni voir ses démarches, qui restent celles de l'usager."
+    : "L'agent ne pourra plus déclarer pour vous sous ce mandat ni voir ses démarches ; elles restent les vôtres.";
+}
+
+function endQuestion(mandate, me) {
+  const whose = me.role === "agent" ? `de ${usagerName(mandate.usager)}` : `donné à ${mandate.site || "France services"}`;
+  return `Mettre fin maintenant au mandat ${whose} pour « ${kindTitle(mandate.kind)} » ? C'est définitif : une autre démarche demandera un nouveau mandat.`;
+}
+
+// « Mettre fin au mandat » for a mandate in force, asked for again before
+// anything is sent (« Oui » / « Non »), then POST /v1/mandates/{id}/end.
+// onEnded(ended) gets the mandate as the gateway answered it, ended; the
+// caller shows it and what follows. A refusal is shown beside the buttons,
+// which take the focus back, as a step's action does (app.js).
+export function endControl(mandate, me, onEnded) {
+  const id = `fin-${mandate.id}`;
+  const box = h("div", { class: "fr-mt-2w mdv-end", "data-end": mandate.id });
+  const ask = () => {
+    const button = h("button", { type: "button", class: "fr-btn fr-btn--secondary", id, "aria-describedby": `${id}-effet`, onclick: confirm },
+      "Mettre fin au mandat");
+    box.replaceChildren(h("p", { class: "fr-text--sm fr-mb-1w", id: `${id}-effet` }, endConsequence(me)), button);
+    return button;
+  };
+  const confirm = () => {
+    const yes = h("button", { type: "button", class: "fr-btn", id: `${id}-oui`, "aria-describedby": `${id}-question`, onclick: send },
+      "Oui, mettre fin au mandat");
+    const no = h("button", { type: "button", class: "fr-btn fr-btn--secondary", id: `${id}-non`, onclick: () => ask().focus() },
+      "Non, le garder");
+    box.replaceChildren(h("div", { role: "group", "aria-labelledby": `${id}-question` },
+      h("p", { class: "fr-mb-1w", id: `${id}-question` }, endQuestion(mandate, me)),
+      h("p", { class: "fr-text--sm fr-mb-1w" }, endConsequence(me)),
+      h("ul", { class: "fr-btns-group fr-btns-group--inline-md" }, h("li", {}, yes), h("li", {}, no))));
+    yes.focus();
+  };
+  const send = async (ev) => {
+    const buttons = box.querySelectorAll("button");
+    for (const b of buttons) b.disabled = true;
+    box.querySelector(".fr-alert")?.remove();
+    try {
+      onEnded(await api.post(`/v1/mandates/${encodeURIComponent(mandate.id)}/end`));
+    } catch (e) {
+      for (const b of buttons) b.disabled = false;
+      box.append(ui.alertBox("error", e.problem?.title || "Le mandat n'a pas pu être terminé", "Il est toujours en cours : réessayez dans un instant."));
+      ev.target.focus();
+    }
+  };
+  ask();
+  return box;
+}
+
+// The line that says it is done, focused so that a screen reader reads it
+// where the button was.
+export function endedNotice(text) {
+  return h("p", { class: "fr-message fr-message--valid fr-mt-2w", role: "status", tabindex: "-1", id: "mandat-termine" }, text);
+}
+
 // The mandate on a journey's page: who declared for whom, when, for which
-// démarche. The usager reads « pour vous », the agent the usager's name.
-export function mandateSection(mandate, me) {
+// démarche, and until when or how it ended; while it is in force, the
+// button to end it. The usager reads « pour vous », the agent the usager's
+// name. onEnded(ended), after the section shows it ended.
+export function mandateSection(mandate, me, onEnded = () => {}) {
   const forMe = me.role !== "agent";
   const rows = [
     ["Pour", forMe ? `vous (${usagerLine(mandate.usager)})` : usagerLine(mandate.usager)],
     ["Par", `un agent de ${mandate.site || "France services"}`],
     ["Mandat donné le", frenchDateTime(mandate.created_at)],
     ["Pour la démarche", kindTitle(mandate.kind)],
-    ["Valable jusqu'au", frenchDateTime(mandate.expires_at)],
+    inForce(mandate) ? ["Valable jusqu'au", frenchDateTime(mandate.expires_at)] : ["Fin du mandat", endLine(mandate, me)],
   ];
-  return h("section", { class: "fr-callout fr-mb-4w", id: "mandat", "aria-labelledby": "mandat-titre" },
-    h("h2", { class: "fr-callout__title fr-h5", id: "mandat-titre" },
-      forMe ? "Déclarée pour vous par France services" : "Déclarée sous mandat"),
-    h("dl", { class: "mdv-facts" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])));
+  const section = h("section", { class: "fr-callout fr-mb-4w", id: "mandat", "aria-labelledby": "mandat-titre",
+    "data-state": inForce(mandate) ? "en-cours" : "termine" },
+  h("h2", { class: "fr-callout__title fr-h5", id: "mandat-titre" },
+    forMe ? "Déclarée pour vous par France services" : "Déclarée sous mandat"),
+  h("dl", { class: "mdv-facts" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+  inForce(mandate) ? endControl(mandate, me, (ended) => {
+    const next = mandateSection(ended, me, onEnded);
+    next.append(endedNotice(`Mandat ${endLine(ended, me)}.`));
+    section.replaceWith(next);
+    onEnded(ended);
+    next.querySelector("#mandat-termine").focus();
+  }) : null);
+  return section;
 }
 
 // ---- the agent's home ----
 
-function mandateItem(m) {
-  return h("li", { class: "fr-mb-2w", "data-mandate": m.id },
+function declaredCount(m) {
+  if (!m.journeys.length) return null;
+  return ` (${m.journeys.length === 1 ? "1 démarche déclarée" : `${m.journeys.length} démarches déclarées`})`;
+}
+
+function mandateItem(m, me, onEnded) {
+  return h("li", { class: "fr-mb-3w", "data-mandate": m.id },
     h("strong", {}, usagerName(m.usager)), ` — ${kindTitle(m.kind)}, mandat du ${frenchDateTime(m.created_at)}`,
-    m.journeys.length ? ` (${m.journeys.length === 1 ? "1 démarche déclarée" : `${m.journeys.length} démarches déclarées`})` : null,
-    " ", h("a", { class: "fr-link", href: `#/mandat/${m.id}` }, `Déclarer pour ${usagerName(m.usager)}`));
+    declaredCount(m), " ", h("a", { class: "fr-link", href: `#/mandat/${m.id}` }, `Déclarer pour ${usagerName(m.usager)}`),
+    endControl(m, me, onEnded));
+}
+
+// A mandate of the day that is over: who for, and when and by whom it ended.
+function endedItem(m, me) {
+  return h("li", { class: "fr-mb-2w", "data-mandate": m.id, "data-state": "termine" },
+    h("strong", {}, usagerName(m.usager)), ` — ${kindTitle(m.kind)}, mandat du ${frenchDateTime(m.created_at)}`,
+    declaredCount(m), ` : ${endLine(m, me)}.`);
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+// The agent's mandates in force (each with its button to end it), those
+// of the day already over, and the journeys they may still see. notice: a
+// line to announce first (a mandate just ended), which takes the focus.
+async function agentLists(me, mine, over, list, notice) {
+  const [mandates, page] = await Promise.all([loadMandates(), api.get("/v1/journeys?limit=50")]);
+  const current = mandates.filter(inForce);
+  const today = mandates.filter((m) => !inForce(m) && Date.now() - new Date(m.created_at) < DAY_MS);
+  const onEnded = (ended) => agentLists(me, mine, over, list,
+    `Le mandat de ${usagerName(ended.usager)} est ${endLine(ended, me)} : ses démarches restent les siennes.`)
+    .catch((e) => clear(mine).append(ui.alertBox("error", "Vos mandats n'ont pas pu être chargés", e.problem?.title || e.message)));
+  // Element.append writes null as the text "null": h() leaves it out.
+  mine.replaceChildren(h("div", {}, notice ? endedNotice(notice) : null,
+    current.length ? h("ul", {}, current.map((m) => mandateItem(m, me, onEnded))) : h("p", {}, "Aucun mandat en cours.")));
+  clear(over).append(today.length ? h("ul", {}, today.map((m) => endedItem(m, me))) : h("p", {}, "Aucun mandat terminé aujourd'hui."));
+  clear(list).append(page.items.length ? h("ul", { class: "mdv-journeys" }, page.items.map((j) => journeyItem(j, mandates)))
+    : h("p", {}, "Aucune démarche déclarée sous vos mandats."));
+  if (notice) mine.querySelector("#mandat-termine").focus();
 }
 
 function journeyItem(j, mandates) {
@@ -87,6 +207,7 @@ function journeyItem(j, mandates) {
 
 export async function agentHome(me) {
   const mine = h("div", { id: "mes-mandats" }, h("p", {}, "Chargement de vos mandats…"));
+  const over = h("div", { id: "mandats-termines" }, h("p", {}, "Chargement de vos mandats…"));
   const list = h("div", { id: "mes-demarches" }, h("p", {}, "Chargement des démarches…"));
   ui.show("Accueil agent",
     h("h1", {}, `Bonjour ${[me.given_name?.split(" ")[0], me.family_name].filter(Boolean).join(" ")}`),
@@ -94,14 +215,13 @@ export async function agentHome(me) {
     h("p", {}, "Vous déclarez pour un usager présent au guichet, qui vous le demande, sous un mandat : une démarche, pour la journée. L'usager retrouve la démarche et le mandat quand il se connecte."),
     h("p", {}, h("a", { class: "fr-btn fr-icon-add-line fr-btn--icon-left", href: "#/mandat", id: "nouveau-mandat" }, "Enregistrer un mandat")),
     h("h2", { class: "fr-mt-4w" }, "Vos mandats en cours"), mine,
-    h("h2", { class: "fr-mt-4w" }, "Démarches déclarées sous vos mandats"), list);
+    h("h2", { class: "fr-mt-4w" }, "Démarches déclarées sous vos mandats"), list,
+    h("h2", { class: "fr-mt-4w" }, "Vos mandats terminés aujourd'hui"), over);
   try {
-    const [mandates, page] = await Promise.all([loadMandates(), api.get("/v1/journeys?limit=50")]);
-    const current = mandates.filter(active);
-    clear(mine).append(current.length ? h("ul", {}, current.map(mandateItem)) : h("p", {}, "Aucun mandat en cours."));
-    clear(list).append(page.items.length ? h("ul", { class: "mdv-journeys" }, page.items.map((j) => journeyItem(j, mandates)))
-      : h("p", {}, "Aucune démarche déclarée sous vos mandats."));
+    await agentLists(me, mine, over, list, null);
   } catch (e) {
+    clear(mine);
+    clear(over);
     clear(list).append(ui.alertBox("error", "Vos mandats n'ont pas pu être chargés", e.problem?.title || e.message));
   }
 }

@@ -92,13 +92,38 @@ function kindTitle(kind) {
   return kindOf(kind)?.title || kind;
 }
 
+// The usager's mandates in force, each with its button to end it: one
+// given at a desk today may have no journey yet to show it on. Nothing
+// when there is none.
+function usagerMandates(box, mandates, notice) {
+  const current = mandates.filter(agent.inForce);
+  const onEnded = async (ended) => {
+    const text = `Le mandat donné à ${ended.site || "France services"} est ${agent.endLine(ended, me)}.`;
+    try {
+      usagerMandates(box, await agent.loadMandates(), text);
+    } catch (e) {
+      clear(box).append(agent.endedNotice(text));
+    }
+    box.querySelector("#mandat-termine").focus();
+  };
+  // Element.append writes null as the text "null": h() leaves it out.
+  box.replaceChildren(h("div", {},
+    current.length || notice ? h("h2", { class: "fr-mt-6w" }, "Vos mandats à France services") : null,
+    notice ? agent.endedNotice(notice) : null,
+    current.length ? h("ul", {}, current.map((m) => h("li", { class: "fr-mb-3w", "data-mandate": m.id },
+      `Mandat donné le ${frenchDateTime(m.created_at)} à un agent de ${m.site || "France services"} pour « ${kindTitle(m.kind)} », valable jusqu'au ${frenchDateTime(m.expires_at)}.`,
+      agent.endControl(m, me, onEnded)))) : null));
+}
+
 async function home() {
   const list = h("div", { id: "mes-demarches" }, h("p", {}, "Chargement de vos démarches…"));
+  const mandatesBox = h("div", { id: "mes-mandats" });
   const name = [me.given_name?.split(" ")[0], me.family_name].filter(Boolean).join(" ");
   show("Accueil",
     h("h1", {}, `Bonjour ${name}`),
     h("h2", {}, "Vos démarches"),
     list,
+    mandatesBox,
     h("h2", { class: "fr-mt-6w" }, "Déclarer"),
     h("ul", { class: "fr-grid-row fr-grid-row--gutters mdv-kinds" },
       KINDS.map((k) => h("li", { class: "fr-col-12 fr-col-md-6 fr-col-lg-4" },
@@ -109,6 +134,7 @@ async function home() {
               h("p", { class: "fr-tile__detail" }, k.moment))))))));
   try {
     const [page, mandates] = await Promise.all([api.get("/v1/journeys?limit=50"), agent.loadMandates()]);
+    usagerMandates(mandatesBox, mandates, null);
     clear(list);
     if (!page.items.length) {
       list.append(h("p", {}, "Vous n'avez encore aucune démarche."));
@@ -220,10 +246,12 @@ function errorSummary(e, shown, fallback) {
 async function declareUnderMandate(id) {
   const mandate = await agent.loadMandate(id);
   if (!mandate) return notFound();
-  if (new Date(mandate.expires_at) <= new Date())
-    return show("Mandat expiré", h("h1", {}, "Mandat expiré"),
-      h("p", {}, "Ce mandat ne vaut plus : enregistrez-en un nouveau avec l'usager."),
+  if (!agent.inForce(mandate)) {
+    const title = mandate.ended_at ? "Mandat terminé" : "Mandat expiré";
+    return show(title, h("h1", {}, title),
+      h("p", {}, `Ce mandat est ${agent.endLine(mandate, me)} : enregistrez-en un nouveau avec l'usager.`),
       h("p", {}, h("a", { href: "#/mandat" }, "Enregistrer un mandat")));
+  }
   return declare(mandate.kind, mandate);
 }
 
@@ -339,6 +367,19 @@ function renderJourney(view, journey) {
   return statusNow;
 }
 
+// The mandate of the journey on screen just ended: the usager keeps
+// following their journey; the agent no longer sees it (the gateway
+// answers them 404 from now on), so its steps leave the page.
+function mandateEnded(view) {
+  if (me.role !== "agent") return;
+  if (live) {
+    live.close();
+    live = null;
+  }
+  clear(view).append(h("p", {}, "Cette démarche reste celle de l'usager : vous ne la voyez plus."),
+    h("p", {}, h("a", { class: "fr-link", href: "#/" }, "Retour à l'accueil")));
+}
+
 async function journeyView(id) {
   const view = h("div", { id: "demarche" });
   let journey;
@@ -351,7 +392,7 @@ async function journeyView(id) {
   const mandate = agent.mandateOf(await agent.loadMandates(), journey.id);
   show(kindTitle(journey.kind),
     h("p", { class: "fr-mb-1w" }, h("a", { class: "fr-link fr-icon-arrow-left-line fr-link--icon-left", href: "#/" }, "Mes démarches")),
-    h("h1", {}, kindTitle(journey.kind)), mandate ? agent.mandateSection(mandate, me) : null, view);
+    h("h1", {}, kindTitle(journey.kind)), mandate ? agent.mandateSection(mandate, me, () => mandateEnded(view)) : null, view);
   renderJourney(view, journey);
   // Live: the gateway sends the journey each time it changes; the browser
   // reconnects by itself (with Last-Event-ID) when the stream ends.
