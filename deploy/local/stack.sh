@@ -39,7 +39,8 @@
 # for its files (logs/NAME.log, pids/NAME.pid), others are logs/NAME-K.log.
 # The webhook partners' simulators listen on base+7 (caf) and base+8 (cpam).
 # MDV_WEBHOOK_* (the webhooks' schedule, services/partners/main.c) reach the
-# partners service when set.
+# partners service when set; MDV_<NAME>_CONSUMER_* reaches service NAME as
+# MDV_CONSUMER_* (MDV_GATEWAY_CONSUMER_BATCH_WAIT_MS=25: the gateway only).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -651,6 +652,10 @@ svc_env() {
 	if [[ $s == partners ]]; then
 		env | grep -E '^MDV_WEBHOOK_[A-Z_]+=' || true
 	fi
+	# Every service inherits MDV_CONSUMER_*; MDV_<NAME>_CONSUMER_* reaches
+	# that service alone as MDV_CONSUMER_*, over the inherited value, so
+	# that one consumer's batch settings can be measured (README, Performance).
+	env | sed -n "s/^MDV_${s^^}_CONSUMER_\([A-Z_]*=\)/MDV_CONSUMER_\1/p"
 	if [[ $s == gateway ]]; then
 		cat <<-EOF
 			MDV_JWT_PUBLIC_KEY_FILE=$STACK/keys/jwt-public.pem

@@ -447,6 +447,23 @@ def cpu_snapshot() -> dict[str, float]:
     return out
 
 
+def consumer_settings() -> dict[str, dict[str, str]]:
+    """Each service instance's MDV_CONSUMER_* as it runs (its environment:
+    unset ones take the service's defaults), so that a run says which
+    batch settings it measured."""
+    out, names = {}, services()
+    for pidfile in sorted((STACK / "pids").glob("*.pid")):
+        if pidfile.stem.split("-")[0] not in names:
+            continue  # the broker, the simulators
+        try:
+            environ = Path(f"/proc/{int(pidfile.read_text())}/environ").read_bytes().split(b"\0")
+        except (ValueError, FileNotFoundError, ProcessLookupError):
+            continue
+        pairs = (v.decode(errors="replace").split("=", 1) for v in environ if v.startswith(b"MDV_CONSUMER_"))
+        out[pidfile.stem] = dict(sorted(pairs))
+    return out
+
+
 def db_snapshot(gw: Gateway) -> dict[str, dict[str, int]]:
     gw.queries += 1
     rows = gw.conn.execute(
@@ -822,6 +839,9 @@ def summary(r: dict[str, Any]) -> list[str]:
         f"saturation: {sat['declarations_per_second']:.1f} declarations/s end to end"
         f"{'' if sat['reached'] else ' (not reached: at least)'};"
         f" pgbench limit {pg['declarations_per_second']:.1f}/s: ratio {sat['ratio_to_pgbench']:.2f}",
+        "consumer settings: " + (", ".join(
+            f"{name} " + " ".join(f"{k.removeprefix('MDV_CONSUMER_')}={v}" for k, v in vars.items())
+            for name, vars in r["consumer_settings"].items() if vars) or "the services' defaults"),
     ]
     for f in r["latency"]:
         lat = f["latency_seconds"]
@@ -935,7 +955,7 @@ def main() -> int:
         "started": started.isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "loadavg_before": " ".join(loadavg)},
         "postgresql": {"settings": " ".join(f"{k}={v}" for k, v in sorted(settings.items()))},
-        "services": list(services()),
+        "services": list(services()), "consumer_settings": consumer_settings(),
         "mix": list(MIX), "persons": {k: len(v) for k, v in persons.pools.items()},
         "persons_reused": persons.reused,
         "parameters": {"rates": RATES, "step_seconds": STEP_SECONDS, "latency_seconds": LATENCY_SECONDS,

@@ -5,12 +5,14 @@ reach it over its Unix socket."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+from pathlib import Path
 
 import psycopg
 import pytest
-from mdv_e2e import SERVICES
+from mdv_e2e import SERVICES, instance_pid
 
 
 def test_the_test_stack_runs_postgresql_as_asked(db):
@@ -53,3 +55,30 @@ def test_the_broker_runs_with_the_threads_it_was_given(env):
     assert len(started) == 2, "the broker logged no configuration"
     values = dict(re.findall(r"^\t([a-z.]+) = (.*)$", started[1], re.M))
     assert (values.get("num.network.threads"), values.get("num.io.threads")) == ("1", "2")
+
+
+def consumer_environment(env, instance: str) -> dict[str, str]:
+    """The MDV_CONSUMER_* an instance runs with (its /proc environment)."""
+    raw = Path(f"/proc/{instance_pid(env, instance)}/environ").read_bytes()
+    pairs = (v.decode().split("=", 1) for v in raw.split(b"\0") if v.startswith(b"MDV_CONSUMER_"))
+    return dict(pairs)
+
+
+def test_a_service_alone_gets_its_own_consumer_settings(env):
+    """MDV_<NAME>_CONSUMER_* reaches service NAME alone, as MDV_CONSUMER_*,
+    over the MDV_CONSUMER_* every service inherits (deploy/local/stack.sh):
+    how the bench measures one consumer's batch settings (README,
+    Performance). Two services restarted with the same environment, then
+    restarted as they were."""
+    given = dataclasses.replace(env, process_env={
+        **env.process_env, "MDV_CONSUMER_BATCH_WAIT_MS": "3", "MDV_HOUSING_CONSUMER_BATCH_WAIT_MS": "7"})
+    try:
+        for service in ("housing", "abroad"):
+            given.stack("stop-service", service)
+            given.stack("start-service", service, timeout=240)
+        assert consumer_environment(env, "housing") == {"MDV_CONSUMER_BATCH_WAIT_MS": "7"}
+        assert consumer_environment(env, "abroad") == {"MDV_CONSUMER_BATCH_WAIT_MS": "3"}
+    finally:
+        for service in ("housing", "abroad"):
+            env.stack("stop-service", service)
+            env.stack("start-service", service, timeout=240)
