@@ -1,5 +1,6 @@
 /* Bookkeeping of a batch of consumed messages: first and next offsets per
- * partition, and the checks of the batch settings. */
+ * partition, the checks of the batch settings, and how long a poll for a
+ * batch may block. */
 #include "mdv/batch.h"
 
 #include <errno.h>
@@ -60,4 +61,11 @@ int mdv_check_batch_size(const char *value, char *err, size_t errlen)
 int mdv_check_batch_wait_ms(const char *value, char *err, size_t errlen)
 {
     return check_range(value, 0, MAX_BATCH_WAIT_MS, err, errlen);
+}
+
+int mdv_batch_poll_timeout_ms(int first, int left_ms, int poll_ms)
+{
+    if (first)
+        return poll_ms;
+    return left_ms < poll_ms ? left_ms : poll_ms;
 }

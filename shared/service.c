@@ -366,7 +366,8 @@ static int remaining_ms(double deadline)
 
 /* Polls a batch in this thread (no consume_batch, DESIGN.md §10): the
  * first message waits up to POLL_MS, the next ones only what is left of
- * the batch's wait (none by default: what librdkafka already fetched).
+ * the batch's wait (none by default: what librdkafka already fetched), in
+ * polls of POLL_MS at most so that a stop does not wait for a long wait.
  * Returns 1 on a fatal consumer error. */
 static int batch_poll(struct mdv_service *svc, struct batch *b, const struct mdv_holdback *holdback)
 {
@@ -374,7 +375,7 @@ static int batch_poll(struct mdv_service *svc, struct batch *b, const struct mdv
     for (int first = 1; b->n < b->cap && !mdv_stop_requested; first = 0) {
         if (!first && b->n == 0)
             break; /* back to the loop: backlog, resumes */
-        int timeout_ms = first ? POLL_MS : remaining_ms(deadline);
+        int timeout_ms = mdv_batch_poll_timeout_ms(first, remaining_ms(deadline), POLL_MS);
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(svc->consumer, timeout_ms);
         if (!rkm) {
             if (timeout_ms == 0)

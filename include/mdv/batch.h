@@ -36,4 +36,10 @@ rd_kafka_topic_partition_list_t *mdv_batch_next_offsets(const struct mdv_batch_p
 int mdv_check_batch_size(const char *value, char *err, size_t errlen);
 int mdv_check_batch_wait_ms(const char *value, char *err, size_t errlen);
 
+/* How long the consumer's next poll for a batch may block: poll_ms for
+ * the batch's first message, then what is left of its wait (left_ms) but
+ * never more than poll_ms, so that a stop requested during a long wait is
+ * seen as soon as while the consumer waits for a first message. */
+int mdv_batch_poll_timeout_ms(int first, int left_ms, int poll_ms);
+
 #endif

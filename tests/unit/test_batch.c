@@ -1,6 +1,6 @@
 /* Unit tests of shared/batch.c: where a batch of consumed messages starts
- * on each partition, the offsets stored once it committed, and the checks
- * of the batch settings. */
+ * on each partition, the offsets stored once it committed, the checks of
+ * the batch settings, and how long a poll for a batch may block. */
 #include "unit.h"
 
 #include "mdv/batch.h"
@@ -98,6 +98,28 @@ static void test_the_batch_settings_are_checked(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* A stop is only seen between polls: a poll during the batch's wait
+ * blocks no longer than the one for a first message, however long the
+ * wait (MDV_CONSUMER_BATCH_WAIT_MS up to 1 000 ms against 200). */
+static void test_a_poll_during_the_wait_blocks_no_longer_than_a_first_poll(void **state)
+{
+    (void)state;
+    static const struct {
+        int first, left_ms, want;
+    } rows[] = {
+        {1, 0, 200},   {1, 1000, 200}, {0, 0, 0},     {0, 25, 25},
+        {0, 199, 199}, {0, 200, 200},  {0, 201, 200}, {0, 1000, 200},
+    };
+    int failures = 0;
+    for (size_t i = 0; i < MDV_ARRAY_LEN(rows); i++) {
+        int got = mdv_batch_poll_timeout_ms(rows[i].first, rows[i].left_ms, 200);
+        if (got != rows[i].want)
+            ROW_FAILED(failures, "first %d, %d ms left: %d ms, expected %d", rows[i].first,
+                       rows[i].left_ms, got, rows[i].want);
+    }
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -105,6 +127,7 @@ int main(void)
         cmocka_unit_test(test_a_batch_runs_again_from_each_partitions_first_message),
         cmocka_unit_test(test_offsets_that_went_back_keep_the_lowest_first_and_the_highest_next),
         cmocka_unit_test(test_the_batch_settings_are_checked),
+        cmocka_unit_test(test_a_poll_during_the_wait_blocks_no_longer_than_a_first_poll),
     };
     return cmocka_run_group_tests_name("batch", tests, NULL, NULL);
 }
