@@ -69,6 +69,10 @@ def setting(name: str, default: str) -> str:
 RATES = [float(r) for r in setting("BENCH_RATES", "10 20 30 45 65 90 130 190 280 400 560").split()]
 STEP_SECONDS = float(setting("BENCH_STEP_SECONDS", "10"))
 LATENCY_SECONDS = float(setting("BENCH_LATENCY_SECONDS", "10"))
+# The latency steps' rates, when given, in place of 25/50/75 % of the
+# saturation rate: runs that compare settings then measure their costs at
+# the same rates, whatever saturation each run found.
+LATENCY_RATES = [float(r) for r in setting("BENCH_LATENCY_RATES", "").split()]
 DRAIN_SECONDS = float(setting("BENCH_DRAIN_SECONDS", "30"))
 WORKERS = int(setting("BENCH_WORKERS", "64"))
 PERSONS = int(setting("BENCH_PERSONS", "6000"))
@@ -921,14 +925,15 @@ def main() -> int:
     latency = []
     step_start = before
     profile = None
-    for fraction in (0.25, 0.50, 0.75):
-        prof = Profile() if PROFILE and fraction == 0.50 else None
+    rates = LATENCY_RATES or [round(sat * f, 2) for f in (0.25, 0.50, 0.75)]
+    for i, rate in enumerate(rates):
+        prof = Profile() if PROFILE and i == 1 else None  # the middle step (50 %)
         if prof:
             prof.start()
-        res = timed(round(sat * fraction, 2), LATENCY_SECONDS)
+        res = timed(rate, LATENCY_SECONDS)
         if prof:
             profile = prof.stop()
-        res["fraction"] = fraction
+        res["fraction"] = round(rate / sat, 3)
         # Each step's own costs, from a quiet stack to a quiet stack: how
         # commits and CPU per declaration fall as batches grow with the rate.
         settle = wait_quiet()
@@ -959,6 +964,7 @@ def main() -> int:
         "mix": list(MIX), "persons": {k: len(v) for k, v in persons.pools.items()},
         "persons_reused": persons.reused,
         "parameters": {"rates": RATES, "step_seconds": STEP_SECONDS, "latency_seconds": LATENCY_SECONDS,
+                       "latency_rates": LATENCY_RATES,
                        "drain_seconds": DRAIN_SECONDS, "workers": WORKERS},
         "ramp": ramp,
         "saturation": {"declarations_per_second": sat, "reached": reached,

@@ -141,3 +141,27 @@ def test_the_stack_counts_as_quiet_only_once_its_lag_has_been_refreshed(monkeypa
     monkeypatch.setattr(bench, "activity", lambda: next(readings))
     waited = bench.wait_quiet()
     assert waited == 3 + bench.QUIET_SECONDS
+
+
+def test_the_bench_reads_each_service_instances_consumer_settings(monkeypatch, tmp_path):
+    """A run says which batch settings it measured: each service
+    instance's MDV_CONSUMER_* as its process has them (the broker and the
+    simulators apart)."""
+    (tmp_path / "pids").mkdir()
+    monkeypatch.setenv("MDV_GATEWAY_URLS", "http://127.0.0.1:1")
+    monkeypatch.setenv("MDV_STUDENT_URLS", "http://127.0.0.1:2 http://127.0.0.1:3")
+    bench = load_bench(monkeypatch)
+    monkeypatch.setattr(bench, "STACK", tmp_path)
+    procs = {}
+    for name, extra in (("gateway", {"MDV_CONSUMER_BATCH_WAIT_MS": "25"}), ("student", {}),
+                        ("student-2", {"MDV_CONSUMER_BATCH_SIZE": "1"}),
+                        ("simulator-cnav", {"MDV_CONSUMER_BATCH_WAIT_MS": "9"})):
+        procs[name] = subprocess.Popen(["sleep", "60"], env={"PATH": "/usr/bin:/bin", **extra})
+        (tmp_path / "pids" / f"{name}.pid").write_text(f"{procs[name].pid}\n")
+    try:
+        assert bench.consumer_settings() == {"gateway": {"MDV_CONSUMER_BATCH_WAIT_MS": "25"}, "student": {},
+                                             "student-2": {"MDV_CONSUMER_BATCH_SIZE": "1"}}
+    finally:
+        for proc in procs.values():
+            proc.kill()
+            proc.wait()
