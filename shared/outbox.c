@@ -4,16 +4,41 @@
  * idempotent producer, and deletes only the rows the broker acknowledged.
  * It keeps no cursor: whatever is still in the table is still to send, so a
  * crash at any point resends at worst (consumers skip duplicates through
- * their inbox). NOTIFY wakes it; it polls anyway, seldom: every writer of
- * the library notifies, so the poll only catches rows written by hand. */
+ * their inbox). It polls anyway, seldom: every writer of the library wakes
+ * it, so the poll only catches rows written by hand.
+ *
+ * How a writer wakes it. A NOTIFY costs the database more than its
+ * message: PostgreSQL signals every session LISTENing there at each
+ * notifying commit, and each reads the queue in a transaction of its own.
+ * So a writer in the process whose relay leads (holds the lock) does not
+ * notify: once its transaction committed (mdv_pg_after_commit), it wakes
+ * that relay through an eventfd the relay polls beside its socket. Never
+ * before the commit: a relay that read then would find nothing and go
+ * back to sleep. A writer in a process whose relay stands by notifies, in
+ * its transaction, for the replica that leads. The trade-off: a writer
+ * whose relay lost the lead between the insert (no NOTIFY) and the commit
+ * pays a NOTIFY of its own after the commit, one transaction more; if
+ * that fails as well (the connection lost right after the commit), the row
+ * waits for the new leader's takeover round or its fallback poll (5 s). A
+ * relay that finds it lost the lead notifies once on its new session, for
+ * the writers that still trusted it.
+ *
+ * A service whose process already has a listening session for its own
+ * channels (the gateway's, live.c) lets that one LISTEN mdv_outbox too and
+ * call mdv_relay_wake: the relay then does not listen (one listening
+ * session in the database rather than two). */
 #include "mdv/outbox.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "mdv/kafka.h"
 #include "mdv/log.h"
@@ -31,7 +56,48 @@
 #define SENT_LINGER_MS 1000
 #define DELIVERY_TIMEOUT_MS 30000
 
-/* Inserts the row and wakes the relay. */
+/* What the writers of this process know of its relay (one a process). */
+static atomic_int relay_leads;     /* it holds the service's lock */
+static atomic_int relay_wake = -1; /* the eventfd it polls; -1 before it started */
+
+/* What woke the relay shows in mdv_outbox_relay_wakes_total{by}: a test
+ * (and an operator) tells a relay woken by its process's writers from one
+ * woken by a notification, and both from one that waited for its poll. */
+static void wake(const char *by)
+{
+    int fd = atomic_load(&relay_wake);
+    uint64_t one = 1;
+    if (fd < 0)
+        return;
+    mdv_metrics_add("mdv_outbox_relay_wakes_total", by, 1);
+    if (write(fd, &one, sizeof(one)) < 0)
+        mdv_debug("outbox: relay wake not written: its counter is full, so it is awake");
+}
+
+void mdv_relay_wake(void)
+{
+    wake("by=\"notification\"");
+}
+
+/* After the commit of a transaction that wrote rows without a NOTIFY. */
+static void wake_after_commit(PGconn *conn)
+{
+    if (atomic_load(&relay_leads)) {
+        wake("by=\"process\"");
+        return;
+    }
+    /* The lead was lost since the insert: the new leader must hear of it. */
+    if (mdv_pg_exec(conn, "SELECT pg_notify('mdv_outbox', '')", 0, NULL) != 0)
+        mdv_warn("outbox: committed rows not notified: the new relay's poll will find them");
+}
+
+#define INSERT_ROW                                                                                 \
+    "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, topic, headers)"           \
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+
+/* Inserts the row and wakes the relay: the one of this process after the
+ * commit when it leads, else the leader through NOTIFY (in the same round
+ * trip, delivered at commit, once a transaction however many rows). */
 static int insert_row(PGconn *conn, const char *id, const char *topic, const char *aggregatetype,
                       const char *key, const char *type, const void *payload, size_t len,
                       const json_t *headers)
@@ -40,17 +106,21 @@ static int insert_row(PGconn *conn, const char *id, const char *topic, const cha
     const char *params[] = {id, aggregatetype, key, type, payload, topic, headers_text};
     const int lengths[] = {0, 0, 0, 0, (int)len, 0, 0};
     const int formats[] = {0, 0, 0, 0, 1, 0, 0};
-    /* The wake-up in the same round trip (delivered at commit, once per
-     * transaction however many rows it wrote). */
-    PGresult *res = mdv_pg_query_bin(
-        conn,
-        "WITH added AS (INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, topic,"
-        " headers) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING 1)"
-        " SELECT pg_notify('mdv_outbox', '') FROM added",
-        7, params, lengths, formats);
+    int wake_here = atomic_load(&relay_leads);
+    PGresult *res = mdv_pg_query_bin(conn,
+                                     wake_here ? INSERT_ROW
+                                               : "WITH added AS (" INSERT_ROW " RETURNING 1)"
+                                                 " SELECT pg_notify('mdv_outbox', '') FROM added",
+                                     7, params, lengths, formats);
     int rc = res ? 0 : -1;
     PQclear(res);
     free(headers_text);
+    if (rc == 0 && wake_here) {
+        if (PQtransactionStatus(conn) == PQTRANS_IDLE)
+            wake_after_commit(conn); /* no transaction: the insert committed */
+        else
+            mdv_pg_after_commit(conn, wake_after_commit);
+    }
     return rc;
 }
 
@@ -82,13 +152,26 @@ struct mdv_relay {
     const char *brokers;
     PGconn *conn;
     rd_kafka_t *rk;
-    int leader; /* holds the service's advisory lock on conn */
+    int leader;     /* holds the service's advisory lock on conn */
+    int listens;    /* LISTENs on conn; else another session calls mdv_relay_wake */
+    int wake_fd;    /* the eventfd of mdv_relay_wake */
+    int owes_wakes; /* lost the lead: the new leader must hear of this
+                     * process's writers' last rows */
     atomic_int stop;
     atomic_int abandon;   /* stop waiting for the broker: shutdown is due */
     atomic_int producing; /* 1 while rk exists and is not in a fatal state */
     atomic_int idle;      /* 1 while it waits after a round that found no row */
     pthread_t thread;
 };
+
+/* The lead was lost with the session, and another replica took it: the
+ * writers that trusted this one may have committed rows since without a
+ * NOTIFY; one now tells the new leader. */
+static void hand_over_wakes(struct mdv_relay *relay)
+{
+    if (mdv_pg_exec(relay->conn, "SELECT pg_notify('mdv_outbox', '')", 0, NULL) == 0)
+        relay->owes_wakes = 0;
+}
 
 /* The lock key is derived from the service name so that services sharing
  * a database cluster do not block each other. */
@@ -101,7 +184,10 @@ static int take_leadership(struct mdv_relay *relay)
         return -1;
     relay->leader = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
+    if (!relay->leader && relay->owes_wakes)
+        hand_over_wakes(relay);
     if (relay->leader) {
+        relay->owes_wakes = 0; /* its takeover round reads them */
         mdv_info("outbox relay active");
         /* Its commits only delete rows the broker acknowledged: one lost in
          * a crash of the server sends them again, which the consumers'
@@ -110,7 +196,13 @@ static int take_leadership(struct mdv_relay *relay)
          * flushes per declaration. */
         if (mdv_pg_commit_asynchronously(relay->conn) != 0)
             return -1;
-        return mdv_pg_exec(relay->conn, "LISTEN mdv_outbox", 0, NULL);
+        if (relay->listens && mdv_pg_exec(relay->conn, "LISTEN mdv_outbox", 0, NULL) != 0)
+            return -1;
+        /* From now on this process's writers wake it without NOTIFY; the
+         * round that follows reads what the others committed before. Not
+         * once stopping: the writers notify the next leader from then on. */
+        if (!atomic_load(&relay->stop))
+            atomic_store(&relay_leads, 1);
     }
     return 0;
 }
@@ -119,7 +211,11 @@ static int connect_db(struct mdv_relay *relay)
 {
     if (relay->conn && PQstatus(relay->conn) == CONNECTION_OK)
         return 0;
-    relay->leader = 0; /* a lost session lost its lock too */
+    if (relay->leader) { /* a lost session lost its lock too */
+        relay->leader = 0;
+        atomic_store(&relay_leads, 0);
+        relay->owes_wakes = 1;
+    }
     return mdv_pg_ensure(&relay->conn, relay->pg_dsn);
 }
 
@@ -138,25 +234,35 @@ static int drain_notifies(PGconn *conn)
     return n;
 }
 
-/* Until a notification, the server going away, a stop, or timeout_ms; in
- * slices, so that a stop is seen soon. A notification that came with the
- * last round's answer is already in libpq's buffer, out of poll's sight:
- * looked for first. */
-static void wait_for_notify(struct mdv_relay *relay, long timeout_ms)
+/* The wakes that came since the last look, dropped: the notifications of
+ * its own session and the eventfd's (wake). Returns how many. */
+static int drain_wakes(struct mdv_relay *relay)
+{
+    uint64_t woken = 0;
+    if (read(relay->wake_fd, &woken, sizeof(woken)) != (ssize_t)sizeof(woken))
+        woken = 0;
+    int notified = drain_notifies(relay->conn);
+    if (notified)
+        mdv_metrics_add("mdv_outbox_relay_wakes_total", "by=\"notification\"", notified);
+    return notified + (woken > 0);
+}
+
+/* Until a wake, the server going away, a stop, or timeout_ms; in slices,
+ * so that a stop is seen soon. A notification that came with the last
+ * round's answer is already in libpq's buffer, out of poll's sight, and a
+ * wake written during the round waits in the eventfd: looked for first. */
+static void wait_for_wake(struct mdv_relay *relay, long timeout_ms)
 {
     PGconn *conn = relay->conn;
-    if (drain_notifies(conn) > 0)
+    if (drain_wakes(relay) > 0)
         return;
     for (long waited = 0; waited < timeout_ms && !atomic_load(&relay->stop);
          waited += WAIT_SLICE_MS) {
         int fd = PQsocket(conn);
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        if (fd < 0) {
-            mdv_sleep_ms(WAIT_SLICE_MS);
-            continue;
-        }
-        if (poll(&pfd, 1, WAIT_SLICE_MS) > 0 &&
-            (drain_notifies(conn) > 0 || PQstatus(conn) != CONNECTION_OK))
+        struct pollfd pfd[] = {{.fd = relay->wake_fd, .events = POLLIN},
+                               {.fd = fd, .events = POLLIN}};
+        if (poll(pfd, fd < 0 ? 1 : 2, WAIT_SLICE_MS) > 0 &&
+            (drain_wakes(relay) > 0 || PQstatus(conn) != CONNECTION_OK))
             return;
     }
 }
@@ -317,11 +423,11 @@ static int delete_sent(struct mdv_relay *relay, char **acked)
 static void next_round_wait(struct mdv_relay *relay, int n)
 {
     if (n == BATCH_SIZE) {
-        (void)drain_notifies(relay->conn);
+        (void)drain_wakes(relay);
         return;
     }
     atomic_store(&relay->idle, 1);
-    wait_for_notify(relay, n > 0 ? SENT_LINGER_MS : IDLE_WAIT_MS);
+    wait_for_wake(relay, n > 0 ? SENT_LINGER_MS : IDLE_WAIT_MS);
 }
 
 static void *relay_main(void *arg)
@@ -364,12 +470,34 @@ static void *relay_main(void *arg)
     return NULL;
 }
 
-struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn, const char *brokers)
+/* The process's wake, made once and kept for its life: writers and
+ * listeners may still hold it while a relay stops. -1 on error. */
+static int wake_fd(void)
 {
+    int fd = atomic_load(&relay_wake);
+    if (fd >= 0)
+        return fd;
+    fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) {
+        mdv_error("outbox: cannot make the relay's eventfd: %s", strerror(errno));
+        return -1;
+    }
+    atomic_store(&relay_wake, fd);
+    return fd;
+}
+
+struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn, const char *brokers,
+                                  enum mdv_relay_wakes wakes)
+{
+    int fd = wake_fd();
+    if (fd < 0)
+        return NULL;
     struct mdv_relay *relay = mdv_xcalloc(1, sizeof(*relay));
     relay->service = service;
     relay->pg_dsn = pg_dsn;
     relay->brokers = brokers;
+    relay->listens = wakes == MDV_RELAY_LISTENS;
+    relay->wake_fd = fd;
     relay->rk = mdv_kafka_producer_new(brokers);
     atomic_init(&relay->producing, relay->rk != NULL);
     if (!relay->rk || pthread_create(&relay->thread, NULL, relay_main, relay) != 0) {
@@ -403,6 +531,9 @@ void mdv_relay_stop(struct mdv_relay *relay, long timeout_ms)
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
     }
+    /* From here on the writers notify: the replica that leads next hears
+     * of what they commit after this relay's last round. */
+    atomic_store(&relay_leads, 0);
     atomic_store(&relay->stop, 1);
     /* Past the bound, stop waiting for the broker: unacknowledged rows stay
      * in the outbox and leave at the next start. */

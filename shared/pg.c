@@ -16,6 +16,12 @@
 /* SQLSTATE of this thread's last failed statement, for the retry decision. */
 static __thread char last_sqlstate[6];
 
+/* What this thread's open transaction asked to run once it commits. */
+static __thread struct {
+    PGconn *conn;
+    mdv_pg_commit_hook fn;
+} after_commit;
+
 /* An arbitrary constant: the advisory lock key that serialises migrations
  * (the outbox's per-aggregate lock class is MDV_OUTBOX_ORDER_LOCK_CLASS). */
 #define MIGRATION_LOCK_KEY "4242001"
@@ -181,14 +187,33 @@ int mdv_pg_exec(PGconn *conn, const char *sql, int nparams, const char *const *p
     return 0;
 }
 
+void mdv_pg_after_commit(PGconn *conn, mdv_pg_commit_hook fn)
+{
+    after_commit.conn = conn;
+    after_commit.fn = fn;
+}
+
+/* The hook of conn's transaction, taken (NULL when it asked for none). */
+static mdv_pg_commit_hook take_after_commit(PGconn *conn)
+{
+    if (after_commit.conn != conn)
+        return NULL;
+    mdv_pg_commit_hook fn = after_commit.fn;
+    after_commit.conn = NULL;
+    after_commit.fn = NULL;
+    return fn;
+}
+
 int mdv_pg_begin(PGconn *conn)
 {
     last_sqlstate[0] = '\0'; /* a new transaction: no failure yet */
+    (void)take_after_commit(conn);
     return mdv_pg_exec(conn, "BEGIN", 0, NULL);
 }
 
 int mdv_pg_commit(PGconn *conn)
 {
+    mdv_pg_commit_hook then = take_after_commit(conn);
     PGresult *res = mdv_pg_query(conn, "COMMIT", 0, NULL);
     if (!res)
         return -1;
@@ -201,11 +226,14 @@ int mdv_pg_commit(PGconn *conn)
                  last_sqlstate[0] ? last_sqlstate : "unknown");
         return -1;
     }
+    if (then)
+        then(conn);
     return 0;
 }
 
 void mdv_pg_rollback(PGconn *conn)
 {
+    (void)take_after_commit(conn);
     if (PQstatus(conn) != CONNECTION_OK)
         return;
     if (PQtransactionStatus(conn) == PQTRANS_IDLE)

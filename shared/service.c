@@ -123,7 +123,8 @@ int mdv_service_start_http(struct mdv_service *svc, const struct mdv_http_route 
 
 int mdv_service_start_relay(struct mdv_service *svc)
 {
-    svc->relay = mdv_relay_start(svc->name, svc->config.pg_dsn, svc->config.kafka_brokers);
+    svc->relay =
+        mdv_relay_start(svc->name, svc->config.pg_dsn, svc->config.kafka_brokers, svc->relay_wakes);
     return svc->relay ? 0 : -1;
 }
 

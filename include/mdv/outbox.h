@@ -19,7 +19,9 @@ struct mdv_outbox_event {
 };
 
 /* Inside the caller's transaction: packs the message and inserts the row,
- * then wakes the relay (NOTIFY is delivered at commit). Returns 0 or -1. */
+ * and wakes the relay once the transaction commits through mdv_pg_commit
+ * (this process's relay directly when it leads, else the leader through
+ * NOTIFY: see outbox.c). Returns 0 or -1. */
 int mdv_outbox_add(PGconn *conn, const struct mdv_outbox_event *ev) MDV_MUSTCHECK;
 
 /* The same for a value that is not a protobuf message of this service
@@ -31,11 +33,24 @@ int mdv_outbox_add_raw(PGconn *conn, const char *topic, const char *aggregatetyp
 
 struct mdv_relay;
 
-/* Starts the relay thread of a service. It takes the service's advisory
- * lock, so one replica publishes while the others stand by. The strings
- * must outlive the relay. Returns NULL on error. */
-struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn,
-                                  const char *brokers) MDV_MUSTCHECK;
+enum mdv_relay_wakes {
+    MDV_RELAY_LISTENS, /* it LISTENs mdv_outbox on its own session */
+    MDV_RELAY_WOKEN,   /* another session of the process LISTENs mdv_outbox
+                        * and calls mdv_relay_wake for each notification, and
+                        * once each time it starts listening */
+};
+
+/* Starts the relay thread of a service (one a process). It takes the
+ * service's advisory lock, so one replica publishes while the others
+ * stand by. The strings must outlive the relay. Returns NULL on error. */
+struct mdv_relay *mdv_relay_start(const char *service, const char *pg_dsn, const char *brokers,
+                                  enum mdv_relay_wakes wakes) MDV_MUSTCHECK;
+
+/* Wakes this process's relay (a no-op before one started; counted in
+ * mdv_outbox_relay_wakes_total{by="notification"}); any thread, any time.
+ * For a listening session that is not the relay's: a NOTIFY mdv_outbox
+ * heard, or the session's LISTEN done again. */
+void mdv_relay_wake(void);
 
 /* 1 while the relay has a producer that is not in a fatal state (it
  * replaces a fatal one after the batch that failed); for readiness. */
@@ -43,8 +58,8 @@ int mdv_relay_producing(struct mdv_relay *relay);
 
 /* 1 while the relay is the service's active one and waits after a round
  * that took every row the outbox had (and sent them): nothing committed
- * with a notification is waiting to be sent (it would have woken the
- * relay). */
+ * by the library's writers is waiting to be sent (its wake would have
+ * ended the wait). */
 int mdv_relay_idle(struct mdv_relay *relay);
 
 /* Publishes what is pending (within timeout_ms), stops the thread and

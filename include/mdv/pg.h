@@ -68,6 +68,16 @@ int mdv_pg_commit(PGconn *conn) MDV_MUSTCHECK;
 /* Rolls back if a transaction is open; safe on a broken connection. */
 void mdv_pg_rollback(PGconn *conn);
 
+/* Asks for fn(conn) to run once, in this thread, right after the
+ * transaction open on conn commits through mdv_pg_commit; forgotten when
+ * it rolls back or fails, and at the next mdv_pg_begin. Not a
+ * notification of the database: nothing happens for a transaction that
+ * never commits, and the caller hears of the commit only once it is
+ * durable. One per thread: asking again replaces it (the outbox is the
+ * only user). */
+typedef void (*mdv_pg_commit_hook)(PGconn *conn);
+void mdv_pg_after_commit(PGconn *conn, mdv_pg_commit_hook fn);
+
 /* From now on this session's commits return before their WAL reaches the
  * disk (synchronous_commit off): a crash of the server may lose the last
  * of them, never tear one. Only for a session whose writes may be lost

@@ -29,6 +29,9 @@ struct mdv_service {
                            * the consumer thread, read under producer_lock */
     pthread_mutex_t producer_lock;
     struct mdv_relay *relay;
+    /* Set before mdv_service_start_relay when another session of the
+     * process LISTENs mdv_outbox for the relay (outbox.h). */
+    enum mdv_relay_wakes relay_wakes;
     struct mdv_http_server *http;
 };
 

@@ -328,6 +328,54 @@ static void test_a_session_told_so_commits_asynchronously_and_no_other(void **st
     PQfinish(other);
 }
 
+/* What the commit hook saw: how often it ran, and how many rows another
+ * session could read then (the outbox's relay reads them). */
+static int hook_runs;
+static long hook_saw;
+static PGconn *hook_reader;
+
+static void note_commit(PGconn *conn)
+{
+    (void)conn;
+    hook_runs++;
+    hook_saw = count_items(hook_reader);
+}
+
+/* The outbox wakes its relay from this hook: it must run once, after the
+ * commit (a relay woken before would read nothing and sleep), and never
+ * for a transaction that did not commit. */
+static void test_the_commit_hook_runs_once_after_the_commit_and_only_then(void **state)
+{
+    PGconn *conn = *state;
+    hook_reader = connect_or_fail();
+    hook_runs = 0;
+    hook_saw = -1;
+    assert_int_equal(mdv_pg_begin(conn), 0);
+    exec_or_fail(conn, "INSERT INTO live_items VALUES (1, 1)");
+    mdv_pg_after_commit(conn, note_commit);
+    mdv_pg_after_commit(conn, note_commit); /* two rows, one wake */
+    assert_int_equal(mdv_pg_commit(conn), 0);
+    assert_int_equal(hook_runs, 1);
+    assert_int_equal(hook_saw, 1);
+
+    assert_int_equal(mdv_pg_begin(conn), 0);
+    exec_or_fail(conn, "INSERT INTO live_items VALUES (2, 2)");
+    mdv_pg_after_commit(conn, note_commit);
+    mdv_pg_rollback(conn);
+    assert_int_equal(mdv_pg_begin(conn), 0);
+    assert_int_equal(mdv_pg_commit(conn), 0); /* the rolled back one's hook is gone */
+
+    assert_int_equal(mdv_pg_begin(conn), 0);
+    exec_or_fail(conn, "INSERT INTO live_items VALUES (3, 3)");
+    mdv_pg_after_commit(conn, note_commit);
+    assert_int_equal(mdv_pg_exec(conn, "INSERT INTO live_items VALUES (3, 3)", 0, NULL), -1);
+    assert_int_equal(mdv_pg_commit(conn), -1); /* rolled back by the server */
+    assert_int_equal(mdv_pg_begin(conn), 0);
+    assert_int_equal(mdv_pg_commit(conn), 0);
+    assert_int_equal(hook_runs, 1);
+    PQfinish(hook_reader);
+}
+
 int main(void)
 {
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup_table, teardown_table)
@@ -342,6 +390,7 @@ int main(void)
         TEST(test_a_reset_connection_prepares_its_statements_again),
         TEST(test_only_dml_and_queries_are_prepared_and_at_most_256_per_session),
         TEST(test_a_session_told_so_commits_asynchronously_and_no_other),
+        TEST(test_the_commit_hook_runs_once_after_the_commit_and_only_then),
     };
 #undef TEST
     return cmocka_run_group_tests_name("pg (live server)", tests, NULL, NULL);
