@@ -20,6 +20,13 @@
  * for LIVE_PING_MS is asked a question, and one that does not answer
  * within LIVE_PING_TIMEOUT_MS counts as lost, as a broken one does.
  *
+ * The same session listens for the outbox relay (mdv_outbox, outbox.h):
+ * every session that LISTENs in a database pays a transaction for each
+ * notifying commit there, and the projection's transactions all notify,
+ * so the relay does not listen on a session of its own; it is woken from
+ * here, once after each LISTEN too (what other replicas committed while
+ * no one listened), and polls every 5 s while this connection is lost.
+ *
  * Event ids are the journey's updated_at (RFC 3339 in µs, strictly
  * increasing per journey), so Last-Event-ID tells what the client has. */
 #include <poll.h>
@@ -33,6 +40,7 @@
 #include "mdv/log.h"
 
 #define LIVE_CHANNEL "mdv_journey_changed"
+#define OUTBOX_CHANNEL "mdv_outbox"
 #define LIVE_MAX_STREAMS 512  /* at once, in this process */
 #define LIVE_MAX_PER_USAGER 8 /* at once, for one usager */
 #define LIVE_HEARTBEAT_S 15.0 /* a comment when nothing else was sent */
@@ -143,7 +151,7 @@ static int ping_step(PGconn *conn, struct ping *p, double now)
  * 1 once it listened (the cache served meanwhile), 0 when LISTEN failed. */
 static int listen_on(struct live *lv, PGconn *conn)
 {
-    PGresult *res = PQexec(conn, "LISTEN " LIVE_CHANNEL);
+    PGresult *res = PQexec(conn, "LISTEN " LIVE_CHANNEL "; LISTEN " OUTBOX_CHANNEL);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {
@@ -151,9 +159,11 @@ static int listen_on(struct live *lv, PGconn *conn)
         return 0;
     }
     /* What changed while no one listened: the cache starts again empty,
-     * and serves from now on, since every later change is notified. */
+     * and serves from now on, since every later change is notified; the
+     * relay reads the outbox again. */
     journey_cache_reset(lv->cache, 1);
     wake_where(lv, NULL);
+    mdv_relay_wake();
     struct ping ping = {.heard_at = mdv_monotonic_seconds()};
     while (!stopping(lv)) {
         struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
@@ -161,10 +171,14 @@ static int listen_on(struct live *lv, PGconn *conn)
             return 1;
         PGnotify *n;
         while ((n = PQnotifies(conn)) != NULL) {
-            /* The cache first: a stream woken here, then a GET, must not
-             * find the old answer. */
-            journey_cache_invalidate(lv->cache, n->extra);
-            wake_where(lv, n->extra);
+            if (strcmp(n->relname, OUTBOX_CHANNEL) == 0) {
+                mdv_relay_wake();
+            } else {
+                /* The cache first: a stream woken here, then a GET, must
+                 * not find the old answer. */
+                journey_cache_invalidate(lv->cache, n->extra);
+                wake_where(lv, n->extra);
+            }
             PQfreemem(n);
             ping.heard_at = mdv_monotonic_seconds();
         }

@@ -310,6 +310,9 @@ int main(void)
     gw.pool = mdv_pg_pool_new(gw.svc.config.pg_dsn, POOL_SIZE, statements,
                               atol(gw.svc.config.pg_statement_timeout_ms));
     gw.cache = journey_cache_new((size_t)atol(journey_cache_size));
+    /* The journeys' listening session wakes the relay too (live.c): one
+     * listening session in the database rather than two. */
+    gw.svc.relay_wakes = MDV_RELAY_WOKEN;
     gw.live = live_new(gw.svc.config.pg_dsn, gw.cache);
     if (gw.live && mdv_service_open_db(&gw.svc) == 0 &&
         mdv_service_start_http(&gw.svc, routes, &gw) == 0 &&

@@ -24,6 +24,7 @@ from mdv_e2e import (
     declaration_for,
     effects_by_instance,
     knows,
+    record_figures,
     stack_env_file,
     wait_until,
 )
@@ -129,3 +130,57 @@ def test_a_writer_whose_relay_stands_by_notifies_the_leader(env, make_usager, fi
     finally:
         env.stack("scale", service, "1", timeout=240)
 
+
+WINDOW = 12.0  # seconds: past the statistics' lag (about 10 s), two relay polls
+
+
+def commits(env, service: str) -> int:
+    """pg_stat_database.xact_commit of mdv_<service>, read from the
+    postgres database so that the reading counts in neither."""
+    dsn = f"host={env.pg_host} port={env.pg_port} user=postgres dbname=postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = %s",
+                            (f"mdv_{service}",)).fetchone()[0]
+
+
+def notify_window(env, service: str, k: int, seen: list[int], most: int) -> bool:
+    """k notifications on a channel nobody listens to, one transaction
+    each, 0.2 s apart so that the listeners are idle for each; the
+    service's commits over the window besides those k into seen, and
+    whether they stayed at most `most`."""
+    before = commits(env, service)
+    started = time.monotonic()
+    with psycopg.connect(env.dsn(service), autocommit=True) as conn:
+        for _ in range(k):
+            conn.execute("SELECT pg_notify('mdv_test_probe', '')")
+            time.sleep(0.2)
+    time.sleep(max(0.0, WINDOW - (time.monotonic() - started)))
+    seen.append(commits(env, service) - before - k)
+    return seen[-1] <= most
+
+
+@pytest.mark.timeout(240)
+def test_a_notify_in_the_gateways_database_is_read_by_one_session(env):
+    """Every listening session of a database runs a transaction to read
+    each NOTIFY there, whatever its channel. The gateway listens on one
+    session (the journeys' cache's, live.c, which wakes the relay too),
+    not two (the relay listened on its own): k notifications cost it about
+    k commits, 2k before. The relay still hears of rows written by hand
+    with a NOTIFY (a replica that stands by writes them so), and a
+    journey change still reaches the cache (test_journey_cache.py). Two
+    listening sessions would cost 2k for the reads alone."""
+    k = 20
+    most = 2 * k - 2  # under two sessions' reads alone: one session's, plus the polls
+    seen: list[int] = []
+    try:
+        wait_until(lambda: notify_window(env, "gateway", k, seen, most), 200,
+                   f"{k} notifications costing the gateway at most {most} commits", interval=0)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; commits per window seen: {seen}") from None
+    record_figures(env, [f"[gateway] commits for {k} notifications: {seen[-1]}"])
+
+    notified = metric(env.gateway_url, WAKES, by="notification")
+    with psycopg.connect(env.dsn("gateway"), autocommit=True) as conn:
+        conn.execute("SELECT pg_notify('mdv_outbox', '')")
+    wait_until(lambda: metric(env.gateway_url, WAKES, by="notification") > notified, 30,
+               "the gateway's relay woken by a NOTIFY mdv_outbox")
