@@ -150,6 +150,9 @@ int main(void)
     read_schedule();
     api.pool = mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE, NULL,
                                atol(svc.config.pg_statement_timeout_ms));
+    /* The webhooks' listening thread wakes the relay too (webhooks.c):
+     * one listening session in the database rather than two. */
+    svc.relay_wakes = MDV_RELAY_WOKEN;
     if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, http_routes, &api) == 0 &&
         mdv_service_start_relay(&svc) == 0) {
         receipts = partners_receipts_start(&svc.config, RECEIPT_INTERVAL_MS);

@@ -13,7 +13,15 @@
  * whichever is later, until the last attempt dead-letters the delivery
  * (mdv.dlq.v1 through the outbox, with the reason). Rows are claimed with
  * SKIP LOCKED: several workers, and several replicas, never take one row
- * at once. */
+ * at once.
+ *
+ * One thread of its own listens, for the workers (mdv_deliveries) and for
+ * the outbox relay (mdv_outbox, which then does not listen itself: each
+ * listening session of the database pays a transaction for every
+ * notifying commit there). It does nothing else, so that a wake never
+ * waits for a POST in flight; after each LISTEN it wakes them all, for
+ * what was notified while no one listened. Its connection lost, the
+ * workers poll every second and the relay every 5 s. */
 #include <curl/curl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -30,20 +38,23 @@
 #include "partners.h"
 
 #define IDLE_WAIT_MS 1000
+/* The listening session, quiet that long, is asked a question: a session
+ * that never runs a statement never reports its statistics (the
+ * transactions it runs to read each NOTIFY would go uncounted in
+ * pg_stat_database), and a connection that died without a word shows. */
+#define LISTEN_PING_MS 5000
 #define LEASE_MARGIN_MS 5000
 #define ERROR_MAX 200
 
 struct partners_webhooks {
     atomic_int stop;
-    atomic_int started; /* hands each worker its index */
     int n;
-    /* One worker LISTENs and wakes the others: each listening session
-     * pays a transaction for every NOTIFY of the database (the outbox's
-     * too), four of them four per notifying commit. */
     pthread_mutex_t lock;
     pthread_cond_t woken;
     unsigned long wakes; /* under lock: notifications seen by the listener */
     pthread_t *threads;
+    pthread_t listener;
+    int listening; /* the listener thread runs */
     char *pg_dsn, *instance_id;
     struct mdv_service svc; /* what reports need of a service: its name */
     const struct partners_schedule *schedule;
@@ -402,35 +413,15 @@ static int interrupted(PGconn *conn, const PGresult *row)
     return rc;
 }
 
-/* The listener: until a notification (the others woken too), a stop,
- * or IDLE_WAIT_MS. */
-static void listen_for_work(struct partners_webhooks *w, PGconn *conn)
+static void wake_workers(struct partners_webhooks *w)
 {
-    int fd = PQsocket(conn);
-    for (long waited = 0; waited < IDLE_WAIT_MS && !atomic_load(&w->stop); waited += 100) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        if (fd >= 0 && poll(&pfd, 1, 100) > 0) {
-            PQconsumeInput(conn);
-            PGnotify *n;
-            int woken = 0;
-            while ((n = PQnotifies(conn)) != NULL) {
-                PQfreemem(n);
-                woken = 1;
-            }
-            if (woken) {
-                pthread_mutex_lock(&w->lock);
-                w->wakes++;
-                pthread_cond_broadcast(&w->woken);
-                pthread_mutex_unlock(&w->lock);
-                return;
-            }
-        } else if (fd < 0) {
-            mdv_sleep_ms(100);
-        }
-    }
+    pthread_mutex_lock(&w->lock);
+    w->wakes++;
+    pthread_cond_broadcast(&w->woken);
+    pthread_mutex_unlock(&w->lock);
 }
 
-/* The others: until the listener is woken, a stop, or IDLE_WAIT_MS. */
+/* The workers: until the listener is woken, a stop, or IDLE_WAIT_MS. */
 static void wait_for_listener(struct partners_webhooks *w)
 {
     struct timespec deadline;
@@ -444,18 +435,77 @@ static void wait_for_listener(struct partners_webhooks *w)
     pthread_mutex_unlock(&w->lock);
 }
 
-/* The listener's session LISTENs (again after libpq reset it). */
-static void listen_on(PGconn *conn, int *listening_pid)
+/* Hands on what the session heard; -1 when the connection broke. */
+static int hand_on_notifications(struct partners_webhooks *w, PGconn *conn)
 {
-    if (PQbackendPID(conn) != *listening_pid &&
-        mdv_pg_exec(conn, "LISTEN mdv_deliveries", 0, NULL) == 0)
-        *listening_pid = PQbackendPID(conn);
+    if (!PQconsumeInput(conn))
+        return -1;
+    PGnotify *n;
+    int deliveries = 0;
+    while ((n = PQnotifies(conn)) != NULL) {
+        if (strcmp(n->relname, "mdv_outbox") == 0)
+            mdv_relay_wake();
+        else
+            deliveries = 1;
+        PQfreemem(n);
+    }
+    if (deliveries)
+        wake_workers(w);
+    return 0;
+}
+
+/* The session's question every LISTEN_PING_MS; -1 when unanswered. */
+static int ping_when_due(PGconn *conn, double *pinged_at)
+{
+    double now = mdv_monotonic_seconds();
+    if (now - *pinged_at < LISTEN_PING_MS / 1000.0)
+        return 0;
+    *pinged_at = now;
+    return mdv_pg_exec(conn, "SELECT 1", 0, NULL);
+}
+
+/* LISTENs on a session just (re)made, then wakes everyone: what was
+ * notified while no one listened is not lost. */
+static int start_listening(struct partners_webhooks *w, PGconn *conn)
+{
+    if (mdv_pg_exec(conn, "LISTEN mdv_deliveries", 0, NULL) != 0 ||
+        mdv_pg_exec(conn, "LISTEN mdv_outbox", 0, NULL) != 0)
+        return -1;
+    wake_workers(w);
+    mdv_relay_wake();
+    return 0;
+}
+
+static void *listen_main(void *arg)
+{
+    struct partners_webhooks *w = arg;
+    PGconn *conn = NULL;
+    int listening_pid = 0; /* the backend whose session LISTENs */
+    double pinged_at = mdv_monotonic_seconds();
+    while (!atomic_load(&w->stop)) {
+        if (mdv_pg_ensure(&conn, w->pg_dsn) != 0 ||
+            (PQbackendPID(conn) != listening_pid && start_listening(w, conn) != 0)) {
+            mdv_sleep_ms(IDLE_WAIT_MS);
+            continue;
+        }
+        listening_pid = PQbackendPID(conn);
+        /* Before the poll: mdv_pg_ensure may have read notifications off
+         * the socket already, into libpq's queue. */
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+        if (ping_when_due(conn, &pinged_at) != 0 || hand_on_notifications(w, conn) != 0 ||
+            pfd.fd < 0)
+            mdv_sleep_ms(100); /* mdv_pg_ensure makes a new session */
+        else
+            (void)poll(&pfd, 1, 100);
+    }
+    if (conn)
+        PQfinish(conn);
+    return NULL;
 }
 
 static void *run(void *arg)
 {
     struct partners_webhooks *w = arg;
-    int listener = atomic_fetch_add(&w->started, 1) == 0, listening_pid = 0;
     PGconn *conn = NULL;
     CURL *curl = curl_easy_init();
     while (curl && !atomic_load(&w->stop)) {
@@ -463,14 +513,9 @@ static void *run(void *arg)
             mdv_sleep_ms(IDLE_WAIT_MS);
             continue;
         }
-        if (listener)
-            listen_on(conn, &listening_pid);
         PGresult *row = claim(w, conn);
         if (!row) {
-            if (listener)
-                listen_for_work(w, conn);
-            else
-                wait_for_listener(w);
+            wait_for_listener(w);
             continue;
         }
         struct answer a;
@@ -501,6 +546,11 @@ struct partners_webhooks *partners_webhooks_start(const struct mdv_base_config *
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->woken, NULL);
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    w->listening = pthread_create(&w->listener, NULL, listen_main, w) == 0;
+    if (!w->listening) {
+        partners_webhooks_stop(w);
+        return NULL;
+    }
     for (; w->n < n; w->n++)
         if (pthread_create(&w->threads[w->n], NULL, run, w) != 0) {
             partners_webhooks_stop(w);
@@ -519,6 +569,8 @@ void partners_webhooks_stop(struct partners_webhooks *w)
     pthread_mutex_unlock(&w->lock);
     for (int i = 0; i < w->n; i++)
         pthread_join(w->threads[i], NULL);
+    if (w->listening)
+        pthread_join(w->listener, NULL);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->woken);
     free(w->threads);
