@@ -47,7 +47,8 @@ def test_the_stack_loads_pg_stat_statements(env):
 
 def test_the_broker_runs_with_the_threads_it_was_given(env):
     """deploy/local/kafka/server.properties.in sizes the broker's threads
-    for two cores (README, Performance); the broker logs the configuration
+    for two cores and spaces its controller's no-op records (README,
+    Performance); the broker logs the configuration
     it started with, and its last start is what runs now."""
     assert env.stack_dir is not None, "MDV_STACK_DIR is not set"
     text = (env.stack_dir / "logs" / "kafka.log").read_text(encoding="utf-8", errors="replace")
@@ -55,6 +56,7 @@ def test_the_broker_runs_with_the_threads_it_was_given(env):
     assert len(started) == 2, "the broker logged no configuration"
     values = dict(re.findall(r"^\t([a-z.]+) = (.*)$", started[1], re.M))
     assert (values.get("num.network.threads"), values.get("num.io.threads")) == ("1", "2")
+    assert values.get("metadata.max.idle.interval.ms") == "5000"
 
 
 def consumer_environment(env, instance: str) -> dict[str, str]:

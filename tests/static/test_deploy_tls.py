@@ -193,7 +193,8 @@ def test_the_broker_has_the_local_ones_threads(where):
     broker about a quarter more CPU per declaration there."""
     props, local = BROKERS[where](), local_broker()
     assert (local.get("num.network.threads"), local.get("num.io.threads")) == ("1", "2")
-    for key in ("num.network.threads", "num.io.threads"):
+    assert local.get("metadata.max.idle.interval.ms") == "5000"
+    for key in ("num.network.threads", "num.io.threads", "metadata.max.idle.interval.ms"):
         assert props.get(key) == local[key], f"{where}: {key}={props.get(key)}, local {local[key]}"
 
 
