@@ -306,7 +306,7 @@ e2e: all $(LIVE_BIN) $(PARTNER_CODEC) $(JOURNEY_EVENTS) $(BROWSER_NPM)
 # step of BENCH_STEP_SECONDS each, until completions fall behind), latency
 # at 25/50/75 % of the saturation rate, pgbench and nginx as limits; writes
 # build/bench/<time>.json. A few minutes; never part of make test.
-BENCH_RATES           ?= 10 20 30 45 65 90 130
+BENCH_RATES           ?= 10 20 30 45 65 90 130 190 280 400 560
 BENCH_STEP_SECONDS    ?= 10
 BENCH_LATENCY_SECONDS ?= 10
 BENCH_PERSONS         ?= 8000

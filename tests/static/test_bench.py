@@ -165,3 +165,16 @@ def test_the_bench_reads_each_service_instances_consumer_settings(monkeypatch, t
         for proc in procs.values():
             proc.kill()
             proc.wait()
+
+
+def test_make_bench_passes_the_ramp_bench_py_documents(monkeypatch):
+    """make bench sets BENCH_RATES itself: a default changed in bench.py
+    alone never reached a run (the ramp stopped at 130/s while the suite
+    still kept up, and the saturation printed was a lower bound)."""
+    bench = load_bench(monkeypatch)
+    makefile = (REPO / "Makefile").read_text()
+    rates = re.search(r"^BENCH_RATES\s*\?=\s*(.+)$", makefile, re.M).group(1).split()
+    source = (BENCH / "bench.py").read_text()
+    default = re.search(r'setting\("BENCH_RATES", "([^"]+)"\)', source).group(1).split()
+    assert rates == default
+    assert max(bench.RATES) >= 500  # the issue's target is on the ramp
