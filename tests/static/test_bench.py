@@ -178,3 +178,16 @@ def test_make_bench_passes_the_ramp_bench_py_documents(monkeypatch):
     default = re.search(r'setting\("BENCH_RATES", "([^"]+)"\)', source).group(1).split()
     assert rates == default
     assert max(bench.RATES) >= 500  # the issue's target is on the ramp
+
+
+def test_the_summary_says_when_the_measured_steps_reused_persons(monkeypatch):
+    """A person declared for again costs the suite less (a death already
+    recorded): the bench says when the latency steps, whose costs it
+    reports, had to reuse some, and make bench seeds as many as bench.py."""
+    bench = load_bench(monkeypatch)
+    assert bench.persons_line({"total": 12, "in_latency_steps": 0}).startswith(
+        "persons: a fresh one for every declaration of the latency steps")
+    line = bench.persons_line({"total": 2990, "in_latency_steps": 1814})
+    assert line.startswith("persons: 1814 declarations of the latency steps reused a person")
+    makefile = (REPO / "Makefile").read_text()
+    assert int(re.search(r"^BENCH_PERSONS\s*\?=\s*(\d+)", makefile, re.M).group(1)) == bench.PERSONS
