@@ -430,24 +430,36 @@ def jit_seconds(pid: int) -> float:
     return total
 
 
+def stack_processes() -> dict[str, int]:
+    """{name: pid} of the stack's processes that have a pid file: each
+    service instance, simulator, the broker."""
+    out = {}
+    for pidfile in sorted((STACK / "pids").glob("*.pid")):
+        try:
+            out[pidfile.stem] = int(pidfile.read_text().strip())
+        except ValueError:
+            continue
+    return out
+
+
+def postmaster_pid() -> int:
+    return int((STACK / "pg" / "postmaster.pid").read_text().split()[0])
+
+
 def cpu_snapshot() -> dict[str, float]:
     """CPU seconds so far of each service instance, the broker, the whole
     PostgreSQL cluster (the postmaster, its live children, and the ones it
     reaped) and this generator."""
     out = {}
-    for pidfile in sorted((STACK / "pids").glob("*.pid")):
-        try:
-            pid = int(pidfile.read_text().strip())
-        except ValueError:
-            continue
-        out[pidfile.stem] = proc_seconds(pid, children=True)
-        if pidfile.stem == "kafka":
+    for name, pid in stack_processes().items():
+        out[name] = proc_seconds(pid, children=True)
+        if name == "kafka":
             # The JVM's compiler threads: a broker just started spends a
             # good part of its CPU compiling itself, which a long-running
             # broker no longer does; shown apart from the broker's work.
             out["kafka-jit"] = jit_seconds(pid)
             out["kafka"] -= out["kafka-jit"]
-    postmaster = int((STACK / "pg" / "postmaster.pid").read_text().split()[0])
+    postmaster = postmaster_pid()
     out["postgresql"] = proc_seconds(postmaster, children=True) + sum(
         proc_seconds(c) for c in children_of(postmaster))
     t = os.times()
@@ -460,15 +472,15 @@ def consumer_settings() -> dict[str, dict[str, str]]:
     unset ones take the service's defaults), so that a run says which
     batch settings it measured."""
     out, names = {}, services()
-    for pidfile in sorted((STACK / "pids").glob("*.pid")):
-        if pidfile.stem.split("-")[0] not in names:
+    for name, pid in stack_processes().items():
+        if name.split("-")[0] not in names:
             continue  # the broker, the simulators
         try:
-            environ = Path(f"/proc/{int(pidfile.read_text())}/environ").read_bytes().split(b"\0")
-        except (ValueError, FileNotFoundError, ProcessLookupError):
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError):
             continue
         pairs = (v.decode(errors="replace").split("=", 1) for v in environ if v.startswith(b"MDV_CONSUMER_"))
-        out[pidfile.stem] = dict(sorted(pairs))
+        out[name] = dict(sorted(pairs))
     return out
 
 
@@ -748,14 +760,8 @@ def http_limit(gateway_url: str, tok: str, journey_id: str) -> dict[str, Any]:
 def stack_pids() -> list[int]:
     """The stack's processes: each service instance, simulator and the
     broker (their pid files), PostgreSQL's postmaster and its backends."""
-    pids = []
-    for pidfile in sorted((STACK / "pids").glob("*.pid")):
-        try:
-            pids.append(int(pidfile.read_text().strip()))
-        except ValueError:
-            continue
-    postmaster = int((STACK / "pg" / "postmaster.pid").read_text().split()[0])
-    return pids + [postmaster] + children_of(postmaster)
+    postmaster = postmaster_pid()
+    return list(stack_processes().values()) + [postmaster] + children_of(postmaster)
 
 
 class Profile:
