@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "mdv/http_guard.h"
@@ -183,6 +184,31 @@ void mdv_http_problem(struct mdv_http_response *res, int status, const char *slu
     free(type);
     mdv_http_json(res, status, p);
     res->content_type = "application/problem+json";
+}
+
+static int has_header(const struct mdv_http_response *res, const char *name)
+{
+    for (unsigned i = 0; i < res->header_count; i++)
+        if (strcasecmp(res->headers[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Idempotent: a handler that answers unavailable after a helper already
+ * did (a failed session lookup, say) sends one Retry-After, not two. */
+void mdv_http_retry_later(struct mdv_http_response *res)
+{
+    if (!has_header(res, "Retry-After"))
+        mdv_http_add_header(res, "Retry-After", MDV_STR(MDV_HTTP_RETRY_AFTER_S));
+}
+
+void mdv_http_unavailable(struct mdv_http_response *res)
+{
+    mdv_http_retry_later(res);
+    mdv_http_problem(res, 503, "unavailable", "Service momentanément indisponible",
+                     "The service's database cannot serve this request now (unreachable, or"
+                     " busy past its bounds); try again after Retry-After seconds.",
+                     NULL);
 }
 
 void mdv_http_field_error(json_t *errors, const char *field, const char *message)

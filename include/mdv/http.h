@@ -118,6 +118,23 @@ void mdv_http_json(struct mdv_http_response *res, int status, json_t *body);
 void mdv_http_problem(struct mdv_http_response *res, int status, const char *slug,
                       const char *title, const char *detail, json_t *errors);
 
+/* Seconds a 503 of mdv_http_unavailable asks the client to wait
+ * (Retry-After): the default statement timeout and pool wait
+ * (MDV_PG_STATEMENT_TIMEOUT_MS, MDV_PG_POOL_WAIT_MS), about as long as
+ * what made the request fail (a lock held, a stuck or busy server) is
+ * worth waiting out before a new try. */
+#define MDV_HTTP_RETRY_AFTER_S 5
+
+/* The answer of every service whose database cannot serve the request
+ * now (unreachable, a statement past the pool's statement timeout, no
+ * pooled connection free in time): 503, problem type
+ * urn:mdv:problem:unavailable, with Retry-After. Replaces the body, keeps
+ * the headers already added. */
+void mdv_http_unavailable(struct mdv_http_response *res);
+/* Adds Retry-After: MDV_HTTP_RETRY_AFTER_S unless the answer has one; for
+ * a 503 of that kind whose body is no problem (an HTML page). */
+void mdv_http_retry_later(struct mdv_http_response *res);
+
 /* Sets a JSON answer already serialised (by PostgreSQL, say); takes
  * ownership of text. */
 void mdv_http_json_text(struct mdv_http_response *res, int status, char *text);

@@ -172,7 +172,7 @@ static void confirm_waiting(PGconn *conn, const char *const params[4], const cha
     return;
 fail:
     mdv_pg_rollback(conn);
-    gateway_unavailable(res);
+    mdv_http_unavailable(res);
 }
 
 /* Checks the journey is the caller's and has the step, then confirms. */
@@ -190,7 +190,7 @@ static void confirm(PGconn *conn, const char *journey_id, const char *usager, co
         mdv_http_problem(res, 422, "validation", "Étape inconnue",
                          "The journey has no step with this code.", errors);
     } else if (found < 0) {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
     } else {
         confirm_waiting(conn, params, status, choice, res);
     }
@@ -219,7 +219,7 @@ void confirmations_post(const struct mdv_http_request *req, struct mdv_http_resp
                 json_string_value(json_object_get(body, "choice")), key, res);
         mdv_pg_pool_put(gw->pool, conn);
     } else {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
     }
     json_decref(body);
 }

@@ -150,7 +150,7 @@ static void record(PGconn *conn, const struct mdv_http_request *req, json_t *bod
     return;
 fail:
     mdv_pg_rollback(conn);
-    gateway_unavailable(res);
+    mdv_http_unavailable(res);
 }
 
 void declarations_post(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
@@ -169,7 +169,7 @@ void declarations_post(const struct mdv_http_request *req, struct mdv_http_respo
         return;
     PGconn *conn = mdv_pg_pool_get(gw->pool);
     if (!conn)
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
     else if (gateway_mandate_owner(conn, &caller, body, res, owner, mandate_id) == 0)
         record(conn, req, body, owner, mandate_id, res);
     if (conn)

@@ -99,8 +99,6 @@ int gateway_authenticate(struct gateway *gw, const struct mdv_http_request *req,
  * string belongs to req). A malformed key is answered 422: returns -1. */
 int gateway_idempotency_key(const struct mdv_http_request *req, struct mdv_http_response *res,
                             const char **key) MDV_MUSTCHECK;
-/* Answers 503 when the database cannot be reached. */
-void gateway_unavailable(struct mdv_http_response *res);
 /* Answers 404 for a journey that is unknown or someone else's (never 403,
  * which would tell that it exists). */
 void gateway_not_found(struct mdv_http_response *res);

@@ -164,7 +164,7 @@ void indicators_get(const struct mdv_http_request *req, struct mdv_http_response
     (void)req;
     char *text = indicators_text(ctx);
     if (!text) {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     res->status = 200;

@@ -336,7 +336,7 @@ void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *
         return;
     PGconn *conn = mdv_pg_pool_get(gw->pool);
     if (!conn) {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     char *held = held_tags(&inm);
@@ -344,7 +344,7 @@ void journeys_get(const struct mdv_http_request *req, struct mdv_http_response *
     PGresult *row = mdv_pg_query_prepared(conn, "get_journey", 3, params);
     mdv_pg_pool_put(gw->pool, conn);
     if (!row)
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
     else if (PQntuples(row) != 1)
         gateway_not_found(res);
     else
@@ -448,7 +448,7 @@ static void list_page(PGconn *conn, const struct mdv_http_request *req, const ch
     const char *params[] = {usager, micros, after_id, limit_text};
     PGresult *page = mdv_pg_query_prepared(conn, "list_page", 4, params);
     if (!page) {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     page_version(page, limit, version);
@@ -469,7 +469,7 @@ static void list_page(PGconn *conn, const struct mdv_http_request *req, const ch
     PQclear(page);
     if (!items) {
         json_decref(next);
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     cacheable(res, version);
@@ -502,7 +502,7 @@ void journeys_list(const struct mdv_http_request *req, struct mdv_http_response 
     }
     PGconn *conn = mdv_pg_pool_get(gw->pool);
     if (!conn) {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     list_page(conn, req, usager, limit, micros, id, res);

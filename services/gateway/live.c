@@ -469,14 +469,14 @@ void live_get(const struct mdv_http_request *req, struct mdv_http_response *res,
     }
     PGconn *conn = mdv_pg_pool_get(gw->pool);
     if (!conn) {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     json_t *journey = journey_now(conn, req->param, usager, &failed);
     mdv_pg_pool_put(gw->pool, conn);
     if (!journey) {
         if (failed)
-            gateway_unavailable(res);
+            mdv_http_unavailable(res);
         else
             gateway_not_found(res);
         return;

@@ -192,16 +192,6 @@ int gateway_idempotency_key(const struct mdv_http_request *req, struct mdv_http_
     return -1;
 }
 
-/* The database unreachable, or a statement past the pool's
- * statement_timeout (a lock held, a server stuck): a new try may well
- * succeed, the pool reconnecting if it must. */
-void gateway_unavailable(struct mdv_http_response *res)
-{
-    mdv_http_add_header(res, "Retry-After", "5");
-    mdv_http_problem(res, 503, "unavailable", "Service momentanément indisponible",
-                     "The journeys database cannot be reached; try again shortly.", NULL);
-}
-
 void gateway_not_found(struct mdv_http_response *res)
 {
     mdv_http_problem(res, 404, "not-found", "Démarche introuvable",

@@ -204,7 +204,7 @@ void mandates_post(const struct mdv_http_request *req, struct mdv_http_response 
         mdv_info("mandate %s recorded by agent %s", PQgetvalue(r, 0, 0), caller.sub);
         mdv_http_json(res, 201, mandate);
     } else {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
     }
     PQclear(r);
     json_decref(body);
@@ -225,7 +225,7 @@ void mandates_list(const struct mdv_http_request *req, struct mdv_http_response 
     if (items)
         mdv_http_json(res, 200, json_pack("{s:o}", "items", items));
     else
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
 }
 
 static void mandate_not_found(struct mdv_http_response *res)
@@ -260,7 +260,7 @@ void mandates_get(const struct mdv_http_request *req, struct mdv_http_response *
     if (conn)
         mdv_pg_pool_put(gw->pool, conn);
     if (!r)
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
     else if (PQntuples(r) == 1)
         mdv_http_json(res, 200, mandate_from_row(r, 0));
     else
@@ -319,7 +319,7 @@ void mandates_end(const struct mdv_http_request *req, struct mdv_http_response *
     if (mandate)
         mdv_http_json(res, 200, mandate);
     else if (!conn || failed)
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
     else
         mandate_not_found(res);
 }
@@ -351,7 +351,7 @@ static int mandate_check(PGconn *conn, const struct gateway_caller *caller, cons
                                2, params);
     int rc = -1;
     if (!r)
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
     else if (PQntuples(r) != 1)
         mdv_http_problem(res, 404, "mandate-not-found", "Mandat introuvable",
                          "No mandate with this id recorded by you.", NULL);

@@ -318,7 +318,7 @@ void auth_login(const struct mdv_http_request *req, struct mdv_http_response *re
     gateway_random_token(verifier);
     pkce_challenge(verifier, challenge);
     if (remember_login(gw, state, nonce, verifier, return_to) != 0) {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     char *url = mdv_xstrdup(oidc->authorization_endpoint);
@@ -491,7 +491,7 @@ void auth_callback(const struct mdv_http_request *req, struct mdv_http_response 
         return;
     int taken = take_login(gw, state, nonce, verifier, return_to);
     if (taken < 0) {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     if (!taken) {
@@ -518,7 +518,7 @@ void auth_callback(const struct mdv_http_request *req, struct mdv_http_response 
         if (rc > 0)
             login_failed(res, 401, "The identity provider gave no usable pivot identity.");
         else
-            gateway_unavailable(res);
+            mdv_http_unavailable(res);
         goto out;
     }
     set_cookie(res, oidc, LOGIN_COOKIE, "", "/auth", 0);
@@ -546,7 +546,7 @@ void auth_logout(const struct mdv_http_request *req, struct mdv_http_response *r
     }
     int rc = gateway_session_close(gw, caller.session, &id_token);
     if (rc < 0) {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     gateway_set_session_cookie(gw, res, "", 0);

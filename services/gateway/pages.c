@@ -114,6 +114,12 @@ void page_message(struct mdv_http_response *res, int status, const char *title, 
     page_send(res, status, &h);
 }
 
+void page_unavailable(struct mdv_http_response *res, const char *text)
+{
+    mdv_http_retry_later(res);
+    page_message(res, 503, "Service momentanément indisponible", text, NULL, NULL);
+}
+
 /* A délai in seconds (a JSON number) or « — » when not published. */
 static void delay_cell(struct html *h, json_t *seconds)
 {
@@ -195,8 +201,7 @@ void pages_indicators(const struct mdv_http_request *req, struct mdv_http_respon
     json_t *figures = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
     if (!figures) {
-        page_message(res, 503, "Service momentanément indisponible",
-                     "Les indicateurs ne peuvent pas être calculés pour l'instant.", NULL, NULL);
+        page_unavailable(res, "Les indicateurs ne peuvent pas être calculés pour l'instant.");
         return;
     }
     char computed[64];

@@ -18,6 +18,10 @@ void page_send(struct mdv_http_response *res, int status, struct html *h);
 /* A page of one message: title, text, and a link (href, label) or none. */
 void page_message(struct mdv_http_response *res, int status, const char *title, const char *text,
                   const char *href, const char *label);
+/* The page of a 503 whose database cannot serve the request now, with
+ * Retry-After as every service's problem answer (mdv_http_unavailable):
+ * text tells the usager what cannot be shown. */
+void page_unavailable(struct mdv_http_response *res, const char *text);
 /* The French label of a kind of démarche ("Je perds un proche : déclarer
  * un décès"), or the kind itself when unknown. */
 const char *page_kind_label(const char *kind);

@@ -54,8 +54,7 @@ static int page_caller(struct gateway *gw, const struct mdv_http_request *req,
                          "démarche et recommencez.",
                          "/parcours", "Mes démarches");
         else
-            page_message(res, 503, "Service momentanément indisponible",
-                         "Réessayez dans quelques instants.", NULL, NULL);
+            page_unavailable(res, "Réessayez dans quelques instants.");
         return -1;
     }
     json_t *me = gateway_me_json(conn, caller, NULL);
@@ -67,10 +66,8 @@ static int page_caller(struct gateway *gw, const struct mdv_http_request *req,
 
 static void unavailable(struct mdv_http_response *res)
 {
-    page_message(res, 503, "Service momentanément indisponible",
-                 "Vos démarches ne peuvent pas être lues pour l'instant : réessayez dans quelques "
-                 "instants.",
-                 NULL, NULL);
+    page_unavailable(res, "Vos démarches ne peuvent pas être lues pour l'instant : réessayez dans "
+                          "quelques instants.");
 }
 
 static void journey_item(struct html *h, json_t *journey)

@@ -151,7 +151,7 @@ static void answer(PGconn *conn, enum rating_result result, const char *journey_
     case RATING_RECORDED:
         rating = rating_json(conn, journey_id, usager);
         if (!rating) {
-            gateway_unavailable(res);
+            mdv_http_unavailable(res);
             return;
         }
         mdv_http_json(res, 201, rating);
@@ -177,7 +177,7 @@ static void answer(PGconn *conn, enum rating_result result, const char *journey_
                          NULL);
         return;
     case RATING_FAILED:
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
 }
@@ -204,7 +204,7 @@ void ratings_post(const struct mdv_http_request *req, struct mdv_http_response *
                req->param, caller.sub, res);
         mdv_pg_pool_put(gw->pool, conn);
     } else {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
     }
     json_decref(body);
 }

@@ -215,7 +215,7 @@ static int by_session(struct gateway *gw, const struct mdv_http_request *req,
     char csrf[GATEWAY_TOKEN_LEN];
     int found = session_lookup(gw, cookie, caller, csrf);
     if (found < 0) {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
         return -1;
     }
     if (!found) {
@@ -263,13 +263,13 @@ void me_get(const struct mdv_http_request *req, struct mdv_http_response *res, v
         return;
     PGconn *conn = mdv_pg_pool_get(gw->pool);
     if (!conn) {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     json_t *me = gateway_me_json(conn, &caller, cookie);
     mdv_pg_pool_put(gw->pool, conn);
     if (!me) {
-        gateway_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     /* Only a signed-in usager's own identity is looked up (an agent's is

@@ -56,12 +56,6 @@ static void validate(json_t *body, json_t *errors)
         return; /* the errors say why */
 }
 
-static void unavailable(struct mdv_http_response *res)
-{
-    mdv_http_problem(res, 503, "unavailable", "Service momentanément indisponible",
-                     "The register cannot be reached; try again shortly.", NULL);
-}
-
 /* The current main address in France of the person of key, as the answer;
  * 404 when the register has nobody of that key or no such address. The
  * oldest record of a key is the person, as identity_person_find says. */
@@ -104,14 +98,14 @@ void identity_lookup_post(const struct mdv_http_request *req, struct mdv_http_re
     json_decref(errors);
     json_decref(body);
     if (keyed != 0) {
-        unavailable(res); /* validate passed: cannot happen */
+        mdv_http_unavailable(res); /* validate passed: cannot happen */
         return;
     }
     PGconn *conn = mdv_pg_pool_get(api->pool);
     if (!conn || answer(conn, key, res) != 0) {
         json_decref(res->json);
         res->json = NULL;
-        unavailable(res);
+        mdv_http_unavailable(res);
     }
     if (conn)
         mdv_pg_pool_put(api->pool, conn);

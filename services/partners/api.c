@@ -38,12 +38,6 @@ const struct partners_partner *partners_api_authenticate(struct partners_api *ap
     return p;
 }
 
-void partners_api_unavailable(struct mdv_http_response *res)
-{
-    mdv_http_problem(res, 503, "unavailable", "Service momentanément indisponible",
-                     "The partners database cannot be reached; try again shortly.", NULL);
-}
-
 void partners_api_msg(struct partners_api *api, PGconn *conn, const char *journey_id,
                       struct mdv_msg *msg)
 {

@@ -111,7 +111,7 @@ fail:
     mdv_pg_rollback(conn);
     json_decref(res->json);
     res->json = NULL;
-    partners_api_unavailable(res);
+    mdv_http_unavailable(res);
 }
 
 static void report(struct partners_api *api, const struct partners_partner *p, json_t *body,
@@ -133,7 +133,7 @@ static void report(struct partners_api *api, const struct partners_partner *p, j
     }
     PGconn *conn = mdv_pg_pool_get(api->pool);
     if (!conn) {
-        partners_api_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     record(api, conn, p, &o, status, res);

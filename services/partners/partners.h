@@ -208,8 +208,6 @@ struct partners_api {
 const struct partners_partner *partners_api_authenticate(struct partners_api *api,
                                                          const struct mdv_http_request *req,
                                                          struct mdv_http_response *res);
-/* Answers 503: the partners database cannot be reached. */
-void partners_api_unavailable(struct mdv_http_response *res);
 /* A fake consumed message for reports made outside the consumer (an HTTP
  * request): the service, conn inside its transaction, a fresh causation
  * id. */

@@ -164,7 +164,7 @@ void partners_webhook_put(const struct mdv_http_request *req, struct mdv_http_re
             mdv_pg_rollback(conn);
         json_decref(res->json);
         res->json = NULL;
-        partners_api_unavailable(res);
+        mdv_http_unavailable(res);
     } else {
         mdv_info("webhook endpoint of %s: %s", p->id,
                  json_string_value(json_object_get(body, "url")));
@@ -194,7 +194,7 @@ void partners_webhook_get(const struct mdv_http_request *req, struct mdv_http_re
                             1, params)
              : NULL;
     if (!r)
-        partners_api_unavailable(res);
+        mdv_http_unavailable(res);
     else if (PQntuples(r) == 0)
         no_endpoint(res);
     else
@@ -215,7 +215,7 @@ void partners_webhook_rotate(const struct mdv_http_request *req, struct mdv_http
     if (!p)
         return;
     if (mdv_webhook_secret_new(secret) != 0) {
-        partners_api_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     snprintf(overlap, sizeof(overlap), "%ld", partners_schedule.overlap_s);
@@ -229,7 +229,7 @@ void partners_webhook_rotate(const struct mdv_http_request *req, struct mdv_http
                                       3, params)
                        : NULL;
     if (!r)
-        partners_api_unavailable(res);
+        mdv_http_unavailable(res);
     else if (PQntuples(r) == 0)
         no_endpoint(res);
     else {
@@ -347,7 +347,7 @@ static void list_page(PGconn *conn, const struct partners_partner *p, int limit,
                                " ORDER BY d.seq DESC LIMIT $3::int",
                                4, params);
     if (!r) {
-        partners_api_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     json_t *items = json_array();
@@ -387,7 +387,7 @@ void partners_deliveries_list(const struct mdv_http_request *req, struct mdv_htt
     }
     PGconn *conn = mdv_pg_pool_get(api->pool);
     if (!conn) {
-        partners_api_unavailable(res);
+        mdv_http_unavailable(res);
         return;
     }
     list_page(conn, p, limit, cursor ? cursor : "9223372036854775807", status, res);
@@ -419,7 +419,7 @@ void partners_delivery_get(const struct mdv_http_request *req, struct mdv_http_r
                                       2, params)
                        : NULL;
     if (!r)
-        partners_api_unavailable(res);
+        mdv_http_unavailable(res);
     else if (PQntuples(r) == 0)
         no_delivery(res);
     else
@@ -457,7 +457,7 @@ void partners_delivery_replay(const struct mdv_http_request *req, struct mdv_htt
                             2, params)
              : NULL;
     if (!r)
-        partners_api_unavailable(res);
+        mdv_http_unavailable(res);
     else if (PQntuples(r) == 0)
         no_delivery(res);
     else {

@@ -69,6 +69,17 @@ static void unauthorized(const struct mdv_http_request *req, struct mdv_http_res
                      NULL);
 }
 
+/* As a handler does whose helper already answered unavailable (a failed
+ * session lookup) before it answers so itself. */
+static void unavailable_twice(const struct mdv_http_request *req, struct mdv_http_response *res,
+                              void *ctx)
+{
+    (void)req;
+    (void)ctx;
+    mdv_http_unavailable(res);
+    mdv_http_unavailable(res);
+}
+
 /* Answers the text its ctx points to: the handlers' context, not readiness's. */
 static void echo_ctx(const struct mdv_http_request *req, struct mdv_http_response *res, void *ctx)
 {
@@ -94,6 +105,7 @@ static const struct mdv_http_route routes[] = {
     {"POST", "/v1/invalid", "POST /v1/invalid", invalid_fields},
     {"GET", "/v1/private", "GET /v1/private", unauthorized},
     {"GET", "/v1/header-length", "GET /v1/header-length", header_length},
+    {"GET", "/v1/unavailable", "GET /v1/unavailable", unavailable_twice},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -319,6 +331,26 @@ static void test_401_names_the_bearer_scheme(void **state)
 
     r = get(port_of(*state), "/no/such/path"); /* only on 401 */
     assert_null(header_value(&r, "WWW-Authenticate", challenge, sizeof(challenge)));
+    reply_free(&r);
+}
+
+/* Every service's answer when its database cannot serve (README, "The
+ * HTTP API"): one problem type, and one Retry-After however many helpers
+ * said so. */
+static void test_unavailable_is_a_503_problem_with_one_retry_after(void **state)
+{
+    char retry[16];
+    struct reply r = get(port_of(*state), "/v1/unavailable");
+    assert_problem(&r, 503);
+    assert_string_equal(json_string_value(json_object_get(r.json, "type")),
+                        "urn:mdv:problem:unavailable");
+    assert_string_equal(json_string_value(json_object_get(r.json, "title")),
+                        "Service momentanément indisponible");
+    assert_non_null(header_value(&r, "Retry-After", retry, sizeof(retry)));
+    assert_string_equal(retry, "5");
+    const char *first = strcasestr(r.head, "\r\nRetry-After:");
+    assert_non_null(first);
+    assert_null(strcasestr(first + 1, "\r\nRetry-After:"));
     reply_free(&r);
 }
 
@@ -771,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_query_arguments_and_request_headers_reach_the_handler),
         cmocka_unit_test(test_problem_carries_the_field_errors),
         cmocka_unit_test(test_401_names_the_bearer_scheme),
+        cmocka_unit_test(test_unavailable_is_a_503_problem_with_one_retry_after),
         cmocka_unit_test(test_readyz_follows_the_ready_callback),
         cmocka_unit_test(test_handlers_get_their_context_and_readiness_its_own),
         cmocka_unit_test(test_start_refuses_a_host_that_is_not_an_ipv4_address),
