@@ -403,10 +403,13 @@ pg_write_conf() {
 
 # What the suite's workload wants of the server (README, Performance):
 # pg_stat_statements, so that where its time goes can be read (make bench
-# reports its top statements per declaration).
+# reports its top statements per declaration), with planning tracked: the
+# library prepares each statement once per session, and one planned at
+# every call (a custom plan chosen again and again) is then seen.
 pg_workload_settings() {
 	echo "shared_preload_libraries = 'pg_stat_statements'"
 	echo "pg_stat_statements.track = top"
+	echo "pg_stat_statements.track_planning = on"
 }
 
 # The stack `make up` starts is where a user keeps their data: durable, as

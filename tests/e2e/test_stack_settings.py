@@ -42,7 +42,11 @@ def test_the_stack_loads_pg_stat_statements(env):
     the local cluster)."""
     with psycopg.connect(env.dsn("gateway"), user="postgres") as conn:
         loaded = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+        planning = conn.execute("SHOW pg_stat_statements.track_planning").fetchone()[0]
     assert "pg_stat_statements" in loaded.split(", ")
+    # The summary's "planned" figure: without it every statement reads as
+    # never planned.
+    assert planning == "on"
 
 
 def test_the_broker_runs_with_the_threads_it_was_given(env):
