@@ -184,3 +184,36 @@ def test_a_notify_in_the_gateways_database_is_read_by_one_session(env):
         conn.execute("SELECT pg_notify('mdv_outbox', '')")
     wait_until(lambda: metric(env.gateway_url, WAKES, by="notification") > notified, 30,
                "the gateway's relay woken by a NOTIFY mdv_outbox")
+
+
+RELAY_ROUND = "WITH sent AS (DELETE FROM outbox WHERE seq = ANY($1::bigint[]))%"
+
+
+def relay_round_counts(env) -> tuple[int, int]:
+    """(calls, plans) of the relays' round statement in every service
+    database, from pg_stat_statements (read by the cluster's superuser;
+    the stack tracks planning)."""
+    with psycopg.connect(env.dsn("gateway"), user="postgres", dbname="postgres", autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        row = conn.execute(
+            "SELECT coalesce(sum(s.calls), 0), coalesce(sum(s.plans), 0) FROM pg_stat_statements s"
+            " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname LIKE 'mdv\\_%%' AND s.query LIKE %s",
+            (RELAY_ROUND,)).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def test_a_relays_round_is_planned_once_and_not_at_every_call(env, usager, find_persons):
+    """The round is prepared once per session (shared/pg_statements.c),
+    but PostgreSQL's plan cache may still plan it at every call: with the
+    outbox's dead rows at the end of its index, a custom plan keeps looking
+    cheaper than the generic one, and each call paid 0.1-0.2 ms of planning
+    (README, Performance). The relay's session takes the generic plan
+    (an index scan on seq, right for any batch): a few plans at most (one
+    per session, again after an ANALYZE of the outbox) for every round."""
+    calls0, plans0 = relay_round_counts(env)
+    persons = find_persons(lambda p: knows(p, "student", "housing"), n=6)
+    for person in persons:
+        usager.wait_journey(usager.declare_ok(declaration_for(person)))
+    calls, plans = (a - b for a, b in zip(relay_round_counts(env), (calls0, plans0)))
+    assert calls >= 20, f"only {calls} rounds: the declarations made no relay work"
+    assert plans * 4 <= calls, f"{plans} plans for {calls} rounds"
