@@ -71,6 +71,8 @@ int mdv_config_load_base(struct mdv_base_config *base, const char *service,
         {"MDV_PG_STATEMENT_TIMEOUT_MS", "5000", mdv_check_statement_timeout_ms,
          &base->pg_statement_timeout_ms,
          "statement_timeout of the connections that serve HTTP requests (0: the server's)"},
+        {"MDV_PG_POOL_WAIT_MS", "5000", mdv_check_pool_wait_ms, &base->pg_pool_wait_ms,
+         "longest an HTTP request waits for a pooled database connection (0: no wait)"},
         {NULL, NULL, NULL, NULL, NULL},
     };
     int rc = mdv_config_load(base_vars);
@@ -133,14 +135,25 @@ int mdv_check_positive_int(const char *value, char *err, size_t errlen)
     return 0;
 }
 
-int mdv_check_statement_timeout_ms(const char *value, char *err, size_t errlen)
+/* Milliseconds from 0 (meaning what zero says) to an hour. */
+static int check_ms_to_an_hour(const char *value, const char *zero, char *err, size_t errlen)
 {
     char *end = NULL;
     errno = 0;
     long n = strtol(value, &end, 10);
     if (errno || !end || end == value || *end || n < 0 || n > 3600000) {
-        snprintf(err, errlen, "expected milliseconds from 0 (none) to 3600000");
+        snprintf(err, errlen, "expected milliseconds from 0 (%s) to 3600000", zero);
         return -1;
     }
     return 0;
+}
+
+int mdv_check_statement_timeout_ms(const char *value, char *err, size_t errlen)
+{
+    return check_ms_to_an_hour(value, "none", err, errlen);
+}
+
+int mdv_check_pool_wait_ms(const char *value, char *err, size_t errlen)
+{
+    return check_ms_to_an_hour(value, "no wait", err, errlen);
 }

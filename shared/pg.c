@@ -5,12 +5,15 @@
 #include <jansson.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mdv/log.h"
+#include "mdv/metrics.h"
 #include "mdv/pg_statements.h"
 
 /* SQLSTATE of this thread's last failed statement, for the retry decision. */
@@ -270,30 +273,44 @@ int mdv_pg_failure_is_transient(PGconn *conn)
     return 1;
 }
 
+#define WAIT_TIMEOUTS_METRIC "mdv_pg_pool_wait_timeouts_total"
+/* Under a pile-up every request would log its timeout: one line a
+ * window, counting those it stands for. */
+#define WAIT_LOG_WINDOW_S 10.0
+
 struct mdv_pg_pool {
     const char *dsn;
     long statement_timeout_ms;
+    long wait_ms; /* the longest a get waits for a connection to come back */
     const struct mdv_pg_statement *statements; /* prepared on each connection */
     int size;
     int free_count;
     PGconn **free_conns;
     pthread_mutex_t lock;
-    pthread_cond_t available;
+    pthread_cond_t available; /* on the monotonic clock: wait_ms is a duration */
+    double timeout_logged_at; /* monotonic seconds of the last such line, 0: none */
+    unsigned timeouts_unlogged;
 };
 
 struct mdv_pg_pool *mdv_pg_pool_new(const char *dsn, int size,
                                     const struct mdv_pg_statement *statements,
-                                    long statement_timeout_ms)
+                                    long statement_timeout_ms, long wait_ms)
 {
     struct mdv_pg_pool *pool = mdv_xcalloc(1, sizeof(*pool));
     pool->dsn = dsn;
     pool->statement_timeout_ms = statement_timeout_ms;
+    pool->wait_ms = wait_ms;
     pool->statements = statements;
     pool->size = size;
     pool->free_count = size;
     pool->free_conns = mdv_xcalloc((size_t)size, sizeof(PGconn *));
     pthread_mutex_init(&pool->lock, NULL);
-    pthread_cond_init(&pool->available, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool->available, &attr);
+    pthread_condattr_destroy(&attr);
+    mdv_metrics_add(WAIT_TIMEOUTS_METRIC, NULL, 0); /* listed from the start, at 0 */
     return pool;
 }
 
@@ -326,11 +343,52 @@ static int still_up(PGconn *conn)
     return conn && PQstatus(conn) == CONNECTION_OK;
 }
 
+/* Under pool->lock: 0 once a slot is free, -1 when none came back within
+ * wait_ms. The deadline is fixed first, so that wakeups (spurious, or a
+ * slot another waiter took) do not extend the wait. */
+static int wait_for_slot(struct mdv_pg_pool *pool)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += pool->wait_ms / 1000;
+    deadline.tv_nsec += pool->wait_ms % 1000 * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    while (pool->free_count == 0)
+        if (pthread_cond_timedwait(&pool->available, &pool->lock, &deadline) == ETIMEDOUT)
+            return pool->free_count > 0 ? 0 : -1;
+    return 0;
+}
+
+/* Under pool->lock: counts a get that found no slot in time; returns how
+ * many such gets the log line to write now stands for, 0 for no line. */
+static unsigned count_wait_timeout(struct mdv_pg_pool *pool)
+{
+    mdv_metrics_add(WAIT_TIMEOUTS_METRIC, NULL, 1);
+    pool->timeouts_unlogged++;
+    double now = mdv_monotonic_seconds();
+    if (pool->timeout_logged_at > 0 && now - pool->timeout_logged_at < WAIT_LOG_WINDOW_S)
+        return 0;
+    unsigned n = pool->timeouts_unlogged;
+    pool->timeout_logged_at = now;
+    pool->timeouts_unlogged = 0;
+    return n;
+}
+
 PGconn *mdv_pg_pool_get(struct mdv_pg_pool *pool)
 {
     pthread_mutex_lock(&pool->lock);
-    while (pool->free_count == 0)
-        pthread_cond_wait(&pool->available, &pool->lock);
+    if (wait_for_slot(pool) != 0) {
+        unsigned to_log = count_wait_timeout(pool);
+        pthread_mutex_unlock(&pool->lock);
+        if (to_log)
+            mdv_warn("no pooled database connection came back within %ld ms (all %d held):"
+                     " %u request(s) refused since the last such line",
+                     pool->wait_ms, pool->size, to_log);
+        return NULL;
+    }
     PGconn *conn = pool->free_conns[--pool->free_count];
     pthread_mutex_unlock(&pool->lock);
     /* Slots start empty: connections open on first use, and again after

@@ -30,6 +30,7 @@ struct mdv_base_config {
     const char *batch_size;              /* MDV_CONSUMER_BATCH_SIZE */
     const char *batch_wait_ms;           /* MDV_CONSUMER_BATCH_WAIT_MS */
     const char *pg_statement_timeout_ms; /* MDV_PG_STATEMENT_TIMEOUT_MS: the HTTP pool's */
+    const char *pg_pool_wait_ms;         /* MDV_PG_POOL_WAIT_MS: the HTTP pool's */
 };
 
 /* Fills every dest of the table, which ends with a {NULL} entry. On a bad or
@@ -47,5 +48,7 @@ int mdv_check_readable_file(const char *value, char *err, size_t errlen);
 int mdv_check_positive_int(const char *value, char *err, size_t errlen);
 /* 0 (none) to an hour, in milliseconds. */
 int mdv_check_statement_timeout_ms(const char *value, char *err, size_t errlen);
+/* 0 (no wait) to an hour, in milliseconds. */
+int mdv_check_pool_wait_ms(const char *value, char *err, size_t errlen);
 
 #endif

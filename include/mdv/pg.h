@@ -108,15 +108,19 @@ struct mdv_pg_statement {
  * with a {NULL} entry; may be NULL) must outlive the pool. Each connection
  * runs with statement_timeout_ms (0: the server's statement_timeout), so
  * that a request waiting on a lock or a stuck statement fails (and its
- * service answers 503) rather than holding its thread and its connection. */
+ * service answers 503) rather than holding its thread and its connection;
+ * and a request finding every connection held waits at most wait_ms (0:
+ * not at all) for one, rather than as long as their holders. */
 struct mdv_pg_pool;
 struct mdv_pg_pool *mdv_pg_pool_new(const char *dsn, int size,
                                     const struct mdv_pg_statement *statements,
-                                    long statement_timeout_ms);
+                                    long statement_timeout_ms, long wait_ms);
 /* Returns a usable connection (reconnecting, and preparing the pool's
- * statements, if needed) or NULL when the database is unreachable; give it
- * back with mdv_pg_pool_put. A connection that looks up costs no round
- * trip: one the server ended unannounced fails its first statement. */
+ * statements, if needed) or NULL when the database is unreachable or no
+ * connection was given back within the pool's wait_ms (counted in
+ * mdv_pg_pool_wait_timeouts_total); give it back with mdv_pg_pool_put. A
+ * connection that looks up costs no round trip: one the server ended
+ * unannounced fails its first statement. */
 PGconn *mdv_pg_pool_get(struct mdv_pg_pool *pool);
 void mdv_pg_pool_put(struct mdv_pg_pool *pool, PGconn *conn);
 void mdv_pg_pool_destroy(struct mdv_pg_pool *pool);

@@ -298,7 +298,8 @@ int main(void)
     if (!gw.auth || !gw.oidc || mdv_httpc_init() != 0)
         return 2;
     gw.pool = mdv_pg_pool_new(gw.svc.config.pg_dsn, POOL_SIZE, statements,
-                              atol(gw.svc.config.pg_statement_timeout_ms));
+                              atol(gw.svc.config.pg_statement_timeout_ms),
+                              atol(gw.svc.config.pg_pool_wait_ms));
     gw.cache = journey_cache_new((size_t)atol(journey_cache_size));
     /* The journeys' listening session wakes the relay too (live.c): one
      * listening session in the database rather than two. */

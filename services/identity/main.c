@@ -140,8 +140,9 @@ int main(void)
         open_api(&api) != 0)
         goto out;
     rc = 1;
-    api.pool = mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE, NULL,
-                               atol(svc.config.pg_statement_timeout_ms));
+    api.pool =
+        mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE, NULL,
+                        atol(svc.config.pg_statement_timeout_ms), atol(svc.config.pg_pool_wait_ms));
     if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, http_routes, &api) == 0 &&
         mdv_service_start_relay(&svc) == 0 &&
         mdv_service_consume(&svc, "mdv-identity", topics, routes) == 0)

@@ -148,8 +148,9 @@ int main(void)
         return 2;
     }
     read_schedule();
-    api.pool = mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE, NULL,
-                               atol(svc.config.pg_statement_timeout_ms));
+    api.pool =
+        mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE, NULL,
+                        atol(svc.config.pg_statement_timeout_ms), atol(svc.config.pg_pool_wait_ms));
     /* The webhooks' listening thread wakes the relay too (webhooks.c):
      * one listening session in the database rather than two. */
     svc.relay_wakes = MDV_RELAY_WOKEN;

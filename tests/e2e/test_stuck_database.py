@@ -4,7 +4,9 @@ Retry-After once the pool's statement_timeout (MDV_PG_STATEMENT_TIMEOUT_MS,
 5 s) cancels it, rather than holding its thread and its pooled connection
 until the lock goes; the same connection then serves the next request.
 The gateway, identity and the partners answer it the same way
-(mdv_http_unavailable).
+(mdv_http_unavailable). A request that finds every pooled connection held
+(their requests waiting on such a lock) waits for one only as long as
+MDV_PG_POOL_WAIT_MS, then gets the same 503.
 
 What cannot be shown on one machine: a peer that vanished (its host gone,
 a firewall that dropped the connection's state). The kernel of this host
@@ -15,11 +17,17 @@ to what every connection is opened with."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator
+
 import psycopg
 import pytest
 import requests
 
-from mdv_e2e import StackEnv, assert_problem, mint_partner_token, mint_token, unknown_person
+from conftest import Databases
+from mdv_e2e import StackEnv, assert_problem, metric_total, mint_partner_token, mint_token, unknown_person, wait_until
 from test_known import lookup, pivot, service_token
 from test_signin import AGENT, demo_person, mandated_declaration, signed_in
 
@@ -107,3 +115,65 @@ def test_the_journeys_page_waiting_on_a_lock_answers_its_503_page_with_retry_aft
     assert stuck.headers["Content-Type"] == "text/html; charset=utf-8", stuck.headers
     assert "<h1>Service momentanément indisponible</h1>" in stuck.text
     assert stuck.headers.get("Retry-After") == RETRY_AFTER, stuck.headers
+
+
+# identity's pool holds 2 connections (services/identity/main.c) for its 4
+# HTTP threads: two lookups waiting on a lock hold them all, and a third
+# request still finds a thread to be taken by.
+IDENTITY_POOL_SIZE = 2
+# The bound under test, short; the statement timeout long, so that only
+# the pool's bound can answer the third request while the lock is held.
+POOL_WAIT_MS = 500
+
+
+@pytest.fixture
+def identity_with_a_short_pool_wait(env: StackEnv) -> Iterator[None]:
+    """identity restarted with MDV_PG_POOL_WAIT_MS=500 and a statement
+    timeout past the test; restarted as it was after."""
+    given = dataclasses.replace(env, process_env={
+        **env.process_env, "MDV_PG_POOL_WAIT_MS": str(POOL_WAIT_MS),
+        "MDV_PG_STATEMENT_TIMEOUT_MS": str(HANGS_AFTER_S * 1000)})
+    try:
+        given.stack("stop-service", "identity")
+        given.stack("start-service", "identity", timeout=240)
+        yield
+    finally:
+        env.stack("stop-service", "identity")
+        env.stack("start-service", "identity", timeout=240)
+
+
+def lookups_waiting_on_a_lock(db: Databases) -> int:
+    """identity's address lookups whose statement waits on a lock (the
+    lookup's own SQL, services/identity/lookup.c)."""
+    return db("identity").execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'mdv_identity'"
+        " AND wait_event_type = 'Lock' AND query LIKE '%json_build_object(''lines''%'").fetchone()[0]
+
+
+def test_a_request_finding_every_pooled_connection_held_answers_503_at_the_pool_wait(
+        env: StackEnv, db: Databases, identity_with_a_short_pool_wait: None) -> None:
+    token = service_token(env)
+    metrics_of = env.service_urls["identity"]
+    with psycopg.connect(env.dsn("identity"), connect_timeout=10) as holder, \
+            ThreadPoolExecutor(IDENTITY_POOL_SIZE) as threads:
+        holder.execute("LOCK TABLE persons IN ACCESS EXCLUSIVE MODE")
+        holding = [threads.submit(lookup, env, pivot(unknown_person()), token) for _ in range(IDENTITY_POOL_SIZE)]
+        wait_until(lambda: lookups_waiting_on_a_lock(db) == IDENTITY_POOL_SIZE, 30,
+                   "both of identity's pooled connections held by lookups waiting on the lock")
+        timeouts = metric_total(metrics_of, "mdv_pg_pool_wait_timeouts_total")
+        started = time.monotonic()
+        try:
+            refused = identity_lookup(env)
+        except requests.Timeout:
+            raise AssertionError("a lookup still waiting for a pooled connection after 30 s") from None
+        waited = time.monotonic() - started
+        # Answered by the pool's bound, while the two holders still wait.
+        assert not any(f.done() for f in holding), [f.result().text for f in holding if f.done()]
+        assert_unavailable(refused)
+        assert waited >= POOL_WAIT_MS / 1000, waited
+        assert metric_total(metrics_of, "mdv_pg_pool_wait_timeouts_total") == timeouts + 1
+        holder.rollback()
+        # The lock gone, the holders' lookups go through and give their
+        # connections back.
+        assert [f.result().status_code for f in holding] == [404] * IDENTITY_POOL_SIZE
+    assert identity_lookup(env).status_code == 404

@@ -46,6 +46,7 @@ static const char *const test_vars[] = {
     "MDV_SHUTDOWN_TIMEOUT_MS",
     "MDV_CONSUMER_BATCH_SIZE",
     "MDV_CONSUMER_BATCH_WAIT_MS",
+    "MDV_PG_POOL_WAIT_MS",
 };
 
 static int clear_environment(void **state)
@@ -196,6 +197,7 @@ static void test_load_base_fills_defaults_and_then_the_extra_table(void **state)
     assert_string_equal(base.log_level, "info");
     assert_string_equal(base.shutdown_timeout_ms, "10000");
     assert_string_equal(base.pg_statement_timeout_ms, "5000");
+    assert_string_equal(base.pg_pool_wait_ms, "5000");
     assert_string_equal(base.data_dir, ".");
     /* Static group membership: a stable id naming the service. */
     assert_true(strncmp(base.instance_id, "unit-", 5) == 0);
@@ -265,6 +267,16 @@ static void test_check_statement_timeout_takes_zero_to_an_hour_of_milliseconds(v
     };
     check_table("mdv_check_statement_timeout_ms", mdv_check_statement_timeout_ms, rows,
                 MDV_ARRAY_LEN(rows));
+}
+
+static void test_check_pool_wait_takes_zero_to_an_hour_of_milliseconds(void **state)
+{
+    (void)state;
+    static const struct row rows[] = {
+        {"0", 1},  {"5000", 1}, {"3600000", 1}, {"3600001", 0},
+        {"-1", 0}, {"5s", 0},   {"", 0},        {"99999999999999999999999", 0},
+    };
+    check_table("mdv_check_pool_wait_ms", mdv_check_pool_wait_ms, rows, MDV_ARRAY_LEN(rows));
 }
 
 static void test_check_positive_int_refuses_zero_negative_and_trailing_text(void **state)
@@ -338,6 +350,7 @@ int main(void)
         TEST(test_check_host_port_wants_a_host_and_a_port_from_1_to_65535),
         TEST(test_check_log_level_knows_the_four_levels),
         TEST(test_check_statement_timeout_takes_zero_to_an_hour_of_milliseconds),
+        TEST(test_check_pool_wait_takes_zero_to_an_hour_of_milliseconds),
         TEST(test_check_positive_int_refuses_zero_negative_and_trailing_text),
         TEST(test_check_directory_wants_an_existing_directory),
         TEST(test_check_readable_file_wants_a_file_it_can_read),

@@ -136,7 +136,7 @@ static void test_a_broken_connection_is_a_transient_failure(void **state)
 static void test_pool_get_returns_null_when_unreachable_and_keeps_its_slots(void **state)
 {
     (void)state;
-    struct mdv_pg_pool *pool = mdv_pg_pool_new(NO_DATABASE, 2, NULL, 0);
+    struct mdv_pg_pool *pool = mdv_pg_pool_new(NO_DATABASE, 2, NULL, 0, 0);
     struct capture c;
     capture_start(&c);
     /* More attempts than slots: a failed get must give its slot back. */
