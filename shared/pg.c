@@ -218,8 +218,15 @@ int mdv_pg_commit(PGconn *conn)
 {
     mdv_pg_commit_hook then = take_after_commit(conn);
     PGresult *res = mdv_pg_query(conn, "COMMIT", 0, NULL);
-    if (!res)
+    if (!res) {
+        /* The connection went with the COMMIT: the transaction may have
+         * committed, and what it wrote would wait for a reader's poll. A
+         * hook run for a transaction that did not commit costs its reader
+         * one look at nothing. */
+        if (then && PQstatus(conn) != CONNECTION_OK)
+            then(conn);
         return -1;
+    }
     /* COMMIT of a transaction that had failed succeeds as a command and
      * rolls back: the tag says which. Nothing was written. */
     int committed = strcmp(PQcmdStatus(res), "COMMIT") == 0;
