@@ -333,6 +333,9 @@ static void dispatch(struct mdv_http_server *server, struct mdv_http_request *re
         r = route_find(server->routes, req->method, req->path, param, sizeof(param), allow,
                        allowlen);
     if (r) {
+        /* The methods of the routes listed before the match: Allow belongs
+         * on the 405 alone (RFC 9110 §10.2.1), not on the route's answer. */
+        allow[0] = '\0';
         *route_name = r->name;
         req->param = param[0] ? param : NULL;
         r->handler(req, res, server->ctx);

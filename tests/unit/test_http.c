@@ -203,6 +203,23 @@ static void test_known_path_with_wrong_method_is_405_with_allow(void **state)
     reply_free(&r);
 }
 
+/* Regression (shared/http.c): the route lookup collected the methods of
+ * the routes before the match, and that Allow went out with the matched
+ * route's answer too (DELETE /v1/journeys/abc: "Allow: GET"). Allow belongs
+ * on the 405 alone (RFC 9110 §10.2.1). */
+static void test_a_matched_route_answers_without_allow(void **state)
+{
+    char allow[64] = "";
+    struct reply r = request(port_of(*state), "DELETE", "/v1/journeys/abc", NULL, NULL, 0);
+    int status = r.status;
+    int has_allow = header_value(&r, "Allow", allow, sizeof(allow)) != NULL;
+    reply_free(&r); /* before asserting: a failure must not leak */
+    assert_int_equal(status, 200);
+    if (has_allow)
+        print_error("DELETE /v1/journeys/abc carries Allow: %s\n", allow);
+    assert_false(has_allow);
+}
+
 /* Regression (shared/http.c dispatch): /readyz is matched before the
  * route tables and only for GET, so another method on it falls through to
  * 404 instead of the 405 with "Allow: GET" every other known path gives
@@ -795,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_metrics_answers_200_prometheus_text_counting_requests),
         cmocka_unit_test(test_unknown_path_is_404_problem_json),
         cmocka_unit_test(test_known_path_with_wrong_method_is_405_with_allow),
+        cmocka_unit_test(test_a_matched_route_answers_without_allow),
         cmocka_unit_test(test_readyz_with_wrong_method_is_405_with_allow),
         cmocka_unit_test(test_route_parameter_captures_one_non_empty_segment),
         cmocka_unit_test(test_body_reaches_the_handler_with_its_length_and_location_is_sent),
