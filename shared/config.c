@@ -157,3 +157,18 @@ int mdv_check_pool_wait_ms(const char *value, char *err, size_t errlen)
 {
     return check_ms_to_an_hour(value, "no wait", err, errlen);
 }
+
+/* The ceiling is PostgreSQL's default max_connections: a pool larger than
+ * the server admits would only turn its last connections into refusals. */
+int mdv_check_pool_size(const char *value, char *err, size_t errlen)
+{
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(value, &end, 10);
+    if (errno || !isdigit((unsigned char)value[0]) || *end || n < 1 || n > MDV_PG_POOL_SIZE_MAX) {
+        snprintf(err, errlen, "expected a number of connections from 1 to %d",
+                 MDV_PG_POOL_SIZE_MAX);
+        return -1;
+    }
+    return 0;
+}

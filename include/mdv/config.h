@@ -50,5 +50,8 @@ int mdv_check_positive_int(const char *value, char *err, size_t errlen);
 int mdv_check_statement_timeout_ms(const char *value, char *err, size_t errlen);
 /* 0 (no wait) to an hour, in milliseconds. */
 int mdv_check_pool_wait_ms(const char *value, char *err, size_t errlen);
+/* A pool's connections: 1 to MDV_PG_POOL_SIZE_MAX. */
+#define MDV_PG_POOL_SIZE_MAX 100
+int mdv_check_pool_size(const char *value, char *err, size_t errlen);
 
 #endif

@@ -18,7 +18,6 @@
 #include "recipients.h"
 #include "validation.h"
 
-#define POOL_SIZE 4
 #define MAX_KEY_LEN 255
 
 static const char *jwt_public_key_file, *jwt_issuer, *jwt_audience;
@@ -30,6 +29,7 @@ static const char *web_dir;
 static const char *identity_url, *service_key_file, *service_issuer, *service_audience,
     *identity_timeout_ms;
 static const char *journey_cache_size;
+static const char *pool_size;
 
 static const struct mdv_config_var gateway_vars[] = {
     {"MDV_JWT_PUBLIC_KEY_FILE", NULL, mdv_check_readable_file, &jwt_public_key_file,
@@ -84,6 +84,8 @@ static const struct mdv_config_var gateway_vars[] = {
     {"MDV_JOURNEY_CACHE_SIZE", "4096", journey_cache_check_size, &journey_cache_size,
      "journeys whose GET answer each gateway process keeps for their owner (README, Journeys"
      " cache); 0: none, every GET asks the database"},
+    {"MDV_PG_POOL_SIZE", "4", mdv_check_pool_size, &pool_size,
+     "database connections the HTTP requests share"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -297,7 +299,7 @@ int main(void)
     gw.oidc = gateway_oidc_new(&oidc_settings);
     if (!gw.auth || !gw.oidc || mdv_httpc_init() != 0)
         return 2;
-    gw.pool = mdv_pg_pool_new(gw.svc.config.pg_dsn, POOL_SIZE, statements,
+    gw.pool = mdv_pg_pool_new(gw.svc.config.pg_dsn, atoi(pool_size), statements,
                               atol(gw.svc.config.pg_statement_timeout_ms),
                               atol(gw.svc.config.pg_pool_wait_ms));
     gw.cache = journey_cache_new((size_t)atol(journey_cache_size));

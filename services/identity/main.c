@@ -11,10 +11,9 @@
 
 #include "identity.h"
 
-#define POOL_SIZE 2
-
 static struct mdv_plans *plans;
 static const char *service_jwt_public_key_file, *service_jwt_issuer, *service_jwt_audience;
+static const char *pool_size;
 
 /* The services' tokens are neither the usagers' nor the partners': an
  * issuer and an audience of their own, so that no other kind of token
@@ -27,6 +26,8 @@ static const struct mdv_config_var identity_vars[] = {
      "expected iss of the services' tokens"},
     {"MDV_SERVICE_JWT_AUDIENCE", "mdv-internal", NULL, &service_jwt_audience,
      "expected aud of the services' tokens: the internal routes' own"},
+    {"MDV_PG_POOL_SIZE", "2", mdv_check_pool_size, &pool_size,
+     "database connections the HTTP requests share"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -141,7 +142,7 @@ int main(void)
         goto out;
     rc = 1;
     api.pool =
-        mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE, NULL,
+        mdv_pg_pool_new(svc.config.pg_dsn, atoi(pool_size), NULL,
                         atol(svc.config.pg_statement_timeout_ms), atol(svc.config.pg_pool_wait_ms));
     if (mdv_service_open_db(&svc) == 0 && mdv_service_start_http(&svc, http_routes, &api) == 0 &&
         mdv_service_start_relay(&svc) == 0 &&

@@ -20,11 +20,11 @@
 #define RECEIPT_INTERVAL_MS 1000
 #define MAX_TOPICS 64
 #define MAX_ROUTES 32
-#define POOL_SIZE 4
 
 static const char *jwt_public_key_file, *jwt_issuer, *jwt_audience;
 static const char *webhook_attempts, *webhook_base_ms, *webhook_max_ms, *webhook_timeout_ms,
     *webhook_overlap_s, *webhook_workers;
+static const char *pool_size;
 
 /* The partners' tokens are not the usagers': an issuer and an audience
  * of their own, so that neither kind of token opens the other's API.
@@ -49,6 +49,8 @@ static const struct mdv_config_var partners_vars[] = {
      "how long the previous secret still signs after a rotation"},
     {"MDV_WEBHOOK_WORKERS", "4", mdv_check_positive_int, &webhook_workers,
      "deliveries sent at once by one instance"},
+    {"MDV_PG_POOL_SIZE", "4", mdv_check_pool_size, &pool_size,
+     "database connections the HTTP requests share"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -149,7 +151,7 @@ int main(void)
     }
     read_schedule();
     api.pool =
-        mdv_pg_pool_new(svc.config.pg_dsn, POOL_SIZE, NULL,
+        mdv_pg_pool_new(svc.config.pg_dsn, atoi(pool_size), NULL,
                         atol(svc.config.pg_statement_timeout_ms), atol(svc.config.pg_pool_wait_ms));
     /* The webhooks' listening thread wakes the relay too (webhooks.c):
      * one listening session in the database rather than two. */

@@ -279,6 +279,16 @@ static void test_check_pool_wait_takes_zero_to_an_hour_of_milliseconds(void **st
     check_table("mdv_check_pool_wait_ms", mdv_check_pool_wait_ms, rows, MDV_ARRAY_LEN(rows));
 }
 
+static void test_check_pool_size_takes_one_to_a_hundred_connections(void **state)
+{
+    (void)state;
+    static const struct row rows[] = {
+        {"1", 1},  {"4", 1},  {"100", 1}, {"101", 0},  {"0", 0},
+        {"-1", 0}, {"4x", 0}, {"", 0},    {" 4", 0}, {"99999999999999999999999", 0},
+    };
+    check_table("mdv_check_pool_size", mdv_check_pool_size, rows, MDV_ARRAY_LEN(rows));
+}
+
 static void test_check_positive_int_refuses_zero_negative_and_trailing_text(void **state)
 {
     (void)state;
@@ -351,6 +361,7 @@ int main(void)
         TEST(test_check_log_level_knows_the_four_levels),
         TEST(test_check_statement_timeout_takes_zero_to_an_hour_of_milliseconds),
         TEST(test_check_pool_wait_takes_zero_to_an_hour_of_milliseconds),
+        TEST(test_check_pool_size_takes_one_to_a_hundred_connections),
         TEST(test_check_positive_int_refuses_zero_negative_and_trailing_text),
         TEST(test_check_directory_wants_an_existing_directory),
         TEST(test_check_readable_file_wants_a_file_it_can_read),
