@@ -9,6 +9,19 @@
 #include "gateway/contract.h"
 #include "mdv/validate.h"
 
+/* Every name, not only the first: the records keep them all in an array
+ * literal, which a quote or a backslash would break. */
+static int identity_valid(const Mdv__Journey__V1__PivotIdentity *p)
+{
+    if (mdv_validate_name(p->family_name) || p->n_given_names == 0 || mdv_validate_sex(p->sex) ||
+        mdv_validate_date(p->birth_date) || mdv_validate_cog(p->birth_place))
+        return 0;
+    for (size_t i = 0; i < p->n_given_names; i++)
+        if (mdv_validate_name(p->given_names[i]))
+            return 0;
+    return 1;
+}
+
 /* The gateway's contract checked the journey id, the usager and that the
  * body is the bereavement's. */
 static const char *check_declaration(const declaration_t *d)
@@ -18,14 +31,10 @@ static const char *check_declaration(const declaration_t *d)
     if (!b->deceased)
         return "deceased missing";
     const Mdv__Journey__V1__PivotIdentity *p = b->deceased;
-    if (mdv_validate_name(p->family_name) || p->n_given_names == 0 || mdv_validate_sex(p->sex) ||
-        mdv_validate_date(p->birth_date) || mdv_validate_cog(p->birth_place))
+    if (!identity_valid(p))
         return "deceased identity invalid";
-    /* Every name, not only the first: the death record keeps them all in
-     * an array literal, which a quote or a backslash would break. */
-    for (size_t i = 0; i < p->n_given_names; i++)
-        if (mdv_validate_name(p->given_names[i]))
-            return "deceased identity invalid";
+    if (b->declarant && !identity_valid(b->declarant))
+        return "declarant identity invalid";
     if (mdv_validate_date(b->death_date) || mdv_validate_cog(b->death_place) ||
         mdv_date_compare(b->death_date, p->birth_date) < 0)
         return "death date or place invalid";

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mdv/pg.h"
+#include "mdv/pivot.h"
 
 /* Dates shown to the usager, in France's time. */
 #define FRENCH_DATE(column) "to_char(" column " AT TIME ZONE 'Europe/Paris', 'DD/MM/YYYY')"
@@ -93,25 +94,54 @@ int records_add_death(PGconn *conn, const Mdv__Gateway__V1__DeclarationSubmitted
     return 0;
 }
 
-int records_offer_claim(PGconn *conn, const char *journey_id, const char *usager_id,
-                        const char *pivot_key, char offered_on[RECORDS_DATE_LEN])
+/* Inserts the claim, naming its survivor when one is given and can be
+ * keyed (the gateway accepts only names that can); returns 1 when it went
+ * in, 0 when the deceased had a claim, -1 on error. */
+static int insert_claim(PGconn *conn, const char *journey_id, const char *usager_id,
+                        const char *pivot_key, const Mdv__Journey__V1__PivotIdentity *s)
 {
-    const char *params[] = {journey_id, usager_id, pivot_key};
+    char key[MDV_PIVOT_KEY_LEN];
+    if (s && mdv_pivot_key(s->family_name, s->given_names[0], s->sex, s->birth_date, s->birth_place,
+                           key) != 0)
+        s = NULL;
+    char *given = s ? names_array(s) : NULL;
+    const char *params[] = {journey_id,
+                            usager_id,
+                            pivot_key,
+                            s ? key : NULL,
+                            s ? s->family_name : NULL,
+                            given,
+                            s ? s->sex : NULL,
+                            s ? s->birth_date : NULL,
+                            s ? s->birth_place : NULL};
     PGresult *res = mdv_pg_query(conn,
                                  "INSERT INTO survivor_claims (journey_id, usager_id, status,"
-                                 " deceased_key) VALUES ($1, $2, 'offered', $3)"
+                                 " deceased_key, survivor_key, survivor_family_name,"
+                                 " survivor_given_names, survivor_sex, survivor_birth_date,"
+                                 " survivor_birth_place)"
+                                 " VALUES ($1, $2, 'offered', $3, $4, $5, $6, $7, $8, $9)"
                                  " ON CONFLICT (deceased_key) DO NOTHING",
-                                 3, params);
+                                 9, params);
+    free(given);
     if (!res)
         return -1;
     int offered = atoi(PQcmdTuples(res)) == 1;
     PQclear(res);
-    if (offered)
-        return 1;
-    res = mdv_pg_query(conn,
-                       "SELECT " FRENCH_DATE("offered_at") " FROM survivor_claims"
-                                                           " WHERE deceased_key = $1",
-                       1, &params[2]);
+    return offered;
+}
+
+int records_offer_claim(PGconn *conn, const char *journey_id, const char *usager_id,
+                        const char *pivot_key, const Mdv__Journey__V1__PivotIdentity *survivor,
+                        char offered_on[RECORDS_DATE_LEN])
+{
+    const char *params[] = {pivot_key};
+    int offered = insert_claim(conn, journey_id, usager_id, pivot_key, survivor);
+    if (offered != 0)
+        return offered;
+    PGresult *res = mdv_pg_query(conn,
+                                 "SELECT " FRENCH_DATE("offered_at") " FROM survivor_claims"
+                                                                     " WHERE deceased_key = $1",
+                                 1, params);
     if (!res || PQntuples(res) != 1) {
         PQclear(res);
         return -1;

@@ -27,9 +27,12 @@ int records_add_death(PGconn *conn, const Mdv__Gateway__V1__DeclarationSubmitted
                       const char *pivot_key, struct death_first *first) MDV_MUSTCHECK;
 
 /* Offers a survivor claim for the deceased whose pivot key is pivot_key to
- * the usager of journey_id. Returns 1 when offered, 0 when a claim was
- * offered for that person before (offered_on written), -1 on error. */
+ * the usager of journey_id, naming survivor (the declaring spouse's own
+ * identity; NULL when they gave none) as its claimant, found by their
+ * pivot key. Returns 1 when offered, 0 when a claim was offered for that
+ * person before (offered_on written), -1 on error. */
 int records_offer_claim(PGconn *conn, const char *journey_id, const char *usager_id,
-                        const char *pivot_key, char offered_on[RECORDS_DATE_LEN]) MDV_MUSTCHECK;
+                        const char *pivot_key, const Mdv__Journey__V1__PivotIdentity *survivor,
+                        char offered_on[RECORDS_DATE_LEN]) MDV_MUSTCHECK;
 
 #endif

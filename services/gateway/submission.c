@@ -61,6 +61,11 @@ static void bereavement(struct submission *s, json_t *body)
     b->death_date = text(body, "death_date");
     b->death_place = text(body, "death_place");
     b->declarant_relationship = text(body, "declarant_relationship");
+    /* Only a surviving spouse's identity has a use (their réversion claim
+     * names them): anyone else's is not passed on. */
+    json_t *declarant = json_object_get(body, "declarant");
+    if (declarant && strcmp(b->declarant_relationship, "spouse") == 0)
+        b->declarant = pivot(&s->declarant, s->declarant_given_names, declarant);
     s->message.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_BEREAVEMENT;
     s->message.bereavement = b;
 }

@@ -31,6 +31,9 @@ struct submission {
     Mdv__Journey__V1__Address address;
     char *given_names[SUBMISSION_MAX_GIVEN_NAMES];
     char *lines[SUBMISSION_MAX_LINES];
+    /* The surviving spouse who declares a death (bereavement). */
+    Mdv__Journey__V1__PivotIdentity declarant;
+    char *declarant_given_names[SUBMISSION_MAX_GIVEN_NAMES];
     /* A student's parents (student_grant). */
     Mdv__Journey__V1__PivotIdentity parents[SUBMISSION_MAX_PARENTS];
     Mdv__Journey__V1__PivotIdentity *parent_list[SUBMISSION_MAX_PARENTS];

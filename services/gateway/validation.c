@@ -242,9 +242,12 @@ const char *text_problem(const char *text, size_t max)
 void bereavement_check(json_t *body, json_t *errors)
 {
     static const char *const known[] = {"kind",       "recipients",  "deceased",
-                                        "death_date", "death_place", "declarant_relationship"};
+                                        "death_date", "death_place", "declarant_relationship",
+                                        "declarant"};
     unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
     const char *birth = person_check(body, "deceased", errors);
+    if (json_object_get(body, "declarant"))
+        person_check(body, "declarant", errors);
     check(errors, "death_place", string_field(body, "death_place", "death_place", 1, errors),
           mdv_validate_cog);
     const char *death = date_field(body, "death_date", errors);

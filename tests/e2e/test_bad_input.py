@@ -85,6 +85,17 @@ INVALID_FIELDS = [
     ("death_place ABCDE", top("death_place", "ABCDE"), {"death_place"}),
     ("declarant_relationship cousin", top("declarant_relationship", "cousin"), {"declarant_relationship"}),
     ("missing declarant_relationship", drop("declarant_relationship"), {"declarant_relationship"}),
+    # The declarant's own identity, optional, is checked like the deceased's.
+    ("declarant not an object", top("declarant", "MARTIN Pierre"), {"declarant"}),
+    ("declarant without given_names", top("declarant", {"family_name": "MARTIN", "sex": "M",
+                                                        "birth_date": "1946-10-07", "birth_place": "75056"}),
+     {"declarant.given_names"}),
+    ("declarant birth_date 1946-02-30", top("declarant", {"family_name": "MARTIN", "given_names": ["Pierre"],
+                                                          "sex": "M", "birth_date": "1946-02-30",
+                                                          "birth_place": "75056"}), {"declarant.birth_date"}),
+    ("declarant with a NIR", top("declarant", {"family_name": "MARTIN", "given_names": ["Pierre"], "sex": "M",
+                                               "birth_date": "1946-10-07", "birth_place": "75056",
+                                               "nir": "146107505612345"}), {"declarant.nir"}),
 ]
 
 

@@ -17,6 +17,8 @@ import pytest
 from mdv_e2e import (
     FRENCH_ADDRESSES,
     REPO_ROOT,
+    STEP_SURVIVOR,
+    bereavement_declaration,
     end_offsets,
     has_open_claim,
     identity_person_id,
@@ -26,6 +28,8 @@ from mdv_e2e import (
     random_letters,
     read_topic,
     steps_by_code,
+    typed_identity,
+    unknown_person,
     wait_until,
 )
 
@@ -224,6 +228,27 @@ def test_address_changed_updates_the_survivor_claim(usager, find_persons, db):
         " WHERE survivor_key = %s", (key,)).fetchone()
     assert row == (address["lines"], address["postal_code"], address["commune_code"], address["city"])
     assert_once(db, "bereavement", journey_id, "bereavement.claim_address_updated")
+
+
+def test_a_spouse_who_names_themself_has_the_claim_follow_their_address(usager, find_persons, db):
+    """The declaring spouse's own identity (declarant, typed as a usager
+    types it) names the claim's survivor: their AddressChanged finds it."""
+    (spouse,) = find_persons(lambda p: knows(p, "identity") and not has_open_claim(p))
+    declarant = typed_identity(spouse)
+    death = usager.declare_ok(bereavement_declaration(unknown_person(), "spouse") | {"declarant": declarant})
+    wait_step(usager, death, STEP_SURVIVOR, statuses=("action_required",))
+    address = new_address_in_france(spouse, lines=[f"{random_letters(6)} allée des Saules"])
+    journey_id = usager.declare_ok({"kind": "address_change", "person": pivot_identity(spouse),
+                                    "address": address, "effective_date": in_days(1)})
+    step = wait_step(usager, journey_id, "bereavement.claim_address_updated")
+    assert (step["status"], step["detail"]) == ("done", "Adresse de la demande de pension de réversion mise à jour")
+    row = db("bereavement").execute(
+        "SELECT survivor_key, survivor_family_name, survivor_given_names, survivor_sex,"
+        " survivor_birth_date::text, survivor_birth_place, address_lines, address_postal_code, address_city"
+        " FROM survivor_claims WHERE journey_id = %s", (death,)).fetchone()
+    assert row == (pivot_key_of(db, spouse), declarant["family_name"], declarant["given_names"], declarant["sex"],
+                   declarant["birth_date"], declarant["birth_place"], address["lines"], address["postal_code"],
+                   address["city"])
 
 
 # --- PersonNameChanged -----------------------------------------------------

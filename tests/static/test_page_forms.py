@@ -119,8 +119,10 @@ def test_each_widget_fits_its_property(kind):
 
 def test_the_usagers_own_identity_is_never_asked_but_taken_from_the_provider():
     own = {k for k, fields in FORMS_BY_KIND.items() if any(f["type"] == "self" for f in fields)}
-    # Everyone declares for themself but the relative who declares a death.
-    assert own == set(CONTRACT_KINDS) - {"bereavement"}
+    # Everyone declares for themself; the relative who declares a death
+    # gives their own identity beside the deceased's (a spouse's names the
+    # pension de réversion claim).
+    assert own == set(CONTRACT_KINDS)
 
 
 @pytest.mark.parametrize("prop", sorted(SENT_BESIDE_THE_FORM))

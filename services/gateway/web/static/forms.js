@@ -29,6 +29,7 @@ export const KINDS = [
       { name: "death_date", type: "date", label: "Date du décès" },
       { name: "death_place", type: "cog", label: "Lieu du décès", hint: "Code INSEE de la commune (5 caractères, par exemple 75056 pour Paris) ou 99xxx pour un pays étranger" },
       { name: "declarant_relationship", type: "select", label: "Votre lien avec la personne décédée", options: RELATIONSHIPS },
+      { name: "declarant", type: "self" },
     ],
   },
   {
