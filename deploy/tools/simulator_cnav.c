@@ -5,12 +5,15 @@
  * an odd year. With a career, the deceased's pension is taken as
  * 1 000 € + 20 € × their day of birth a month, the réversion is 54 % of it
  * (RULES-REFERENCE: régime général), due from the first day of the month
- * after the claim. Without one, the claim is refused with its reason. */
+ * after the claim. Without one, the claim is refused with its reason.
+ * The decision goes to the claimant the claim names, at its address: the
+ * log says whether the claim named them (never who they are). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mdv/partner/v1/partner.pb-c.h"
+#include "mdv/log.h"
 #include "simulator.h"
 
 #define RATE_PERCENT 54
@@ -39,6 +42,20 @@ static int month_after(const char *date, char out[11])
     return 0;
 }
 
+/* Where the CNAV sends its decision letter, as the log tells it. */
+static void log_addressee(const Mdv__Partner__V1__CnavSurvivorClaim *claim)
+{
+    int named = claim->claimant_family_name[0] != '\0' && claim->n_claimant_given_names > 0;
+    if (named && claim->n_address_lines > 0)
+        mdv_info("claim %s: file opened for the claimant, decision letter to %s %s",
+                 claim->journey_id, claim->postal_code, claim->city);
+    else if (named)
+        mdv_info("claim %s: file opened for the claimant, no address: decision on the journey only",
+                 claim->journey_id);
+    else
+        mdv_info("claim %s: no claimant named: decision on the journey only", claim->journey_id);
+}
+
 int sim_cnav_decide(const void *value, size_t len, char *detail, size_t detail_len)
 {
     Mdv__Partner__V1__CnavSurvivorClaim *claim =
@@ -47,6 +64,7 @@ int sim_cnav_decide(const void *value, size_t len, char *detail, size_t detail_l
     int rc = -1;
     if (!claim || month_after(claim->claimed_on, from) != 0)
         goto out;
+    log_addressee(claim);
     int cents = sim_cnav_monthly_cents(claim->birth_date);
     if (cents < 0)
         snprintf(detail, detail_len,

@@ -53,6 +53,11 @@ static const char *check_claim(const ProtobufCMessage *m, void *key)
     if (mdv_pivot_key(p->family_name, p->given_names[0], p->sex, p->birth_date, p->birth_place,
                       key) != 0)
         return "deceased identity cannot be normalised";
+    const Mdv__Journey__V1__PivotIdentity *s = claim->survivor;
+    if (s && (s->n_given_names == 0 || mdv_validate_date(s->birth_date)))
+        return "survivor.given_names missing or survivor.birth_date is not a date";
+    if (claim->address && claim->address->n_lines == 0)
+        return "address.lines missing";
     return NULL;
 }
 

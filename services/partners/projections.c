@@ -108,8 +108,33 @@ static void build_cpam_death(const void *event, union partners_message *out)
     m->death_date = death->death_date;
 }
 
+/* Who claims the réversion, and where to write to them: the claimant's
+ * identity and postal address, not the commune's code (a letter needs the
+ * postal code and the city). */
+static void cnav_claimant(const Mdv__Bereavement__V1__SurvivorClaimConfirmed *claim,
+                          Mdv__Partner__V1__CnavSurvivorClaim *m)
+{
+    const Mdv__Journey__V1__PivotIdentity *s = claim->survivor;
+    const Mdv__Journey__V1__Address *a = claim->address;
+    if (s) {
+        m->claimant_family_name = s->family_name;
+        m->n_claimant_given_names = s->n_given_names;
+        m->claimant_given_names = s->given_names;
+        m->claimant_sex = s->sex;
+        m->claimant_birth_date = s->birth_date;
+        m->claimant_birth_place = s->birth_place;
+        m->claimant_usage_name = claim->survivor_usage_name;
+    }
+    if (a) {
+        m->n_address_lines = a->n_lines;
+        m->address_lines = a->lines;
+        m->postal_code = a->postal_code;
+        m->city = a->city;
+    }
+}
+
 /* The confirmed réversion claim: the deceased, the death, the claim's
- * date; neither the place of death nor anything of the survivor's. */
+ * date, the claimant; not the place of death. */
 static void build_cnav_claim(const void *event, union partners_message *out)
 {
     const Mdv__Bereavement__V1__SurvivorClaimConfirmed *claim = event;
@@ -124,6 +149,7 @@ static void build_cnav_claim(const void *event, union partners_message *out)
     m->birth_place = claim->deceased->birth_place;
     m->death_date = claim->death_date;
     m->claimed_on = claim->confirmed_on;
+    cnav_claimant(claim, m);
 }
 
 static void build_caf_address(const void *event, union partners_message *out)

@@ -2,7 +2,8 @@
 "The CNAV's decision on a réversion claim"): the surviving spouse confirms
 the pre-filled claim, bereavement's step is done and the claim goes on to
 the CNAV as its own projection (CnavSurvivorClaim, exactly the fields its
-entitlement lists), the CNAV's step cnav.survivor_pension_decided joins the
+entitlement lists: the deceased, and the claimant with their current
+address when the declaring spouse gave their own identity), the CNAV's step cnav.survivor_pension_decided joins the
 journey, and the decision the CNAV reports closes it, applied once per
 idempotency key. The stack's CNAV simulator decides by its documented rule:
 a deceased born in an even year had a career (54 % of 1 000 € + 20 € × the
@@ -25,7 +26,13 @@ from mdv_e2e import (
     STEP_SURVIVOR,
     Partner,
     bereavement_declaration,
+    has_open_claim,
+    knows,
+    new_address_in_france,
+    pivot_identity,
+    random_letters,
     steps_by_code,
+    typed_identity,
     unknown_person,
     wait_until,
 )
@@ -66,9 +73,20 @@ def confirm(usager, journey_id: str) -> None:
     assert resp.status_code == 202, resp.text
 
 
-def offered_claim(usager, deceased: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """A spouse's declaration, once its claim waits for the confirmation."""
+# The claimant's fields of a claim whose spouse gave no identity of their
+# own, and its address's when no address reached the claim: empty.
+NO_CLAIMANT = {"claimant_family_name": "", "claimant_given_names": [], "claimant_sex": "",
+               "claimant_birth_date": "", "claimant_birth_place": "", "claimant_usage_name": "",
+               "address_lines": [], "postal_code": "", "city": ""}
+
+
+def offered_claim(usager, deceased: dict[str, Any],
+                  declarant: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """A spouse's declaration (with their own identity when declarant is
+    given), once its claim waits for the confirmation."""
     body = bereavement_declaration(deceased, "spouse", death_place="13055")
+    if declarant:
+        body["declarant"] = declarant
     journey_id = usager.declare_ok(body)
     usager.wait_journey(journey_id, until=lambda j: steps_by_code(j).get(STEP_SURVIVOR, {}).get("status")
                         == "action_required")
@@ -115,7 +133,7 @@ def test_a_confirmed_claim_reaches_the_cnav_and_its_grant_completes_the_journey(
     assert got == {"journey_id": journey_id, "family_name": deceased["family_name"],
                    "given_names": deceased["given_names"], "sex": deceased["sex"],
                    "birth_date": deceased["birth_date"], "birth_place": deceased["birth_place"],
-                   "death_date": body["death_date"]}
+                   "death_date": body["death_date"]} | NO_CLAIMANT
     # Nothing else of the declaration: not the place of death, nor who declared.
     assert b"13055" not in claim.value() and b"spouse" not in claim.value()
     assert headers(claim)["ce_source"] == "/mdv/partners" and headers(claim)["ce_subject"] == journey_id
@@ -131,6 +149,53 @@ def test_a_confirmed_claim_reaches_the_cnav_and_its_grant_completes_the_journey(
     assert db("partners").execute(
         "SELECT partner, received_at IS NOT NULL FROM notices WHERE journey_id = %s AND step_code = %s",
         (journey_id, STEP_DECISION)).fetchall() == [("cnav", True)]
+
+
+def claim_of(env, cnav_reader, journey_id: str) -> dict[str, Any]:
+    (claim,) = claims_of(cnav_reader.read_until(lambda ms: claims_of(ms, journey_id)), journey_id)
+    got = decode(env, "mdv.partner.v1.CnavSurvivorClaim", claim.value())
+    assert got.pop("_unknown") == 0, got
+    return got
+
+
+def claimant_fields(identity: dict[str, Any], address: dict[str, Any]) -> dict[str, Any]:
+    """What the CNAV is told of the claimant: the identity as declared, no
+    nom d'usage known, the address without its commune code."""
+    return {"claimant_family_name": identity["family_name"], "claimant_given_names": identity["given_names"],
+            "claimant_sex": identity["sex"], "claimant_birth_date": identity["birth_date"],
+            "claimant_birth_place": identity["birth_place"], "claimant_usage_name": "",
+            "address_lines": address["lines"], "postal_code": address["postal_code"], "city": address["city"]}
+
+
+def test_a_claim_names_its_claimant_at_the_address_they_moved_to(env, usager, cnav_reader, find_persons):
+    """The declaring spouse gives their own identity (as a usager types it);
+    their AddressChanged reaches the offered claim (matched on the pivot
+    identity normalised); the confirmed claim names them at that address."""
+    (spouse,) = find_persons(lambda p: knows(p, "identity") and not has_open_claim(p))
+    declarant = typed_identity(spouse)
+    journey_id, body = offered_claim(usager, deceased_born("1950-06-15"), declarant)
+    address = new_address_in_france(spouse, lines=[f"{random_letters(6)} avenue des Tilleuls", "Bâtiment C"])
+    moved = usager.declare_ok({"kind": "address_change", "person": pivot_identity(spouse), "address": address,
+                               "effective_date": paris_today().isoformat()})
+    step = steps_by_code(usager.wait_journey(moved, until=lambda j: steps_by_code(j).get(
+        "bereavement.claim_address_updated", {}).get("status") in ("done", "not_applicable")))
+    assert step["bereavement.claim_address_updated"]["status"] == "done", step
+    confirm(usager, journey_id)
+
+    got = claim_of(env, cnav_reader, journey_id)
+    assert {k: got[k] for k in NO_CLAIMANT} == claimant_fields(declarant, address)
+    assert got["family_name"] == body["deceased"]["family_name"]
+    assert steps_by_code(settled(usager, journey_id))[STEP_DECISION]["detail"] == granted(
+        body["deceased"]["birth_date"], dt.date.fromisoformat(got["claimed_on"]))
+
+
+def test_a_claim_names_its_claimant_without_an_address_when_none_reached_it(env, usager, cnav_reader):
+    declarant = unknown_person() | {"sex": "M", "birth_date": "1949-02-11"}
+    journey_id, _ = offered_claim(usager, deceased_born("1950-06-15"), declarant)
+    confirm(usager, journey_id)
+    got = claim_of(env, cnav_reader, journey_id)
+    assert {k: got[k] for k in NO_CLAIMANT} == claimant_fields(
+        declarant, {"lines": [], "postal_code": "", "city": ""})
 
 
 def test_a_claim_the_cnav_refuses_completes_the_journey_with_its_reason(env, usager, cnav_reader):
