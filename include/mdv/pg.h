@@ -74,8 +74,8 @@ void mdv_pg_rollback(PGconn *conn);
  * notification of the database: nothing happens for a transaction that
  * the server rolled back, and the caller hears of the commit only once it
  * is durable. When the connection is lost during the COMMIT, whose outcome
- * is then unknown, fn runs too: it may have committed. One per thread: asking again replaces it (the outbox is the
- * only user). */
+ * is then unknown, fn runs too: it may have committed. One per thread: asking again replaces it
+ * (the outbox is the only user). */
 typedef void (*mdv_pg_commit_hook)(PGconn *conn);
 void mdv_pg_after_commit(PGconn *conn, mdv_pg_commit_hook fn);
 

@@ -392,7 +392,8 @@ static void test_the_commit_hook_runs_when_the_commit_outcome_is_unknown(void **
     char pid[16];
     snprintf(pid, sizeof(pid), "%d", PQbackendPID(lost));
     const char *params[] = {pid};
-    PGresult *res = mdv_pg_query(hook_reader, "SELECT pg_terminate_backend($1::int, 10000)", 1, params);
+    PGresult *res =
+        mdv_pg_query(hook_reader, "SELECT pg_terminate_backend($1::int, 10000)", 1, params);
     assert_non_null(res);
     assert_string_equal(PQgetvalue(res, 0, 0), "t");
     PQclear(res);

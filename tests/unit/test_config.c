@@ -283,8 +283,8 @@ static void test_check_pool_size_takes_one_to_a_hundred_connections(void **state
 {
     (void)state;
     static const struct row rows[] = {
-        {"1", 1},  {"4", 1},  {"100", 1}, {"101", 0},  {"0", 0},
-        {"-1", 0}, {"4x", 0}, {"", 0},    {" 4", 0}, {"99999999999999999999999", 0},
+        {"1", 1},  {"4", 1},  {"100", 1}, {"101", 0}, {"0", 0},
+        {"-1", 0}, {"4x", 0}, {"", 0},    {" 4", 0},  {"99999999999999999999999", 0},
     };
     check_table("mdv_check_pool_size", mdv_check_pool_size, rows, MDV_ARRAY_LEN(rows));
 }
