@@ -3,7 +3,7 @@
 #   make            build the services and tools into build/
 #   make up / down  start / stop the local stack (PostgreSQL, Kafka, services)
 #   make up SCALE="student=3"   several instances of a service (deploy/local/stack.sh)
-#   make test       unit tests, then end-to-end tests on a throw-away stack
+#   make test       format check, unit tests, then end-to-end tests on a throw-away stack
 #   make SANITIZE=1 test   the same under AddressSanitizer + UBSan (build/asan)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (tests/fuzz/README.md)
 #   make bench      the suite measured on a durable stack of its own (README, Performance)
@@ -427,7 +427,8 @@ fuzz: $(FUZZ_BINS) $(COMMUNES)
 fuzz-test: $(FUZZ_BINS) $(COMMUNES)
 	tests/fuzz/run.sh $(FUZZ_TEST_SECONDS) $(FUZZ_TARGETS)
 
-test: all unit static openfisca fuzz-test e2e
+# format-check first: a tree clang-format would change fails at once.
+test: all format-check unit static openfisca fuzz-test e2e
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
