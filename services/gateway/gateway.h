@@ -50,6 +50,13 @@ struct gateway_caller {
  * returns -1. */
 int gateway_caller_get(struct gateway *gw, const struct mdv_http_request *req,
                        struct mdv_http_response *res, struct gateway_caller *caller) MDV_MUSTCHECK;
+/* The same for a request that holds a pooled connection already: the
+ * session is read on conn rather than on a second connection of the pool
+ * (each request holds one at most, so that the pool's holders never wait
+ * for each other). */
+int gateway_caller_get_on(struct gateway *gw, PGconn *conn, const struct mdv_http_request *req,
+                          struct mdv_http_response *res,
+                          struct gateway_caller *caller) MDV_MUSTCHECK;
 /* Opens the session of a checked ID token's claims, writing its cookie
  * value: 0; 1 when the claims hold no usable pivot identity; -1 on a
  * database error. */

@@ -36,14 +36,15 @@ static void badge(struct html *h, const char *status)
     html_printf(h, "<p class=\"fr-badge fr-badge--sm\">%s</p>", status);
 }
 
-/* Authenticates the caller for a page; their session's CSRF token goes to
- * csrf ("" for a bearer token). Answers a page and returns -1 when not. */
+/* Authenticates the caller for a page, on the page's own connection; their
+ * session's CSRF token goes to csrf ("" for a bearer token). Answers a
+ * page and returns -1 when not. */
 static int page_caller(struct gateway *gw, const struct mdv_http_request *req,
                        struct mdv_http_response *res, struct gateway_caller *caller, PGconn *conn,
                        char *csrf, size_t len)
 {
     csrf[0] = '\0';
-    if (gateway_caller_get(gw, req, res, caller) != 0) {
+    if (gateway_caller_get_on(gw, conn, req, res, caller) != 0) {
         if (res->status == 401)
             page_message(res, 401, "Connexion requise",
                          "Identifiez-vous pour consulter vos démarches.", "/auth/login",

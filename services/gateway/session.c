@@ -175,21 +175,18 @@ static int csrf_ok(const struct mdv_http_request *req, const char *expected)
     return strlen(got) == n && n > 0 && CRYPTO_memcmp(got, expected, n) == 0;
 }
 
-/* 1 and the caller when the cookie names a live session; 0 when not. */
-static int session_lookup(struct gateway *gw, const char *cookie, struct gateway_caller *caller,
+/* 1 and the caller when the cookie names a live session; 0 when not; -1
+ * on a database error. */
+static int session_lookup(PGconn *conn, const char *cookie, struct gateway_caller *caller,
                           char csrf[GATEWAY_TOKEN_LEN])
 {
     char hash[65];
     gateway_sha256_hex(cookie, hash);
     const char *params[] = {hash};
-    PGconn *conn = mdv_pg_pool_get(gw->pool);
-    if (!conn)
-        return -1;
     PGresult *r = mdv_pg_query(conn,
                                "SELECT sub, role, csrf_token FROM sessions"
                                " WHERE session_hash = $1 AND expires_at > now()",
                                1, params);
-    mdv_pg_pool_put(gw->pool, conn);
     if (!r)
         return -1;
     int found = PQntuples(r) == 1;
@@ -203,17 +200,35 @@ static int session_lookup(struct gateway *gw, const char *cookie, struct gateway
     return found;
 }
 
+/* session_lookup on conn, the connection the request holds; without one,
+ * on a pooled connection given back at once. A request holding one and
+ * waiting for a second would wait for requests like itself: with every
+ * connection held that way, none would come back before the pool's wait
+ * ran out. */
+static int session_find(struct gateway *gw, PGconn *conn, const char *cookie,
+                        struct gateway_caller *caller, char csrf[GATEWAY_TOKEN_LEN])
+{
+    if (conn)
+        return session_lookup(conn, cookie, caller, csrf);
+    PGconn *pooled = mdv_pg_pool_get(gw->pool);
+    if (!pooled)
+        return -1;
+    int found = session_lookup(pooled, cookie, caller, csrf);
+    mdv_pg_pool_put(gw->pool, pooled);
+    return found;
+}
+
 static void unauthorized(struct mdv_http_response *res, const char *detail)
 {
     mdv_http_problem(res, 401, "unauthorized", "Connexion requise", detail, NULL);
 }
 
-static int by_session(struct gateway *gw, const struct mdv_http_request *req,
+static int by_session(struct gateway *gw, PGconn *conn, const struct mdv_http_request *req,
                       struct mdv_http_response *res, const char *cookie,
                       struct gateway_caller *caller)
 {
     char csrf[GATEWAY_TOKEN_LEN];
-    int found = session_lookup(gw, cookie, caller, csrf);
+    int found = session_find(gw, conn, cookie, caller, csrf);
     if (found < 0) {
         mdv_http_unavailable(res);
         return -1;
@@ -236,13 +251,19 @@ static int by_session(struct gateway *gw, const struct mdv_http_request *req,
 int gateway_caller_get(struct gateway *gw, const struct mdv_http_request *req,
                        struct mdv_http_response *res, struct gateway_caller *caller)
 {
+    return gateway_caller_get_on(gw, NULL, req, res, caller);
+}
+
+int gateway_caller_get_on(struct gateway *gw, PGconn *conn, const struct mdv_http_request *req,
+                          struct mdv_http_response *res, struct gateway_caller *caller)
+{
     char why[128];
     const char *authorization = mdv_http_header(req, "Authorization");
     const char *cookie = mdv_http_cookie(req, GATEWAY_SESSION_COOKIE);
 
     memset(caller, 0, sizeof(*caller));
     if (!authorization && cookie && *cookie)
-        return by_session(gw, req, res, cookie, caller);
+        return by_session(gw, conn, req, res, cookie, caller);
     if (mdv_auth_verify(gw->auth, authorization, caller->sub, sizeof(caller->sub), why,
                         sizeof(why)) == 0)
         return 0;

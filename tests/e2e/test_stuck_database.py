@@ -7,6 +7,8 @@ The gateway, identity and the partners answer it the same way
 (mdv_http_unavailable). A request that finds every pooled connection held
 (their requests waiting on such a lock) waits for one only as long as
 MDV_PG_POOL_WAIT_MS, then gets the same 503.
+Each request holds one pooled connection at most: a page authenticated by
+its session cookie reads the session on its own connection.
 
 What cannot be shown on one machine: a peer that vanished (its host gone,
 a firewall that dropped the connection's state). The kernel of this host
@@ -27,7 +29,8 @@ import pytest
 import requests
 
 from conftest import Databases
-from mdv_e2e import StackEnv, assert_problem, metric_total, mint_partner_token, mint_token, unknown_person, wait_until
+from mdv_e2e import (StackEnv, assert_problem, bereavement_declaration, metric_total, mint_partner_token, mint_token,
+                     unknown_person, wait_until)
 from test_known import lookup, pivot, service_token
 from test_signin import AGENT, demo_person, mandated_declaration, signed_in
 
@@ -177,3 +180,50 @@ def test_a_request_finding_every_pooled_connection_held_answers_503_at_the_pool_
         # connections back.
         assert [f.result().status_code for f in holding] == [404] * IDENTITY_POOL_SIZE
     assert identity_lookup(env).status_code == 404
+
+
+@pytest.fixture
+def gateway_with_one_pooled_connection(env: StackEnv) -> Iterator[None]:
+    """The gateway restarted with a pool of one connection and a short
+    wait for it; restarted as it was after."""
+    given = dataclasses.replace(env, process_env={
+        **env.process_env, "MDV_PG_POOL_SIZE": "1", "MDV_PG_POOL_WAIT_MS": str(POOL_WAIT_MS)})
+    try:
+        given.stack("stop-service", "gateway")
+        given.stack("start-service", "gateway", timeout=240)
+        yield
+    finally:
+        env.stack("stop-service", "gateway")
+        env.stack("start-service", "gateway", timeout=240)
+
+
+def test_a_page_by_session_cookie_holds_one_pooled_connection_at_a_time(
+        env: StackEnv, gateway_with_one_pooled_connection: None) -> None:
+    """Regression: a page took its pooled connection, then the session
+    cookie's lookup took a second one from the same pool. With the pool's
+    four connections held by four such pages (its four HTTP threads), each
+    waited for a second one that none would give back: four 503s at the
+    pool's wait. A pool of one shows the same without a race: the page's
+    lookup finds the only connection held by its own page."""
+    usager = signed_in(env, "MONTELNIL")
+    declared = usager.api("POST", "/v1/declarations", json=bereavement_declaration(unknown_person(), "child"))
+    assert declared.status_code == 202, declared.text
+    journey_id = declared.json()["journey_id"]
+    csrf = usager.csrf()
+    timeouts = metric_total(env.gateway_url, "mdv_pg_pool_wait_timeouts_total")
+    # Every page that authenticates on its own connection, and what it
+    # answers this usager: their list, their journey, a rating of a journey
+    # not completed yet, the end of a mandate the journey has not.
+    pages = [
+        (usager.get("/parcours"), 200, "<h1>Mes démarches</h1>"),
+        (usager.get(f"/parcours/{journey_id}"), 200, "Je perds un proche"),
+        (usager.http.post(f"{env.gateway_url}/parcours/{journey_id}/avis", data={"csrf_token": csrf, "score": "7"},
+                          allow_redirects=False, timeout=30), 409, "Démarche pas encore terminée"),
+        (usager.http.post(f"{env.gateway_url}/parcours/{journey_id}/fin-du-mandat", data={"csrf_token": csrf},
+                          allow_redirects=False, timeout=30), 404, "Démarche introuvable"),
+    ]
+    answered = [(resp.request.method, resp.url, resp.status_code) for resp, _, _ in pages]
+    assert answered == [(resp.request.method, resp.url, status) for resp, status, _ in pages], answered
+    for resp, _, text in pages:
+        assert text in resp.text, resp.text[:500]
+    assert metric_total(env.gateway_url, "mdv_pg_pool_wait_timeouts_total") == timeouts
