@@ -56,8 +56,9 @@ static int offer_survivor_claim(struct mdv_msg *msg, const declaration_t *d, con
     if (strcmp(d->bereavement->declarant_relationship, "spouse") != 0)
         return mdv_journey_report_next(msg, d->journey_id, STEP_SURVIVOR, MDV_STEP_NOT_APPLICABLE,
                                        "Pas de conjoint survivant déclarant");
-    int offered = records_offer_claim(msg->conn, d->journey_id, d->usager_id, key,
-                                      d->bereavement->declarant, offered_on);
+    int offered =
+        records_offer_claim(msg->conn, d->journey_id, d->usager_id, key, d->bereavement->declarant,
+                            d->bereavement->declarant_address, offered_on);
     if (offered < 0)
         return -1;
     if (offered)

@@ -35,6 +35,10 @@ static const char *check_declaration(const declaration_t *d)
         return "deceased identity invalid";
     if (b->declarant && !identity_valid(b->declarant))
         return "declarant identity invalid";
+    /* The claim keeps 1 to 3 lines (its CHECK), and a postal code to write to. */
+    const Mdv__Journey__V1__Address *a = b->declarant_address;
+    if (a && (!b->declarant || a->n_lines == 0 || a->n_lines > 3 || !a->postal_code[0]))
+        return "declarant_address without a declarant, or its lines or postal code invalid";
     if (mdv_validate_date(b->death_date) || mdv_validate_cog(b->death_place) ||
         mdv_date_compare(b->death_date, p->birth_date) < 0)
         return "death date or place invalid";

@@ -94,35 +94,55 @@ int records_add_death(PGconn *conn, const Mdv__Gateway__V1__DeclarationSubmitted
     return 0;
 }
 
+/* The claim as inserted: who offered it, for whom, and what the declaring
+ * spouse said of themself. */
+struct claim_offer {
+    const char *journey_id, *usager_id, *deceased_key;
+    const Mdv__Journey__V1__PivotIdentity *survivor;
+    const Mdv__Journey__V1__Address *address;
+};
+
 /* Inserts the claim, naming its survivor when one is given and can be
- * keyed (the gateway accepts only names that can); returns 1 when it went
- * in, 0 when the deceased had a claim, -1 on error. */
-static int insert_claim(PGconn *conn, const char *journey_id, const char *usager_id,
-                        const char *pivot_key, const Mdv__Journey__V1__PivotIdentity *s)
+ * keyed (the gateway accepts only names that can), at the address they
+ * gave (address_updated_at stays NULL: no AddressChanged set it); returns
+ * 1 when it went in, 0 when the deceased had a claim, -1 on error. */
+static int insert_claim(PGconn *conn, const struct claim_offer *o)
 {
+    const Mdv__Journey__V1__PivotIdentity *s = o->survivor;
+    const Mdv__Journey__V1__Address *a = o->address;
     char key[MDV_PIVOT_KEY_LEN];
     if (s && mdv_pivot_key(s->family_name, s->given_names[0], s->sex, s->birth_date, s->birth_place,
                            key) != 0)
         s = NULL;
     char *given = s ? names_array(s) : NULL;
-    const char *params[] = {journey_id,
-                            usager_id,
-                            pivot_key,
+    char *lines = a ? mdv_pg_texts_json(a->lines, a->n_lines) : NULL;
+    const char *params[] = {o->journey_id,
+                            o->usager_id,
+                            o->deceased_key,
                             s ? key : NULL,
                             s ? s->family_name : NULL,
                             given,
                             s ? s->sex : NULL,
                             s ? s->birth_date : NULL,
-                            s ? s->birth_place : NULL};
-    PGresult *res = mdv_pg_query(conn,
-                                 "INSERT INTO survivor_claims (journey_id, usager_id, status,"
-                                 " deceased_key, survivor_key, survivor_family_name,"
-                                 " survivor_given_names, survivor_sex, survivor_birth_date,"
-                                 " survivor_birth_place)"
-                                 " VALUES ($1, $2, 'offered', $3, $4, $5, $6, $7, $8, $9)"
-                                 " ON CONFLICT (deceased_key) DO NOTHING",
-                                 9, params);
+                            s ? s->birth_place : NULL,
+                            lines,
+                            a ? a->postal_code : NULL,
+                            a ? a->commune_code : NULL,
+                            a ? a->city : NULL};
+    PGresult *res = mdv_pg_query(
+        conn,
+        "INSERT INTO survivor_claims (journey_id, usager_id, status,"
+        " deceased_key, survivor_key, survivor_family_name,"
+        " survivor_given_names, survivor_sex, survivor_birth_date,"
+        " survivor_birth_place, address_lines, address_postal_code,"
+        " address_commune_code, address_city)"
+        " VALUES ($1, $2, 'offered', $3, $4, $5, $6, $7, $8, $9,"
+        " CASE WHEN $10::json IS NOT NULL THEN ARRAY(SELECT json_array_elements_text($10::json))"
+        " END, $11, $12, $13)"
+        " ON CONFLICT (deceased_key) DO NOTHING",
+        13, params);
     free(given);
+    free(lines);
     if (!res)
         return -1;
     int offered = atoi(PQcmdTuples(res)) == 1;
@@ -132,10 +152,11 @@ static int insert_claim(PGconn *conn, const char *journey_id, const char *usager
 
 int records_offer_claim(PGconn *conn, const char *journey_id, const char *usager_id,
                         const char *pivot_key, const Mdv__Journey__V1__PivotIdentity *survivor,
-                        char offered_on[RECORDS_DATE_LEN])
+                        const Mdv__Journey__V1__Address *address, char offered_on[RECORDS_DATE_LEN])
 {
     const char *params[] = {pivot_key};
-    int offered = insert_claim(conn, journey_id, usager_id, pivot_key, survivor);
+    const struct claim_offer offer = {journey_id, usager_id, pivot_key, survivor, address};
+    int offered = insert_claim(conn, &offer);
     if (offered != 0)
         return offered;
     PGresult *res = mdv_pg_query(conn,

@@ -29,10 +29,12 @@ int records_add_death(PGconn *conn, const Mdv__Gateway__V1__DeclarationSubmitted
 /* Offers a survivor claim for the deceased whose pivot key is pivot_key to
  * the usager of journey_id, naming survivor (the declaring spouse's own
  * identity; NULL when they gave none) as its claimant, found by their
- * pivot key. Returns 1 when offered, 0 when a claim was offered for that
+ * pivot key, at address (where they said they live; NULL when they did
+ * not say). Returns 1 when offered, 0 when a claim was offered for that
  * person before (offered_on written), -1 on error. */
 int records_offer_claim(PGconn *conn, const char *journey_id, const char *usager_id,
                         const char *pivot_key, const Mdv__Journey__V1__PivotIdentity *survivor,
+                        const Mdv__Journey__V1__Address *address,
                         char offered_on[RECORDS_DATE_LEN]) MDV_MUSTCHECK;
 
 #endif

@@ -107,17 +107,22 @@ int commune_code_check(json_t *obj, const char *name, const char *field, json_t 
 
 void address_france_check(json_t *body, const char *key, json_t *errors)
 {
+    address_france_at(body, key, key, errors);
+}
+
+void address_france_at(json_t *obj, const char *key, const char *at, json_t *errors)
+{
     static const char *const known[] = {"lines", "postal_code", "commune_code", "city"};
-    char prefix[32], field[64];
-    json_t *address = object_field(body, key, errors);
+    char prefix[64], field[96];
+    json_t *address = object_field_named(obj, key, at, errors);
     if (!address)
         return;
-    snprintf(prefix, sizeof(prefix), "%s.", key);
+    snprintf(prefix, sizeof(prefix), "%s.", at);
     unknown_fields(address, prefix, known, MDV_ARRAY_LEN(known), errors);
-    lines_check(address, key, errors);
-    text_field(address, key, "city", 0, errors);
-    const struct cog_commune *commune = commune_check(address, key, errors);
-    field_name(field, sizeof(field), key, "postal_code");
+    lines_check(address, at, errors);
+    text_field(address, at, "city", 0, errors);
+    const struct cog_commune *commune = commune_check(address, at, errors);
+    field_name(field, sizeof(field), at, "postal_code");
     const char *postcode = string_field(address, "postal_code", field, 1, errors);
     if (!postcode)
         return;

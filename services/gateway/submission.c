@@ -54,6 +54,20 @@ static Mdv__Journey__V1__Address *address(struct submission *s, json_t *a)
     return &s->address;
 }
 
+/* Only a surviving spouse's identity and address have a use (their
+ * réversion claim names them and is written to them there): anyone else's
+ * are not passed on. */
+static void spouse_declarant(struct submission *s, Mdv__Gateway__V1__BereavementDeclaration *b,
+                             json_t *declarant)
+{
+    if (!declarant || strcmp(b->declarant_relationship, "spouse") != 0)
+        return;
+    b->declarant = pivot(&s->declarant, s->declarant_given_names, declarant);
+    json_t *where = json_object_get(declarant, "address");
+    if (where)
+        b->declarant_address = address(s, where);
+}
+
 static void bereavement(struct submission *s, json_t *body)
 {
     Mdv__Gateway__V1__BereavementDeclaration *b = &s->bereavement;
@@ -61,11 +75,7 @@ static void bereavement(struct submission *s, json_t *body)
     b->death_date = text(body, "death_date");
     b->death_place = text(body, "death_place");
     b->declarant_relationship = text(body, "declarant_relationship");
-    /* Only a surviving spouse's identity has a use (their réversion claim
-     * names them): anyone else's is not passed on. */
-    json_t *declarant = json_object_get(body, "declarant");
-    if (declarant && strcmp(b->declarant_relationship, "spouse") == 0)
-        b->declarant = pivot(&s->declarant, s->declarant_given_names, declarant);
+    spouse_declarant(s, b, json_object_get(body, "declarant"));
     s->message.body_case = MDV__GATEWAY__V1__DECLARATION_SUBMITTED__BODY_BEREAVEMENT;
     s->message.bereavement = b;
 }

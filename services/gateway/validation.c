@@ -85,10 +85,15 @@ void unknown_fields(json_t *obj, const char *prefix, const char *const *known, s
 
 json_t *object_field(json_t *body, const char *key, json_t *errors)
 {
-    json_t *v = json_object_get(body, key);
+    return object_field_named(body, key, key, errors);
+}
+
+json_t *object_field_named(json_t *obj, const char *key, const char *field, json_t *errors)
+{
+    json_t *v = json_object_get(obj, key);
     if (json_is_object(v))
         return v;
-    mdv_http_field_error(errors, key, v ? "must be an object" : "is required");
+    mdv_http_field_error(errors, field, v ? "must be an object" : "is required");
     return NULL;
 }
 
@@ -239,6 +244,21 @@ const char *text_problem(const char *text, size_t max)
     return blank ? "must not be blank" : NULL;
 }
 
+/* The declarant: a pivot identity, and where they live in France when
+ * they say (an address as an address change's, named declarant.address). */
+static void declarant_check(json_t *body, json_t *errors)
+{
+    json_t *declarant = object_field(body, "declarant", errors);
+    if (!declarant)
+        return;
+    json_t *identity = json_copy(declarant);
+    json_object_del(identity, "address");
+    person_object_check(identity, "declarant", errors);
+    json_decref(identity);
+    if (json_object_get(declarant, "address"))
+        address_france_at(declarant, "address", "declarant.address", errors);
+}
+
 void bereavement_check(json_t *body, json_t *errors)
 {
     static const char *const known[] = {"kind",       "recipients",  "deceased",
@@ -247,7 +267,7 @@ void bereavement_check(json_t *body, json_t *errors)
     unknown_fields(body, "", known, MDV_ARRAY_LEN(known), errors);
     const char *birth = person_check(body, "deceased", errors);
     if (json_object_get(body, "declarant"))
-        person_check(body, "declarant", errors);
+        declarant_check(body, errors);
     check(errors, "death_place", string_field(body, "death_place", "death_place", 1, errors),
           mdv_validate_cog);
     const char *death = date_field(body, "death_date", errors);

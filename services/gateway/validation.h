@@ -28,6 +28,8 @@ void unknown_fields(json_t *obj, const char *prefix, const char *const *known, s
                     json_t *errors);
 /* The object at key, or NULL after reporting it missing or not an object. */
 json_t *object_field(json_t *body, const char *key, json_t *errors);
+/* The same, field naming it in errors (an object inside another). */
+json_t *object_field_named(json_t *obj, const char *key, const char *field, json_t *errors);
 /* Reports a value of key that is not one of values (listed in the message). */
 void enum_field(json_t *body, const char *key, const char *const *values, size_t n, json_t *errors);
 /* The boolean at key: 0 or 1, default when absent and not required, -1
@@ -54,6 +56,9 @@ const char *text_problem(const char *text, size_t max);
 /* An address in France (commune, its postcode) or abroad (a country of the
  * COG, not France), at key of body. */
 void address_france_check(json_t *body, const char *key, json_t *errors);
+/* The same at key of obj, its fields named "at.lines"... (an address
+ * inside an object of the body: at is its path). */
+void address_france_at(json_t *obj, const char *key, const char *at, json_t *errors);
 void address_abroad_check(json_t *body, const char *key, json_t *errors);
 /* A commune code at obj's name, field naming it: a commune an address can
  * name (INSEE COG). Returns 0 when it is one, after reporting it else. */

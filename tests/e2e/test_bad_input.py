@@ -52,6 +52,22 @@ def drop(key: str) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+# A declarant at an address in France (Paris 11e), valid as given.
+DECLARANT = {"family_name": "MARTIN", "given_names": ["Pierre"], "sex": "M", "birth_date": "1946-10-07",
+             "birth_place": "75056"}
+DECLARANT_ADDRESS = {"lines": ["12 rue des Lilas"], "postal_code": "75011", "commune_code": "75111"}
+
+
+def declarant_address(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """The declarant at DECLARANT_ADDRESS with key changed (value None: left out)."""
+    def change(body: dict[str, Any]) -> None:
+        address = {k: v for k, v in DECLARANT_ADDRESS.items() if k != key}
+        if value is not None:
+            address[key] = value
+        body["declarant"] = DECLARANT | {"address": address}
+    return change
+
+
 def death_before_birth(body: dict[str, Any]) -> None:
     body["deceased"]["birth_date"] = "1950-06-15"
     body["death_date"] = "1950-06-14"
@@ -96,6 +112,17 @@ INVALID_FIELDS = [
     ("declarant with a NIR", top("declarant", {"family_name": "MARTIN", "given_names": ["Pierre"], "sex": "M",
                                                "birth_date": "1946-10-07", "birth_place": "75056",
                                                "nir": "146107505612345"}), {"declarant.nir"}),
+    # Where the declarant lives, optional, is checked as an address change's address.
+    ("declarant.address postal_code of another commune", declarant_address("postal_code", "69001"),
+     {"declarant.address.postal_code"}),
+    ("declarant.address postal_code 4 digits", declarant_address("postal_code", "7501"),
+     {"declarant.address.postal_code"}),
+    ("declarant.address without lines", declarant_address("lines", None), {"declarant.address.lines"}),
+    ("declarant.address four lines", declarant_address("lines", ["1 rue A", "B", "C", "D"]),
+     {"declarant.address.lines"}),
+    ("declarant.address commune_code unknown", declarant_address("commune_code", "75000"),
+     {"declarant.address.commune_code"}),
+    ("declarant.address abroad", declarant_address("country_code", "99401"), {"declarant.address.country_code"}),
 ]
 
 
@@ -111,6 +138,14 @@ def test_invalid_field_is_422_naming_the_field(usager, change, fields):
         assert isinstance(error.get("message"), str) and error["message"], error
     named = {error["field"] for error in errors}
     assert named & fields, f"expected an error on {sorted(fields)}, got {errors}"
+
+
+@pytest.mark.parametrize("relationship", ["spouse", "child"])
+def test_a_declarant_at_an_address_in_france_is_accepted(usager, relationship):
+    body = valid_body() | {"declarant_relationship": relationship,
+                           "declarant": DECLARANT | {"address": DECLARANT_ADDRESS | {"city": "Paris"}}}
+    resp = usager.declare(body)
+    assert resp.status_code == 202, resp.text
 
 
 @pytest.mark.parametrize("place", ["2A004", "2B033", "99134", "97411"])

@@ -3,7 +3,9 @@
 the pre-filled claim, bereavement's step is done and the claim goes on to
 the CNAV as its own projection (CnavSurvivorClaim, exactly the fields its
 entitlement lists: the deceased, and the claimant with their current
-address when the declaring spouse gave their own identity), the CNAV's step cnav.survivor_pension_decided joins the
+address when the declaring spouse gave their own identity: the address they
+gave with it, or the one their later AddressChanged set), the CNAV's step
+cnav.survivor_pension_decided joins the
 journey, and the decision the CNAV reports closes it, applied once per
 idempotency key. The stack's CNAV simulator decides by its documented rule:
 a deceased born in an even year had a career (54 % of 1 000 € + 20 € × the
@@ -173,7 +175,9 @@ def test_a_claim_names_its_claimant_at_the_address_they_moved_to(env, usager, cn
     identity normalised); the confirmed claim names them at that address."""
     (spouse,) = find_persons(lambda p: knows(p, "identity") and not has_open_claim(p))
     declarant = typed_identity(spouse)
-    journey_id, body = offered_claim(usager, deceased_born("1950-06-15"), declarant)
+    # The address they gave declaring the death, which the move replaces.
+    given = new_address_in_france(spouse, lines=[f"{random_letters(6)} rue des Ormes"])
+    journey_id, body = offered_claim(usager, deceased_born("1950-06-15"), declarant | {"address": given})
     address = new_address_in_france(spouse, lines=[f"{random_letters(6)} avenue des Tilleuls", "Bâtiment C"])
     moved = usager.declare_ok({"kind": "address_change", "person": pivot_identity(spouse), "address": address,
                                "effective_date": paris_today().isoformat()})
@@ -187,6 +191,20 @@ def test_a_claim_names_its_claimant_at_the_address_they_moved_to(env, usager, cn
     assert got["family_name"] == body["deceased"]["family_name"]
     assert steps_by_code(settled(usager, journey_id))[STEP_DECISION]["detail"] == granted(
         body["deceased"]["birth_date"], dt.date.fromisoformat(got["claimed_on"]))
+
+
+def test_a_spouse_who_confirms_at_once_is_written_to_at_the_address_they_gave(env, usager, cnav_reader):
+    """The declaring spouse gives their identity and address (the page's
+    is the one the administrations know) and confirms the claim at once:
+    no AddressChanged ever reaches it, the CNAV's claim has that address,
+    the city the commune's name when they leave it out."""
+    declarant = unknown_person() | {"sex": "F", "birth_date": "1952-05-21"}
+    address = {"lines": [f"{random_letters(6)} rue des Glycines", "Escalier B"], "postal_code": "13006",
+               "commune_code": "13055"}
+    journey_id, _ = offered_claim(usager, deceased_born("1950-06-15"), declarant | {"address": address})
+    confirm(usager, journey_id)
+    got = claim_of(env, cnav_reader, journey_id)
+    assert {k: got[k] for k in NO_CLAIMANT} == claimant_fields(declarant, address | {"city": "Marseille"})
 
 
 def test_a_claim_names_its_claimant_without_an_address_when_none_reached_it(env, usager, cnav_reader):
