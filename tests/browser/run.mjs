@@ -630,6 +630,24 @@ const scenarios = {
     await page.keyboard.type(input.typed);
     report.steps.edited = (await values())[first];
   },
+
+  // A death declared by a spouse: the address the register holds, shown
+  // above the form and sent with the usager's identity as the declarant's.
+  async declarant(browser) {
+    const page = await newPage(browser);
+    await signIn(page);
+    await page.goto(`${input.gateway_url}/#/declarer/bereavement`);
+    await page.waitForSelector('form#declaration[data-kind="bereavement"]');
+    report.steps.shown = await page.$eval("#adresse-connue", (e) => e.textContent).catch(() => null);
+    await audit(page, "deces-adresse-connue");
+    await fill(page, input.values);
+    const posted = [];
+    page.on("request", (r) => { if (r.method() === "POST" && new URL(r.url()).pathname === "/v1/declarations") posted.push(JSON.parse(r.postData())); });
+    await page.click("form#declaration button[type=submit]");
+    await page.waitForFunction(() => location.hash.startsWith("#/demarche/"));
+    report.steps.journey_id = await page.evaluate(() => location.hash.split("/")[2]);
+    report.steps.declarant = posted[0]?.declarant ?? null;
+  },
 };
 
 async function main() {

@@ -22,7 +22,7 @@ from conftest import Databases
 from mdv_e2e import (REPO_ROOT, StackEnv, assert_problem, instance_log, mint_partner_token, mint_token, pause_instance,
                      resume_instance, unknown_person, wait_until)
 from signin import Browser
-from test_browser import run_scenario
+from test_browser import FORMS, deceased, run_scenario
 from test_declaration_kinds import request_examples
 from test_openapi import SPEC_PATH, assert_matches, validator_for
 
@@ -262,6 +262,35 @@ def test_a_usager_the_register_does_not_know_gets_an_empty_form(env: StackEnv) -
                                              "fields": fields, "typed": "3 rue Neuve"})
     assert report["steps"]["values"] == {f: "" for f in fields}
     assert report["steps"]["notice"] is None
+
+
+def test_a_spouse_declaring_a_death_sends_the_recorded_address_with_their_identity(
+        env: StackEnv, db: Databases) -> None:
+    """The bereavement form shows the address the register holds and sends
+    it as the declarant's, so that the réversion claim offered has it
+    before any AddressChanged."""
+    person = housed_demo_person(env, db)
+    before = current_address(db, person)
+    values = {**FORMS["bereavement"], **deceased(), "f-declarant_relationship": "spouse"}
+    report = run_scenario(env, "declarant", {"person": person["family_name"].upper(), "values": values})
+    steps = report["steps"]
+    address = steps["declarant"]["address"]
+    # The register's address when the page asked: the one read before the
+    # scenario, or after it if an earlier journey moved this person meanwhile.
+    assert address in (before, current_address(db, person)), steps
+    assert steps["shown"] and address["lines"][0] in steps["shown"] and address["city"] in steps["shown"]
+    assert "enregistrée par l'ANTS" in steps["shown"]
+    claim = wait_until(lambda: db("bereavement").execute(
+        "SELECT address_lines, address_postal_code, address_commune_code, address_city FROM survivor_claims"
+        " WHERE journey_id = %s", (steps["journey_id"],)).fetchone(), 30, "the offered claim")
+    assert claim == (address["lines"], address["postal_code"], address["commune_code"], address["city"])
+
+
+def test_a_usager_the_register_does_not_know_sends_their_identity_alone(env: StackEnv) -> None:
+    values = {**FORMS["bereavement"], **deceased(), "f-declarant_relationship": "spouse"}
+    report = run_scenario(env, "declarant", {"person": UNKNOWN_USAGER, "values": values})
+    assert report["steps"]["shown"] is None
+    assert report["steps"]["declarant"] and "address" not in report["steps"]["declarant"], report["steps"]
 
 
 def readme_block() -> str:

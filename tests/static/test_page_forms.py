@@ -68,7 +68,10 @@ CONTRACT_KINDS = {kind: ref.rsplit("/", 1)[1] for kind, ref in SCHEMAS["Declarat
 
 # What each widget of the page sends, as a check on the property's schema.
 WIDGET_FITS = {
-    "self": lambda p: ref_name(p) == "PivotIdentity",
+    # The usager's identity: a pivot identity, or one with more beside it
+    # (test_a_self_field_sends_the_known_address_where_its_schema_takes_one).
+    "self": lambda p: set(SCHEMAS["PivotIdentity"]["properties"]) <= set(resolve(p).get("properties", {}))
+    and resolve(p).get("required") == SCHEMAS["PivotIdentity"]["required"],
     "person": lambda p: ref_name(p) == "PivotIdentity",
     "address_fr": lambda p: ref_name(p) == "AddressInFrance",
     "address_abroad": lambda p: ref_name(p) == "AddressAbroad",
@@ -123,6 +126,27 @@ def test_the_usagers_own_identity_is_never_asked_but_taken_from_the_provider():
     # gives their own identity beside the deceased's (a spouse's names the
     # pension de réversion claim).
     assert own == set(CONTRACT_KINDS)
+
+
+FORM_JS = (REPO / "services" / "gateway" / "web" / "static" / "form.js").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("kind", sorted(CONTRACT_KINDS))
+def test_a_self_field_sends_the_known_address_where_its_schema_takes_one(kind):
+    """Beside the usager's identity, a declaration may take where they live
+    (a death's declarant.address): the form sends there the address the
+    administrations already know (GET /v1/me's known.address, an address
+    in France), and nothing else beside the identity."""
+    schema = SCHEMAS[CONTRACT_KINDS[kind]]
+    for field in (f for f in FORMS_BY_KIND[kind] if f["type"] == "self"):
+        own = resolve(schema["properties"][field["name"]])["properties"]
+        beside = set(own) - set(SCHEMAS["PivotIdentity"]["properties"])
+        assert beside == ({field["prefill"]} if "prefill" in field else set()), f"{kind}.{field['name']}: {beside}"
+        if "prefill" in field:
+            assert field["prefill"] == "address" and ref_name(own["address"]) == "AddressInFrance", field
+            assert field.get("hint"), f"{kind}.{field['name']}: the page says what the address is for"
+    # form.js puts the prefill beside the identity, under its own name.
+    assert "[f.prefill]: known" in FORM_JS
 
 
 @pytest.mark.parametrize("prop", sorted(SENT_BESIDE_THE_FORM))

@@ -191,6 +191,20 @@ function identitySummary(self) {
     h("p", {}, "Vous n'avez pas à la saisir : chaque administration la reçoit telle quelle."));
 }
 
+// The address the administrations already know, sent with the usager's
+// identity (a "self" field's prefill): shown as it goes, with what it is
+// for (the field's hint), since the form does not ask it.
+function knownAddressSummary(def, context) {
+  const f = def.fields.find((x) => x.type === "self" && x.prefill);
+  const a = f && context.known?.[f.prefill];
+  if (!a) return null;
+  return h("div", { class: "fr-callout fr-mb-4w", id: "adresse-connue" },
+    h("h2", { class: "fr-callout__title fr-h5" }, "Votre adresse, enregistrée par l'ANTS"),
+    h("p", { class: "fr-callout__text" }, `${a.lines.join(", ")}, ${a.postal_code} ${a.city}`),
+    h("p", {}, "Elle est jointe à votre déclaration."),
+    f.hint ? h("p", {}, f.hint) : null);
+}
+
 // The form of a kind; under a mandate (an agent's), the usager's identity
 // is the mandate's and the body names the mandate.
 async function declare(kind, mandate = null) {
@@ -229,6 +243,7 @@ async function declare(kind, mandate = null) {
     h("p", { class: "fr-hint-text" }, "Sauf mention « facultatif », tous les champs sont obligatoires."),
     mandate ? agent.mandateSummary(mandate) : null,
     !mandate && usesSelf && context.self.complete ? identitySummary(context.self) : null,
+    knownAddressSummary(def, context),
     summary, form);
 }
 

@@ -187,13 +187,23 @@ function readItems(form, path) {
   return items;
 }
 
+// The usager's identity and, for a "self" field with a prefill, the
+// address the administrations already know beside it, as the page shows
+// it (a usager they do not know sends the identity alone).
+function selfWithKnown(identity, f, context) {
+  const known = f.prefill && context.known?.[f.prefill];
+  return identity && known ? { ...identity, [f.prefill]: known } : identity;
+}
+
 // The body to post: undefined values are left out (JSON.stringify drops
 // them), so a field left empty is the gateway's « is required ».
 export function readBody(form, def, context) {
   const body = { kind: def.kind };
   for (const f of def.fields) {
     switch (f.type) {
-    case "self": body[f.name] = context.self.complete ? context.self.identity : readPerson(form, f.name); break;
+    case "self":
+      body[f.name] = selfWithKnown(context.self.complete ? context.self.identity : readPerson(form, f.name), f, context);
+      break;
     case "person": body[f.name] = readPerson(form, f.name) || {}; break;
     case "parents": body[f.name] = [0, 1].map((i) => readPerson(form, `${f.name}[${i}]`)).filter(Boolean); break;
     case "address_fr": body[f.name] = readAddress(form, f.name, ["postal_code", "commune_code", "city"]); break;

@@ -2,7 +2,8 @@
 // gateway's contract (services/gateway/openapi.yaml) names them, with the
 // French the usager reads. A field of type "self" is the usager's own pivot
 // identity: it comes from the identity provider (GET /v1/me) and is not
-// asked again. tests/static/test_page_forms.py holds these lists against
+// asked again; with a prefill, the address the administrations already
+// know (GET /v1/me's known) goes with it as its address, shown, not asked. tests/static/test_page_forms.py holds these lists against
 // the contract's schemas.
 
 export const RELATIONSHIPS = [
@@ -29,7 +30,7 @@ export const KINDS = [
       { name: "death_date", type: "date", label: "Date du décès" },
       { name: "death_place", type: "cog", label: "Lieu du décès", hint: "Code INSEE de la commune (5 caractères, par exemple 75056 pour Paris) ou 99xxx pour un pays étranger" },
       { name: "declarant_relationship", type: "select", label: "Votre lien avec la personne décédée", options: RELATIONSHIPS },
-      { name: "declarant", type: "self" },
+      { name: "declarant", type: "self", prefill: "address", hint: "Si vous êtes le conjoint survivant, la demande de pension de réversion vous sera adressée à cette adresse ; si elle a changé, déclarez votre changement d'adresse : la demande suivra." },
     ],
   },
   {
