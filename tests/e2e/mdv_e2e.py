@@ -7,6 +7,8 @@ tests can also import it directly.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -21,7 +23,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import requests
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
@@ -832,6 +834,22 @@ def pause_instance(env: StackEnv, instance: str) -> None:
 
 def resume_instance(env: StackEnv, instance: str) -> None:
     os.kill(instance_pid(env, instance), signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def restarted_with(env: StackEnv, services: tuple[str, ...], **extra_env: str) -> Iterator[None]:
+    """Each service restarted with extra_env over the stack's environment
+    for the block, then restarted as it was (even when the block fails)."""
+    given = dataclasses.replace(env, process_env={**env.process_env, **extra_env})
+    try:
+        for service in services:
+            given.stack("stop-service", service)
+            given.stack("start-service", service, timeout=240)
+        yield
+    finally:
+        for service in services:
+            env.stack("stop-service", service)
+            env.stack("start-service", service, timeout=240)
 
 
 def metric_total(url: str, name: str) -> float:

@@ -5,14 +5,13 @@ reach it over its Unix socket."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from pathlib import Path
 
 import psycopg
 import pytest
-from mdv_e2e import SERVICES, instance_pid
+from mdv_e2e import SERVICES, instance_pid, restarted_with
 
 
 def test_the_test_stack_runs_postgresql_as_asked(db):
@@ -76,15 +75,7 @@ def test_a_service_alone_gets_its_own_consumer_settings(env):
     how the bench measures one consumer's batch settings (README,
     Performance). Two services restarted with the same environment, then
     restarted as they were."""
-    given = dataclasses.replace(env, process_env={
-        **env.process_env, "MDV_CONSUMER_BATCH_WAIT_MS": "3", "MDV_HOUSING_CONSUMER_BATCH_WAIT_MS": "7"})
-    try:
-        for service in ("housing", "abroad"):
-            given.stack("stop-service", service)
-            given.stack("start-service", service, timeout=240)
+    with restarted_with(env, ("housing", "abroad"), MDV_CONSUMER_BATCH_WAIT_MS="3",
+                        MDV_HOUSING_CONSUMER_BATCH_WAIT_MS="7"):
         assert consumer_environment(env, "housing") == {"MDV_CONSUMER_BATCH_WAIT_MS": "7"}
         assert consumer_environment(env, "abroad") == {"MDV_CONSUMER_BATCH_WAIT_MS": "3"}
-    finally:
-        for service in ("housing", "abroad"):
-            env.stack("stop-service", service)
-            env.stack("start-service", service, timeout=240)

@@ -19,7 +19,6 @@ to what every connection is opened with."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
@@ -30,7 +29,7 @@ import requests
 
 from conftest import Databases
 from mdv_e2e import (StackEnv, assert_problem, bereavement_declaration, metric_total, mint_partner_token, mint_token,
-                     unknown_person, wait_until)
+                     restarted_with, unknown_person, wait_until)
 from test_known import lookup, pivot, service_token
 from test_signin import AGENT, demo_person, mandated_declaration, signed_in
 
@@ -133,16 +132,9 @@ POOL_WAIT_MS = 500
 def identity_with_a_short_pool_wait(env: StackEnv) -> Iterator[None]:
     """identity restarted with MDV_PG_POOL_WAIT_MS=500 and a statement
     timeout past the test; restarted as it was after."""
-    given = dataclasses.replace(env, process_env={
-        **env.process_env, "MDV_PG_POOL_WAIT_MS": str(POOL_WAIT_MS),
-        "MDV_PG_STATEMENT_TIMEOUT_MS": str(HANGS_AFTER_S * 1000)})
-    try:
-        given.stack("stop-service", "identity")
-        given.stack("start-service", "identity", timeout=240)
+    with restarted_with(env, ("identity",), MDV_PG_POOL_WAIT_MS=str(POOL_WAIT_MS),
+                        MDV_PG_STATEMENT_TIMEOUT_MS=str(HANGS_AFTER_S * 1000)):
         yield
-    finally:
-        env.stack("stop-service", "identity")
-        env.stack("start-service", "identity", timeout=240)
 
 
 def lookups_waiting_on_a_lock(db: Databases) -> int:
@@ -186,15 +178,8 @@ def test_a_request_finding_every_pooled_connection_held_answers_503_at_the_pool_
 def gateway_with_one_pooled_connection(env: StackEnv) -> Iterator[None]:
     """The gateway restarted with a pool of one connection and a short
     wait for it; restarted as it was after."""
-    given = dataclasses.replace(env, process_env={
-        **env.process_env, "MDV_PG_POOL_SIZE": "1", "MDV_PG_POOL_WAIT_MS": str(POOL_WAIT_MS)})
-    try:
-        given.stack("stop-service", "gateway")
-        given.stack("start-service", "gateway", timeout=240)
+    with restarted_with(env, ("gateway",), MDV_PG_POOL_SIZE="1", MDV_PG_POOL_WAIT_MS=str(POOL_WAIT_MS)):
         yield
-    finally:
-        env.stack("stop-service", "gateway")
-        env.stack("start-service", "gateway", timeout=240)
 
 
 def test_a_page_by_session_cookie_holds_one_pooled_connection_at_a_time(
